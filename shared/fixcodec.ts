@@ -1,0 +1,191 @@
+// Binary wire encoding of the fix record (the Kafka message value; the key is the device id).
+//
+// Cellular data is paid per byte on every device of the fleet, so the encoding is compact:
+// fixed-point integers, varints for counters, and a presence bitmap for optional fields.
+// The layout is documented in docs/fix-record.md; the size of a typical fix is ~44 bytes.
+//
+//   u8      version            (CURRENT_VERSION = 2; version 1 is still accepted)
+//   u8      flags              presence bits, see FLAG_*; unknown bits are rejected
+//   u8      mode               2 = 2D, 3 = 3D
+//   uvarint seq                1 .. 2^53-1
+//   uvarint time               GNSS UTC, ms since 1970
+//   i32le   lat                1e-7 degrees
+//   i32le   lon                1e-7 degrees
+//   u8+utf8 deviceId           1..64 bytes
+//   then, each only when its flag is set, in this order:
+//   zvarint alt (cm) | uvarint speed (cm/s) | u16le course (0.01 deg) | uvarint hdop (0.01)
+//   | u8 sats | u8 quality | uvarint droppedThrough (version 2 only)
+import type { Fix, FixMode } from './fix.js';
+import { validateFix } from './fixvalidate.js';
+import { readUvarint, readZigzag, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
+
+export const CURRENT_VERSION = 2;
+export const MAX_DEVICE_ID_BYTES = 64;
+
+const FLAG_ALT = 1 << 0;
+const FLAG_SPEED = 1 << 1;
+const FLAG_COURSE = 1 << 2;
+const FLAG_HDOP = 1 << 3;
+const FLAG_SATS = 1 << 4;
+const FLAG_QUALITY = 1 << 5;
+const FLAG_DROPPED = 1 << 6; // since version 2
+const KNOWN_FLAGS: Record<number, number> = { 1: 0x3f, 2: 0x7f };
+
+/** Why a byte string is not a fix record. `reason` is meant for logs and the dead-letter header. */
+export class FixDecodeError extends Error {
+  constructor(readonly reason: string) {
+    super(`invalid fix record: ${reason}`);
+    this.name = 'FixDecodeError';
+  }
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Encode a fix. Throws FixDecodeError (the same reasons the decoder gives) for an invalid fix. */
+export function encodeFix(fix: Fix, version: number = CURRENT_VERSION): Buffer {
+  const problem = validateFix(fix);
+  if (problem) throw new FixDecodeError(problem);
+  if (version !== 1 && version !== 2) throw new FixDecodeError(`cannot encode version ${version}`);
+  const id = utf8.encode(fix.deviceId);
+  if (id.length > MAX_DEVICE_ID_BYTES) {
+    throw new FixDecodeError(`deviceId is ${id.length} bytes, at most ${MAX_DEVICE_ID_BYTES}`);
+  }
+  const withDropped = version >= 2 && fix.droppedThrough !== undefined;
+  let flags = 0;
+  if (fix.alt !== undefined) flags |= FLAG_ALT;
+  if (fix.speed !== undefined) flags |= FLAG_SPEED;
+  if (fix.course !== undefined) flags |= FLAG_COURSE;
+  if (fix.hdop !== undefined) flags |= FLAG_HDOP;
+  if (fix.sats !== undefined) flags |= FLAG_SATS;
+  if (fix.quality !== undefined) flags |= FLAG_QUALITY;
+  if (withDropped) flags |= FLAG_DROPPED;
+
+  const buf = Buffer.allocUnsafe(3 + 10 + 10 + 8 + 1 + id.length + 10 + 10 + 2 + 10 + 2 + 10);
+  let o = 0;
+  buf[o++] = version;
+  buf[o++] = flags;
+  buf[o++] = fix.mode;
+  o = writeUvarint(buf, o, fix.seq);
+  o = writeUvarint(buf, o, fix.time);
+  o = buf.writeInt32LE(Math.round(fix.lat * 1e7), o);
+  o = buf.writeInt32LE(Math.round(fix.lon * 1e7), o);
+  buf[o++] = id.length;
+  buf.set(id, o);
+  o += id.length;
+  if (fix.alt !== undefined) o = writeZigzag(buf, o, Math.round(fix.alt * 100));
+  if (fix.speed !== undefined) o = writeUvarint(buf, o, Math.round(fix.speed * 100));
+  // 359.996 degrees rounds to 36000 hundredths, which is north again.
+  if (fix.course !== undefined) o = buf.writeUInt16LE(Math.round(fix.course * 100) % 36000, o);
+  if (fix.hdop !== undefined) o = writeUvarint(buf, o, Math.round(fix.hdop * 100));
+  if (fix.sats !== undefined) buf[o++] = fix.sats;
+  if (fix.quality !== undefined) buf[o++] = fix.quality;
+  if (withDropped) o = writeUvarint(buf, o, fix.droppedThrough!);
+  return buf.subarray(0, o);
+}
+
+/** Decode and validate a fix record. Throws FixDecodeError with the reason on any malformed input. */
+export function decodeFix(input: Uint8Array): Fix {
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const r = new Cursor(buf);
+  const version = r.u8('version');
+  if (version === 0) throw new FixDecodeError('version 0 does not exist');
+  if (version > CURRENT_VERSION) {
+    throw new FixDecodeError(
+      `version ${version} is newer than this decoder understands (${CURRENT_VERSION})`,
+    );
+  }
+  const flags = r.u8('flags');
+  const unknown = flags & ~(KNOWN_FLAGS[version] ?? 0);
+  if (unknown) throw new FixDecodeError(`unknown flag bits 0x${unknown.toString(16)} for version ${version}`);
+  const mode = r.u8('mode');
+  const seq = r.uvarint('seq');
+  const time = r.uvarint('time');
+  const lat = r.i32('lat') / 1e7;
+  const lon = r.i32('lon') / 1e7;
+  const idLen = r.u8('deviceId length');
+  const idBytes = r.bytes(idLen, 'deviceId');
+  let deviceId: string;
+  try {
+    deviceId = utf8Strict.decode(idBytes);
+  } catch {
+    throw new FixDecodeError('deviceId is not valid UTF-8');
+  }
+  const fix: Fix = { deviceId, seq, time, lat, lon, mode: mode as FixMode };
+  if (flags & FLAG_ALT) fix.alt = r.zigzag('alt') / 100;
+  if (flags & FLAG_SPEED) fix.speed = r.uvarint('speed') / 100;
+  if (flags & FLAG_COURSE) fix.course = r.u16('course') / 100;
+  if (flags & FLAG_HDOP) fix.hdop = r.uvarint('hdop') / 100;
+  if (flags & FLAG_SATS) fix.sats = r.u8('sats');
+  if (flags & FLAG_QUALITY) fix.quality = r.u8('quality');
+  if (flags & FLAG_DROPPED) fix.droppedThrough = r.uvarint('droppedThrough');
+  if (r.remaining() > 0) throw new FixDecodeError(`${r.remaining()} trailing bytes after the record`);
+  const problem = validateFix(fix);
+  if (problem) throw new FixDecodeError(problem);
+  return fix;
+}
+
+/** Size in bytes of the encoded fix, without encoding it (for budgeting cellular bytes). */
+export function encodedSize(fix: Fix): number {
+  let n = 3 + uvarintSize(fix.seq) + uvarintSize(fix.time) + 8 + 1 + utf8.encode(fix.deviceId).length;
+  if (fix.alt !== undefined) n += uvarintSize(Math.abs(Math.round(fix.alt * 100)) * 2);
+  if (fix.speed !== undefined) n += uvarintSize(Math.round(fix.speed * 100));
+  if (fix.course !== undefined) n += 2;
+  if (fix.hdop !== undefined) n += uvarintSize(Math.round(fix.hdop * 100));
+  if (fix.sats !== undefined) n += 1;
+  if (fix.quality !== undefined) n += 1;
+  if (fix.droppedThrough !== undefined) n += uvarintSize(fix.droppedThrough);
+  return n;
+}
+
+/** Bounds-checked reader: every read names the field it was reading when the bytes ran out. */
+class Cursor {
+  private o = 0;
+  constructor(private readonly buf: Buffer) {}
+  remaining(): number {
+    return this.buf.length - this.o;
+  }
+  private need(n: number, field: string): void {
+    if (this.o + n > this.buf.length) {
+      throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
+    }
+  }
+  u8(field: string): number {
+    this.need(1, field);
+    return this.buf[this.o++]!;
+  }
+  u16(field: string): number {
+    this.need(2, field);
+    const v = this.buf.readUInt16LE(this.o);
+    this.o += 2;
+    return v;
+  }
+  i32(field: string): number {
+    this.need(4, field);
+    const v = this.buf.readInt32LE(this.o);
+    this.o += 4;
+    return v;
+  }
+  bytes(n: number, field: string): Buffer {
+    this.need(n, field);
+    const v = this.buf.subarray(this.o, this.o + n);
+    this.o += n;
+    return v;
+  }
+  uvarint(field: string): number {
+    const res = readUvarint(this.buf, this.o);
+    if (res === 'truncated')
+      throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
+    if (res === 'overflow') throw new FixDecodeError(`${field} is larger than 2^53`);
+    this.o = res.next;
+    return res.value;
+  }
+  zigzag(field: string): number {
+    const res = readZigzag(this.buf, this.o);
+    if (res === 'truncated')
+      throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
+    if (res === 'overflow') throw new FixDecodeError(`${field} is larger than 2^52`);
+    this.o = res.next;
+    return res.value;
+  }
+}

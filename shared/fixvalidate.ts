@@ -1,0 +1,40 @@
+// The one place that says what a valid fix is. The encoder, the decoder and the agent's
+// outbox all ask it, so a value the cloud would reject never leaves the device unnoticed.
+import type { Fix } from './fix.js';
+
+/** GPS time began on 1980-01-06; anything before it is a receiver that has not found the date. */
+export const MIN_TIME_MS = Date.UTC(1980, 0, 6);
+/** Far enough for any device in service, small enough to catch garbage. */
+export const MAX_TIME_MS = Date.UTC(2200, 0, 1);
+
+const isNum = (v: unknown): v is number => typeof v === 'number';
+
+function range(name: string, v: unknown, min: number, max: number, integer = false): string | null {
+  if (!isNum(v) || !Number.isFinite(v)) return `${name} is ${String(v)}, not a finite number`;
+  if (integer && !Number.isInteger(v)) return `${name} is ${v}, not an integer`;
+  if (v < min || v > max) return `${name} ${v} is outside ${min}..${max}`;
+  return null;
+}
+
+/** Returns why the fix is invalid, or null when it is valid. */
+export function validateFix(fix: Fix): string | null {
+  if (typeof fix.deviceId !== 'string' || fix.deviceId.length === 0) return 'deviceId is empty';
+  return (
+    range('seq', fix.seq, 1, Number.MAX_SAFE_INTEGER, true) ??
+    range('time', fix.time, MIN_TIME_MS, MAX_TIME_MS, true) ??
+    range('lat', fix.lat, -90, 90) ??
+    range('lon', fix.lon, -180, 180) ??
+    (fix.mode === 2 || fix.mode === 3 ? null : `mode ${String(fix.mode)} is not 2 (2D) or 3 (3D)`) ??
+    optional('alt', fix.alt, -20_000, 1_000_000) ??
+    optional('speed', fix.speed, 0, 655) ??
+    optional('course', fix.course, 0, 360) ??
+    optional('hdop', fix.hdop, 0, 655) ??
+    optional('sats', fix.sats, 0, 255, true) ??
+    optional('quality', fix.quality, 0, 15, true) ??
+    optional('droppedThrough', fix.droppedThrough, 1, fix.seq - 1, true)
+  );
+}
+
+function optional(name: string, v: unknown, min: number, max: number, integer = false): string | null {
+  return v === undefined ? null : range(name, v, min, max, integer);
+}
