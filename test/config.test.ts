@@ -1,0 +1,160 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ConfigError, describeConfig, env, loadConfig, readEnvFile } from '../shared/config.js';
+import { kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+
+const spec = {
+  PORT: env.int({ description: 'port', default: 8080, min: 1, max: 65535 }),
+  RATIO: env.number({ description: 'ratio', default: 0.5, min: 0, max: 1 }),
+  ON: env.bool({ description: 'switch', default: false }),
+  MODE: env.oneOf(['a', 'b'] as const, { description: 'mode', default: 'a' }),
+  HOSTS: env.list({ description: 'hosts', item: /^[a-z]+:\d+$/, itemWords: 'host:port' }),
+  TOKEN: env.string({ description: 'token', secret: true }),
+};
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  return '(accepted)';
+}
+
+t.test('defaults, parsing and empty-as-unset', async (t) => {
+  const c = loadConfig(spec, { env: {} });
+  t.same(c, { PORT: 8080, RATIO: 0.5, ON: false, MODE: 'a', HOSTS: undefined, TOKEN: undefined });
+  const d = loadConfig(spec, {
+    env: {
+      PORT: '65535',
+      RATIO: '1',
+      ON: 'yes',
+      MODE: 'b',
+      HOSTS: 'a:1, b:2',
+      TOKEN: 's3cret',
+      PORT_UNUSED: 'x',
+    },
+  });
+  t.same(d, { PORT: 65535, RATIO: 1, ON: true, MODE: 'b', HOSTS: ['a:1', 'b:2'], TOKEN: 's3cret' });
+  t.equal(loadConfig(spec, { env: { PORT: '' } }).PORT, 8080, 'empty value means unset');
+});
+
+t.test('a bad value is one line naming variable, value and what is allowed', async (t) => {
+  t.equal(
+    errorOf(() => loadConfig(spec, { env: { PORT: '0' } })),
+    'config: PORT="0" is not allowed: expected an integer from 1 to 65535',
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { env: { PORT: '80.5' } })),
+    /PORT="80.5" .*integer/,
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { env: { RATIO: 'NaN' } })),
+    /RATIO="NaN" .*a number from 0 to 1/,
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { env: { ON: 'maybe' } })),
+    /ON="maybe" .*true or false/,
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { env: { MODE: 'c' } })),
+    /MODE="c" .*one of a, b/,
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { env: { HOSTS: 'a:1,B' } })),
+    /HOSTS="a:1,B" .*list of host:port/,
+  );
+  const secret = errorOf(() =>
+    loadConfig(
+      { T: env.string({ description: 't', secret: true, pattern: /^x/ }) },
+      { env: { T: 'hunter2' } },
+    ),
+  );
+  t.notMatch(secret, /hunter2/, 'a secret is never echoed');
+  t.match(secret, /secret value hidden/);
+  t.notMatch(describeConfig(spec), /s3cret/);
+  t.match(describeConfig(spec), /PORT .*default: 8080/);
+});
+
+t.test('env file: read, overridden by the environment, bad lines named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'agent.env');
+  writeFileSync(file, '# comment\nexport PORT=9000\nMODE="b"\n\nTOKEN=\'abc\'\n');
+  t.same(readEnvFile(file), { PORT: '9000', MODE: 'b', TOKEN: 'abc' });
+  const c = loadConfig(spec, { envFile: file, env: { PORT: '9001' } });
+  t.equal(c.PORT, 9001, 'environment wins');
+  t.equal(c.MODE, 'b');
+  writeFileSync(file, 'PORT=1\nthis is not a setting\n');
+  t.match(
+    errorOf(() => loadConfig(spec, { envFile: file })),
+    /agent\.env:2 is not KEY=VALUE/,
+  );
+  t.match(
+    errorOf(() => loadConfig(spec, { envFile: join(dir, 'missing.env') })),
+    /cannot read env file .*ENOENT/,
+  );
+});
+
+t.test('kafka: TLS and SASL from config, plaintext refused off-box', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  const pem = join(dir, 'ca.pem');
+  writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const s = loadConfig(kafkaSpec, {
+    env: {
+      KAFKA_BROKERS: 'kafka-1.example:9093,kafka-2.example:9093',
+      KAFKA_TLS: 'true',
+      KAFKA_TLS_CA_FILE: pem,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'agent',
+      KAFKA_SASL_PASSWORD: 'pw',
+    },
+  });
+  const k = kafkaClientConfig(s, 'gps-agent', s.KAFKA_BROKERS!);
+  t.same(k.brokers, ['kafka-1.example:9093', 'kafka-2.example:9093']);
+  t.match(k.ssl, { rejectUnauthorized: true, ca: [/BEGIN CERTIFICATE/] });
+  t.same(k.sasl, { mechanism: 'scram-sha-512', username: 'agent', password: 'pw' });
+  t.equal(s.KAFKA_TOPIC, 'gps.fixes');
+
+  const plain = loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: 'kafka.example:9092' } });
+  t.match(
+    errorOf(() => kafkaClientConfig(plain, 'x', plain.KAFKA_BROKERS!)),
+    /not on this machine and KAFKA_TLS is off/,
+  );
+  const local = loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: '127.0.0.1:9092' } });
+  t.equal(kafkaClientConfig(local, 'x', local.KAFKA_BROKERS!).ssl, undefined, 'loopback needs no TLS');
+  const noPw = loadConfig(kafkaSpec, { env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' } });
+  t.match(
+    errorOf(() => kafkaClientConfig(noPw, 'x', ['127.0.0.1:1'])),
+    /needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+  );
+  t.match(
+    errorOf(() => loadConfig(kafkaSpec, { env: { KAFKA_TLS_CA_FILE: join(dir, 'nope.pem') } })),
+    /KAFKA_TLS_CA_FILE=.* readable file/,
+  );
+  t.match(
+    errorOf(() => loadConfig(kafkaSpec, { env: { KAFKA_SASL_MECHANISM: 'gssapi' } })),
+    /one of plain, scram-sha-256, scram-sha-512/,
+  );
+});
+
+t.test('a real program with a bad variable prints one line and exits 2', async (t) => {
+  const run = (envExtra: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/config-main.ts'], {
+      env: { ...process.env, ...envExtra },
+      encoding: 'utf8',
+    });
+  const bad = run({ GPS_BAUD: 'fast' });
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, 'config: GPS_BAUD="fast" is not allowed: expected an integer from 1200 to 921600\n');
+  t.notMatch(bad.stderr, /at .*\.ts:\d+/, 'no stack trace');
+  const cross = run({ KAFKA_BROKERS: 'far.example:9092' });
+  t.equal(cross.status, 2);
+  t.equal(cross.stderr.trim().split('\n').length, 1);
+  const good = run({ GPS_BAUD: '115200' });
+  t.equal(good.status, 0, good.stderr);
+  t.equal(good.stdout, 'baud=115200\n');
+});
