@@ -1,6 +1,6 @@
 // One structured logger for every process. JSON lines to stdout, which journald (agent)
 // and any log shipper (cloud) take as they are. LOG_LEVEL picks the level.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
