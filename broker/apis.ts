@@ -1,0 +1,22 @@
+// The list of Kafka APIs this broker serves. ApiVersions advertises exactly this list.
+//
+// To add an API:
+//   1. Write broker/protocol/<apiName>/index.ts exporting an ApiHandler (see server/api.ts):
+//      apiKey, name, minVersion..maxVersion you decode/encode, flexibleFrom if you support
+//      flexible versions, and handle(ctx, reader, version) returning the response *body*
+//      (the connection writes the response header). Throw ProtocolError on malformed input.
+//      Small per-version encoders/decoders, like kafkajs's src/protocol/requests/<api>/v<N>.
+//   2. Add it below, one line. A handler that needs shared state (e.g. the group coordinator)
+//      is created here from the broker context; use broker.onStop() to stop its timers and
+//      broker.stateDir('<component>') for its durable files (see storage/json-file.ts).
+
+import { apiVersions } from './protocol/apiVersions/index.js';
+import type { ApiHandler } from './server/api.js';
+import type { BrokerContext } from './server/context.js';
+
+export function createApiHandlers(_broker: BrokerContext): ApiHandler[] {
+  return [
+    apiVersions,
+    // Group coordinator APIs (broker-groups) go here, e.g. ...createGroupApis(broker),
+  ];
+}

@@ -1,0 +1,57 @@
+// Broker settings: where data lives, where to listen, and the broker-wide topic defaults that
+// CreateTopics configs and auto-created topics start from.
+
+export interface TopicDefaults {
+  /** Keep data at least this long; -1 = forever by time. */
+  retentionMs: number;
+  /** Keep at most this many bytes per partition (whole segments deleted); -1 = no size limit. */
+  retentionBytes: number;
+  /** Roll to a new segment file when the active one reaches this size. */
+  segmentBytes: number;
+  /** Largest record batch accepted. */
+  maxMessageBytes: number;
+}
+
+export interface BrokerConfig {
+  dataDir: string;
+  /** Listen address; loopback unless configured otherwise. */
+  host: string;
+  /** Listen port; 0 = ephemeral (tests). */
+  port: number;
+  /** What clients are told to connect to; defaults to host/port actually bound. */
+  advertisedHost?: string;
+  advertisedPort?: number;
+  nodeId: number;
+  /** Requests larger than this close the connection (Kafka's socket.request.max.bytes). */
+  maxRequestBytes: number;
+  /** Create a topic when Metadata names an unknown one (dev convenience, like Kafka's default). */
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  topicDefaults: TopicDefaults;
+  /** How often retention runs. */
+  retentionCheckMs: number;
+  /** Bytes between sparse offset/time index entries. */
+  indexIntervalBytes: number;
+}
+
+export const DEFAULT_TOPIC_DEFAULTS: TopicDefaults = {
+  retentionMs: 7 * 24 * 3600 * 1000,
+  retentionBytes: -1,
+  segmentBytes: 64 * 1024 * 1024,
+  maxMessageBytes: 1024 * 1024 + 12,
+};
+
+export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string }): BrokerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 9092,
+    nodeId: 1,
+    maxRequestBytes: 100 * 1024 * 1024,
+    autoCreateTopics: true,
+    defaultPartitions: 12,
+    retentionCheckMs: 60_000,
+    indexIntervalBytes: 4096,
+    ...partial,
+    topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...partial.topicDefaults },
+  };
+}
