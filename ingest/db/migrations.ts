@@ -1,0 +1,86 @@
+// Versioned schema for both backends. A migration is never edited once released: a change is a
+// new version appended here. migrate() applies the ones schema_migrations does not list yet, each
+// in its own transaction together with its schema_migrations row, so a crash mid-way leaves either
+// the old or the new version, never half of one.
+//
+// Layout (same in both dialects; integers are ms since 1970 or seq numbers):
+//   fixes       one row per (device_id, seq): what the device sent, plus received_at (ingest time)
+//   devices     per device running totals kept in the same transaction as the fixes insert, so
+//               /devices and the gap gauges never scan the fixes table to count
+//   trip_days   per device and UTC day: distance, moving time, max speed
+//   trip_state  per device: the cursor the trips group continues from (see ingest/trips/README.md)
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+type Dialect = 'sqlite' | 'postgres';
+
+function schemaV1(d: Dialect): string {
+  const big = d === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  const real = d === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION';
+  const small = d === 'sqlite' ? 'INTEGER' : 'SMALLINT';
+  // SQLite: WITHOUT ROWID stores rows in primary-key order, one b-tree instead of two.
+  const noRowid = d === 'sqlite' ? ' WITHOUT ROWID' : '';
+  return `
+CREATE TABLE fixes (
+  device_id TEXT NOT NULL,
+  seq ${big} NOT NULL,
+  time ${big} NOT NULL,
+  lat ${real} NOT NULL,
+  lon ${real} NOT NULL,
+  alt ${real},
+  speed ${real},
+  course ${real},
+  hdop ${real},
+  sats ${small},
+  mode ${small} NOT NULL,
+  quality ${small},
+  dropped_through ${big},
+  received_at ${big} NOT NULL,
+  PRIMARY KEY (device_id, seq)
+)${noRowid};
+CREATE INDEX fixes_device_time ON fixes (device_id, time);
+CREATE TABLE devices (
+  device_id TEXT PRIMARY KEY,
+  max_seq ${big} NOT NULL,
+  fix_count ${big} NOT NULL,
+  dropped_through ${big} NOT NULL,
+  last_time ${big} NOT NULL,
+  last_seq ${big} NOT NULL,
+  last_seen ${big} NOT NULL
+);
+CREATE TABLE trip_days (
+  device_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  distance_m ${real} NOT NULL,
+  moving_s ${real} NOT NULL,
+  max_speed_mps ${real} NOT NULL,
+  fixes ${big} NOT NULL,
+  first_time ${big} NOT NULL,
+  last_time ${big} NOT NULL,
+  PRIMARY KEY (device_id, day)
+);
+CREATE TABLE trip_state (
+  device_id TEXT PRIMARY KEY,
+  last_seq ${big} NOT NULL,
+  last_time ${big} NOT NULL,
+  last_lat ${real} NOT NULL,
+  last_lon ${real} NOT NULL,
+  anchor_lat ${real} NOT NULL,
+  anchor_lon ${real} NOT NULL
+);
+`;
+}
+
+export function migrations(d: Dialect): Migration[] {
+  return [{ version: 1, name: 'fixes, devices, trips', sql: schemaV1(d) }];
+}
+
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;

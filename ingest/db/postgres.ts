@@ -1,0 +1,325 @@
+// PostgreSQL backend (pg): production, DATABASE_URL.
+//
+// Batch insert: one INSERT ... SELECT FROM unnest(array per column) ON CONFLICT DO NOTHING
+// RETURNING the new keys. One statement and 14 parameters whatever the batch size; measured against
+// COPY in bench/ingest.ts (COPY cannot skip conflicts itself, it needs a staging table and a second
+// INSERT ... ON CONFLICT, so it does more work for batches of the size the consumer writes).
+import pg from 'pg';
+import type { Fix } from '../../shared/fix.js';
+import type { TripCursor, TripDay } from '../trips/accumulate.js';
+import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { GAP_SQL, summarizeGaps } from './gaps.js';
+import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
+import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
+import type { DeviceSummary, Store, TripApplyResult } from './store.js';
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Schema holding the tables (created if missing); tests use a unique one per run. */
+  schema?: string;
+  /** Pool size; the consumer groups each hold at most one connection per transaction. */
+  max?: number;
+}
+
+const INSERT_FIXES = `INSERT INTO fixes (device_id, seq, time, lat, lon, alt, speed, course, hdop, sats, mode,
+    quality, dropped_through, received_at)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[],
+    $7::float8[], $8::float8[], $9::float8[], $10::smallint[], $11::smallint[], $12::smallint[],
+    $13::bigint[], $14::bigint[])
+  ON CONFLICT (device_id, seq) DO NOTHING
+  RETURNING device_id, seq`;
+
+const UPSERT_DEVICES = `INSERT INTO devices AS d (device_id, max_seq, fix_count, dropped_through, last_time,
+    last_seq, last_seen)
+  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+    $7::bigint[])
+  ON CONFLICT (device_id) DO UPDATE SET
+    max_seq = GREATEST(d.max_seq, excluded.max_seq),
+    fix_count = d.fix_count + excluded.fix_count,
+    dropped_through = GREATEST(d.dropped_through, excluded.dropped_through),
+    last_seq = CASE WHEN excluded.last_time > d.last_time
+      OR (excluded.last_time = d.last_time AND excluded.last_seq > d.last_seq)
+      THEN excluded.last_seq ELSE d.last_seq END,
+    last_time = GREATEST(d.last_time, excluded.last_time),
+    last_seen = excluded.last_seen`;
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** Inserts fixes and folds the new ones into devices, inside the caller's transaction. */
+export async function insertFixesPg(q: Queryable, fixes: readonly Fix[]): Promise<number> {
+  const rows = uniqueFixes(sortedFixes(fixes));
+  if (rows.length === 0) return 0;
+  const now = Date.now();
+  const col = <T>(get: (f: Fix) => T) => rows.map(get);
+  const res = await q.query<{ device_id: string; seq: string }>(INSERT_FIXES, [
+    col((f) => f.deviceId),
+    col((f) => f.seq),
+    col((f) => f.time),
+    col((f) => f.lat),
+    col((f) => f.lon),
+    col((f) => f.alt ?? null),
+    col((f) => f.speed ?? null),
+    col((f) => f.course ?? null),
+    col((f) => f.hdop ?? null),
+    col((f) => f.sats ?? null),
+    col((f) => f.mode),
+    col((f) => f.quality ?? null),
+    col((f) => f.droppedThrough ?? null),
+    col(() => now),
+  ]);
+  if (res.rows.length === 0) return 0;
+  const isNew = new Set(res.rows.map((r) => `${r.seq}\u0000${r.device_id}`));
+  const deltas = deviceDeltas(rows.filter((f) => isNew.has(`${f.seq}\u0000${f.deviceId}`)));
+  await q.query(UPSERT_DEVICES, [
+    deltas.map((d) => d.deviceId),
+    deltas.map((d) => d.maxSeq),
+    deltas.map((d) => d.added),
+    deltas.map((d) => d.droppedThrough),
+    deltas.map((d) => d.lastTime),
+    deltas.map((d) => d.lastSeq),
+    deltas.map(() => now),
+  ]);
+  return res.rows.length;
+}
+
+interface TripRow {
+  device_id: string;
+  day: string;
+  distance_m: number;
+  moving_s: number;
+  max_speed_mps: number;
+  fixes: string;
+  first_time: string;
+  last_time: string;
+}
+
+const tripFromRow = (r: TripRow): TripDay => ({
+  deviceId: r.device_id,
+  day: r.day,
+  distanceM: r.distance_m,
+  movingS: r.moving_s,
+  maxSpeedMps: r.max_speed_mps,
+  fixes: Number(r.fixes),
+  firstTime: Number(r.first_time),
+  lastTime: Number(r.last_time),
+});
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+
+  constructor(opts: PostgresOptions) {
+    this.schema = opts.schema ?? 'public';
+    if (!SCHEMA_NAME.test(this.schema)) {
+      throw new Error(`postgres schema ${JSON.stringify(this.schema)} is not a plain lower-case identifier`);
+    }
+    this.pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.max ?? 4,
+      options: `-c search_path=${this.schema}`,
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Runs fn in a transaction on one pooled connection; commits when it resolves. */
+  async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    await this.tx(async (c) => {
+      // Two processes starting together: the second waits here, then finds the versions applied.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`fleet-migrate:${this.schema}`]);
+      await c.query(CREATE_MIGRATIONS_TABLE);
+      const done = new Set(
+        (await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
+      for (const m of migrations('postgres')) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        ]);
+      }
+    });
+  }
+
+  async writeFixes(fixes: readonly Fix[]): Promise<number> {
+    if (fixes.length === 0) return 0;
+    return this.tx((c) => insertFixesPg(c, fixes));
+  }
+
+  async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
+    const r = await this.pool.query<FixRow>(
+      'SELECT * FROM fixes WHERE device_id = $1 AND time >= $2 AND time < $3 ORDER BY time, seq LIMIT $4',
+      [deviceId, fromMs, toMs, limit],
+    );
+    return r.rows.map(rowToFix);
+  }
+
+  async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
+    if (fixes.length === 0) return { applied: 0, recomputedDays: 0 };
+    return this.tx((c) => applyTripsTx(tripTx(c), fixes));
+  }
+
+  async trips(deviceId: string, fromDay = '0000-00-00', toDay = '9999-99-99'): Promise<TripDay[]> {
+    const r = await this.pool.query<TripRow>(
+      'SELECT * FROM trip_days WHERE device_id = $1 AND day >= $2 AND day <= $3 ORDER BY day',
+      [deviceId, fromDay, toDay],
+    );
+    return r.rows.map(tripFromRow);
+  }
+
+  async devices(): Promise<DeviceSummary[]> {
+    const r = await this.pool.query<
+      FixRow & { max_seq: string; fix_count: string; d_dropped: string; last_seen: string }
+    >(
+      `SELECT f.*, d.max_seq, d.fix_count, d.dropped_through AS d_dropped, d.last_seen
+       FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
+       ORDER BY d.device_id`,
+    );
+    const out: DeviceSummary[] = [];
+    for (const row of r.rows) {
+      const maxSeq = Number(row.max_seq);
+      const fixCount = Number(row.fix_count);
+      const dropped = Number(row.d_dropped);
+      const g =
+        maxSeq > fixCount
+          ? summarizeGaps((await this.pool.query(GAP_SQL, [row.device_id])).rows, dropped)
+          : { gaps: [], missing: 0, lost: 0 };
+      out.push({
+        deviceId: row.device_id,
+        lastFix: rowToFix(row),
+        lastSeenMs: Number(row.last_seen),
+        maxSeq,
+        fixCount,
+        droppedThrough: dropped,
+        ...g,
+      });
+    }
+    return out;
+  }
+
+  async gapTotals(): Promise<{ missing: number; lost: number }> {
+    let missing = 0;
+    let lost = 0;
+    const devs = await this.pool.query<{ device_id: string; dropped_through: string }>(
+      'SELECT device_id, dropped_through FROM devices WHERE max_seq > fix_count ORDER BY device_id',
+    );
+    for (const d of devs.rows) {
+      const g = summarizeGaps(
+        (await this.pool.query(GAP_SQL, [d.device_id])).rows,
+        Number(d.dropped_through),
+      );
+      missing += g.missing;
+      lost += g.lost;
+    }
+    return { missing, lost };
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  /** Drops the schema and everything in it (tests and benchmarks clean up with this). */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function tripTx(c: pg.PoolClient): TripTx {
+  return {
+    insertFixes: (fixes) => insertFixesPg(c, fixes),
+    getCursor: async (deviceId) => {
+      const r = await c.query('SELECT * FROM trip_state WHERE device_id = $1 FOR UPDATE', [deviceId]);
+      const row = r.rows[0];
+      return row
+        ? {
+            lastSeq: Number(row.last_seq),
+            lastTime: Number(row.last_time),
+            lastLat: row.last_lat,
+            lastLon: row.last_lon,
+            anchorLat: row.anchor_lat,
+            anchorLon: row.anchor_lon,
+          }
+        : null;
+    },
+    putCursor: async (deviceId, t: TripCursor) => {
+      await c.query(
+        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
+           last_lat = excluded.last_lat, last_lon = excluded.last_lon,
+           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon`,
+        [deviceId, t.lastSeq, t.lastTime, t.lastLat, t.lastLon, t.anchorLat, t.anchorLon],
+      );
+    },
+    getDays: async (deviceId, days) => {
+      const r = await c.query<TripRow>(
+        'SELECT * FROM trip_days WHERE device_id = $1 AND day = ANY($2::text[]) ORDER BY day',
+        [deviceId, days],
+      );
+      return r.rows.map(tripFromRow);
+    },
+    putDays: async (rows) => {
+      if (rows.length === 0) return;
+      await c.query(
+        `INSERT INTO trip_days (device_id, day, distance_m, moving_s, max_speed_mps, fixes, first_time, last_time)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::bigint[],
+           $7::bigint[], $8::bigint[])
+         ON CONFLICT (device_id, day) DO UPDATE SET distance_m = excluded.distance_m,
+           moving_s = excluded.moving_s, max_speed_mps = excluded.max_speed_mps, fixes = excluded.fixes,
+           first_time = excluded.first_time, last_time = excluded.last_time`,
+        [
+          rows.map((r) => r.deviceId),
+          rows.map((r) => r.day),
+          rows.map((r) => r.distanceM),
+          rows.map((r) => r.movingS),
+          rows.map((r) => r.maxSpeedMps),
+          rows.map((r) => r.fixes),
+          rows.map((r) => r.firstTime),
+          rows.map((r) => r.lastTime),
+        ],
+      );
+    },
+    deleteDaysFrom: async (deviceId, day) => {
+      await c.query('DELETE FROM trip_days WHERE device_id = $1 AND day >= $2', [deviceId, day]);
+    },
+    fixesFrom: async (deviceId, fromMs) =>
+      (
+        await c.query<FixRow>('SELECT * FROM fixes WHERE device_id = $1 AND time >= $2 ORDER BY time, seq', [
+          deviceId,
+          fromMs,
+        ])
+      ).rows.map(rowToFix),
+    lastFixBefore: async (deviceId, ms) => {
+      const r = await c.query<FixRow>(
+        'SELECT * FROM fixes WHERE device_id = $1 AND time < $2 ORDER BY time DESC, seq DESC LIMIT 1',
+        [deviceId, ms],
+      );
+      return r.rows[0] ? rowToFix(r.rows[0]) : null;
+    },
+  };
+}

@@ -1,0 +1,306 @@
+// SQLite backend (better-sqlite3): the embedded default, one database file.
+//
+// WAL with synchronous=FULL: a commit is on disk when writeFixes resolves, because the consumer
+// commits Kafka offsets right after and a fix lost to a power cut would then be lost for good.
+// better-sqlite3 is synchronous; the async trips transaction holds a mutex so no other write can
+// slip into it between awaits.
+import Database from 'better-sqlite3';
+import type { Fix } from '../../shared/fix.js';
+import type { TripCursor, TripDay } from '../trips/accumulate.js';
+import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { GAP_SQL, summarizeGaps } from './gaps.js';
+import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
+import { Mutex } from './mutex.js';
+import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
+import type { DeviceSummary, Store, TripApplyResult } from './store.js';
+
+interface DeviceRow extends FixRow {
+  max_seq: number;
+  fix_count: number;
+  d_dropped: number;
+  last_seen: number;
+}
+
+interface TripRow {
+  device_id: string;
+  day: string;
+  distance_m: number;
+  moving_s: number;
+  max_speed_mps: number;
+  fixes: number;
+  first_time: number;
+  last_time: number;
+}
+
+const tripFromRow = (r: TripRow): TripDay => ({
+  deviceId: r.device_id,
+  day: r.day,
+  distanceM: r.distance_m,
+  movingS: r.moving_s,
+  maxSpeedMps: r.max_speed_mps,
+  fixes: r.fixes,
+  firstTime: r.first_time,
+  lastTime: r.last_time,
+});
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly lock = new Mutex();
+  private stmts: ReturnType<SqliteStore['prepare']> | undefined;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    // Readers (the HTTP API in the same process) never block on a write for long; wait, don't fail.
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<void> {
+    await this.lock.run(async () => {
+      // One IMMEDIATE transaction: a second process starting at the same time waits, then sees the
+      // versions this one applied.
+      this.db
+        .transaction(() => {
+          this.db.exec(CREATE_MIGRATIONS_TABLE);
+          const done = new Set(
+            (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+              (r) => r.version,
+            ),
+          );
+          for (const m of migrations('sqlite')) {
+            if (done.has(m.version)) continue;
+            this.db.exec(m.sql);
+            this.db
+              .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+              .run(m.version, m.name, new Date().toISOString());
+          }
+        })
+        .immediate();
+      this.stmts = this.prepare();
+    });
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertFix: db.prepare(
+        `INSERT INTO fixes (device_id, seq, time, lat, lon, alt, speed, course, hdop, sats, mode, quality,
+           dropped_through, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device_id, seq) DO NOTHING`,
+      ),
+      upsertDevice: db.prepare(
+        `INSERT INTO devices (device_id, max_seq, fix_count, dropped_through, last_time, last_seq, last_seen)
+         VALUES (@deviceId, @maxSeq, @added, @droppedThrough, @lastTime, @lastSeq, @now)
+         ON CONFLICT (device_id) DO UPDATE SET
+           max_seq = max(max_seq, excluded.max_seq),
+           fix_count = fix_count + excluded.fix_count,
+           dropped_through = max(dropped_through, excluded.dropped_through),
+           last_seq = CASE WHEN excluded.last_time > last_time
+             OR (excluded.last_time = last_time AND excluded.last_seq > last_seq)
+             THEN excluded.last_seq ELSE last_seq END,
+           last_time = max(last_time, excluded.last_time),
+           last_seen = excluded.last_seen`,
+      ),
+      track: db.prepare(
+        `SELECT * FROM fixes WHERE device_id = ? AND time >= ? AND time < ? ORDER BY time, seq LIMIT ?`,
+      ),
+      devices: db.prepare(
+        `SELECT f.*, d.max_seq, d.fix_count, d.dropped_through AS d_dropped, d.last_seen
+         FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
+         ORDER BY d.device_id`,
+      ),
+      gapDevices: db.prepare(
+        'SELECT device_id, dropped_through FROM devices WHERE max_seq > fix_count ORDER BY device_id',
+      ),
+      gaps: db.prepare(GAP_SQL.replace('$1', '?')),
+      getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
+      putCursor: db.prepare(
+        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
+           last_lat = excluded.last_lat, last_lon = excluded.last_lon,
+           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon`,
+      ),
+      getDay: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day = ?'),
+      putDay: db.prepare(
+        `INSERT OR REPLACE INTO trip_days (device_id, day, distance_m, moving_s, max_speed_mps, fixes,
+           first_time, last_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteDaysFrom: db.prepare('DELETE FROM trip_days WHERE device_id = ? AND day >= ?'),
+      fixesFrom: db.prepare('SELECT * FROM fixes WHERE device_id = ? AND time >= ? ORDER BY time, seq'),
+      lastFixBefore: db.prepare(
+        'SELECT * FROM fixes WHERE device_id = ? AND time < ? ORDER BY time DESC, seq DESC LIMIT 1',
+      ),
+      trips: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day >= ? AND day <= ? ORDER BY day'),
+    };
+  }
+
+  private get s() {
+    if (!this.stmts) throw new Error('SqliteStore: call migrate() before using the store');
+    return this.stmts;
+  }
+
+  /** Inserts without its own transaction; returns the fixes that were new. */
+  private insert(fixes: readonly Fix[]): Fix[] {
+    const now = Date.now();
+    const inserted: Fix[] = [];
+    const st = this.s.insertFix;
+    for (const f of uniqueFixes(sortedFixes(fixes))) {
+      const r = st.run(
+        f.deviceId,
+        f.seq,
+        f.time,
+        f.lat,
+        f.lon,
+        f.alt ?? null,
+        f.speed ?? null,
+        f.course ?? null,
+        f.hdop ?? null,
+        f.sats ?? null,
+        f.mode,
+        f.quality ?? null,
+        f.droppedThrough ?? null,
+        now,
+      );
+      if (r.changes > 0) inserted.push(f);
+    }
+    for (const d of deviceDeltas(inserted)) this.upsertDevice(d, now);
+    return inserted;
+  }
+
+  private upsertDevice(d: DeviceDelta, now: number): void {
+    this.s.upsertDevice.run({ ...d, now });
+  }
+
+  async writeFixes(fixes: readonly Fix[]): Promise<number> {
+    if (fixes.length === 0) return 0;
+    return this.lock.run(async () => this.db.transaction(() => this.insert(fixes).length).immediate());
+  }
+
+  async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
+    return (this.s.track.all(deviceId, fromMs, toMs, limit) as FixRow[]).map(rowToFix);
+  }
+
+  async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
+    if (fixes.length === 0) return { applied: 0, recomputedDays: 0 };
+    return this.lock.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const res = await applyTripsTx(this.tripTx(), fixes);
+        this.db.exec('COMMIT');
+        return res;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+  }
+
+  private tripTx(): TripTx {
+    const s = this.s;
+    return {
+      insertFixes: async (fixes) => this.insert(fixes).length,
+      getCursor: async (deviceId) => {
+        const r = s.getCursor.get(deviceId) as
+          | {
+              last_seq: number;
+              last_time: number;
+              last_lat: number;
+              last_lon: number;
+              anchor_lat: number;
+              anchor_lon: number;
+            }
+          | undefined;
+        return r
+          ? {
+              lastSeq: r.last_seq,
+              lastTime: r.last_time,
+              lastLat: r.last_lat,
+              lastLon: r.last_lon,
+              anchorLat: r.anchor_lat,
+              anchorLon: r.anchor_lon,
+            }
+          : null;
+      },
+      putCursor: async (deviceId, c: TripCursor) => {
+        s.putCursor.run(deviceId, c.lastSeq, c.lastTime, c.lastLat, c.lastLon, c.anchorLat, c.anchorLon);
+      },
+      getDays: async (deviceId, days) =>
+        days.flatMap((day) => {
+          const r = s.getDay.get(deviceId, day) as TripRow | undefined;
+          return r ? [tripFromRow(r)] : [];
+        }),
+      putDays: async (rows) => {
+        for (const r of rows) {
+          s.putDay.run(
+            r.deviceId,
+            r.day,
+            r.distanceM,
+            r.movingS,
+            r.maxSpeedMps,
+            r.fixes,
+            r.firstTime,
+            r.lastTime,
+          );
+        }
+      },
+      deleteDaysFrom: async (deviceId, day) => {
+        s.deleteDaysFrom.run(deviceId, day);
+      },
+      fixesFrom: async (deviceId, fromMs) => (s.fixesFrom.all(deviceId, fromMs) as FixRow[]).map(rowToFix),
+      lastFixBefore: async (deviceId, ms) => {
+        const r = s.lastFixBefore.get(deviceId, ms) as FixRow | undefined;
+        return r ? rowToFix(r) : null;
+      },
+    };
+  }
+
+  async trips(deviceId: string, fromDay = '0000-00-00', toDay = '9999-99-99'): Promise<TripDay[]> {
+    return (this.s.trips.all(deviceId, fromDay, toDay) as TripRow[]).map(tripFromRow);
+  }
+
+  async devices(): Promise<DeviceSummary[]> {
+    const rows = this.s.devices.all() as DeviceRow[];
+    return rows.map((r) => {
+      const g =
+        r.max_seq > r.fix_count
+          ? summarizeGaps(this.s.gaps.all(r.device_id) as { from_seq: number; to_seq: number }[], r.d_dropped)
+          : { gaps: [], missing: 0, lost: 0 };
+      return {
+        deviceId: r.device_id,
+        lastFix: rowToFix(r),
+        lastSeenMs: r.last_seen,
+        maxSeq: r.max_seq,
+        fixCount: r.fix_count,
+        droppedThrough: r.d_dropped,
+        ...g,
+      };
+    });
+  }
+
+  async gapTotals(): Promise<{ missing: number; lost: number }> {
+    let missing = 0;
+    let lost = 0;
+    for (const d of this.s.gapDevices.all() as { device_id: string; dropped_through: number }[]) {
+      const g = summarizeGaps(
+        this.s.gaps.all(d.device_id) as { from_seq: number; to_seq: number }[],
+        d.dropped_through,
+      );
+      missing += g.missing;
+      lost += g.lost;
+    }
+    return { missing, lost };
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    await this.lock.run(async () => {
+      if (this.db.open) this.db.close();
+    });
+  }
+}

@@ -1,0 +1,82 @@
+// The storage interface every ingest consumer group writes through, and ingest-web reads from.
+// Two backends implement it with the same behaviour (and pass the same test suite):
+// SQLite (embedded default, one file) and PostgreSQL (production, DATABASE_URL).
+import type { Fix } from '../../shared/fix.js';
+import type { TripDay } from '../trips/accumulate.js';
+
+export type { TripDay };
+
+/** A run of seqs the cloud never received: `from..to` inclusive. */
+export interface SeqGap {
+  from: number;
+  to: number;
+  /** True when the device reported these seqs dropped (seq <= droppedThrough): they will never come. */
+  lost: boolean;
+}
+
+export interface DeviceSummary {
+  deviceId: string;
+  /** The fix with the newest GNSS time. */
+  lastFix: Fix;
+  /** Wall-clock ms when the cloud last stored a fix of this device (ingest time, not GNSS time). */
+  lastSeenMs: number;
+  /** Highest seq stored. */
+  maxSeq: number;
+  /** How many distinct seqs are stored. */
+  fixCount: number;
+  /** Highest droppedThrough the device ever reported (0 when none). */
+  droppedThrough: number;
+  /** Seqs in 1..maxSeq not stored, split into lost-for-good and still-expected; oldest first. */
+  gaps: SeqGap[];
+  /** Number of seqs in `gaps` that are still expected (late, may arrive as backlog). */
+  missing: number;
+  /** Number of seqs in `gaps` the device dropped for good. */
+  lost: number;
+}
+
+/** What a trips transaction did: how many fixes extended the running totals, how many days were rebuilt. */
+export interface TripApplyResult {
+  applied: number;
+  recomputedDays: number;
+}
+
+export interface Store {
+  /** 'sqlite' or 'postgres', for logs and metrics labels. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema (versioned, recorded in schema_migrations). Safe to call on every start. */
+  migrate(): Promise<void>;
+  /**
+   * Stores fixes in ONE transaction; a (deviceId, seq) already stored is skipped, so redelivery
+   * never doubles a fix. Resolves after the commit is durable. Returns how many were new.
+   */
+  writeFixes(fixes: readonly Fix[]): Promise<number>;
+  /** Fixes of a device with fromMs <= time < toMs, ordered by GNSS time, at most `limit`. */
+  track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]>;
+  /**
+   * Applies fixes to the per-device, per-day trip totals in ONE transaction (idempotent, see
+   * ingest/trips/README.md for how redelivery and out-of-order backlog are handled).
+   */
+  applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult>;
+  /** Per-day trip rows of a device, days as 'YYYY-MM-DD' (UTC of GNSS time), inclusive bounds, oldest first. */
+  trips(deviceId: string, fromDay?: string, toDay?: string): Promise<TripDay[]>;
+  /** Every device with its last fix, last seen time and seq gaps. */
+  devices(): Promise<DeviceSummary[]>;
+  /** Totals over all devices for the gap gauges: seqs still expected and seqs lost for good. */
+  gapTotals(): Promise<{ missing: number; lost: number }>;
+  /** Round trip to the database, for /healthz. Rejects when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** At most this many gap ranges are listed per device (the oldest ones); the counts stay exact. */
+export const MAX_GAPS_LISTED = 100;
+
+/** Splits a missing range at droppedThrough into its lost and still-expected parts. */
+export function splitGap(from: number, to: number, droppedThrough: number): SeqGap[] {
+  if (to <= droppedThrough) return [{ from, to, lost: true }];
+  if (from > droppedThrough) return [{ from, to, lost: false }];
+  return [
+    { from, to: droppedThrough, lost: true },
+    { from: droppedThrough + 1, to, lost: false },
+  ];
+}

@@ -1,0 +1,71 @@
+// The two store backends the ingest tests run against: a temp SQLite file and a unique schema in
+// the real PostgreSQL on 127.0.0.1 (database `test`), dropped afterwards.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PostgresStore } from '../../ingest/db/postgres.js';
+import { SqliteStore } from '../../ingest/db/sqlite.js';
+import type { Store } from '../../ingest/db/store.js';
+
+export const PG_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A fresh, migrated, empty store. `reopen` gives a second handle on the same data. */
+  open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
+}
+
+let counter = 0;
+export const uniqueSchema = (tag: string) =>
+  `t_${tag}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase();
+
+export const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'ingest-store-'));
+      const path = join(dir, 'fixes.db');
+      const store = new SqliteStore(path);
+      await store.migrate();
+      return {
+        store,
+        reopen: async () => {
+          const s = new SqliteStore(path);
+          await s.migrate();
+          return s;
+        },
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const schema = uniqueSchema('store');
+      const store = new PostgresStore({ connectionString: PG_URL, schema });
+      await store.migrate();
+      return {
+        store,
+        reopen: async () => {
+          const s = new PostgresStore({ connectionString: PG_URL, schema });
+          await s.migrate();
+          return s;
+        },
+        cleanup: async () => {
+          const s = new PostgresStore({ connectionString: PG_URL, schema });
+          await s.dropSchema();
+          await s.close();
+        },
+      };
+    },
+  },
+];
+
+import type { Fix } from '../../shared/fix.js';
+
+/** 2026-03-01T08:00:00Z: fixes of tests start here, one per second by seq unless told otherwise. */
+export const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
+
+export function makeFix(deviceId: string, seq: number, more: Partial<Fix> = {}): Fix {
+  return { deviceId, seq, time: T0 + seq * 1000, lat: 52.5 + seq * 1e-5, lon: 13.4, mode: 3, ...more };
+}

@@ -1,0 +1,126 @@
+// One suite, run against both store backends: SQLite (temp file) and the real PostgreSQL.
+import t from 'tap';
+import type { Fix } from '../shared/fix.js';
+import { backends, makeFix, T0 } from './helpers/ingest-backends.js';
+
+for (const backend of backends) {
+  t.test(backend.name, async (t) => {
+    const { store, reopen, cleanup } = await backend.open();
+    t.teardown(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    t.test('migrate is idempotent and data survives a reopen', async (t) => {
+      await store.migrate();
+      t.equal(await store.writeFixes([makeFix('persist', 1)]), 1);
+      const other = await reopen();
+      t.same(
+        (await other.track('persist', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+        [1],
+      );
+      await other.close();
+    });
+
+    t.test('writeFixes is idempotent and counts only new rows', async (t) => {
+      const batch = [1, 2, 3].map((s) => makeFix('idem', s));
+      t.equal(await store.writeFixes(batch), 3, 'all new');
+      t.equal(await store.writeFixes(batch), 0, 'redelivery writes nothing');
+      t.equal(await store.writeFixes([makeFix('idem', 3), makeFix('idem', 4)]), 1, 'overlap: only seq 4');
+      t.equal(await store.writeFixes([makeFix('idem', 5), makeFix('idem', 5)]), 1, 'duplicate in batch');
+      t.equal(await store.writeFixes([]), 0);
+      const seqs = (await store.track('idem', 0, Number.MAX_SAFE_INTEGER, 100)).map((f) => f.seq);
+      t.same(seqs, [1, 2, 3, 4, 5]);
+      const dev = (await store.devices()).find((d) => d.deviceId === 'idem');
+      t.equal(dev?.fixCount, 5, 'device count not inflated by redelivery');
+    });
+
+    t.test('a batch with one bad row is rolled back whole', async (t) => {
+      const bad = { ...makeFix('atomic', 2), lat: null as unknown as number };
+      await t.rejects(store.writeFixes([makeFix('atomic', 1), bad, makeFix('atomic', 3)]));
+      t.same(await store.track('atomic', 0, Number.MAX_SAFE_INTEGER, 10), [], 'nothing stored');
+      t.equal(await store.writeFixes([makeFix('atomic', 1)]), 1, 'store still usable');
+    });
+
+    t.test('track: time order, half-open range, limit, fields round-trip', async (t) => {
+      const full: Fix = {
+        deviceId: 'trk',
+        seq: 10,
+        time: T0 + 5000,
+        lat: -33.8688197,
+        lon: 151.2092955,
+        alt: 12.34,
+        speed: 4.56,
+        course: 359.99,
+        hdop: 0.9,
+        sats: 11,
+        mode: 3,
+        quality: 2,
+        droppedThrough: 7,
+      };
+      // seq order differs from time order on purpose: track orders by GNSS time.
+      await store.writeFixes([
+        full,
+        makeFix('trk', 11, { time: T0 + 1000, mode: 2 }),
+        makeFix('trk', 12, { time: T0 + 9000 }),
+      ]);
+      const all = await store.track('trk', 0, Number.MAX_SAFE_INTEGER, 10);
+      t.same(
+        all.map((f) => f.seq),
+        [11, 10, 12],
+      );
+      t.same(all[1], full, 'every field comes back as written');
+      t.same(all[0], makeFix('trk', 11, { time: T0 + 1000, mode: 2 }), 'absent optionals stay absent');
+      t.equal(Object.hasOwn(all[0]!, 'alt'), false);
+      t.same(
+        (await store.track('trk', T0 + 1000, T0 + 9000, 10)).map((f) => f.seq),
+        [11, 10],
+        'from inclusive, to exclusive',
+      );
+      t.same(
+        (await store.track('trk', 0, Number.MAX_SAFE_INTEGER, 2)).map((f) => f.seq),
+        [11, 10],
+      );
+      t.same(await store.track('nobody', 0, Number.MAX_SAFE_INTEGER, 10), []);
+    });
+
+    t.test('devices: last fix by GNSS time, last seen, gaps split lost/missing, backlog fills', async (t) => {
+      const before = Date.now();
+      await store.writeFixes([1, 2, 6, 9].map((s) => makeFix('gappy', s)));
+      await store.writeFixes([makeFix('gappy', 10, { droppedThrough: 3, time: T0 + 9500 })]);
+      let d = (await store.devices()).find((x) => x.deviceId === 'gappy')!;
+      t.ok(d, 'device listed');
+      t.equal(d.lastFix.seq, 10, 'newest GNSS time wins');
+      t.ok(d.lastSeenMs >= before && d.lastSeenMs <= Date.now(), 'last seen is ingest wall time');
+      t.equal(d.maxSeq, 10);
+      t.equal(d.droppedThrough, 3);
+      t.same(d.gaps, [
+        { from: 3, to: 3, lost: true },
+        { from: 4, to: 5, lost: false },
+        { from: 7, to: 8, lost: false },
+      ]);
+      t.equal(d.missing, 4);
+      t.equal(d.lost, 1);
+      // Backlog arrives: gap 7..8 closes, 4..5 shrinks; older fixes do not replace the last fix.
+      await store.writeFixes([makeFix('gappy', 7), makeFix('gappy', 8), makeFix('gappy', 5)]);
+      d = (await store.devices()).find((x) => x.deviceId === 'gappy')!;
+      t.same(d.gaps, [
+        { from: 3, to: 3, lost: true },
+        { from: 4, to: 4, lost: false },
+      ]);
+      t.equal(d.lastFix.seq, 10);
+      const totals = await store.gapTotals();
+      t.ok(totals.missing >= 1 && totals.lost >= 1, 'gap totals count them');
+    });
+
+    t.test('a device whose first stored seq is not 1 has a leading gap', async (t) => {
+      await store.writeFixes([makeFix('late-start', 4)]);
+      const d = (await store.devices()).find((x) => x.deviceId === 'late-start')!;
+      t.same(d.gaps, [{ from: 1, to: 3, lost: false }]);
+    });
+
+    t.test('ping resolves', async (t) => {
+      await t.resolves(store.ping());
+    });
+  });
+}
