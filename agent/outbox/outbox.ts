@@ -1,0 +1,419 @@
+// The outbox: every position is stored here, durably, before anything tries to send it.
+//
+// - The per-device seq is assigned in the same transaction as the insert, from the device row,
+//   so it is contiguous, never reused and survives restarts (see schema.ts for why FULL sync).
+// - Bounded by rows and by age per device: when full, the oldest unsent fixes are dropped, counted,
+//   and the highest dropped seq is remembered (droppedThrough) so every later fix tells the cloud
+//   which gaps are lost for good. The newest fix is never dropped.
+// - Acknowledged rows are deleted lazily: a sent row is remembered in memory and deleted by the
+//   next append's transaction (or after a second of quiet), so a live device pays one commit per
+//   fix, not two. If the process dies in between, the row is sent again after the restart;
+//   the cloud keeps each (device, seq) once, so that costs bytes, never correctness.
+import { EventEmitter } from 'node:events';
+import type Database from 'better-sqlite3';
+import type { Fix, Position } from '../../shared/fix.js';
+import { encodeFix } from '../../shared/fixcodec.js';
+import { validateFix } from '../../shared/fixvalidate.js';
+import { openOutboxDb } from './schema.js';
+
+/** 7 days of 1 Hz fixes. */
+export const DEFAULT_MAX_ROWS = 604_800;
+export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** Sent rows kept in memory before the deletes are committed on their own. */
+const MAX_DEFERRED = 64;
+const QUIET_FLUSH_MS = 1000;
+
+export interface OutboxOptions {
+  /** Per device. */
+  maxRows?: number;
+  /** Per device, measured on the GNSS timeline (the newest fix's time), not the Pi's clock. */
+  maxAgeMs?: number;
+  /** Wall clock, injectable for tests of status ages. */
+  now?: () => number;
+}
+
+/** A stored fix waiting to be sent: the encoded body plus what the sender needs around it. */
+export interface PendingFix {
+  dev: number;
+  deviceId: string;
+  seq: number;
+  time: number;
+  body: Buffer;
+  /** The device's droppedThrough at the time of reading (0 = nothing dropped). */
+  droppedThrough: number;
+}
+
+export interface Rejected {
+  deviceId: string;
+  position: Position;
+  reason: string;
+}
+
+export interface AppendResult {
+  stored: Fix[];
+  rejected: Rejected[];
+  /** Fixes dropped unsent by the bounds during this append. */
+  dropped: number;
+}
+
+export interface DeviceStats {
+  deviceId: string;
+  nextSeq: number;
+  pendingRows: number;
+  pendingBytes: number;
+  oldestPendingTime: number | null;
+  droppedThrough: number;
+  droppedCount: number;
+  lastFixTime: number | null;
+  lastFixAt: number | null;
+}
+
+export class OutboxRejectError extends Error {
+  constructor(readonly reason: string) {
+    super(`outbox: fix rejected: ${reason}`);
+    this.name = 'OutboxRejectError';
+  }
+}
+
+interface DropEvent {
+  deviceId: string;
+  count: number;
+  droppedThrough: number;
+  why: 'full' | 'age';
+}
+
+export interface OutboxEvents {
+  append: [stored: number];
+  drop: [DropEvent];
+}
+
+export class Outbox extends EventEmitter<OutboxEvents> {
+  readonly db: Database.Database;
+  readonly maxRows: number;
+  readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private readonly devIds = new Map<string, number>();
+  private readonly deferred = new Map<string, { dev: number; seq: number }>();
+  private readonly dirtyState = new Map<string, string>();
+  private lastCommitAt = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly q;
+
+  constructor(path: string, opts: OutboxOptions = {}) {
+    super();
+    this.maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+    this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    if (!Number.isInteger(this.maxRows) || this.maxRows < 1) throw new Error('outbox: maxRows must be >= 1');
+    this.now = opts.now ?? Date.now;
+    this.db = openOutboxDb(path);
+    const db = this.db;
+    this.q = {
+      devId: db.prepare<[string], { id: number }>('SELECT id FROM device WHERE device = ?'),
+      devInsert: db.prepare('INSERT OR IGNORE INTO device (device, next_seq) VALUES (?, 1)'),
+      nextSeq: db.prepare<[number], { next_seq: number; pending: number }>(
+        'SELECT next_seq, pending FROM device WHERE id = ?',
+      ),
+      insertFix: db.prepare('INSERT INTO fix (dev, seq, time, body) VALUES (?, ?, ?, ?)'),
+      bumpDevice: db.prepare(
+        `UPDATE device SET next_seq = next_seq + 1, pending = pending + 1, pending_bytes = pending_bytes + ?,
+           last_fix_time = ?, last_fix_at = ? WHERE id = ?`,
+      ),
+      deleteFix: db.prepare<[number, number], { n: number }>(
+        'DELETE FROM fix WHERE dev = ? AND seq = ? RETURNING length(body) AS n',
+      ),
+      unpend: db.prepare(
+        'UPDATE device SET pending = pending - ?, pending_bytes = pending_bytes - ? WHERE id = ?',
+      ),
+      nthOldest: db.prepare<[number, number], { seq: number }>(
+        'SELECT seq FROM fix WHERE dev = ? ORDER BY seq LIMIT 1 OFFSET ?',
+      ),
+      oldestByAge: db.prepare<[number], { seq: number; time: number }>(
+        'SELECT seq, time FROM fix WHERE dev = ? ORDER BY seq',
+      ),
+      countThrough: db.prepare<[number, number], { n: number; b: number }>(
+        'SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS b FROM fix WHERE dev = ? AND seq <= ?',
+      ),
+      deleteThrough: db.prepare('DELETE FROM fix WHERE dev = ? AND seq <= ?'),
+      recordDrop: db.prepare(
+        `UPDATE device SET pending = pending - ?, pending_bytes = pending_bytes - ?,
+           dropped_through = max(dropped_through, ?), dropped_count = dropped_count + ? WHERE id = ?`,
+      ),
+      newest: db.prepare<[], RawPending>(
+        `SELECT f.dev, d.device, f.seq, f.time, f.body, d.dropped_through
+           FROM device d JOIN fix f ON f.dev = d.id AND f.seq = d.next_seq - 1`,
+      ),
+      oldest: db.prepare<[number], RawPending>(
+        `SELECT f.dev, d.device, f.seq, f.time, f.body, d.dropped_through
+           FROM fix f JOIN device d ON d.id = f.dev ORDER BY f.dev, f.seq LIMIT ?`,
+      ),
+      putState: db.prepare(
+        `INSERT INTO agent_state (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+    };
+    this.timer = setInterval(() => {
+      if (
+        (this.deferred.size > 0 || this.dirtyState.size > 0) &&
+        this.now() - this.lastCommitAt >= QUIET_FLUSH_MS
+      )
+        this.flush();
+    }, QUIET_FLUSH_MS / 2);
+    this.timer.unref();
+  }
+
+  /** Stores one position as the device's next fix. Throws OutboxRejectError for an invalid one. */
+  append(deviceId: string, position: Position): Fix {
+    const r = this.appendMany([{ deviceId, position }]);
+    if (r.rejected[0]) throw new OutboxRejectError(r.rejected[0].reason);
+    return r.stored[0]!;
+  }
+
+  /**
+   * Stores many positions in one transaction (one fsync): a simulated fleet's tick, or a burst.
+   * Invalid positions are rejected one by one with the reason; the valid ones are stored anyway.
+   */
+  appendMany(items: readonly { deviceId: string; position: Position }[]): AppendResult {
+    const result: AppendResult = { stored: [], rejected: [], dropped: 0 };
+    const drops: DropEvent[] = [];
+    const wallNow = this.now();
+    this.db
+      .transaction(() => {
+        this.flushDeferredInTxn();
+        for (const { deviceId, position } of items) {
+          const problem = checkPosition(deviceId, position);
+          if (problem) {
+            result.rejected.push({ deviceId, position, reason: problem });
+            continue;
+          }
+          const dev = this.devId(deviceId);
+          const row = this.q.nextSeq.get(dev)!;
+          const fix: Fix = { ...stripUndefined(position), deviceId, seq: row.next_seq };
+          delete fix.droppedThrough;
+          let body: Buffer;
+          try {
+            body = encodeFix(fix);
+          } catch (e) {
+            result.rejected.push({ deviceId, position, reason: (e as Error).message });
+            continue;
+          }
+          this.q.insertFix.run(dev, fix.seq, fix.time, body);
+          this.q.bumpDevice.run(body.length, fix.time, wallNow, dev);
+          result.stored.push(fix);
+          const d = this.enforceBounds(dev, deviceId, row.pending + 1, fix);
+          for (const e of d) {
+            result.dropped += e.count;
+            drops.push(e);
+          }
+        }
+        this.flushStateInTxn(wallNow);
+      })
+      .immediate();
+    this.lastCommitAt = wallNow;
+    for (const d of drops) this.emit('drop', d);
+    if (result.stored.length > 0) this.emit('append', result.stored.length);
+    return result;
+  }
+
+  /** The newest stored fix of each device, when it has not been sent yet: it goes out first. */
+  newestUnsent(): PendingFix[] {
+    return this.q.newest
+      .all()
+      .map(toPending)
+      .filter((p) => !this.deferred.has(key(p.dev, p.seq)));
+  }
+
+  /** Up to `limit` unsent fixes, oldest first (device by device). */
+  oldestUnsent(limit: number): PendingFix[] {
+    const rows = this.q.oldest.all(limit + this.deferred.size).map(toPending);
+    return rows.filter((p) => !this.deferred.has(key(p.dev, p.seq))).slice(0, limit);
+  }
+
+  /**
+   * Kafka acknowledged these rows: they leave the outbox. Small sets wait for the next append's
+   * transaction (one commit per fix on a live device); large ones (draining) are committed now.
+   */
+  markSent(rows: readonly PendingFix[]): void {
+    for (const r of rows) this.deferred.set(key(r.dev, r.seq), { dev: r.dev, seq: r.seq });
+    if (this.deferred.size > MAX_DEFERRED) this.flush();
+  }
+
+  /** Records a piece of agent state for `agent status` (committed with the next transaction). */
+  setState(name: string, value: unknown): void {
+    this.dirtyState.set(name, JSON.stringify(value));
+  }
+
+  /** Commits pending deletes and state now. */
+  flush(): void {
+    if (this.deferred.size === 0 && this.dirtyState.size === 0) return;
+    const wallNow = this.now();
+    this.db
+      .transaction(() => {
+        this.flushDeferredInTxn();
+        this.flushStateInTxn(wallNow);
+      })
+      .immediate();
+    this.lastCommitAt = wallNow;
+  }
+
+  /** Rows waiting (including sent rows whose delete is not committed yet). */
+  pendingCount(): number {
+    const r = this.db.prepare<[], { n: number }>('SELECT coalesce(sum(pending), 0) AS n FROM device').get();
+    return (r?.n ?? 0) - this.deferred.size;
+  }
+
+  stats(): DeviceStats[] {
+    return readDeviceStats(this.db);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    if (this.db.open) {
+      this.flush();
+      // Fold the WAL into the main file so a copied outbox is one self-contained file.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+
+  private devId(deviceId: string): number {
+    let id = this.devIds.get(deviceId);
+    if (id === undefined) {
+      this.q.devInsert.run(deviceId);
+      id = this.q.devId.get(deviceId)!.id;
+      this.devIds.set(deviceId, id);
+    }
+    return id;
+  }
+
+  /** Drops the oldest rows past the row bound or the age bound; never the fix just stored. */
+  private enforceBounds(dev: number, deviceId: string, pending: number, newest: Fix): DropEvent[] {
+    const events: DropEvent[] = [];
+    if (pending > this.maxRows) {
+      const through = this.q.nthOldest.get(dev, pending - this.maxRows - 1)?.seq;
+      if (through !== undefined && through < newest.seq)
+        events.push(this.dropThrough(dev, deviceId, through, 'full'));
+    }
+    const cutoff = newest.time - this.maxAgeMs;
+    let through: number | undefined;
+    for (const r of this.q.oldestByAge.iterate(dev)) {
+      if (r.time >= cutoff || r.seq >= newest.seq) break;
+      through = r.seq;
+    }
+    if (through !== undefined) events.push(this.dropThrough(dev, deviceId, through, 'age'));
+    return events;
+  }
+
+  private dropThrough(dev: number, deviceId: string, through: number, why: DropEvent['why']): DropEvent {
+    const c = this.q.countThrough.get(dev, through)!;
+    this.q.deleteThrough.run(dev, through);
+    this.q.recordDrop.run(c.n, c.b, through, c.n, dev);
+    return { deviceId, count: c.n, droppedThrough: through, why };
+  }
+
+  private flushDeferredInTxn(): void {
+    if (this.deferred.size === 0) return;
+    const perDev = new Map<number, { n: number; b: number }>();
+    for (const { dev, seq } of this.deferred.values()) {
+      const gone = this.q.deleteFix.get(dev, seq);
+      if (!gone) continue; // already dropped by a bound: nothing left to count
+      const t = perDev.get(dev) ?? { n: 0, b: 0 };
+      t.n++;
+      t.b += gone.n;
+      perDev.set(dev, t);
+    }
+    for (const [dev, t] of perDev) this.q.unpend.run(t.n, t.b, dev);
+    this.deferred.clear();
+  }
+
+  private flushStateInTxn(wallNow: number): void {
+    for (const [k, v] of this.dirtyState) this.q.putState.run(k, v, wallNow);
+    this.dirtyState.clear();
+  }
+}
+
+interface RawPending {
+  dev: number;
+  device: string;
+  seq: number;
+  time: number;
+  body: Buffer;
+  dropped_through: number;
+}
+
+function toPending(r: RawPending): PendingFix {
+  return {
+    dev: r.dev,
+    deviceId: r.device,
+    seq: r.seq,
+    time: r.time,
+    body: r.body,
+    droppedThrough: r.dropped_through,
+  };
+}
+
+const key = (dev: number, seq: number) => `${dev}:${seq}`;
+
+function stripUndefined(p: Position): Position {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p)) if (v !== undefined) out[k] = v;
+  return out as unknown as Position;
+}
+
+/** Why this position cannot become a fix (validated with a placeholder seq), or null. */
+function checkPosition(deviceId: string, position: Position): string | null {
+  if (position === null || typeof position !== 'object') return 'position is not an object';
+  return validateFix({ ...stripUndefined(position), deviceId, seq: 1, droppedThrough: undefined });
+}
+
+/** Per-device counters, readable from any connection (the status command opens the file read-only). */
+export function readDeviceStats(db: Database.Database): DeviceStats[] {
+  const rows = db
+    .prepare<
+      [],
+      {
+        device: string;
+        next_seq: number;
+        pending: number;
+        pending_bytes: number;
+        dropped_through: number;
+        dropped_count: number;
+        last_fix_time: number | null;
+        last_fix_at: number | null;
+        oldest_time: number | null;
+      }
+    >(
+      `SELECT d.*, (SELECT time FROM fix WHERE dev = d.id ORDER BY seq LIMIT 1) AS oldest_time
+         FROM device d ORDER BY d.device`,
+    )
+    .all();
+  return rows.map((r) => ({
+    deviceId: r.device,
+    nextSeq: r.next_seq,
+    pendingRows: r.pending,
+    pendingBytes: r.pending_bytes,
+    oldestPendingTime: r.oldest_time,
+    droppedThrough: r.dropped_through,
+    droppedCount: r.dropped_count,
+    lastFixTime: r.last_fix_time,
+    lastFixAt: r.last_fix_at,
+  }));
+}
+
+/** The agent_state table as an object of parsed JSON values with their update times. */
+export function readAgentState(db: Database.Database): Record<string, { value: unknown; updatedAt: number }> {
+  const out: Record<string, { value: unknown; updatedAt: number }> = {};
+  for (const r of db
+    .prepare<[], { key: string; value: string; updated_at: number }>(
+      'SELECT key, value, updated_at FROM agent_state',
+    )
+    .all()) {
+    let value: unknown;
+    try {
+      value = JSON.parse(r.value);
+    } catch {
+      value = r.value;
+    }
+    out[r.key] = { value, updatedAt: r.updated_at };
+  }
+  return out;
+}
