@@ -1,0 +1,165 @@
+// Trip metrics: the arithmetic (pure) and the trips transaction against both store backends,
+// including redelivery and out-of-order backlog, which must give the numbers of an in-order run.
+import t from 'tap';
+import { accumulate, haversineM, type TripDay, utcDay } from '../ingest/trips/accumulate.js';
+import type { Fix } from '../shared/fix.js';
+import { backends } from './helpers/ingest-backends.js';
+
+const M_PER_DEG_LAT = 111_195; // on the 6371 km sphere
+
+/** A drive north at `speed` m/s, one fix per second, starting at `start` ms. */
+function drive(deviceId: string, firstSeq: number, n: number, start: number, speed = 10): Fix[] {
+  return Array.from({ length: n }, (_, i) => ({
+    deviceId,
+    seq: firstSeq + i,
+    time: start + i * 1000,
+    lat: 48 + (i * speed) / M_PER_DEG_LAT,
+    lon: 11,
+    speed,
+    hdop: 1,
+    mode: 3 as const,
+  }));
+}
+
+/** Parked: positions wander within ~4 m, receiver says ~0.1 m/s. */
+function parked(deviceId: string, firstSeq: number, n: number, start: number): Fix[] {
+  return Array.from({ length: n }, (_, i) => ({
+    deviceId,
+    seq: firstSeq + i,
+    time: start + i * 1000,
+    lat: 48 + (Math.sin(i * 1.7) * 4) / M_PER_DEG_LAT,
+    lon: 11 + (Math.cos(i * 2.3) * 4) / (M_PER_DEG_LAT * Math.cos((48 * Math.PI) / 180)),
+    speed: 0.1,
+    hdop: 1.2,
+    mode: 3 as const,
+  }));
+}
+
+const DAY = Date.UTC(2026, 2, 1);
+const close = (a: number, b: number, eps = 1e-6) => Math.abs(a - b) <= eps * Math.max(1, Math.abs(b));
+
+function fold(fixes: Fix[]): TripDay[] {
+  const days = new Map<string, TripDay>();
+  accumulate(fixes[0]!.deviceId, null, fixes, days);
+  return [...days.values()];
+}
+
+t.test('haversine: one degree of latitude', async (t) => {
+  t.ok(close(haversineM(0, 0, 1, 0), M_PER_DEG_LAT, 1e-4));
+  t.equal(haversineM(48, 11, 48, 11), 0);
+});
+
+t.test('moving: distance, moving time and max speed', async (t) => {
+  const [d] = fold(drive('a', 1, 101, DAY + 3_600_000, 10));
+  t.ok(close(d!.distanceM, 1000, 1e-3), `distance ${d!.distanceM} ~ 1000 m`);
+  t.equal(d!.movingS, 100);
+  t.equal(d!.maxSpeedMps, 10);
+  t.equal(d!.fixes, 101);
+});
+
+t.test('parked jitter adds nothing; a parked spell inside a drive adds nothing', async (t) => {
+  const [p] = fold(parked('p', 1, 600, DAY));
+  t.equal(p!.distanceM, 0, 'ten minutes parked: 0 m');
+  t.equal(p!.movingS, 0);
+  const first = drive('p', 1, 51, DAY, 10);
+  const last = first[50]!;
+  const stop = parked('p', 52, 300, last.time + 1000).map((f) => ({
+    ...f,
+    lat: last.lat + (f.lat - 48),
+    lon: last.lon + (f.lon - 11),
+  }));
+  const [d] = fold([...first, ...stop]);
+  t.ok(close(d!.distanceM, 500, 1e-3), `drive then park: ${d!.distanceM} ~ 500 m`);
+  t.equal(d!.movingS, 50);
+});
+
+t.test('without reported speed, a move beyond the hdop radius counts', async (t) => {
+  const fixes = drive('n', 1, 11, DAY, 20).map(({ speed: _s, ...f }) => f);
+  const [d] = fold(fixes);
+  t.ok(close(d!.distanceM, 200, 1e-3), `${d!.distanceM} ~ 200 m`);
+  t.equal(d!.maxSpeedMps, 0, 'no speed reported, none invented');
+});
+
+t.test('a drive across midnight is split by UTC day and counted once', async (t) => {
+  const fixes = drive('m', 1, 21, DAY - 10_000, 10);
+  const days = fold(fixes);
+  t.same(
+    days.map((d) => d.day),
+    [utcDay(DAY - 10_000), utcDay(DAY)],
+  );
+  t.ok(close(days[0]!.distanceM + days[1]!.distanceM, 200, 1e-3));
+  // Fixes at 00:00:00..00:00:10 and the segment 23:59:59 -> 00:00:00: eleven 10 m segments.
+  t.ok(close(days[1]!.distanceM, 110, 1e-3), 'the segment into the new day belongs to it');
+});
+
+for (const backend of backends) {
+  t.test(`store ${backend.name}: trips transaction`, async (t) => {
+    const { store, cleanup } = await backend.open();
+    t.teardown(async () => {
+      await store.close();
+      await cleanup();
+    });
+    const route = drive('x', 1, 200, DAY - 60_000, 12);
+    const expected = fold(route);
+
+    t.test('in-order batches give the one-pass numbers', async (t) => {
+      for (let i = 0; i < route.length; i += 37) {
+        const r = await store.applyTrips(route.slice(i, i + 37).map((f) => ({ ...f, deviceId: 'inorder' })));
+        t.equal(r.recomputedDays, 0);
+      }
+      const got = await store.trips('inorder');
+      t.equal(got.length, 2);
+      got.forEach((g, i) => {
+        t.ok(close(g.distanceM, expected[i]!.distanceM), `${g.day} distance ${g.distanceM}`);
+        t.equal(g.movingS, expected[i]!.movingS);
+        t.equal(g.maxSpeedMps, 12);
+        t.equal(g.fixes, expected[i]!.fixes);
+      });
+    });
+
+    t.test('redelivery (after a crash before the offset commit) changes nothing', async (t) => {
+      const fx = route.map((f) => ({ ...f, deviceId: 'redeliver' }));
+      await store.applyTrips(fx.slice(0, 120));
+      const r = await store.applyTrips(fx.slice(80, 200)); // 80..119 again, then new ones
+      t.ok(r.recomputedDays > 0, 'seen fixes trigger a rebuild, not a double count');
+      await store.applyTrips(fx.slice(0, 200));
+      const got = await store.trips('redeliver');
+      t.equal(got.length, 2);
+      got.forEach((g, i) => {
+        t.ok(close(g.distanceM, expected[i]!.distanceM), `${g.day} distance`);
+        t.equal(g.movingS, expected[i]!.movingS);
+        t.equal(g.fixes, expected[i]!.fixes, 'no fix counted twice');
+      });
+    });
+
+    t.test('out-of-order backlog: live fixes first, backlog later, same result', async (t) => {
+      const fx = route.map((f) => ({ ...f, deviceId: 'backlog' }));
+      await store.applyTrips(fx.slice(0, 30));
+      await store.applyTrips(fx.slice(150));
+      await store.applyTrips(fx.slice(30, 150)); // the outbox catching up
+      const got = await store.trips('backlog');
+      got.forEach((g, i) => {
+        t.ok(close(g.distanceM, expected[i]!.distanceM), `${g.day} distance ${g.distanceM}`);
+        t.equal(g.movingS, expected[i]!.movingS);
+        t.equal(g.fixes, expected[i]!.fixes);
+      });
+      // And a further in-order fix continues from the rebuilt cursor.
+      const next = { ...route[199]!, deviceId: 'backlog', seq: 201, time: route[199]!.time + 1000 };
+      next.lat += 12 / M_PER_DEG_LAT;
+      const r = await store.applyTrips([next]);
+      t.equal(r.applied, 1);
+      const last = (await store.trips('backlog')).at(-1)!;
+      t.ok(close(last.distanceM, expected[1]!.distanceM + 12, 1e-3));
+    });
+
+    t.test('fromDay/toDay filter and fixes stored by the trips transaction', async (t) => {
+      const day = utcDay(DAY);
+      t.same(
+        (await store.trips('inorder', day, day)).map((d) => d.day),
+        [day],
+      );
+      t.same(await store.trips('inorder', '2030-01-01'), []);
+      t.equal((await store.track('inorder', 0, Number.MAX_SAFE_INTEGER, 1000)).length, 200);
+    });
+  });
+}
