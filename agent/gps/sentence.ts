@@ -234,6 +234,14 @@ export function decodeSentence(sentence: string): SentenceResult {
   }
 }
 
+/** The time of fix a sentence carries (RMC, GGA, GLL, ...), without decoding the rest. */
+export function timeOfFix(sentence: string): number | undefined {
+  const fields = sentence.split(',', 7);
+  const head = fields[0] ?? '';
+  const type = head[1] === 'P' ? '' : head.slice(3);
+  return TIMED_TYPES.has(type) ? timeField(type, fields) : undefined;
+}
+
 function timeField(type: string, fields: string[]): number | undefined {
   // GLL carries its time in field 5; the others in field 1.
   return parseTimeOfDay(fields[type === 'GLL' ? 5 : 1]);

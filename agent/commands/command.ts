@@ -1,0 +1,31 @@
+// What every `npm run agent -- <command>` is: a name, a one-line summary for `agent --help`,
+// its own --help text, and a run function taking the rest of the command line.
+// Commands are listed in agent/main.ts, one line each.
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from '../../shared/config.js';
+
+export interface Command {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Full --help text: usage line, arguments, options. */
+  readonly help: string;
+  /** Runs the command; resolves with the exit code (default 0). */
+  run(args: string[]): Promise<number | undefined> | number | undefined;
+}
+
+/**
+ * node:util parseArgs with its errors turned into UsageErrors (one line, exit 2) that name
+ * the command, so a typo never prints a stack trace.
+ */
+export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(
+  command: string,
+  args: string[],
+  options: O,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`agent ${command}: ${e instanceof Error ? e.message : String(e)} (see --help)`);
+  }
+}
