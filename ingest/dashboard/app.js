@@ -1,0 +1,125 @@
+// The ops dashboard: wires the live stream (SSE) to the map and the devices table, and polls
+// the devices list and the consumer-group figures. Auth is the session cookie set at /login;
+// EventSource and fetch send it on their own (same origin).
+import { LineChart } from './charts.js';
+import { FleetMap } from './map.js';
+import { DevicesTable } from './table.js';
+
+const config = JSON.parse(document.getElementById('config').textContent);
+const $ = (id) => document.getElementById(id);
+
+const map = new FleetMap($('map'), config);
+const table = new DevicesTable($('devices'), config);
+const lagChart = new LineChart($('lag-chart'));
+const tputChart = new LineChart($('tput-chart'), {
+  format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
+});
+let liveEvents = 0;
+let lastStats = null;
+
+// Exposed for the browser test and for poking at from the devtools console.
+window.fleetDashboard = { map, table, stats: () => lastStats };
+
+function setText(id, text, cls) {
+  const e = $(id);
+  e.textContent = text;
+  if (cls !== undefined) e.className = `v ${cls}`;
+}
+
+async function getJson(path) {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.href = '/login';
+    throw new Error('session expired');
+  }
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+function connect() {
+  const es = new EventSource('/api/live');
+  es.addEventListener('open', () => setText('stream-state', 'live', 'ok'));
+  es.addEventListener('error', () => setText('stream-state', 'reconnecting', 'warn'));
+  es.addEventListener('fix', (e) => {
+    const fix = JSON.parse(e.data);
+    liveEvents++;
+    map.update(fix);
+    table.live(fix);
+  });
+  es.addEventListener('leave', (e) => map.remove(JSON.parse(e.data).deviceId));
+}
+
+async function pollDevices() {
+  try {
+    const r = await getJson('/api/devices');
+    table.render(r.devices, r.now);
+    $('devices-note').textContent =
+      `${r.devices.length} devices · offline after ${r.offlineAfterS} s without a fix`;
+  } catch (e) {
+    $('devices-note').textContent = `could not load devices: ${e.message}`;
+  }
+}
+
+async function pollStats() {
+  try {
+    const s = await getJson('/api/stats');
+    const body = $('groups').tBodies[0];
+    body.replaceChildren();
+    for (const g of s.groups) {
+      const prev = lastStats?.groups.find((p) => p.group === g.group);
+      const dt = lastStats ? (s.time - lastStats.time) / 1000 : 0;
+      const rate = prev && dt > 0 ? Math.max(0, (g.consumed - prev.consumed) / dt) : null;
+      lagChart.add(g.group, s.time, g.lag);
+      if (rate !== null) tputChart.add(g.group, s.time, rate);
+      const tr = document.createElement('tr');
+      tr.dataset.group = g.group;
+      const name = document.createElement('td');
+      const sw = document.createElement('span');
+      sw.className = 'swatch';
+      sw.style.background = lagChart.colourOf(g.group);
+      name.append(sw, g.group);
+      tr.append(name);
+      for (const [cls, text] of [
+        ['num lag', String(g.lag)],
+        ['num', rate === null ? '–' : rate.toFixed(1)],
+        ['num', String(g.consumed)],
+      ]) {
+        const td = document.createElement('td');
+        td.className = cls;
+        td.textContent = text;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    lagChart.draw();
+    tputChart.draw();
+    setText('dlq-count', String(s.dlq));
+    $('dlq-kpi').classList.toggle('alert', s.dlq > 0);
+    lastStats = s;
+  } catch {
+    // The next poll tries again; the stream state shows whether the server is there at all.
+  }
+}
+
+let lastCount = 0;
+let lastTick = Date.now();
+setInterval(() => {
+  const now = Date.now();
+  setText('live-rate', ((liveEvents - lastCount) / ((now - lastTick) / 1000)).toFixed(1));
+  lastCount = liveEvents;
+  lastTick = now;
+  const { online, offline } = table.tick();
+  setText('online-count', String(online), 'ok');
+  setText('offline-count', String(offline), offline > 0 ? 'warn' : '');
+  const { missing, lost } = table.totals();
+  setText('missing-count', String(missing), missing > 0 ? 'warn' : '');
+  setText('lost-count', String(lost), lost > 0 ? 'bad' : '');
+  $('map-note').textContent = map.markers.size === 0 ? 'waiting for positions…' : '';
+}, 1000);
+
+$('fit').addEventListener('click', () => map.fit());
+connect();
+pollDevices();
+pollStats();
+setInterval(pollDevices, 5000);
+setInterval(pollStats, 2000);

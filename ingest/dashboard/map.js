@@ -1,0 +1,333 @@
+// The fleet map: markers and trails drawn on a canvas in Web Mercator, over a lat/lon grid with
+// a scale bar, so it needs no network. With a tile URL configured, tiles are drawn underneath.
+// The view fits the fleet's bounding box and refits only when a device leaves it, so markers
+// visibly move; dragging or zooming by hand turns auto-fit off until "Fit fleet" is pressed.
+
+const TRAIL_POINTS = 120;
+const MIN_SPAN_M = 600;
+const EARTH_M = 40075016.686;
+const FRESH_MS = 15_000;
+const LABEL_LIMIT = 200;
+
+/** Longitude/latitude to Web Mercator world units (0..1 both ways, y down). */
+export function project(lon, lat) {
+  const phi = (Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI) / 180;
+  return { x: (lon + 180) / 360, y: (1 - Math.log(Math.tan(Math.PI / 4 + phi / 2)) / Math.PI) / 2 };
+}
+
+export function unproject(x, y) {
+  return { lon: x * 360 - 180, lat: (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI };
+}
+
+/** 1, 2 or 5 times a power of ten, the nearest at or above `raw`. */
+export function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+export class FleetMap {
+  constructor(canvas, { tileUrl, offlineAfterS }) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
+    this.tileUrl = tileUrl;
+    this.offlineAfterMs = offlineAfterS * 1000;
+    this.markers = new Map();
+    this.view = { cx: 0.5, cy: 0.5, scale: 1024 };
+    this.autoFit = true;
+    this.tiles = new Map();
+    this.dirty = true;
+    this.selected = null;
+    this.size = { w: 0, h: 0 };
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    this.resize();
+    this.listen();
+    const frame = () => {
+      if (this.dirty) this.draw();
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    // Ages change colour with time even without new fixes.
+    setInterval(() => {
+      this.dirty = true;
+    }, 1000);
+  }
+
+  /** A new newest fix of a device (from the live stream). */
+  update(fix) {
+    let m = this.markers.get(fix.deviceId);
+    if (!m) {
+      m = { id: fix.deviceId, trail: [] };
+      this.markers.set(fix.deviceId, m);
+    }
+    Object.assign(m, {
+      lat: fix.lat,
+      lon: fix.lon,
+      time: fix.time,
+      seq: fix.seq,
+      course: fix.course,
+      speed: fix.speed,
+    });
+    m.receivedAt = fix.receivedAt;
+    const p = project(fix.lon, fix.lat);
+    m.trail.push(p);
+    if (m.trail.length > TRAIL_POINTS) m.trail.shift();
+    if (this.autoFit && !this.inView(p, 0.06)) this.fit();
+    this.dirty = true;
+  }
+
+  remove(id) {
+    this.markers.delete(id);
+    this.dirty = true;
+  }
+
+  /** Where a device's marker is on the canvas, in CSS pixels (for tests and tooltips). */
+  markerScreenPos(id) {
+    const m = this.markers.get(id);
+    if (!m) return null;
+    return this.toScreen(project(m.lon, m.lat));
+  }
+
+  fit() {
+    const pts = [...this.markers.values()].flatMap((m) => m.trail);
+    if (pts.length === 0) return;
+    let [x0, y0, x1, y1] = [1, 1, 0, 0];
+    for (const p of pts) {
+      x0 = Math.min(x0, p.x);
+      x1 = Math.max(x1, p.x);
+      y0 = Math.min(y0, p.y);
+      y1 = Math.max(y1, p.y);
+    }
+    const cy = (y0 + y1) / 2;
+    const lat = unproject(0, cy).lat;
+    // At least MIN_SPAN_M across, so one parked rider is not shown at street-atom scale.
+    const minSpan = MIN_SPAN_M / (EARTH_M * Math.cos((lat * Math.PI) / 180));
+    const spanX = Math.max(x1 - x0, minSpan);
+    const spanY = Math.max(y1 - y0, minSpan);
+    const { w, h } = this.size;
+    this.view = { cx: (x0 + x1) / 2, cy, scale: Math.min((w * 0.8) / spanX, (h * 0.8) / spanY) };
+    this.autoFit = true;
+    this.dirty = true;
+  }
+
+  inView(p, margin) {
+    const s = this.toScreen(p);
+    const { w, h } = this.size;
+    return s.x >= w * margin && s.x <= w * (1 - margin) && s.y >= h * margin && s.y <= h * (1 - margin);
+  }
+
+  toScreen(p) {
+    return {
+      x: (p.x - this.view.cx) * this.view.scale + this.size.w / 2,
+      y: (p.y - this.view.cy) * this.view.scale + this.size.h / 2,
+    };
+  }
+
+  toWorld(sx, sy) {
+    return {
+      x: (sx - this.size.w / 2) / this.view.scale + this.view.cx,
+      y: (sy - this.size.h / 2) / this.view.scale + this.view.cy,
+    };
+  }
+
+  resize() {
+    const r = this.canvas.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    this.size = { w: r.width, h: r.height };
+    this.canvas.width = Math.round(r.width * dpr);
+    this.canvas.height = Math.round(r.height * dpr);
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (this.autoFit) this.fit();
+    this.dirty = true;
+  }
+
+  listen() {
+    let drag = null;
+    this.canvas.addEventListener('pointerdown', (e) => {
+      drag = { x: e.clientX, y: e.clientY, cx: this.view.cx, cy: this.view.cy };
+      this.canvas.setPointerCapture(e.pointerId);
+    });
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (!drag) return;
+      this.view.cx = drag.cx - (e.clientX - drag.x) / this.view.scale;
+      this.view.cy = drag.cy - (e.clientY - drag.y) / this.view.scale;
+      this.autoFit = false;
+      this.dirty = true;
+    });
+    this.canvas.addEventListener('pointerup', () => {
+      drag = null;
+    });
+    this.canvas.addEventListener(
+      'wheel',
+      (e) => {
+        e.preventDefault();
+        const r = this.canvas.getBoundingClientRect();
+        const sx = e.clientX - r.left;
+        const sy = e.clientY - r.top;
+        const before = this.toWorld(sx, sy);
+        this.view.scale *= Math.exp(-e.deltaY * 0.0015);
+        const after = this.toWorld(sx, sy);
+        this.view.cx += before.x - after.x;
+        this.view.cy += before.y - after.y;
+        this.autoFit = false;
+        this.dirty = true;
+      },
+      { passive: false },
+    );
+    this.canvas.addEventListener('dblclick', () => this.fit());
+  }
+
+  draw() {
+    this.dirty = false;
+    const { ctx } = this;
+    const { w, h } = this.size;
+    ctx.fillStyle = '#0c1116';
+    ctx.fillRect(0, 0, w, h);
+    if (this.tileUrl) this.drawTiles();
+    this.drawGrid();
+    const now = Date.now();
+    for (const m of this.markers.values()) this.drawTrail(m);
+    for (const m of this.markers.values()) this.drawMarker(m, now);
+    this.drawScale();
+    ctx.fillStyle = '#5b6b7b';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textAlign = 'right';
+    ctx.fillText(
+      this.tileUrl ? 'Web Mercator · tiles' : 'Web Mercator · lat/lon grid (offline)',
+      w - 8,
+      h - 8,
+    );
+  }
+
+  drawTiles() {
+    const { ctx } = this;
+    const z = Math.max(0, Math.min(19, Math.round(Math.log2(this.view.scale / 256))));
+    const n = 2 ** z;
+    const tl = this.toWorld(0, 0);
+    const br = this.toWorld(this.size.w, this.size.h);
+    const size = this.view.scale / n;
+    for (let tx = Math.floor(tl.x * n); tx <= Math.floor(br.x * n); tx++) {
+      for (let ty = Math.max(0, Math.floor(tl.y * n)); ty <= Math.min(n - 1, Math.floor(br.y * n)); ty++) {
+        const x = ((tx % n) + n) % n;
+        const url = this.tileUrl.replace('{z}', z).replace('{x}', x).replace('{y}', ty).replace('{s}', 'a');
+        let img = this.tiles.get(url);
+        if (!img) {
+          img = new Image();
+          img.onload = () => {
+            this.dirty = true;
+          };
+          img.src = url;
+          this.tiles.set(url, img);
+        }
+        if (img.complete && img.naturalWidth > 0) {
+          const s = this.toScreen({ x: tx / n, y: ty / n });
+          ctx.globalAlpha = 0.55;
+          ctx.drawImage(img, s.x, s.y, size + 0.5, size + 0.5);
+          ctx.globalAlpha = 1;
+        }
+      }
+    }
+  }
+
+  drawGrid() {
+    const { ctx } = this;
+    const { w, h } = this.size;
+    const tl = unproject(this.toWorld(0, 0).x, this.toWorld(0, 0).y);
+    const br = unproject(this.toWorld(w, h).x, this.toWorld(w, h).y);
+    const step = niceStep(Math.max((br.lon - tl.lon) / 7, 1e-6));
+    const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+    ctx.lineWidth = 1;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.fillStyle = '#5b6b7b';
+    ctx.strokeStyle = '#1b2530';
+    ctx.textAlign = 'left';
+    for (let lon = Math.ceil(tl.lon / step) * step; lon <= br.lon; lon += step) {
+      const x = Math.round(this.toScreen(project(lon, 0)).x) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, h);
+      ctx.stroke();
+      ctx.fillText(`${lon.toFixed(decimals)}°`, x + 3, h - 22);
+    }
+    for (let lat = Math.ceil(br.lat / step) * step; lat <= tl.lat; lat += step) {
+      const y = Math.round(this.toScreen(project(0, lat)).y) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(0, y);
+      ctx.lineTo(w, y);
+      ctx.stroke();
+      ctx.fillText(`${lat.toFixed(decimals)}°`, 4, y - 3);
+    }
+  }
+
+  drawScale() {
+    const { ctx } = this;
+    const { h } = this.size;
+    const lat = unproject(this.view.cx, this.view.cy).lat;
+    const mPerPx = (EARTH_M * Math.cos((lat * Math.PI) / 180)) / this.view.scale;
+    const meters = niceStep(mPerPx * 100);
+    const px = meters / mPerPx;
+    const x = 12;
+    const y = h - 40;
+    ctx.strokeStyle = '#d7dde4';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(x, y - 5);
+    ctx.lineTo(x, y);
+    ctx.lineTo(x + px, y);
+    ctx.lineTo(x + px, y - 5);
+    ctx.stroke();
+    ctx.fillStyle = '#d7dde4';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    ctx.fillText(meters >= 1000 ? `${meters / 1000} km` : `${meters} m`, x + 4, y - 7);
+  }
+
+  colour(m, now) {
+    const age = now - (m.receivedAt ?? now);
+    if (age > this.offlineAfterMs) return '#6e7b88';
+    return age > FRESH_MS ? '#d29922' : '#3fb950';
+  }
+
+  drawTrail(m) {
+    if (m.trail.length < 2 || this.markers.size > LABEL_LIMIT * 5) return;
+    const { ctx } = this;
+    ctx.strokeStyle = 'rgba(47, 129, 247, 0.45)';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    m.trail.forEach((p, i) => {
+      const s = this.toScreen(p);
+      if (i === 0) ctx.moveTo(s.x, s.y);
+      else ctx.lineTo(s.x, s.y);
+    });
+    ctx.stroke();
+  }
+
+  drawMarker(m, now) {
+    const { ctx } = this;
+    const s = this.toScreen(project(m.lon, m.lat));
+    const colour = this.colour(m, now);
+    if (m.course !== undefined && (m.speed ?? 0) > 0.5) {
+      // A heading wedge in the direction of travel.
+      const a = ((m.course - 90) * Math.PI) / 180;
+      ctx.fillStyle = colour;
+      ctx.beginPath();
+      ctx.moveTo(s.x + Math.cos(a) * 14, s.y + Math.sin(a) * 14);
+      ctx.lineTo(s.x + Math.cos(a + 2.5) * 7, s.y + Math.sin(a + 2.5) * 7);
+      ctx.lineTo(s.x + Math.cos(a - 2.5) * 7, s.y + Math.sin(a - 2.5) * 7);
+      ctx.fill();
+    }
+    ctx.fillStyle = colour;
+    ctx.strokeStyle = '#0c1116';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.arc(s.x, s.y, 6, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.stroke();
+    // Labels would cover a large fleet; hovering is for that (the table lists every device).
+    if (this.markers.size > LABEL_LIMIT) return;
+    ctx.fillStyle = '#d7dde4';
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textAlign = 'left';
+    ctx.fillText(m.id, s.x + 10, s.y - 8);
+  }
+}

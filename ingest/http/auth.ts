@@ -1,0 +1,87 @@
+// Who may use the API: a bearer token from the environment (INGEST_TOKEN) guards every route
+// except those that opt out. Browsers cannot set headers on EventSource or on a typed URL, so:
+//   - `Authorization: Bearer <token>` works everywhere (API clients, curl, tests);
+//   - the dashboard login (POST /login, or opening /?token=...) sets an HttpOnly, SameSite=Strict
+//     cookie holding an HMAC of the token (not the token), accepted everywhere the bearer is;
+//   - `?token=<token>` is accepted only on routes marked `auth: 'query'` (the SSE streams and
+//     the dashboard page), for clients that can do neither; request logs redact it.
+// Every comparison is constant-time over SHA-256 digests, so neither content nor length leaks.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** Per-route `config.auth`: who may call it. The default is 'bearer'. */
+export type AuthMode = 'public' | 'bearer' | 'query' | 'page';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+  }
+}
+
+export const SESSION_COOKIE = 'ingest_session';
+const SESSION_MAX_AGE_S = 12 * 3600;
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The cookie value: derived from the token, so a leaked cookie does not reveal the API token. */
+export function sessionValue(token: string): string {
+  return createHmac('sha256', token).update('ingest-dashboard-session-v1').digest('base64url');
+}
+
+export function sessionCookie(token: string, secure: boolean): string {
+  return (
+    `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_AGE_S}` +
+    (secure ? '; Secure' : '')
+  );
+}
+
+export function clearedSessionCookie(secure: boolean): string {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` + (secure ? '; Secure' : '');
+}
+
+function cookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export function queryToken(req: FastifyRequest): string | undefined {
+  const q = req.query as Record<string, unknown> | undefined;
+  const t = q?.['token'];
+  return typeof t === 'string' ? t : undefined;
+}
+
+export function isAuthorized(req: FastifyRequest, token: string, allowQuery: boolean): boolean {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token)) return true;
+  const c = cookie(req, SESSION_COOKIE);
+  if (c !== undefined && sameSecret(c, sessionValue(token))) return true;
+  const q = allowQuery ? queryToken(req) : undefined;
+  return q !== undefined && sameSecret(q, token);
+}
+
+/**
+ * Adds the check to every route of `app` (call on the root instance before registering routes).
+ * It runs in preValidation, after the query string is parsed, so ?token= can be read.
+ */
+export function installAuth(app: FastifyInstance, token: string): void {
+  app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
+    const mode: AuthMode = req.routeOptions.config?.auth ?? 'bearer';
+    if (mode === 'public') return;
+    if (isAuthorized(req, token, mode === 'query' || mode === 'page')) return;
+    if (mode === 'page') return reply.redirect('/login', 303);
+    return reply.code(401).header('www-authenticate', 'Bearer realm="ingest"').send({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
+    });
+  });
+}

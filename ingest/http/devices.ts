@@ -1,0 +1,169 @@
+// Devices feature: the fleet list with online state and gaps, a device's track and its trips.
+// Everything here reads the database (the fix-store and trips groups write it); the list is
+// topped up from the live view, which can be a moment ahead of the database.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../db/store.js';
+import type { LiveView } from '../live/live-view.js';
+import { badRequest } from './errors.js';
+import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
+import { deviceSchema, errorSchema, fixSchema } from './schemas.js';
+
+export type DevicesStore = Pick<Store, 'devices' | 'track' | 'trips'>;
+
+export interface DevicesOptions {
+  store: DevicesStore;
+  live: LiveView;
+  /** A device is offline when nothing arrived from it for this long. */
+  offlineAfterMs: number;
+  now: () => number;
+}
+
+const DEFAULT_TRACK_SPAN_MS = 24 * 3600_000;
+const MAX_TRACK_LIMIT = 100_000;
+
+export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opts) => {
+  const { store, live, offlineAfterMs, now } = opts;
+
+  app.get(
+    '/api/devices',
+    {
+      // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected).
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              now: { type: 'integer' },
+              offlineAfterS: { type: 'number' },
+              devices: { type: 'array', items: deviceSchema },
+            },
+          },
+        },
+      },
+    },
+    async () => {
+      const t = now();
+      const rows = await store.devices();
+      const devices = rows.map((d) => {
+        const l = live.get(d.deviceId);
+        // The live group may have seen a newer fix than the fix-store group has written yet.
+        const liveNewer = l !== undefined && l.fix.time > d.lastFix.time;
+        const lastFix = liveNewer ? l.fix : d.lastFix;
+        const lastSeenMs = Math.max(d.lastSeenMs, l?.receivedAt ?? 0);
+        return {
+          ...d,
+          lastFix,
+          lastSeenMs,
+          lastSeen: new Date(lastSeenMs).toISOString(),
+          status: t - lastSeenMs <= offlineAfterMs ? 'online' : 'offline',
+          backlogS: Math.max(0, (lastSeenMs - lastFix.time) / 1000),
+        };
+      });
+      return { now: t, offlineAfterS: offlineAfterMs / 1000, devices };
+    },
+  );
+
+  app.get(
+    '/api/devices/:id/track',
+    {
+      // Stored fixes of one device in [from, to), ordered by GNSS time.
+      schema: {
+        params: deviceIdParams,
+        querystring: {
+          type: 'object',
+          properties: {
+            from: timeParam('from (default: 24 hours before to)'),
+            to: timeParam('to (default: now)'),
+            limit: {
+              type: 'integer',
+              minimum: 1,
+              maximum: MAX_TRACK_LIMIT,
+              default: 10_000,
+              description: `an integer from 1 to ${MAX_TRACK_LIMIT}`,
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              deviceId: { type: 'string' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              count: { type: 'integer' },
+              truncated: { type: 'boolean', description: 'true when limit cut the track short' },
+              fixes: { type: 'array', items: fixSchema },
+            },
+          },
+          400: errorSchema,
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { from?: string; to?: string; limit: number };
+      const to = q.to === undefined ? now() : parseTime('to', q.to);
+      if (typeof to === 'string') throw badRequest(to);
+      const from = q.from === undefined ? to - DEFAULT_TRACK_SPAN_MS : parseTime('from', q.from);
+      if (typeof from === 'string') throw badRequest(from);
+      if (from > to) throw badRequest(`from (${iso(from)}) is after to (${iso(to)})`);
+      // One more than asked tells whether the track was cut short.
+      const fixes = await store.track(id, from, to, q.limit + 1);
+      const truncated = fixes.length > q.limit;
+      if (truncated) fixes.length = q.limit;
+      return { deviceId: id, from: iso(from), to: iso(to), count: fixes.length, truncated, fixes };
+    },
+  );
+
+  app.get(
+    '/api/devices/:id/trips',
+    {
+      // Per-day trip totals of one device (UTC days of GNSS time), oldest first.
+      schema: {
+        params: deviceIdParams,
+        querystring: {
+          type: 'object',
+          properties: { from: dayParam('from'), to: dayParam('to') },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              deviceId: { type: 'string' },
+              days: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    day: { type: 'string' },
+                    distanceM: { type: 'number' },
+                    movingS: { type: 'number' },
+                    maxSpeedMps: { type: 'number' },
+                    fixes: { type: 'integer' },
+                    firstTime: { type: 'integer' },
+                    lastTime: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          400: errorSchema,
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { from?: string; to?: string };
+      for (const [name, v] of [
+        ['from', q.from],
+        ['to', q.to],
+      ] as const) {
+        if (v !== undefined && !isRealDay(v)) throw badRequest(`${name} ${v} is not a real date`);
+      }
+      if (q.from && q.to && q.from > q.to) throw badRequest(`from ${q.from} is after to ${q.to}`);
+      return { deviceId: id, days: await store.trips(id, q.from, q.to) };
+    },
+  );
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();

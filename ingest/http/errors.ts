@@ -1,0 +1,60 @@
+// Error replies in one shape: { statusCode, error, message }. Validation failures name the
+// part of the request (querystring, params, body), the field, and what the field should be.
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+  parentSchema?: { description?: string };
+}
+
+/** Used as fastify's schemaErrorFormatter; needs ajv's `verbose` so parentSchema is present. */
+export function formatSchemaErrors(errors: AjvError[], dataVar: string): Error {
+  const parts = errors.map((e) => {
+    if (e.keyword === 'required') return `${dataVar} needs ${String(e.params['missingProperty'])}`;
+    if (e.keyword === 'additionalProperties') {
+      return `${dataVar} has an unknown field ${String(e.params['additionalProperty'])}`;
+    }
+    const field = `${dataVar}${e.instancePath.replaceAll('/', '.')}`;
+    const expected = e.parentSchema?.description;
+    return expected ? `${field} must be ${expected}` : `${field} ${e.message ?? 'is invalid'}`;
+  });
+  return new Error([...new Set(parts)].join('; '));
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const message = status >= 500 ? 'internal error (see the server log)' : err.message;
+    return reply.code(status).send({ statusCode: status, error: httpError(status), message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route ${req.method} ${req.url.split('?')[0]}`,
+    }),
+  );
+}
+
+/** A 400 with our message, for checks the schema cannot express (impossible dates, from > to). */
+export function badRequest(message: string): FastifyError {
+  const e = new Error(message) as FastifyError;
+  e.statusCode = 400;
+  return e;
+}
+
+function httpError(status: number): string {
+  const names: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    404: 'Not Found',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    503: 'Service Unavailable',
+  };
+  return names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');
+}

@@ -1,0 +1,63 @@
+// /healthz: ready only when every dependency answers (Kafka, the database). The checks are
+// callbacks given by the caller, so this file knows nothing about how to reach them. Public:
+// load balancers and systemd watchdogs have no token.
+import type { FastifyPluginAsync } from 'fastify';
+
+/** A check resolves when the dependency answered and rejects (or times out) when it did not. */
+export type HealthCheck = () => Promise<unknown>;
+
+export interface HealthOptions {
+  checks: Record<string, HealthCheck>;
+  timeoutMs: number;
+}
+
+async function run(check: HealthCheck, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(check), timeout]);
+    return 'ok';
+  } catch (e) {
+    return `error: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
+  app.get(
+    '/healthz',
+    {
+      config: { auth: 'public' },
+      // Ready (200) when every dependency answers; 503 naming the one that does not.
+      schema: {
+        response: {
+          '2xx': {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              checks: { type: 'object', additionalProperties: { type: 'string' } },
+            },
+          },
+          '5xx': {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              checks: { type: 'object', additionalProperties: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    async (_req, reply) => {
+      const names = Object.keys(opts.checks);
+      const results = await Promise.all(names.map((n) => run(opts.checks[n]!, opts.timeoutMs)));
+      const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
+      const ok = results.every((r) => r === 'ok');
+      if (!ok) reply.log.warn({ checks }, 'not ready');
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
+    },
+  );
+};

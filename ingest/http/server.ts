@@ -1,0 +1,100 @@
+// The ingest HTTP server: one fastify instance, one plugin per feature (devices, live streams,
+// health, metrics, dashboard), bearer-token auth in front of all but /healthz.
+//
+//   const app = await buildServer(deps);      // tests: app.inject(...)
+//   await app.listen({ host, port });         // or startHttpServer(deps, { host, port })
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../shared/log.js';
+import type { LiveView } from '../live/live-view.js';
+import { installAuth } from './auth.js';
+import { dashboardPlugin } from './dashboard.js';
+import { type DevicesStore, devicesPlugin } from './devices.js';
+import { formatSchemaErrors, installErrorHandler } from './errors.js';
+import { type HealthCheck, healthPlugin } from './health.js';
+import { livePlugin } from './live.js';
+import { metricsPlugin } from './metrics.js';
+import { redactUrl } from './redact.js';
+
+export interface ServerDeps {
+  /** The bearer token (INGEST_TOKEN). */
+  token: string;
+  /** Reads for the devices, track and trips routes (ingest/db Store). */
+  store: DevicesStore;
+  /** The live view the `live` consumer group feeds. */
+  live: LiveView;
+  /** prom-client registry served at /metrics and summarised for the dashboard. */
+  registry: Registry;
+  /** /healthz checks by name, e.g. { kafka: () => admin.describeCluster(), database: () => store.ping() }. */
+  health: Record<string, HealthCheck>;
+  /** Logger for requests and errors; false = silent (tests). Default: none. */
+  logger?: Logger | false;
+  /** A device counts as offline when nothing arrived from it for this long. Default 120 s. */
+  offlineAfterMs?: number;
+  /** Map tile URL template ({z}/{x}/{y}); absent = the dashboard draws a grid only. */
+  tileUrl?: string;
+  cookieSecure?: boolean;
+  /** SSE heartbeat interval (default 15 s) and how long a client may take nothing (default 60 s). */
+  sseHeartbeatMs?: number;
+  sseMaxStallMs?: number;
+  healthTimeoutMs?: number;
+  now?: () => number;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now;
+  const offlineAfterMs = deps.offlineAfterMs ?? 120_000;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Fastify's own request log would print the URL, and with it a ?token=; we log our own line.
+    disableRequestLogging: true,
+    // Rejected schema values name the field and what it should be (errors.ts).
+    ajv: { customOptions: { verbose: true, allErrors: false } },
+    schemaErrorFormatter: (errors, dataVar) => formatSchemaErrors(errors as never, dataVar),
+    bodyLimit: 64 * 1024,
+  }) as unknown as FastifyInstance; // a pino Logger is a FastifyBaseLogger; the generic just differs
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        url: redactUrl(req.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+  installErrorHandler(app);
+  installAuth(app, deps.token);
+
+  await app.register(healthPlugin, { checks: deps.health, timeoutMs: deps.healthTimeoutMs ?? 2000 });
+  await app.register(devicesPlugin, { store: deps.store, live: deps.live, offlineAfterMs, now });
+  await app.register(livePlugin, {
+    live: deps.live,
+    heartbeatMs: deps.sseHeartbeatMs ?? 15_000,
+    maxStallMs: deps.sseMaxStallMs ?? 60_000,
+  });
+  await app.register(metricsPlugin, { registry: deps.registry, live: deps.live, now });
+  await app.register(dashboardPlugin, {
+    token: deps.token,
+    offlineAfterMs,
+    tileUrl: deps.tileUrl,
+    cookieSecure: deps.cookieSecure ?? false,
+  });
+  return app;
+}
+
+/** Builds the server and listens; 127.0.0.1 unless a host is given. Returns the app and its URL. */
+export async function startHttpServer(
+  deps: ServerDeps,
+  listen: { host?: string; port?: number } = {},
+): Promise<{ app: FastifyInstance; url: string; port: number }> {
+  const app = await buildServer(deps);
+  const host = listen.host ?? '127.0.0.1';
+  await app.listen({ host, port: listen.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (listen.port ?? 0);
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return { app, url: `http://${shownHost}:${port}`, port };
+}

@@ -1,0 +1,65 @@
+// A Server-Sent Events response on a raw Node response (the route hijacks the fastify reply).
+// Heartbeat comments keep proxies and NATs from closing an idle stream; a client that has not
+// taken any data for `maxStallMs` is disconnected so a dead peer does not hold memory forever.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventOutput } from '../live/subscription.js';
+
+export interface SseOptions {
+  heartbeatMs: number;
+  maxStallMs: number;
+  /** Client reconnect delay suggested in the stream (`retry:`). */
+  retryMs?: number;
+}
+
+export interface SseStream extends EventOutput {
+  onClose(cb: () => void): void;
+  end(): void;
+}
+
+export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOptions): SseStream {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    // nginx and similar proxies would otherwise buffer the stream and add latency.
+    'x-accel-buffering': 'no',
+  });
+  // Small event writes must go out at once, not wait for Nagle's algorithm.
+  req.socket.setNoDelay(true);
+  res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
+
+  let stalledSince = 0;
+  const closers: Array<() => void> = [];
+  const heartbeat = setInterval(() => {
+    if (res.writableNeedDrain) {
+      if (stalledSince && Date.now() - stalledSince > opts.maxStallMs) res.destroy();
+      return;
+    }
+    res.write(': keep-alive\n\n');
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    for (const cb of closers) cb();
+  });
+
+  return {
+    write(chunk) {
+      const ok = res.write(chunk);
+      if (!ok && !stalledSince) stalledSince = Date.now();
+      return ok;
+    },
+    onceDrain(cb) {
+      res.once('drain', () => {
+        stalledSince = 0;
+        cb();
+      });
+    },
+    onClose(cb) {
+      closers.push(cb);
+    },
+    end() {
+      res.end();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// The `live` consumer group's state: the newest fix of every device, in memory, and the
+// subscribers that are pushed each change.
+//
+// It is a sink for the consumer runner (handleBatch). Nothing here is durable on purpose: after a
+// restart the group re-reads the topic from its committed offsets and the positions come back;
+// a fix older than the one held (backlog, redelivery) is ignored, so replays are harmless.
+import type { Fix } from '../../shared/fix.js';
+import type { LiveEvent } from './event.js';
+import { isNewer } from './order.js';
+import { type EventOutput, type LiveFilter, Subscription } from './subscription.js';
+
+export interface LiveStats {
+  devices: number;
+  subscribers: number;
+  /** Fixes accepted as a device's newest position. */
+  accepted: number;
+  /** Fixes ignored because the device already had a newer one (backlog, redelivery). */
+  stale: number;
+  /** Events replaced before a subscriber took them, summed over current subscribers. */
+  coalesced: number;
+  /** Subscribers currently not keeping up. */
+  slowSubscribers: number;
+  /** Largest number of unsent events held for one subscriber now. */
+  maxPending: number;
+}
+
+export class LiveView {
+  private readonly latest = new Map<string, LiveEvent>();
+  private readonly deviceSubs = new Map<string, Set<Subscription>>();
+  private readonly areaSubs = new Set<Subscription>();
+  private accepted = 0;
+  private stale = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** The consumer runner's sink interface. Work is synchronous; the promise is for the runner. */
+  handleBatch(fixes: readonly Fix[]): Promise<void> {
+    const receivedAt = this.now();
+    for (const fix of fixes) this.apply(fix, receivedAt);
+    return Promise.resolve();
+  }
+
+  /** The newest fix of one device, with when it arrived. */
+  get(deviceId: string): LiveEvent | undefined {
+    return this.latest.get(deviceId);
+  }
+
+  /** Every device's newest fix (for the dashboard's first paint and the devices list). */
+  snapshot(): LiveEvent[] {
+    return [...this.latest.values()];
+  }
+
+  /**
+   * Adds a subscriber. It is offered the current position(s) right away, then every change.
+   * Call close() on the result when the client goes away.
+   */
+  subscribe(filter: LiveFilter, out: EventOutput): Subscription {
+    const sub = new Subscription(filter, out, (s) => this.remove(s));
+    if (filter.kind === 'device') {
+      let set = this.deviceSubs.get(filter.deviceId);
+      if (!set) {
+        set = new Set();
+        this.deviceSubs.set(filter.deviceId, set);
+      }
+      set.add(sub);
+      const cur = this.latest.get(filter.deviceId);
+      if (cur) sub.offer(cur);
+    } else {
+      this.areaSubs.add(sub);
+      for (const e of this.latest.values()) if (filter.contains(e.fix.lon, e.fix.lat)) sub.offer(e);
+    }
+    return sub;
+  }
+
+  stats(): LiveStats {
+    const all = [...this.areaSubs, ...[...this.deviceSubs.values()].flatMap((s) => [...s])];
+    return {
+      devices: this.latest.size,
+      subscribers: all.length,
+      accepted: this.accepted,
+      stale: this.stale,
+      coalesced: all.reduce((n, s) => n + s.coalesced, 0),
+      slowSubscribers: all.filter((s) => s.blockedSince > 0).length,
+      maxPending: all.reduce((n, s) => Math.max(n, s.pendingCount), 0),
+    };
+  }
+
+  private apply(fix: Fix, receivedAt: number): void {
+    const prev = this.latest.get(fix.deviceId);
+    if (!isNewer(fix, prev?.fix)) {
+      this.stale++;
+      return;
+    }
+    this.accepted++;
+    const event: LiveEvent = { type: 'fix', fix, receivedAt };
+    this.latest.set(fix.deviceId, event);
+    const subs = this.deviceSubs.get(fix.deviceId);
+    if (subs) for (const s of subs) s.offer(event);
+    for (const s of this.areaSubs) {
+      if (s.filter.kind !== 'area') continue;
+      if (s.filter.contains(fix.lon, fix.lat)) s.offer(event);
+      // It was on this subscriber's map and has now left the area: tell it to drop the marker.
+      else if (prev && s.filter.contains(prev.fix.lon, prev.fix.lat)) s.offer({ ...event, type: 'leave' });
+    }
+  }
+
+  private remove(s: Subscription): void {
+    if (s.filter.kind === 'device') {
+      const set = this.deviceSubs.get(s.filter.deviceId);
+      set?.delete(s);
+      if (set?.size === 0) this.deviceSubs.delete(s.filter.deviceId);
+    } else {
+      this.areaSubs.delete(s);
+    }
+  }
+}
