@@ -1,3 +1,135 @@
-// Entry point for `npm run ingest`. Not built yet: see the open issue for ingest/.
-process.stderr.write('ingest: not implemented yet\n');
-process.exit(2);
+// Entry point for `npm run ingest -- <command>`:
+//   run       consume gps.fixes with the consumer groups (default: fix-store, trips, live) and
+//             serve the HTTP API and dashboard
+//   migrate   create/upgrade the database schema and exit
+// Settings come from the environment (see --help); flags override the flush settings and groups.
+import { parseArgs } from 'node:util';
+import { describeConfig, loadConfig, runMain, UsageError } from '../shared/config.js';
+import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { createLogger } from '../shared/log.js';
+import { startIngest } from './app.js';
+import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
+import { openStore } from './db/open.js';
+import { httpOptions, httpSpec } from './http/config.js';
+import { metrics } from './metrics.js';
+
+const spec = { ...kafkaSpec, ...ingestSpec, ...httpSpec };
+
+const USAGE = `usage: npm run ingest -- <command> [options]
+
+commands:
+  run        consume ${'gps.fixes'} and store it; serve the HTTP API
+  migrate    create or upgrade the database schema, then exit
+
+options (run):
+  --groups a,b       consumer groups to run: ${GROUP_NAMES.join(', ')} (default: all)
+  --flush-rows N     write a batch when N fixes wait
+  --flush-ms T       write a batch when its oldest fix waited T ms
+  --no-http          do not start the HTTP server
+  -h, --help         this text
+
+environment:
+${describeConfig(spec)}
+`;
+
+function positiveInt(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < 1) {
+    throw new UsageError(`ingest: ${flag} ${JSON.stringify(raw)} is not a positive integer`);
+  }
+  return v;
+}
+
+function parseGroups(raw: string): GroupName[] {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = items.filter((g) => !(GROUP_NAMES as readonly string[]).includes(g));
+  if (items.length === 0 || unknown.length > 0) {
+    throw new UsageError(
+      `ingest: --groups ${JSON.stringify(raw)}: unknown group ${unknown.join(', ') || '(none given)'}; choose from ${GROUP_NAMES.join(', ')}`,
+    );
+  }
+  return [...new Set(items)] as GroupName[];
+}
+
+runMain(async () => {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse();
+  } catch (e) {
+    throw new UsageError(`ingest: ${(e as Error).message}\n${USAGE.split('\n')[0]}`);
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const command = positionals[0];
+  if (command !== 'run' && command !== 'migrate') {
+    throw new UsageError(
+      `ingest: ${command ? `unknown command ${JSON.stringify(command)}` : 'no command given'}; try --help`,
+    );
+  }
+  const cfg = loadConfig(spec);
+  const log = createLogger('ingest');
+  const storeOptions = {
+    databaseUrl: cfg.DATABASE_URL,
+    schema: cfg.INGEST_DB_SCHEMA,
+    sqlitePath: cfg.INGEST_SQLITE_PATH,
+  };
+  if (command === 'migrate') {
+    const store = await openStore(storeOptions);
+    await store.close();
+    log.info({ backend: store.kind }, 'schema is up to date');
+    return;
+  }
+  const groups = values.groups ? parseGroups(values.groups) : (cfg.INGEST_GROUPS as GroupName[]);
+  const withHttp = !values['no-http'] && cfg.INGEST_HTTP;
+  const brokers = cfg.KAFKA_BROKERS ?? ['127.0.0.1:9092'];
+  const h = withHttp ? httpOptions(cfg) : undefined;
+  const ingest = await startIngest({
+    kafka: kafkaClientConfig(cfg, 'ingest', brokers),
+    topic: cfg.KAFKA_TOPIC,
+    dlqTopic: cfg.KAFKA_TOPIC === 'gps.fixes' ? DLQ_TOPIC : `${cfg.KAFKA_TOPIC}.dlq`,
+    groups,
+    groupPrefix: cfg.INGEST_GROUP_PREFIX ?? '',
+    store: storeOptions,
+    flushRows: positiveInt('--flush-rows', values['flush-rows']) ?? cfg.INGEST_FLUSH_ROWS,
+    flushMs: positiveInt('--flush-ms', values['flush-ms']) ?? cfg.INGEST_FLUSH_MS,
+    metrics,
+    log,
+    http: h && { ...h, tileUrl: h.tileUrl },
+  });
+  log.info({ groups, backend: ingest.store.kind, brokers, http: ingest.http?.url ?? null }, 'ingest running');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing the batches in hand');
+    ingest.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+});
+
+function parse() {
+  return parseArgs({
+    allowPositionals: true,
+    options: {
+      groups: { type: 'string' },
+      'flush-rows': { type: 'string' },
+      'flush-ms': { type: 'string' },
+      'no-http': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,163 @@
+// Wires one ingest process: the store, the consumer groups, the HTTP server, the pollers.
+// main.ts turns env and flags into IngestOptions; tests and scripts/start.ts can call this directly.
+
+import type { FastifyInstance } from 'fastify';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import type { Logger } from '../shared/log.js';
+import type { GroupName } from './config.js';
+import { DeadLetterQueue } from './consumer/dead-letter.js';
+import { pollLag } from './consumer/lag.js';
+import { type RunningGroup, runGroup } from './consumer/runner.js';
+import type { FixSink } from './consumer/sink.js';
+import { openStore, type StoreOptions } from './db/open.js';
+import type { Store } from './db/store.js';
+import { startHttpServer } from './http/server.js';
+import { LiveView } from './live/live-view.js';
+import type { IngestMetrics } from './metrics.js';
+import { fixStoreSink } from './sinks/fix-store.js';
+import { pollGaps } from './sinks/gaps.js';
+import { tripsSink } from './sinks/trips.js';
+
+export interface IngestOptions {
+  kafka: KafkaConfig;
+  topic: string;
+  dlqTopic: string;
+  groups: readonly GroupName[];
+  /** Prefix for group ids ('' in production; tests use their own). */
+  groupPrefix?: string;
+  store: StoreOptions;
+  flushRows: number;
+  flushMs: number;
+  metrics: IngestMetrics;
+  log: Logger;
+  /** Absent = no HTTP server. */
+  http?: {
+    token: string;
+    listen: { host: string; port: number };
+    offlineAfterMs?: number;
+    tileUrl?: string | undefined;
+    cookieSecure?: boolean;
+  };
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  lagPollMs?: number;
+}
+
+export interface IngestProcess {
+  store: Store;
+  live: LiveView;
+  groups: RunningGroup[];
+  http?: { app: FastifyInstance; url: string; port: number };
+  stop(): Promise<void>;
+}
+
+export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
+  const log = o.log;
+  const store = await openStore(o.store);
+  const live = new LiveView();
+  const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
+  const groups: RunningGroup[] = [];
+  const stops: (() => void)[] = [];
+  let http: IngestProcess['http'];
+  try {
+    await admin.connect();
+    await ensureTopic(admin, o.dlqTopic, log);
+    await producer.connect();
+    const dlq = new DeadLetterQueue(producer, o.dlqTopic);
+    const sinks: Record<GroupName, FixSink> = {
+      'fix-store': fixStoreSink(store, o.metrics),
+      trips: tripsSink(store, log.child({ group: 'trips' })),
+      live,
+    };
+    // Only one group publishes bad records to the DLQ (fix-store, or the first group run here if
+    // fix-store is elsewhere would double them); the others count and log.
+    const publisher: GroupName = 'fix-store';
+    for (const name of o.groups) {
+      groups.push(
+        await runGroup({
+          kafka,
+          groupId: `${o.groupPrefix ?? ''}${name}`,
+          topic: o.topic,
+          sink: sinks[name],
+          flushRows: name === 'live' ? Math.min(o.flushRows, 500) : o.flushRows,
+          // The live view is in memory: flushing it sooner costs nothing and shows riders sooner.
+          flushMs: name === 'live' ? Math.min(o.flushMs, 50) : o.flushMs,
+          metrics: o.metrics,
+          log,
+          deadLetter: name === publisher ? dlq : undefined,
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+        }),
+      );
+    }
+    stops.push(
+      pollLag(
+        admin,
+        groups.map((g) => g.groupId),
+        o.topic,
+        o.metrics,
+        log,
+        o.lagPollMs,
+      ),
+    );
+    stops.push(pollGaps(store, o.metrics, log));
+    if (o.http) {
+      http = await startHttpServer(
+        {
+          token: o.http.token,
+          store,
+          live,
+          registry: o.metrics.registry,
+          health: {
+            database: () => store.ping(),
+            kafka: () => admin.describeCluster(),
+          },
+          logger: log,
+          offlineAfterMs: o.http.offlineAfterMs,
+          tileUrl: o.http.tileUrl,
+          cookieSecure: o.http.cookieSecure,
+        },
+        o.http.listen,
+      );
+      log.info({ url: http.url }, 'HTTP server listening');
+    }
+  } catch (e) {
+    await shutdown();
+    throw e;
+  }
+
+  async function shutdown(): Promise<void> {
+    for (const s of stops) s();
+    await http?.app.close().catch(() => undefined);
+    // Groups first: each finishes and commits its batch in hand, then the store can close.
+    await Promise.all(groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))));
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+
+  return { store, live, groups, http, stop: shutdown };
+}
+
+async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log: Logger): Promise<void> {
+  try {
+    await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+  } catch (e) {
+    // Production clusters may forbid topic creation; the topic is then made by the operators.
+    log.warn({ err: e, topic }, 'could not create topic (it may exist already)');
+  }
+}
+
+/** kafkajs logs through our pino logger, so its lines are JSON like ours. */
+function kafkaLogCreator(log: Logger) {
+  const k = log.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, ...rest } = entry;
+      if (level <= logLevel.ERROR) k.error(rest, message);
+      else if (level <= logLevel.WARN) k.warn(rest, message);
+      else k.debug(rest, message);
+    };
+}

@@ -1,0 +1,46 @@
+// The ingest process's own environment variables (the HTTP server's are in ingest/http/config.ts,
+// Kafka's in shared/kafka.ts). Command-line flags of `ingest run` override the flush settings.
+import { env } from '../shared/config.js';
+
+export const GROUP_NAMES = ['fix-store', 'trips', 'live'] as const;
+export type GroupName = (typeof GROUP_NAMES)[number];
+
+export const ingestSpec = {
+  DATABASE_URL: env.string({
+    description: 'PostgreSQL connection URL; unset = the embedded SQLite file',
+    pattern: /^postgres(ql)?:\/\//,
+    patternWords: 'a postgres:// or postgresql:// URL',
+    secret: true,
+  }),
+  INGEST_DB_SCHEMA: env.string({
+    description: 'PostgreSQL schema for the tables',
+    default: 'public',
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+    patternWords: 'a lower-case SQL identifier',
+  }),
+  INGEST_SQLITE_PATH: env.string({ description: 'SQLite database file', default: 'data/ingest.db' }),
+  INGEST_GROUPS: env.list({
+    description: 'consumer groups this process runs',
+    default: [...GROUP_NAMES],
+    item: /^(fix-store|trips|live)$/,
+    itemWords: GROUP_NAMES.join(' / '),
+  }),
+  INGEST_FLUSH_ROWS: env.int({
+    description: 'write a batch when this many fixes wait',
+    default: 5000,
+    min: 1,
+    max: 1_000_000,
+  }),
+  INGEST_FLUSH_MS: env.int({
+    description: 'write a batch when its oldest fix waited this long (ms)',
+    default: 250,
+    min: 1,
+    max: 60_000,
+  }),
+  INGEST_GROUP_PREFIX: env.string({
+    description: 'prefix for the consumer group ids (e.g. staging-); unset = none',
+    pattern: /^[A-Za-z0-9._-]{1,100}$/,
+    patternWords: 'letters, digits, . _ -',
+  }),
+  INGEST_HTTP: env.bool({ description: 'serve the HTTP API and dashboard', default: true }),
+};

@@ -1,0 +1,58 @@
+// Consumer lag per group and partition, from the broker's view: log end offset minus the
+// group's committed offset. Polled, because a stuck consumer (database down) fetches nothing
+// and so can never report its own growing lag.
+import type { Admin } from 'kafkajs';
+import type { Logger } from '../../shared/log.js';
+import type { IngestMetrics } from '../metrics.js';
+
+export async function measureLag(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<{ partition: number; lag: number }[]> {
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  const done = new Map<number, number>();
+  for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
+    done.set(p.partition, Number(p.offset));
+  }
+  return ends.map((e) => {
+    const c = done.get(e.partition) ?? -1;
+    // No commit yet: the group starts at the earliest retained offset.
+    const from = c >= 0 ? c : Number(e.low);
+    return { partition: e.partition, lag: Math.max(0, Number(e.high) - from) };
+  });
+}
+
+/** Polls the lag of the groups every intervalMs into the gauge; returns a stop function. */
+export function pollLag(
+  admin: Admin,
+  groups: string[],
+  topic: string,
+  metrics: IngestMetrics,
+  log: Logger,
+  intervalMs = 10_000,
+): () => void {
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const g of groups) {
+        for (const { partition, lag } of await measureLag(admin, g, topic)) {
+          metrics.consumerLag.set({ group: g, topic, partition: String(partition) }, lag);
+        }
+      }
+    } catch (e) {
+      log.warn({ err: e }, 'could not measure consumer lag');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  void tick();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,153 @@
+// Runs one consumer group: Kafka -> decode -> (bad: dead-letter topic) -> flush buffer -> sink,
+// committing a partition's offsets only after the sink made its fixes durable.
+//
+// eachBatch with manual offset resolution: a batch's last offset is resolved and committed after
+// (a) its bad records are acknowledged on the DLQ topic and (b) the flush holding its good fixes
+// resolved. A crash anywhere before the commit means redelivery, which the sinks absorb
+// (idempotent writes). A bad record never stops its partition: it is dead-lettered and passed.
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Fix } from '../../shared/fix.js';
+import type { Logger } from '../../shared/log.js';
+import type { IngestMetrics } from '../metrics.js';
+import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
+import { decodeMessage, reasonClass } from './decode.js';
+import { FlushBuffer } from './flush-buffer.js';
+import type { FixSink } from './sink.js';
+
+export interface GroupOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  sink: FixSink;
+  /** Flush when this many fixes wait... */
+  flushRows: number;
+  /** ...or when the oldest waiting fix is this old (ms). */
+  flushMs: number;
+  metrics: IngestMetrics;
+  log: Logger;
+  /** Where bad records go; absent = this group only counts and logs them (another group publishes). */
+  deadLetter?: DeadLetterQueue;
+  /** Partitions processed at the same time (their fixes share flushes). Default 12. */
+  concurrency?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Largest fetch per partition (bytes); default 1 MiB. */
+  maxBytesPerPartition?: number;
+}
+
+export interface RunningGroup {
+  readonly groupId: string;
+  readonly consumer: Consumer;
+  /** Partitions of the topic this member holds now. */
+  assigned(): number[];
+  /** Leaves the group after the batch in hand is durable and committed. */
+  stop(): Promise<void>;
+}
+
+export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
+  const log = o.log.child({ group: o.groupId });
+  const m = o.metrics;
+  const labels = { group: o.groupId };
+  const consumer = o.kafka.consumer({
+    groupId: o.groupId,
+    sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
+    maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
+    maxWaitTimeInMs: Math.min(o.flushMs, 1000),
+    retry: { retries: 10 },
+  });
+  const buffer = new FlushBuffer(
+    async (fixes: Fix[]) => {
+      const end = m.writeSeconds.startTimer(labels);
+      try {
+        await o.sink.handleBatch(fixes);
+      } catch (e) {
+        m.sinkErrors.inc(labels);
+        log.error({ err: e, fixes: fixes.length }, 'sink flush failed; the batch will be redelivered');
+        throw e;
+      }
+      end();
+      m.batchSize.observe(labels, fixes.length);
+    },
+    o.flushRows,
+    o.flushMs,
+  );
+
+  let assigned: number[] = [];
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
+    log.info({ partitions: assigned }, 'joined group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+  });
+
+  const eachBatch = async ({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload) => {
+    if (batch.messages.length === 0) return;
+    const good: Fix[] = [];
+    const bad: DeadRecord[] = [];
+    for (const message of batch.messages) {
+      const d = decodeMessage(message);
+      if ('fix' in d) good.push(d.fix);
+      else
+        bad.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          message,
+          reason: d.reason,
+          group: o.groupId,
+        });
+    }
+    m.consumedFixes.inc(labels, batch.messages.length);
+    const work: Promise<void>[] = [buffer.add(good)];
+    if (bad.length > 0) {
+      for (const b of bad) {
+        m.dlqRecords.inc({ ...labels, reason: reasonClass(b.reason) });
+        log.warn(
+          { partition: b.partition, offset: b.message.offset, reason: b.reason, dlq: !!o.deadLetter },
+          'bad fix record',
+        );
+      }
+      if (o.deadLetter) work.push(o.deadLetter.send(bad));
+    }
+    await Promise.all(work);
+    // Stale: the partition was reassigned meanwhile. Its new owner re-reads from the last commit;
+    // what we wrote is idempotent, so not committing here is safe.
+    if (!isRunning() || isStale()) return;
+    const last = batch.lastOffset();
+    resolveOffset(last);
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+    m.consumerLag.set(
+      { ...labels, topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
+    );
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    autoCommit: true,
+    partitionsConsumedConcurrently: o.concurrency ?? 12,
+    eachBatch,
+  });
+  log.info({ topic: o.topic, flushRows: o.flushRows, flushMs: o.flushMs }, 'consumer group running');
+
+  return {
+    groupId: o.groupId,
+    consumer,
+    assigned: () => assigned,
+    stop: async () => {
+      await consumer.disconnect();
+      await buffer.flushNow();
+    },
+  };
+}

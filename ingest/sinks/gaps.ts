@@ -1,0 +1,26 @@
+// Refreshes the seq-gap gauges from the database now and then. Not per flush: a device with a
+// permanent (lost) gap would make every flush scan its seqs.
+import type { Logger } from '../../shared/log.js';
+import type { Store } from '../db/store.js';
+import type { IngestMetrics } from '../metrics.js';
+
+export function pollGaps(store: Store, metrics: IngestMetrics, log: Logger, intervalMs = 15_000): () => void {
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const { missing, lost } = await store.gapTotals();
+      metrics.seqMissing.set(missing);
+      metrics.seqLost.set(lost);
+    } catch (e) {
+      log.warn({ err: e }, 'could not count seq gaps');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  void tick();
+  return () => clearInterval(timer);
+}
