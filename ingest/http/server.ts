@@ -3,7 +3,7 @@
 //
 //   const app = await buildServer(deps);      // tests: app.inject(...)
 //   await app.listen({ host, port });         // or startHttpServer(deps, { host, port })
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/log.js';
 import type { LiveView } from '../live/live-view.js';
@@ -47,7 +47,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Fastify's own request log would print the URL, and with it a ?token=; we log our own line.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Rejected schema values name the field and what it should be (errors.ts).
     ajv: { customOptions: { verbose: true, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => formatSchemaErrors(errors as never, dataVar),

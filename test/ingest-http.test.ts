@@ -1,0 +1,338 @@
+// The ingest HTTP API through fastify.inject on a real SQLite store: auth (bearer, cookie,
+// ?token= only where allowed, redaction from logs), validation messages, devices/track/trips,
+// /healthz and /metrics.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import t from 'tap';
+import { sessionValue } from '../ingest/http/auth.js';
+import { AUTH, buildServer, fix, TOKEN, webFixture } from './helpers/ingest-web.js';
+
+t.test('bearer token guards everything but /healthz', async (t) => {
+  const f = await webFixture();
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const none = await app.inject({ url: '/api/devices' });
+  t.equal(none.statusCode, 401);
+  t.match(none.headers['www-authenticate'], /^Bearer/);
+  t.match(none.json().message, /Authorization: Bearer/);
+  t.equal(
+    (await app.inject({ url: '/api/devices', headers: { authorization: 'Bearer wrong' } })).statusCode,
+    401,
+  );
+  t.equal(
+    (await app.inject({ url: '/api/devices', headers: { authorization: `Bearer ${TOKEN}x` } })).statusCode,
+    401,
+    'a longer token with the right prefix is still wrong',
+  );
+  t.equal((await app.inject({ url: '/api/devices', headers: AUTH })).statusCode, 200);
+  t.equal((await app.inject({ url: '/metrics' })).statusCode, 401);
+  t.equal((await app.inject({ url: '/api/stats' })).statusCode, 401);
+  t.equal((await app.inject({ url: '/dashboard/app.js' })).statusCode, 401);
+  t.equal((await app.inject({ url: '/no/such/route' })).statusCode, 401, 'unknown routes do not reveal 404');
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+  // ?token= is for EventSource and the page only, not the JSON API.
+  t.equal((await app.inject({ url: `/api/devices?token=${TOKEN}` })).statusCode, 401);
+  // A bad query on a stream route is still 401 before it is 400: no probing without the token.
+  t.equal((await app.inject({ url: '/api/live?bbox=x' })).statusCode, 401);
+  t.equal((await app.inject({ url: `/api/live?bbox=x&token=${TOKEN}` })).statusCode, 400);
+});
+
+t.test('dashboard login sets an HttpOnly cookie that is not the token', async (t) => {
+  const f = await webFixture();
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const page = await app.inject({ url: '/' });
+  t.equal(page.statusCode, 303);
+  t.equal(page.headers.location, '/login');
+  const form = await app.inject({ url: '/login' });
+  t.equal(form.statusCode, 200);
+  t.match(form.body, /<form method="post" action="\/login">/);
+
+  const wrong = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'token=nope',
+  });
+  t.equal(wrong.statusCode, 401);
+  t.match(wrong.body, /not valid/);
+  t.notOk(wrong.headers['set-cookie']);
+
+  const ok = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `token=${encodeURIComponent(TOKEN)}`,
+  });
+  t.equal(ok.statusCode, 303);
+  t.equal(ok.headers.location, '/');
+  const cookie = String(ok.headers['set-cookie']);
+  t.match(cookie, /HttpOnly/);
+  t.match(cookie, /SameSite=Strict/);
+  t.notOk(cookie.includes(TOKEN), 'the cookie does not carry the token itself');
+  const value = cookie.split(';')[0]!;
+  t.equal(value, `ingest_session=${sessionValue(TOKEN)}`);
+
+  const withCookie = await app.inject({ url: '/api/devices', headers: { cookie: value } });
+  t.equal(withCookie.statusCode, 200);
+  const index = await app.inject({ url: '/', headers: { cookie: `other=1; ${value}` } });
+  t.equal(index.statusCode, 200);
+  t.match(index.headers['content-security-policy'], /default-src 'self'/);
+  t.equal(index.headers['referrer-policy'], 'no-referrer');
+  t.match(index.body, /"offlineAfterS":120/);
+  t.equal(
+    (await app.inject({ url: '/api/devices', headers: { cookie: 'ingest_session=forged' } })).statusCode,
+    401,
+  );
+
+  // Opening /?token= logs in and sends the browser to a URL without the token.
+  const viaQuery = await app.inject({ url: `/?token=${TOKEN}` });
+  t.equal(viaQuery.statusCode, 303);
+  t.equal(viaQuery.headers.location, '/');
+  t.match(String(viaQuery.headers['set-cookie']), /ingest_session=/);
+
+  const out = await app.inject({ method: 'POST', url: '/logout' });
+  t.match(String(out.headers['set-cookie']), /Max-Age=0/);
+});
+
+t.test('the token never reaches the request log', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const f = await webFixture({ logger: pino({ level: 'debug' }, sink) });
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  await app.inject({ url: `/?token=${TOKEN}` });
+  await app.inject({ url: `/api/devices`, headers: AUTH });
+  await app.inject({ url: `/api/live?bbox=1,2,3&token=${TOKEN}` });
+  await app.inject({ url: `/api/devices/x/track?from=bad`, headers: AUTH });
+  const text = lines.join('');
+  t.ok(lines.length >= 4, 'requests were logged');
+  t.notOk(text.includes(TOKEN), 'no token in the logs');
+  t.match(text, /token=\[redacted\]/);
+  t.match(text, /"url":"\/api\/devices"/);
+});
+
+t.test('devices: last fix, online/offline by threshold, pending and lost gaps', async (t) => {
+  let now = Date.now();
+  const f = await webFixture({ now: () => now, offlineAfterMs: 60_000 });
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  // rider-1: seqs 1,2 then 6 reporting 1..3 dropped: 3 is lost, 4..5 still expected.
+  await f.store.writeFixes([fix('rider-1', 1), fix('rider-1', 2), fix('rider-1', 6, { droppedThrough: 3 })]);
+  await f.store.writeFixes([fix('rider-2', 1)]);
+  const r = await app.inject({ url: '/api/devices', headers: AUTH });
+  t.equal(r.statusCode, 200);
+  const body = r.json();
+  t.equal(body.offlineAfterS, 60);
+  const d1 = body.devices.find((d: { deviceId: string }) => d.deviceId === 'rider-1');
+  t.equal(d1.status, 'online');
+  t.equal(d1.lastFix.seq, 6);
+  t.equal(d1.missing, 2);
+  t.equal(d1.lost, 1);
+  t.same(d1.gaps, [
+    { from: 3, to: 3, lost: true },
+    { from: 4, to: 5, lost: false },
+  ]);
+  t.match(d1.lastSeen, /^\d{4}-\d{2}-\d{2}T/);
+  t.ok(d1.backlogS > 0, 'old GNSS times received now read as backlog');
+
+  // The live view is ahead of the database: its newer fix is shown.
+  const newer = fix('rider-2', 2);
+  await f.live.handleBatch([newer]);
+  const d2 = (await app.inject({ url: '/api/devices', headers: AUTH }))
+    .json()
+    .devices.find((d: { deviceId: string }) => d.deviceId === 'rider-2');
+  t.equal(d2.lastFix.seq, 2);
+
+  now += 61_000;
+  const later = (await app.inject({ url: '/api/devices', headers: AUTH })).json();
+  t.same(
+    later.devices.map((d: { status: string }) => d.status),
+    ['offline', 'offline'],
+  );
+});
+
+t.test('track: ISO or ms bounds, limit, clear 400s', async (t) => {
+  const f = await webFixture();
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const base = Date.UTC(2026, 10, 20, 10, 0, 0);
+  const fixes = Array.from({ length: 10 }, (_, i) => fix('r1', i + 1, { time: base + i * 1000 }));
+  await f.store.writeFixes(fixes);
+  const get = (q: string) => app.inject({ url: `/api/devices/r1/track?${q}`, headers: AUTH });
+
+  const all = await get(`from=${base}&to=${base + 10_000}`);
+  t.equal(all.statusCode, 200);
+  t.equal(all.json().count, 10);
+  t.same(
+    all.json().fixes.map((x: { seq: number }) => x.seq),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
+  t.equal(all.json().truncated, false);
+
+  const iso = await get('from=2026-11-20T10:00:02Z&to=2026-11-20T11:00:05%2B01:00');
+  t.same(
+    iso.json().fixes.map((x: { seq: number }) => x.seq),
+    [3, 4, 5],
+    'to is exclusive and the offset is honoured',
+  );
+  t.equal(iso.json().from, '2026-11-20T10:00:02.000Z');
+
+  const day = await get('from=2026-11-20&to=2026-11-21&limit=4');
+  t.equal(day.json().count, 4);
+  t.equal(day.json().truncated, true);
+
+  const cases: Array<[string, RegExp]> = [
+    [
+      'from=yesterday',
+      /querystring\.from must be from.*milliseconds since 1970 or ISO 8601 with a time zone/,
+    ],
+    ['from=2026-11-20T10:00:00', /querystring\.from must be/],
+    ['from=2026-02-30', /from "2026-02-30" is not a real date/],
+    ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
+    ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],
+    ['limit=many', /querystring\.limit must be an integer/],
+  ];
+  for (const [q, msg] of cases) {
+    const r = await get(q);
+    t.equal(r.statusCode, 400, q);
+    t.match(r.json().message, msg, q);
+    t.equal(r.json().error, 'Bad Request');
+  }
+  const longId = await app.inject({ url: `/api/devices/${'x'.repeat(65)}/track`, headers: AUTH });
+  t.equal(longId.statusCode, 400);
+  t.match(longId.json().message, /params\.id must be a device id of 1 to 64 characters/);
+});
+
+t.test('trips: per-day rows, day bounds checked', async (t) => {
+  const f = await webFixture();
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const base = Date.UTC(2026, 10, 20, 10, 0, 0);
+  // Riding east at ~10 m/s for a minute.
+  const fixes = Array.from({ length: 60 }, (_, i) =>
+    fix('r1', i + 1, { time: base + i * 1000, lon: 13.4 + i * 0.000147, speed: 10, hdop: 0.8 }),
+  );
+  await f.store.writeFixes(fixes);
+  await f.store.applyTrips(fixes);
+  const r = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-20&to=2026-11-20', headers: AUTH });
+  t.equal(r.statusCode, 200);
+  const days = r.json().days;
+  t.equal(days.length, 1);
+  t.equal(days[0].day, '2026-11-20');
+  t.ok(days[0].distanceM > 500 && days[0].distanceM < 700, `distance ${days[0].distanceM}`);
+  t.equal(days[0].maxSpeedMps, 10);
+  const none = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-21', headers: AUTH });
+  t.same(none.json().days, []);
+  const bad = await app.inject({ url: '/api/devices/r1/trips?from=20.11.2026', headers: AUTH });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json().message, /querystring\.from must be from: a UTC day as YYYY-MM-DD/);
+  const impossible = await app.inject({ url: '/api/devices/r1/trips?to=2026-13-01', headers: AUTH });
+  t.equal(impossible.statusCode, 400);
+  t.match(impossible.json().message, /to 2026-13-01 is not a real date/);
+});
+
+t.test('healthz: ready only when every check answers in time', async (t) => {
+  const state = { kafka: true };
+  const f = await webFixture({
+    healthTimeoutMs: 200,
+    health: {
+      kafka: async () => {
+        if (!state.kafka) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+      },
+      database: () => f.store.ping(),
+      slow: () => Promise.resolve(),
+    },
+  });
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const ok = await app.inject({ url: '/healthz' });
+  t.equal(ok.statusCode, 200);
+  t.same(ok.json(), { status: 'ok', checks: { kafka: 'ok', database: 'ok', slow: 'ok' } });
+  state.kafka = false;
+  const down = await app.inject({ url: '/healthz' });
+  t.equal(down.statusCode, 503);
+  t.equal(down.json().status, 'unavailable');
+  t.match(down.json().checks.kafka, /ECONNREFUSED/);
+  t.equal(down.json().checks.database, 'ok');
+
+  // A database that hangs is as unready as one that refuses.
+  const hung = await webFixture({ healthTimeoutMs: 100, health: { database: () => new Promise(() => {}) } });
+  const app2 = await buildServer(hung.deps);
+  t.teardown(async () => {
+    await app2.close();
+    await hung.cleanup();
+  });
+  const r = await app2.inject({ url: '/healthz' });
+  t.equal(r.statusCode, 503);
+  t.match(r.json().checks.database, /no answer within 100 ms/);
+  // After close the real store refuses too.
+  state.kafka = true;
+  await f.store.close();
+  const closed = await app.inject({ url: '/healthz' });
+  t.equal(closed.statusCode, 503);
+  t.match(closed.json().checks.database, /^error: /);
+});
+
+t.test('metrics: Prometheus text and the dashboard summary agree', async (t) => {
+  const f = await webFixture();
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  const m = f.metrics;
+  m.consumedFixes.inc({ group: 'fix-store' }, 1200);
+  m.consumedFixes.inc({ group: 'live' }, 1100);
+  m.consumerLag.set({ group: 'fix-store', topic: 'gps.fixes', partition: '0' }, 30);
+  m.consumerLag.set({ group: 'fix-store', topic: 'gps.fixes', partition: '1' }, 12);
+  m.consumerLag.set({ group: 'live', topic: 'gps.fixes', partition: '0' }, 3);
+  // Three groups each saw the same two bad records: the DLQ holds two.
+  for (const group of ['fix-store', 'live', 'trips']) m.dlqRecords.inc({ group, reason: 'decode' }, 2);
+
+  const text = await app.inject({ url: '/metrics', headers: AUTH });
+  t.equal(text.statusCode, 200);
+  t.match(text.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  t.match(text.body, /ingest_consumed_fixes_total\{group="fix-store"\} 1200/);
+  t.match(text.body, /ingest_consumer_lag\{group="fix-store",topic="gps.fixes",partition="1"\} 12/);
+
+  await f.live.handleBatch([fix('a', 1), fix('a', 2)]);
+  const stats = (await app.inject({ url: '/api/stats', headers: AUTH })).json();
+  t.same(
+    stats.groups.map((g: { group: string; lag: number; consumed: number }) => [g.group, g.lag, g.consumed]),
+    [
+      ['fix-store', 42, 1200],
+      ['live', 3, 1100],
+      ['trips', 0, 0],
+    ],
+  );
+  t.equal(stats.dlq, 2);
+  t.equal(stats.live.devices, 1);
+  t.equal(stats.live.accepted, 2);
+});
