@@ -11,12 +11,18 @@
 //      broker.stateDir('<component>') for its durable files (see storage/json-file.ts).
 
 import { apiVersions } from './protocol/apiVersions/index.js';
+import { fetch } from './protocol/fetch/index.js';
+import { metadata } from './protocol/metadata/index.js';
+import { produce } from './protocol/produce/index.js';
 import type { ApiHandler } from './server/api.js';
 import type { BrokerContext } from './server/context.js';
 
 export function createApiHandlers(_broker: BrokerContext): ApiHandler[] {
   return [
     apiVersions,
+    metadata,
+    produce,
+    fetch,
     // Group coordinator APIs (broker-groups) go here, e.g. ...createGroupApis(broker),
   ];
 }

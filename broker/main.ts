@@ -1,3 +1,45 @@
-// Entry point for `npm run broker`. Not built yet: see the open issue for broker/.
-process.stderr.write('broker: not implemented yet\n');
-process.exit(2);
+// Entry point for `npm run broker`: parse options, start, stop cleanly on SIGTERM/SIGINT
+// (flush and fsync every segment, mark the shutdown clean so the next start skips recovery).
+import { createLogger } from '../shared/log.js';
+import { startBroker } from './broker.js';
+import { parseArgs, USAGE, UsageError } from './cli.js';
+
+const log = createLogger('broker');
+
+async function main(): Promise<void> {
+  let opts: ReturnType<typeof parseArgs>;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`broker: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (!opts) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const broker = await startBroker({ ...opts, logger: log });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    broker.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  log.fatal({ err }, 'broker failed to start');
+  process.exit(1);
+});

@@ -251,41 +251,52 @@ export class Writer {
     return at;
   }
 
+  private byte(v: number): void {
+    const at = this.room(1);
+    this.buf[at] = v;
+  }
+
   bool(v: boolean): this {
     return this.int8(v ? 1 : 0);
   }
   int8(v: number): this {
-    this.buf.writeInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buf.writeInt8(v, at);
     return this;
   }
   int16(v: number): this {
-    this.buf.writeInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeInt16BE(v, at);
     return this;
   }
   int32(v: number): this {
-    this.buf.writeInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeInt32BE(v, at);
     return this;
   }
   uint32(v: number): this {
-    this.buf.writeUInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v, at);
     return this;
   }
   int64(v: bigint | number): this {
-    this.buf.writeBigInt64BE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigInt64BE(BigInt(v), at);
     return this;
   }
   float64(v: number): this {
-    this.buf.writeDoubleBE(v, this.room(8));
+    const at = this.room(8);
+    this.buf.writeDoubleBE(v, at);
     return this;
   }
   uvarint(v: number): this {
     if (v < 0 || v > 0xffffffff || !Number.isInteger(v)) throw new RangeError(`uvarint out of range: ${v}`);
     let x = v;
     while (x >= 0x80) {
-      this.buf[this.room(1)] = (x & 0x7f) | 0x80;
+      this.byte((x & 0x7f) | 0x80);
       x = Math.floor(x / 128);
     }
-    this.buf[this.room(1)] = x;
+    this.byte(x);
     return this;
   }
   varint(v: number): this {
@@ -295,21 +306,23 @@ export class Writer {
     let x = (v << 1n) ^ (v >> 63n);
     x = BigInt.asUintN(64, x);
     while (x >= 0x80n) {
-      this.buf[this.room(1)] = Number(x & 0x7fn) | 0x80;
+      this.byte(Number(x & 0x7fn) | 0x80);
       x >>= 7n;
     }
-    this.buf[this.room(1)] = Number(x);
+    this.byte(Number(x));
     return this;
   }
   raw(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
 
   string(s: string): this {
     const n = Buffer.byteLength(s);
     this.int16(n);
-    this.buf.write(s, this.room(n), 'utf8');
+    const at = this.room(n);
+    this.buf.write(s, at, 'utf8');
     return this;
   }
   nullableString(s: string | null | undefined): this {
@@ -319,7 +332,8 @@ export class Writer {
   compactString(s: string): this {
     const n = Buffer.byteLength(s);
     this.uvarint(n + 1);
-    this.buf.write(s, this.room(n), 'utf8');
+    const at = this.room(n);
+    this.buf.write(s, at, 'utf8');
     return this;
   }
   compactNullableString(s: string | null | undefined): this {
@@ -395,6 +409,12 @@ export class Writer {
     const clean = (hex ?? '').replaceAll('-', '');
     const b = clean.length === 32 ? Buffer.from(clean, 'hex') : Buffer.alloc(16);
     return this.raw(b);
+  }
+
+  /** Start over, keeping the allocated buffer. */
+  reset(): this {
+    this.len = 0;
+    return this;
   }
 
   toBuffer(): Buffer {

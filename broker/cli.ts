@@ -1,0 +1,107 @@
+// Command-line options of `npm run broker`, parsed into StartOptions with one-line errors.
+import type { StartOptions } from './broker.js';
+
+export const USAGE = `Usage: npm run broker -- --data-dir DIR [options]
+
+A single-node, disk-backed broker speaking the Kafka wire protocol.
+
+Options:
+  --data-dir DIR              where topics, segments and state live (required)
+  --host HOST                 listen address (default 127.0.0.1)
+  --port PORT                 listen port (default 9092; 0 = any free port)
+  --advertised-host HOST      host clients are told to connect to (default: the listen host)
+  --advertised-port PORT      port clients are told to connect to (default: the bound port)
+  --node-id N                 broker id reported in metadata (default 1)
+  --auto-create-topics BOOL   create unknown topics on metadata requests (default true)
+  --default-partitions N      partitions of auto-created topics (default 12)
+  --retention-ms MS           default retention by time; -1 = forever (default 7 days)
+  --retention-bytes BYTES     default retention by size per partition; -1 = unlimited (default)
+  --segment-bytes BYTES       roll segments at this size (default 64 MiB)
+  --max-message-bytes BYTES   largest record batch accepted (default 1 MiB + 12)
+  --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 100 MiB)
+  --retention-check-ms MS     how often retention runs (default 60000)
+  --help                      this text
+`;
+
+export class UsageError extends Error {}
+
+function int(name: string, raw: string | undefined, min: number): number {
+  if (raw === undefined || !/^-?\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new UsageError(
+      `${name} needs an integer >= ${min}, got ${raw === undefined ? 'nothing' : `'${raw}'`}`,
+    );
+  }
+  return Number(raw);
+}
+
+function bool(name: string, raw: string | undefined): boolean {
+  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+  if (raw === 'false' || raw === '0' || raw === 'no') return false;
+  throw new UsageError(`${name} needs true or false, got '${raw ?? ''}'`);
+}
+
+/** Returns null for --help. */
+export function parseArgs(argv: string[]): StartOptions | null {
+  const o: Partial<StartOptions> & { topicDefaults: NonNullable<StartOptions['topicDefaults']> } = {
+    topicDefaults: {},
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--help' || flag === '-h') return null;
+    const eq = flag.indexOf('=');
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
+    switch (name) {
+      case '--data-dir':
+        if (!value) throw new UsageError('--data-dir needs a directory');
+        o.dataDir = value;
+        break;
+      case '--host':
+        if (!value) throw new UsageError('--host needs an address');
+        o.host = value;
+        break;
+      case '--port':
+        o.port = int(name, value, 0);
+        if (o.port > 65535) throw new UsageError(`--port must be at most 65535, got ${o.port}`);
+        break;
+      case '--advertised-host':
+        if (!value) throw new UsageError('--advertised-host needs a host');
+        o.advertisedHost = value;
+        break;
+      case '--advertised-port':
+        o.advertisedPort = int(name, value, 1);
+        break;
+      case '--node-id':
+        o.nodeId = int(name, value, 0);
+        break;
+      case '--auto-create-topics':
+        o.autoCreateTopics = bool(name, value);
+        break;
+      case '--default-partitions':
+        o.defaultPartitions = int(name, value, 1);
+        break;
+      case '--retention-ms':
+        o.topicDefaults.retentionMs = int(name, value, -1);
+        break;
+      case '--retention-bytes':
+        o.topicDefaults.retentionBytes = int(name, value, -1);
+        break;
+      case '--segment-bytes':
+        o.topicDefaults.segmentBytes = int(name, value, 1024);
+        break;
+      case '--max-message-bytes':
+        o.topicDefaults.maxMessageBytes = int(name, value, 64);
+        break;
+      case '--max-request-bytes':
+        o.maxRequestBytes = int(name, value, 1024);
+        break;
+      case '--retention-check-ms':
+        o.retentionCheckMs = int(name, value, 10);
+        break;
+      default:
+        throw new UsageError(`unknown option '${flag}' (see --help)`);
+    }
+  }
+  if (!o.dataDir) throw new UsageError('--data-dir is required (see --help)');
+  return o as StartOptions;
+}

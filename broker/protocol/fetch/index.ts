@@ -1,0 +1,102 @@
+// Fetch (key 1): whole batches from each requested partition, within partition_max_bytes and
+// the request's max_bytes (the first batch is always returned whole so a large batch cannot
+// stall a consumer). Long poll: with fewer than min_bytes available, wait for an append to any
+// requested partition, up to max_wait_ms.
+import type { ApiHandler, RequestContext } from '../../server/api.js';
+import { ApiKey } from '../apiKeys.js';
+import { ErrorCode } from '../errors.js';
+import { decodeFetchRequest, type FetchRequest } from './request.js';
+import { encodeFetchResponse, type FetchPartitionResponse } from './response.js';
+
+function readAll(ctx: RequestContext, req: FetchRequest) {
+  const { topics } = ctx.broker;
+  let budget = req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  let total = 0;
+  const out = req.topics.map((t) => ({
+    topic: t.topic,
+    partitions: t.partitions.map((p): FetchPartitionResponse => {
+      const log = topics.partition(t.topic, p.partition);
+      if (!log) {
+        return {
+          partition: p.partition,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          highWatermark: -1,
+          logStartOffset: -1,
+          records: null,
+        };
+      }
+      const res: FetchPartitionResponse = {
+        partition: p.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: log.logEndOffset,
+        logStartOffset: log.logStartOffset,
+        records: null,
+      };
+      // Once the request budget is spent, later partitions are answered empty (not an error).
+      if (budget <= 0 && total > 0) return res;
+      const limit = Math.min(p.partitionMaxBytes, budget);
+      const r = log.read(p.fetchOffset, total > 0 ? limit : Math.max(limit, 1));
+      if (r.errorCode !== 0) {
+        res.errorCode = r.errorCode;
+        return res;
+      }
+      if (r.records) {
+        res.records = r.records;
+        total += r.records.length;
+        budget -= r.records.length;
+      }
+      return res;
+    }),
+  }));
+  return { out, total };
+}
+
+export const fetch: ApiHandler = {
+  apiKey: ApiKey.Fetch,
+  name: 'Fetch',
+  minVersion: 4,
+  maxVersion: 11,
+  async handle(ctx, req, version) {
+    const request = decodeFetchRequest(req, version);
+    const deadline = Date.now() + Math.max(0, request.maxWaitMs);
+    let result = readAll(ctx, request);
+    while (
+      result.total < request.minBytes &&
+      Date.now() < deadline &&
+      !ctx.signal.aborted &&
+      !hasError(result.out)
+    ) {
+      await waitForAppend(ctx, request, deadline - Date.now());
+      result = readAll(ctx, request);
+    }
+    return encodeFetchResponse(result.out, version);
+  },
+};
+
+function hasError(out: { partitions: FetchPartitionResponse[] }[]): boolean {
+  return out.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+}
+
+/** Wait for an append to any requested partition, the timeout, or the connection closing. */
+async function waitForAppend(ctx: RequestContext, req: FetchRequest, ms: number): Promise<void> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const waits: Promise<void>[] = [];
+  for (const t of req.topics) {
+    for (const p of t.partitions) {
+      const log = ctx.broker.topics.partition(t.topic, p.partition);
+      if (log) waits.push(log.waitForAppend(ac.signal));
+    }
+  }
+  let timer: NodeJS.Timeout | undefined;
+  waits.push(
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  );
+  await Promise.race(waits);
+  clearTimeout(timer);
+  ac.abort(); // release the other waiters
+  ctx.signal.removeEventListener('abort', onAbort);
+}

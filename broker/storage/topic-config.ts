@@ -1,0 +1,81 @@
+// Per-topic configs (Kafka names) over the broker-wide defaults. Only settings this broker
+// honours are accepted; anything else is refused with a message naming it, so a typo does not
+// silently fall back to a default.
+import type { TopicDefaults } from '../config.js';
+
+export class TopicConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TopicConfigError';
+  }
+}
+
+interface KeySpec {
+  field?: keyof TopicDefaults;
+  min?: number;
+  /** Accepted but fixed values (this broker has only one behaviour). */
+  only?: string[];
+}
+
+const KEYS: Record<string, KeySpec> = {
+  'retention.ms': { field: 'retentionMs', min: -1 },
+  'retention.bytes': { field: 'retentionBytes', min: -1 },
+  'segment.bytes': { field: 'segmentBytes', min: 1024 },
+  'max.message.bytes': { field: 'maxMessageBytes', min: 64 },
+  'cleanup.policy': { only: ['delete'] },
+  'message.timestamp.type': { only: ['CreateTime'] },
+  'compression.type': { only: ['producer'] },
+  'min.insync.replicas': { only: ['1'] },
+};
+
+export const TOPIC_CONFIG_KEYS = Object.keys(KEYS);
+
+/** Check a config map; returns it normalised (numbers as decimal strings). */
+export function validateTopicConfigs(configs: Record<string, string | null>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(configs)) {
+    const spec = KEYS[key];
+    if (!spec) {
+      throw new TopicConfigError(
+        `unsupported topic config '${key}' (supported: ${TOPIC_CONFIG_KEYS.join(', ')})`,
+      );
+    }
+    if (value === null) continue; // null = use the default
+    if (spec.only) {
+      if (!spec.only.includes(value)) {
+        throw new TopicConfigError(
+          `topic config ${key}=${value} not supported; allowed: ${spec.only.join(', ')}`,
+        );
+      }
+      out[key] = value;
+      continue;
+    }
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < (spec.min ?? 0)) {
+      throw new TopicConfigError(`topic config ${key}=${value} must be an integer >= ${spec.min ?? 0}`);
+    }
+    out[key] = String(Number(value));
+  }
+  return out;
+}
+
+export function effectiveConfig(defaults: TopicDefaults, configs: Record<string, string>): TopicDefaults {
+  const out = { ...defaults };
+  for (const [key, value] of Object.entries(configs)) {
+    const f = KEYS[key]?.field;
+    if (f) out[f] = Number(value);
+  }
+  return out;
+}
+
+/** All config entries as Kafka names with values and whether they are the broker default. */
+export function describeConfig(
+  defaults: TopicDefaults,
+  configs: Record<string, string>,
+): { name: string; value: string; isDefault: boolean }[] {
+  const eff = effectiveConfig(defaults, configs);
+  return TOPIC_CONFIG_KEYS.map((name) => {
+    const spec = KEYS[name]!;
+    const value = spec.field ? String(eff[spec.field]) : (configs[name] ?? spec.only![0]!);
+    return { name, value, isDefault: configs[name] === undefined };
+  });
+}
