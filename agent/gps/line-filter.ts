@@ -70,8 +70,7 @@ export function filterLine(raw: string, c: LineCounters): LineVerdict {
   }
   if (!SENTENCE_RE.test(s)) {
     // A '$' followed by something that is not a whole sentence: a cut-off or corrupted one.
-    const star = s.lastIndexOf('*');
-    if (star > 0 && /^\$[A-Z0-9]{3,10},/.test(s)) {
+    if (/^\$[A-Z0-9]{3,10},/.test(s)) {
       c.badChecksums++;
       c.skippedBytes += s.length;
       return { ok: false, why: 'bad checksum', detail: `malformed or no checksum: ${preview(s)}` };
