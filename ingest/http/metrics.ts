@@ -53,6 +53,7 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opt
                   coalesced: { type: 'integer' },
                   slowSubscribers: { type: 'integer' },
                   maxPending: { type: 'integer' },
+                  maxBufferedBytes: { type: 'integer' },
                 },
               },
             },

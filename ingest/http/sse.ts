@@ -55,6 +55,7 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
         cb();
       });
     },
+    bufferedBytes: () => res.writableLength,
     onClose(cb) {
       closers.push(cb);
     },

@@ -22,6 +22,8 @@ export interface LiveStats {
   slowSubscribers: number;
   /** Largest number of unsent events held for one subscriber now. */
   maxPending: number;
+  /** Largest number of bytes written to one subscriber's socket but not yet sent, now. */
+  maxBufferedBytes: number;
 }
 
 export class LiveView {
@@ -82,6 +84,7 @@ export class LiveView {
       coalesced: all.reduce((n, s) => n + s.coalesced, 0),
       slowSubscribers: all.filter((s) => s.blockedSince > 0).length,
       maxPending: all.reduce((n, s) => Math.max(n, s.pendingCount), 0),
+      maxBufferedBytes: all.reduce((n, s) => Math.max(n, s.bufferedBytes), 0),
     };
   }
 

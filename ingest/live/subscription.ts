@@ -13,6 +13,8 @@ export interface EventOutput {
   /** Returns false when the receiver is not keeping up; call onDrain before writing more. */
   write(chunk: string): boolean;
   onceDrain(cb: () => void): void;
+  /** Bytes written but not yet taken by the receiver (held in this process). */
+  bufferedBytes(): number;
 }
 
 export type LiveFilter =
@@ -38,6 +40,10 @@ export class Subscription {
     private readonly out: EventOutput,
     private readonly onClose: (s: Subscription) => void,
   ) {}
+
+  get bufferedBytes(): number {
+    return this.out.bufferedBytes();
+  }
 
   get pendingCount(): number {
     return this.pending.size;
