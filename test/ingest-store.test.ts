@@ -124,3 +124,26 @@ for (const backend of backends) {
     });
   });
 }
+
+t.test('postgres COPY insert path: same results, awkward device ids survive', async (t) => {
+  const { PostgresStore } = await import('../ingest/db/postgres.js');
+  const { PG_URL, uniqueSchema } = await import('./helpers/ingest-backends.js');
+  const store = new PostgresStore({
+    connectionString: PG_URL,
+    schema: uniqueSchema('copy'),
+    insertMethod: 'copy',
+  });
+  t.teardown(async () => {
+    await store.dropSchema();
+    await store.close();
+  });
+  await store.migrate();
+  const id = 'tab\there\\back\nline,comma"q';
+  const batch = [1, 2, 3].map((s) => makeFix(id, s, s === 2 ? { alt: -1.5, droppedThrough: 1 } : {}));
+  t.equal(await store.writeFixes(batch), 3);
+  t.equal(await store.writeFixes([...batch, makeFix(id, 4)]), 1, 'conflicts skipped');
+  const got = await store.track(id, 0, Number.MAX_SAFE_INTEGER, 10);
+  t.same(got, [...batch, makeFix(id, 4)]);
+  const d = (await store.devices()).find((x) => x.deviceId === id);
+  t.equal(d?.fixCount, 4);
+});

@@ -1,0 +1,173 @@
+// Ingest figures: how fast fixes get into the database.
+//   npm exec -- node --import tsx bench/ingest.ts            (prints JSON figures)
+// benchIngest() returns the same figures for bench/run.ts.
+//
+// 1. DB write path alone: batched writeFixes against one transaction (one INSERT) per fix, for
+//    SQLite and PostgreSQL (unnest and COPY).
+// 2. End to end: fixes pre-produced to the embedded broker, then the fix-store group consumes them
+//    into the database; fixes/s from start to the last one stored, batched against flushRows=1.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type InsertMethod, PostgresStore } from '../ingest/db/postgres.js';
+import { SqliteStore } from '../ingest/db/sqlite.js';
+import type { Store } from '../ingest/db/store.js';
+import type { Fix } from '../shared/fix.js';
+import { benchEndToEnd } from './ingest-e2e.js';
+
+export const PG_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A realistic fleet stream: `devices` devices, each one fix per second, interleaved by time. */
+export function fleetFixes(total: number, devices: number, seqFrom = 1): Fix[] {
+  const t0 = Date.UTC(2026, 2, 1, 6);
+  const out: Fix[] = [];
+  for (let i = 0; out.length < total; i++) {
+    for (let d = 0; d < devices && out.length < total; d++) {
+      out.push({
+        deviceId: `rider-${String(d).padStart(4, '0')}`,
+        seq: seqFrom + i,
+        time: t0 + i * 1000,
+        lat: 52.52 + d * 0.001 + i * 1e-5,
+        lon: 13.405 + i * 1e-5,
+        alt: 34.5,
+        speed: 8.3,
+        course: 91.2,
+        hdop: 0.9,
+        sats: 10,
+        mode: 3,
+        quality: 1,
+      });
+    }
+  }
+  return out;
+}
+
+/** Writes fixes in batches; returns fixes/s. `expectNew` checks the count of new rows. */
+async function timeBatched(
+  store: Store,
+  fixes: Fix[],
+  batch: number,
+  expectNew = fixes.length,
+): Promise<number> {
+  const start = process.hrtime.bigint();
+  let n = 0;
+  for (let i = 0; i < fixes.length; i += batch) n += await store.writeFixes(fixes.slice(i, i + batch));
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  if (n !== expectNew) throw new Error(`wrote ${n} new rows, expected ${expectNew}`);
+  return Math.round(fixes.length / s);
+}
+
+async function timeOneByOne(store: Store, fixes: Fix[]): Promise<number> {
+  return timeBatched(store, fixes, 1);
+}
+
+interface Scratch {
+  store: Store;
+  done(): Promise<void>;
+}
+
+function sqliteScratch(): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  const store = new SqliteStore(join(dir, 'b.db'));
+  return {
+    store,
+    done: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let n = 0;
+function pgScratch(insertMethod: InsertMethod = 'unnest'): Scratch & { schema: string } {
+  const schema = `bench_${process.pid}_${n++}`;
+  const store = new PostgresStore({ connectionString: PG_URL, schema, insertMethod });
+  return {
+    store,
+    schema,
+    done: async () => {
+      await store.dropSchema();
+      await store.close();
+    },
+  };
+}
+
+export interface DbFigures {
+  [k: string]: number;
+}
+
+export async function benchDbPath(opts: { fixes?: number; batch?: number; devices?: number } = {}) {
+  const total = opts.fixes ?? 200_000;
+  const batch = opts.batch ?? 5000;
+  const devices = opts.devices ?? 200;
+  const singles = Math.min(total, 3000);
+  const fixes = fleetFixes(total, devices);
+  const one = fleetFixes(singles, devices, 1_000_000);
+  const figures: DbFigures = {};
+
+  const sq = sqliteScratch();
+  await sq.store.migrate();
+  figures['sqlite_batched_fixes_per_s'] = await timeBatched(sq.store, fixes, batch);
+  figures['sqlite_one_per_fix_fixes_per_s'] = await timeOneByOne(sq.store, one);
+  // Redelivery: the same batches again, all conflicts.
+  figures['sqlite_redelivery_fixes_per_s'] = await timeBatched(sq.store, fixes, batch, 0);
+  await sq.done();
+
+  for (const method of ['unnest', 'copy'] as const) {
+    const pgs = pgScratch(method);
+    await pgs.store.migrate();
+    figures[`pg_${method}_batched_fixes_per_s`] = await timeBatched(pgs.store, fixes, batch);
+    await pgs.done();
+    // Batch size decides between the two: steady traffic gives small flushes, a backlog big ones.
+    for (const size of [500, 20_000]) {
+      const s = pgScratch(method);
+      await s.store.migrate();
+      figures[`pg_${method}_batch${size}_fixes_per_s`] = await timeBatched(
+        s.store,
+        fixes.slice(0, 100_000),
+        size,
+      );
+      await s.done();
+    }
+  }
+  const pgOne = pgScratch();
+  await pgOne.store.migrate();
+  figures['pg_one_per_fix_fixes_per_s'] = await timeOneByOne(pgOne.store, one);
+  await pgOne.done();
+
+  figures['sqlite_batched_over_one_per_fix'] = round1(
+    figures['sqlite_batched_fixes_per_s']! / figures['sqlite_one_per_fix_fixes_per_s']!,
+  );
+  figures['pg_unnest_over_one_per_fix'] = round1(
+    figures['pg_unnest_batched_fixes_per_s']! / figures['pg_one_per_fix_fixes_per_s']!,
+  );
+  figures['pg_unnest_over_copy'] = round1(
+    figures['pg_unnest_batched_fixes_per_s']! / figures['pg_copy_batched_fixes_per_s']!,
+  );
+  figures['fixes'] = total;
+  figures['batch'] = batch;
+  return figures;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+export async function benchIngest(opts: { fixes?: number; e2e?: boolean } = {}) {
+  const db = await benchDbPath({ fixes: opts.fixes });
+  const e2e = opts.e2e === false ? {} : await benchEndToEnd({ fixes: opts.fixes });
+  return { ...db, ...e2e };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const e2e = !process.argv.includes('--db-only');
+  benchIngest({ e2e }).then(
+    (f) => {
+      process.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
+      process.exit(0);
+    },
+    (e) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
