@@ -9,6 +9,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'print the fixes of an NMEA capture file as JSON lines',
     load: async () => (await import('./commands/decode.js')).command,
   },
+  run: {
+    summary: 'run the agent: GPS -> outbox -> Kafka (the systemd service)',
+    load: async () => (await import('./commands/run.js')).command,
+  },
+  status: {
+    summary: "show the agent's GPS, backlog, Kafka link and drops (works while it runs)",
+    load: async () => (await import('./commands/status.js')).command,
+  },
 };
 
 function overview(): string {

@@ -1,0 +1,149 @@
+// `agent status`: what the agent is doing, read from its outbox file (read-only, so it works
+// while the service runs): GPS state, age of the last fix, backlog, Kafka link, drops.
+import { existsSync } from 'node:fs';
+import { loadConfig, UsageError } from '../../shared/config.js';
+import { agentSpec } from '../config.js';
+import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
+import { openOutboxDb } from '../outbox/schema.js';
+import { type AgentState, type GpsState, STATE_EVERY_MS } from '../pipeline.js';
+import type { SenderState, SenderStats } from '../sender/sender.js';
+import { type Command, parseCommandArgs } from './command.js';
+
+const help = `usage: npm run agent -- status [--db PATH] [--json]
+
+Shows the running agent's state from its outbox file: whether it runs, the GPS (port state,
+fix or not, age of the last fix), the backlog (rows, bytes, age of the oldest), the Kafka link
+and the fixes dropped because the outbox was full. Exit code 0 when the agent runs, GPS has a fix
+and Kafka is connected; 1 otherwise (so it can serve as a health check); 2 on a usage error.
+
+options:
+  --db PATH    outbox file (default: AGENT_DB, or $STATE_DIRECTORY/outbox.db, or ./outbox.db)
+  --json       one JSON object instead of text
+  -h, --help   this text`;
+
+/** The agent counts as stopped when its heartbeat is older than this. */
+const STALE_MS = STATE_EVERY_MS * 3;
+
+export interface StatusReport {
+  db: string;
+  running: boolean;
+  pid: number | null;
+  heartbeatAgeMs: number | null;
+  gps: (GpsState & { lastFixAgeMs: number | null }) | null;
+  kafka: (SenderState & { stats?: SenderStats }) | null;
+  devices: (DeviceStats & { lastFixAgeMs: number | null; oldestPendingAgeMs: number | null })[];
+  backlog: { rows: number; bytes: number; oldestAgeMs: number | null };
+  dropped: { count: number };
+  healthy: boolean;
+}
+
+export function readStatus(db: string, now = Date.now()): StatusReport {
+  const conn = openOutboxDb(db, { readonly: true });
+  try {
+    const state = readAgentState(conn);
+    const devices = readDeviceStats(conn).map((d) => {
+      const lastFixAgeMs = d.lastFixAt === null ? null : now - d.lastFixAt;
+      // The oldest fix's age on the GNSS timeline, carried forward by the wall clock since the
+      // newest fix: right even when the Pi's clock (no RTC) is off.
+      const oldestPendingAgeMs =
+        d.oldestPendingTime === null || d.lastFixTime === null || lastFixAgeMs === null
+          ? null
+          : d.lastFixTime - d.oldestPendingTime + lastFixAgeMs;
+      return { ...d, lastFixAgeMs, oldestPendingAgeMs };
+    });
+    const agent = state['agent']?.value as AgentState | undefined;
+    const heartbeatAgeMs = agent ? now - agent.heartbeatAt : null;
+    const running =
+      !!agent && agent.stoppedAt === null && heartbeatAgeMs !== null && heartbeatAgeMs < STALE_MS;
+    const gps = state['gps']?.value as GpsState | undefined;
+    const kafka = state['kafka']?.value as (SenderState & { stats?: SenderStats }) | undefined;
+    const ages = devices.map((d) => d.oldestPendingAgeMs).filter((a): a is number => a !== null);
+    const report: StatusReport = {
+      db,
+      running,
+      pid: agent?.pid ?? null,
+      heartbeatAgeMs,
+      gps: gps ? { ...gps, lastFixAgeMs: gps.lastFixAt === null ? null : now - gps.lastFixAt } : null,
+      kafka: kafka ?? null,
+      devices,
+      backlog: {
+        rows: devices.reduce((n, d) => n + d.pendingRows, 0),
+        bytes: devices.reduce((n, d) => n + d.pendingBytes, 0),
+        oldestAgeMs: ages.length ? Math.max(...ages) : null,
+      },
+      dropped: { count: devices.reduce((n, d) => n + d.droppedCount, 0) },
+      healthy: false,
+    };
+    report.healthy = running && gps?.fix === 'fix' && kafka?.connected === true;
+    return report;
+  } finally {
+    conn.close();
+  }
+}
+
+function age(ms: number | null): string {
+  if (ms === null) return 'never';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${(s / 3600).toFixed(1)} h ago`;
+  return `${(s / 86_400).toFixed(1)} days ago`;
+}
+
+function bytes(n: number): string {
+  if (n < 10_000) return `${n} B`;
+  if (n < 10_000_000) return `${(n / 1000).toFixed(1)} kB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines = [
+    `agent:    ${r.running ? `running (pid ${r.pid})` : r.pid === null ? 'never ran on this file' : `not running (last seen ${age(r.heartbeatAgeMs)})`}`,
+  ];
+  if (r.gps) {
+    lines.push(
+      `gps:      ${r.gps.source}: ${r.gps.state}${r.gps.detail ? ` (${r.gps.detail})` : ''}, ${r.gps.fix}; last fix ${age(r.gps.lastFixAgeMs)}`,
+    );
+  } else lines.push('gps:      unknown');
+  if (r.kafka) {
+    const k = r.kafka;
+    lines.push(
+      `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${age(k.lastAckAt === null ? null : Date.now() - k.lastAckAt)}`,
+    );
+  } else lines.push('kafka:    unknown');
+  lines.push(
+    `backlog:  ${r.backlog.rows} fixes, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
+  );
+  lines.push(`dropped:  ${r.dropped.count} fixes (outbox full)`);
+  for (const d of r.devices) {
+    lines.push(
+      `  ${d.deviceId}: next seq ${d.nextSeq}, ${d.pendingRows} unsent, last fix ${age(d.lastFixAgeMs)}` +
+        (d.droppedCount ? `, ${d.droppedCount} dropped through seq ${d.droppedThrough}` : ''),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs('status', args, {
+    help: { type: 'boolean', short: 'h' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  const db = values.db ?? loadConfig({ AGENT_DB: agentSpec.AGENT_DB }).AGENT_DB;
+  if (!existsSync(db)) throw new UsageError(`agent status: no outbox at ${db} (use --db PATH)`);
+  const report = readStatus(db);
+  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+  return report.healthy ? 0 : 1;
+}
+
+export const command: Command = {
+  name: 'status',
+  summary: "show the agent's GPS, backlog, Kafka link and drops (works while it runs)",
+  help,
+  run,
+};

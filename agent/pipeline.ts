@@ -1,0 +1,172 @@
+// One device's pipeline: NMEA source -> one fix a second (agent/gps) -> outbox -> sender -> Kafka.
+// Also keeps the agent_state rows `agent status` reads, and says whether it is healthy
+// (the systemd watchdog is fed only while it is).
+import type { Logger } from '../shared/log.js';
+import { gpsEvents } from './gps/positions.js';
+import type { NmeaSource, SourceState } from './gps/source.js';
+import type { Outbox } from './outbox/outbox.js';
+import type { Sender, SenderState } from './sender/sender.js';
+
+/** What `agent status` shows about the GPS. */
+export interface GpsState {
+  source: string;
+  state: SourceState;
+  detail: string | null;
+  /** 'fix' or why not ('no fix', 'no position', 'no date'). */
+  fix: string;
+  fixes: number;
+  noFixes: number;
+  rejected: number;
+  lastFixAt: number | null;
+}
+
+export interface AgentState {
+  pid: number;
+  startedAt: number;
+  /** Refreshed every STATE_EVERY_MS while running: status calls the agent stopped when it is old. */
+  heartbeatAt: number;
+  stoppedAt: number | null;
+}
+
+export const STATE_EVERY_MS = 5000;
+/** The sender loop steps at least every 30 s (its backoff cap) + a request timeout. */
+const SENDER_STUCK_MS = 60_000;
+
+export interface PipelineOptions {
+  deviceId: string;
+  source: NmeaSource;
+  outbox: Outbox;
+  sender: Sender;
+  log: Logger;
+}
+
+export class AgentPipeline {
+  readonly gps: GpsState;
+  private readonly agent: AgentState;
+  private loopError: string | null = null;
+  private outboxError: string | null = null;
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: PipelineOptions) {
+    const now = Date.now();
+    this.gps = {
+      source: opts.source.name,
+      state: opts.source.state,
+      detail: null,
+      fix: 'no fix',
+      fixes: 0,
+      noFixes: 0,
+      rejected: 0,
+      lastFixAt: null,
+    };
+    this.agent = { pid: process.pid, startedAt: now, heartbeatAt: now, stoppedAt: null };
+  }
+
+  /** Starts reading and sending; the promise ends when the source ends (a replay) or on stop(). */
+  start(): Promise<void> {
+    const { source, sender, outbox, log } = this.opts;
+    source.on('state', this.onSourceState);
+    sender.onState((s) => this.publishKafka(s));
+    sender.start();
+    this.publishAll();
+    this.timer = setInterval(() => this.publishAll(), STATE_EVERY_MS);
+    this.timer.unref();
+    outbox.on('drop', (d) =>
+      log.warn(d, 'outbox full: oldest unsent fixes dropped (the cloud will see droppedThrough)'),
+    );
+    this.running = this.consume().catch((e: unknown) => {
+      this.loopError = e instanceof Error ? e.message : String(e);
+      log.error({ err: this.loopError }, 'GPS pipeline stopped on an error');
+    });
+    return this.running;
+  }
+
+  /** null when healthy, else why not: the watchdog stops being fed. */
+  health(): string | null {
+    if (this.loopError) return `GPS pipeline failed: ${this.loopError}`;
+    if (this.outboxError) return `outbox write failed: ${this.outboxError}`;
+    const stuck = Date.now() - this.opts.sender.lastProgressAt;
+    if (stuck > SENDER_STUCK_MS) return `sender has not moved for ${Math.round(stuck / 1000)} s`;
+    return null;
+  }
+
+  /**
+   * Clean stop (SIGTERM): close the source, let the sender finish its request in flight, and
+   * commit the outbox. Everything not acknowledged stays in the outbox for the next start.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const { source, sender, outbox } = this.opts;
+    if (this.timer) clearInterval(this.timer);
+    await source.close();
+    await this.running;
+    await sender.stop();
+    this.agent.stoppedAt = Date.now();
+    this.publishAll();
+    outbox.close();
+  }
+
+  private async consume(): Promise<void> {
+    const { source, outbox, deviceId, log } = this.opts;
+    for await (const ev of gpsEvents(source, { log })) {
+      if (ev.kind === 'nofix') {
+        this.gps.noFixes++;
+        this.setFix(ev.reason);
+        continue;
+      }
+      this.setFix('fix');
+      try {
+        const r = outbox.appendMany([{ deviceId, position: ev.position }]);
+        this.outboxError = null;
+        if (r.rejected[0]) {
+          this.gps.rejected++;
+          log.warn({ reason: r.rejected[0].reason, position: ev.position }, 'position rejected, not stored');
+          continue;
+        }
+        this.gps.fixes++;
+        this.gps.lastFixAt = ev.receivedAt;
+      } catch (e) {
+        // Disk full, card gone read-only...: keep trying with the next fix; the watchdog stops.
+        this.outboxError = e instanceof Error ? e.message : String(e);
+        log.error({ err: this.outboxError }, 'outbox write failed');
+      }
+    }
+  }
+
+  private readonly onSourceState = (state: SourceState, detail: string | undefined) => {
+    this.gps.state = state;
+    this.gps.detail = detail ?? null;
+    this.opts.log.info({ source: this.gps.source, state, detail }, 'GPS source state');
+    this.opts.outbox.setState('gps', this.gps);
+  };
+
+  private setFix(fix: string): void {
+    if (fix === this.gps.fix) return;
+    this.opts.log.info({ from: this.gps.fix, to: fix }, 'GPS fix state');
+    this.gps.fix = fix;
+    this.opts.outbox.setState('gps', this.gps);
+  }
+
+  private publishKafka(s: SenderState): void {
+    this.opts.outbox.setState('kafka', { ...s, stats: this.opts.sender.stats });
+  }
+
+  private publishAll(): void {
+    this.agent.heartbeatAt = Date.now();
+    const { outbox, sender } = this.opts;
+    outbox.setState('agent', this.agent);
+    outbox.setState('gps', this.gps);
+    this.publishKafka(sender.state);
+    // With a fix every second the state rides on the next append; otherwise commit it now.
+    if (this.gps.fix !== 'fix' || this.stopped) {
+      try {
+        outbox.flush();
+      } catch (e) {
+        this.outboxError = e instanceof Error ? e.message : String(e);
+      }
+    }
+  }
+}

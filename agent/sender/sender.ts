@@ -1,0 +1,259 @@
+// The sender: moves fixes from the outbox to Kafka, and deletes a row only after Kafka
+// acknowledged it (acks=-1, idempotent producer).
+//
+// Each round sends first the newest fix of every device that has one unsent (alone, so the
+// customer's live view is current the moment the network is back), then the oldest backlog in one
+// large gzip batch. While the broker is unreachable the round fails, the producer is thrown away
+// and the next attempt waits a capped exponential backoff with jitter; the outbox keeps collecting.
+//
+// Why a new producer after a failed send: kafkajs numbers the batches of an idempotent producer.
+// If it gives up on a batch whose fate is unknown, a later batch must not reuse its numbers (the
+// broker could take it for a duplicate and drop it); a new producer id starts a fresh numbering.
+import {
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  type Message,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import { decodeFix, encodeFix } from '../../shared/fixcodec.js';
+import type { Logger } from '../../shared/log.js';
+import type { Outbox, PendingFix } from '../outbox/outbox.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { kafkaLogCreator } from './kafka-log.js';
+
+export const DEFAULT_BATCH_SIZE = 5000;
+
+export interface SenderOptions {
+  outbox: Outbox;
+  /** Client settings (brokers, TLS, SASL) from shared/kafka.ts kafkaClientConfig. */
+  kafka: KafkaConfig;
+  topic: string;
+  log: Logger;
+  /** Backlog rows per produce request. */
+  batchSize?: number;
+  backoff?: BackoffOptions;
+  /** How long one produce request may take before it counts as failed. */
+  requestTimeoutMs?: number;
+  /** How long stop() waits for a request in flight. */
+  stopTimeoutMs?: number;
+}
+
+export interface SenderState {
+  connected: boolean;
+  /** Wall clock of the last connected/disconnected change. */
+  since: number;
+  lastAckAt: number | null;
+  /** Message of the last failure (never contains credentials: kafkajs errors name brokers only). */
+  lastError: string | null;
+  /** Failed attempts in a row. */
+  attempt: number;
+}
+
+/** Wire bytes (produce requests as kafkajs sized them) and fixes, live vs draining the backlog. */
+export interface SenderStats {
+  liveFixes: number;
+  liveBytes: number;
+  liveRequests: number;
+  drainFixes: number;
+  drainBytes: number;
+  drainRequests: number;
+}
+
+type Kind = 'live' | 'drain';
+
+export class Sender {
+  readonly stats: SenderStats = {
+    liveFixes: 0,
+    liveBytes: 0,
+    liveRequests: 0,
+    drainFixes: 0,
+    drainBytes: 0,
+    drainRequests: 0,
+  };
+  private stateValue: SenderState = {
+    connected: false,
+    since: Date.now(),
+    lastAckAt: null,
+    lastError: null,
+    attempt: 0,
+  };
+  /** Wall clock of the last loop step (a round, a wait or a backoff ending): the watchdog's pulse. */
+  lastProgressAt = Date.now();
+  private readonly kafka: Kafka;
+  private readonly batchSize: number;
+  private readonly backoff: BackoffOptions;
+  private readonly stopTimeoutMs: number;
+  private producer: Producer | null = null;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private bucket: Kind = 'live';
+  private readonly onAppend = () => this.wake?.();
+  private readonly listeners = new Set<(s: SenderState) => void>();
+
+  constructor(private readonly opts: SenderOptions) {
+    this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.stopTimeoutMs = opts.stopTimeoutMs ?? 3000;
+    this.kafka = new Kafka({
+      connectionTimeout: 3000,
+      requestTimeout: opts.requestTimeoutMs ?? 10_000,
+      // Few quick retries inside kafkajs; the long waits are ours (backoff with jitter).
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      logCreator: kafkaLogCreator(opts.log),
+      ...opts.kafka,
+    });
+  }
+
+  get state(): SenderState {
+    return { ...this.stateValue };
+  }
+
+  /** Called on every connected/disconnected change (and on each new failure while offline). */
+  onState(listener: (s: SenderState) => void): void {
+    this.listeners.add(listener);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.stopping = false;
+    this.opts.outbox.on('append', this.onAppend);
+    this.running = this.loop();
+  }
+
+  /** Stops after the request in flight (at most stopTimeoutMs); unacknowledged rows stay in the outbox. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.opts.outbox.off('append', this.onAppend);
+    this.wake?.();
+    if (this.running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.running, new Promise((r) => (timer = setTimeout(r, this.stopTimeoutMs)))]);
+      clearTimeout(timer);
+    }
+    this.running = null;
+    await this.dropProducer();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      this.lastProgressAt = Date.now();
+      try {
+        const producer = await this.connectedProducer();
+        const sent = await this.round(producer);
+        if (this.stateValue.attempt > 0 || !this.stateValue.connected) this.setConnected(true, null);
+        if (!sent) await this.waitForWork(1000);
+      } catch (e) {
+        if (this.stopping) break;
+        await this.dropProducer();
+        const delay = backoffDelay(this.stateValue.attempt, this.backoff);
+        this.setConnected(false, errorText(e));
+        this.opts.log.debug({ delayMs: delay, attempt: this.stateValue.attempt }, 'sender: retrying later');
+        await this.waitForWork(delay, false);
+      }
+    }
+  }
+
+  /** One round: the newest fixes first, then one batch of the oldest. True when anything was sent. */
+  private async round(producer: Producer): Promise<boolean> {
+    const { outbox } = this.opts;
+    const newest = outbox.newestUnsent();
+    if (newest.length > 0) await this.send(producer, newest, 'live');
+    const backlog = outbox.oldestUnsent(this.batchSize);
+    if (backlog.length > 0) await this.send(producer, backlog, 'drain');
+    return newest.length + backlog.length > 0;
+  }
+
+  private async send(producer: Producer, rows: PendingFix[], kind: Kind): Promise<void> {
+    const messages: Message[] = rows.map((r) => ({ key: r.deviceId, value: wireValue(r) }));
+    this.bucket = kind;
+    await producer.send({
+      topic: this.opts.topic,
+      messages,
+      acks: -1,
+      // A lone live fix gains nothing from gzip (its header costs more than it saves).
+      compression: rows.length >= 8 ? CompressionTypes.GZIP : CompressionTypes.None,
+    });
+    this.opts.outbox.markSent(rows);
+    this.stateValue.lastAckAt = Date.now();
+    if (kind === 'live') this.stats.liveFixes += rows.length;
+    else this.stats.drainFixes += rows.length;
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      // Retries stay finite so a dead network surfaces here; see the note on new producers above.
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      allowAutoTopicCreation: true,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    producer.on(producer.events.REQUEST, (e) => {
+      if (e.payload.apiName !== 'Produce') return;
+      if (this.bucket === 'live') {
+        this.stats.liveBytes += e.payload.size;
+        this.stats.liveRequests++;
+      } else {
+        this.stats.drainBytes += e.payload.size;
+        this.stats.drainRequests++;
+      }
+    });
+    this.producer = producer;
+    await producer.connect();
+    return producer;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private setConnected(connected: boolean, error: string | null): void {
+    const s = this.stateValue;
+    const changed = s.connected !== connected;
+    if (changed) s.since = Date.now();
+    s.connected = connected;
+    if (connected) {
+      if (changed || s.attempt > 0)
+        this.opts.log.info({ afterAttempts: s.attempt }, 'sender: connected to Kafka');
+      s.attempt = 0;
+    } else {
+      s.attempt++;
+      s.lastError = error;
+      // One warning when the link goes down, then quiet: offline is normal on a bike.
+      if (changed || s.attempt === 1)
+        this.opts.log.warn({ err: error }, 'sender: Kafka unreachable, collecting offline');
+    }
+    for (const l of this.listeners) l(this.state);
+  }
+
+  private waitForWork(ms: number, wakeOnAppend = true): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = wakeOnAppend ? done : () => this.stopping && done();
+    });
+  }
+}
+
+/** The message value: the stored record, with droppedThrough added when the outbox dropped fixes. */
+export function wireValue(r: PendingFix): Buffer {
+  if (r.droppedThrough <= 0 || r.droppedThrough >= r.seq) return r.body;
+  return encodeFix({ ...decodeFix(r.body), droppedThrough: r.droppedThrough });
+}
+
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.message !== e.message ? `${e.message}: ${cause.message}` : e.message;
+}
