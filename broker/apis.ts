@@ -10,19 +10,32 @@
 //      is created here from the broker context; use broker.onStop() to stop its timers and
 //      broker.stateDir('<component>') for its durable files (see storage/json-file.ts).
 
+import { createGroupApis } from './groups/apis.js';
 import { apiVersions } from './protocol/apiVersions/index.js';
+import { createTopics } from './protocol/createTopics/index.js';
+import { deleteTopics } from './protocol/deleteTopics/index.js';
+import { describeConfigs } from './protocol/describeConfigs/index.js';
 import { fetch } from './protocol/fetch/index.js';
+import { createInitProducerId } from './protocol/initProducerId/index.js';
+import { listOffsets } from './protocol/listOffsets/index.js';
 import { metadata } from './protocol/metadata/index.js';
 import { produce } from './protocol/produce/index.js';
 import type { ApiHandler } from './server/api.js';
 import type { BrokerContext } from './server/context.js';
 
-export function createApiHandlers(_broker: BrokerContext): ApiHandler[] {
+export function createApiHandlers(broker: BrokerContext): ApiHandler[] {
   return [
     apiVersions,
     metadata,
     produce,
     fetch,
-    // Group coordinator APIs (broker-groups) go here, e.g. ...createGroupApis(broker),
+    listOffsets,
+    createTopics,
+    deleteTopics,
+    describeConfigs,
+    createInitProducerId(broker),
+    // Group coordinator APIs (broker-groups): FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+    // LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups.
+    ...createGroupApis(broker),
   ];
 }

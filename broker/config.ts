@@ -1,6 +1,8 @@
 // Broker settings: where data lives, where to listen, and the broker-wide topic defaults that
 // CreateTopics configs and auto-created topics start from.
 
+import type { CoordinatorSettings } from './groups/coordinator.js';
+
 export interface TopicDefaults {
   /** Keep data at least this long; -1 = forever by time. */
   retentionMs: number;
@@ -32,6 +34,8 @@ export interface BrokerConfig {
   retentionCheckMs: number;
   /** Bytes between sparse offset/time index entries. */
   indexIntervalBytes: number;
+  /** Consumer group coordinator settings (session bounds, initial rebalance delay); Kafka's defaults if unset. */
+  groups?: Partial<CoordinatorSettings>;
 }
 
 export const DEFAULT_TOPIC_DEFAULTS: TopicDefaults = {

@@ -549,7 +549,7 @@ export class GroupCoordinator {
     }
     if (this.partitionExists && !this.partitionExists(topic, partition)) return E.UNKNOWN_TOPIC_OR_PARTITION;
     // Offsets are positions in a log; a negative one would make a consumer resume nowhere.
-    if (offset < 0) return E.INVALID_COMMIT_OFFSET_SIZE;
+    if (!Number.isSafeInteger(offset) || offset < 0) return E.INVALID_COMMIT_OFFSET_SIZE;
     return E.NONE;
   }
 
