@@ -242,13 +242,24 @@ export class PartitionLog {
     return ans;
   }
 
-  /** Offset of the first batch with a timestamp >= ts, or the log end offset if none. */
-  offsetForTimestamp(ts: number): number {
+  /**
+   * The first batch with a timestamp >= ts (its base offset and max timestamp), or null if every
+   * record is older (Kafka then answers offset -1).
+   */
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
     for (const seg of this.segments) {
       const o = seg.offsetForTimestamp(ts);
-      if (o !== null) return Math.max(o, this.logStartOffset);
+      if (o !== null) return o;
     }
-    return this.logEndOffset;
+    return null;
+  }
+
+  /** Largest timestamp in the log and the offset of its batch (ListOffsets MAX_TIMESTAMP). */
+  maxTimestamp(): { offset: number; timestamp: number } | null {
+    let best: Segment | undefined;
+    for (const seg of this.segments)
+      if (seg.maxTimestamp >= 0 && (!best || seg.maxTimestamp > best.maxTimestamp)) best = seg;
+    return best ? best.offsetForTimestamp(best.maxTimestamp) : null;
   }
 
   /** Resolves on the next append (or when `signal` aborts). For fetch long polls. */

@@ -235,13 +235,13 @@ export class Segment {
     return found;
   }
 
-  /** First batch with max timestamp >= ts: its base offset, or null if none here. */
-  offsetForTimestamp(ts: number): number | null {
+  /** First batch with max timestamp >= ts: its base offset and timestamp, or null if none here. */
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
     if (this.maxTimestamp < ts) return null;
     // Entries before the last one whose running max is < ts cannot hold a match.
     let i = floorIndex(this.timeTs, ts - 1);
     if (i < 0) i = 0;
-    let found: number | null = null;
+    let found: { offset: number; timestamp: number } | null = null;
     scanBatches(
       this.fd,
       this.timePositions[i] ?? 0,
@@ -249,7 +249,7 @@ export class Segment {
       false,
       (b) => {
         if (b.maxTimestamp >= ts) {
-          found = b.baseOffset;
+          found = { offset: b.baseOffset, timestamp: b.maxTimestamp };
           return false;
         }
         return true;

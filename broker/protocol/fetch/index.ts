@@ -2,6 +2,7 @@
 // the request's max_bytes (the first batch is always returned whole so a large batch cannot
 // stall a consumer). Long poll: with fewer than min_bytes available, wait for an append to any
 // requested partition, up to max_wait_ms.
+import { setMaxListeners } from 'node:events';
 import type { ApiHandler, RequestContext } from '../../server/api.js';
 import { ApiKey } from '../apiKeys.js';
 import { ErrorCode } from '../errors.js';
@@ -80,6 +81,7 @@ function hasError(out: { partitions: FetchPartitionResponse[] }[]): boolean {
 /** Wait for an append to any requested partition, the timeout, or the connection closing. */
 async function waitForAppend(ctx: RequestContext, req: FetchRequest, ms: number): Promise<void> {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // one listener per requested partition
   const onAbort = () => ac.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const waits: Promise<void>[] = [];

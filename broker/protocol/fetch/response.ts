@@ -32,7 +32,7 @@ export function encodeFetchResponse(
         parts.push(Buffer.from(w.toBuffer()), p.records);
         w.reset();
       } else {
-        w.int32(-1);
+        w.int32(0); // empty, not null: librdkafka rejects a null record set
       }
     }
   }
