@@ -71,7 +71,7 @@ export class ReplaySource extends QueueSource {
       file.pipe(framer.input);
       this.counters.opens++;
       try {
-        for await (const raw of framer.output as AsyncIterable<string>) {
+        for await (const raw of framer.output as AsyncIterable<Buffer>) {
           if (this.abort.signal.aborted) return;
           const line = framer.accept(raw);
           if (!line) continue;

@@ -85,7 +85,7 @@ export class SerialSource extends QueueSource {
       }
       this.counters.opens++;
       const framer = createFramer(this.counters, this.log);
-      framer.output.on('data', (raw: string) => {
+      framer.output.on('data', (raw: Buffer) => {
         const line = framer.accept(raw);
         if (line) this.enqueue({ line, receivedAt: Date.now() });
       });
