@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 
 const map = new FleetMap($('map'), config);
 const table = new DevicesTable($('devices'), config);
-const lagChart = new LineChart($('lag-chart'));
+const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet' });
 const tputChart = new LineChart($('tput-chart'), {
   format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
 });

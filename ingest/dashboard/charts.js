@@ -6,7 +6,8 @@ const WINDOW_MS = 5 * 60_000;
 export const PALETTE = ['#2f81f7', '#3fb950', '#d29922', '#bc8cff', '#f85149', '#39c5cf'];
 
 export class LineChart {
-  constructor(canvas, { format = (v) => String(Math.round(v)) } = {}) {
+  constructor(canvas, { format = (v) => String(Math.round(v)), empty = 'no data yet' } = {}) {
+    this.empty = empty;
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
     this.format = format;
@@ -77,6 +78,12 @@ export class LineChart {
       }
       ctx.stroke();
       const last = s[s.length - 1];
+      if (last) {
+        ctx.fillStyle = colour;
+        ctx.beginPath();
+        ctx.arc(x(last.t), y(last.v), 2.5, 0, Math.PI * 2);
+        ctx.fill();
+      }
       const label = `${name} ${last ? this.format(last.v) : ''}`;
       ctx.fillStyle = colour;
       ctx.fillRect(lx, 4, 8, 8);
@@ -88,7 +95,7 @@ export class LineChart {
     if (this.series.size === 0) {
       ctx.fillStyle = '#5b6b7b';
       ctx.textAlign = 'center';
-      ctx.fillText('no consumer group metrics yet', (left + w) / 2, (top + bottom) / 2);
+      ctx.fillText(this.empty, (left + w) / 2, (top + bottom) / 2);
     }
   }
 }

@@ -47,9 +47,11 @@ export class FleetMap {
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
-    // Ages change colour with time even without new fixes.
+    // Ages change colour with time even without new fixes; once a second is also when the view
+    // is checked against the fleet (a whole-fleet scan is too costly per event).
     setInterval(() => {
       this.dirty = true;
+      if (this.autoFit && this.needsFit()) this.fit();
     }, 1000);
   }
 
@@ -72,7 +74,7 @@ export class FleetMap {
     const p = project(fix.lon, fix.lat);
     m.trail.push(p);
     if (m.trail.length > TRAIL_POINTS) m.trail.shift();
-    if (this.autoFit && !this.inView(p, 0.06)) this.fit();
+    if (this.autoFit && (this.markers.size === 1 || !this.inView(p, 0.04))) this.fit();
     this.dirty = true;
   }
 
@@ -89,25 +91,53 @@ export class FleetMap {
   }
 
   fit() {
-    const pts = [...this.markers.values()].flatMap((m) => m.trail);
-    if (pts.length === 0) return;
+    const b = this.bounds(true);
+    if (!b) return;
+    const { x0, y0, x1, y1 } = b;
+    const cy = (y0 + y1) / 2;
+    // At least MIN_SPAN_M across, so one parked rider is not shown at street-atom scale.
+    const minSpan = MIN_SPAN_M / this.metersPerWorld(b);
+    const spanX = Math.max(x1 - x0, minSpan);
+    const spanY = Math.max(y1 - y0, minSpan);
+    const { w, h } = this.size;
+    // 70% of the canvas: room for riders to move before the next refit.
+    this.view = { cx: (x0 + x1) / 2, cy, scale: Math.min((w * 0.7) / spanX, (h * 0.7) / spanY) };
+    this.autoFit = true;
+    this.dirty = true;
+  }
+
+  /** The fleet left the view, or fills so little of it that zooming in would show more. */
+  needsFit() {
+    const b = this.bounds(false);
+    if (!b) return false;
+    const a = this.toScreen({ x: b.x0, y: b.y0 });
+    const z = this.toScreen({ x: b.x1, y: b.y1 });
+    const { w, h } = this.size;
+    if (!this.inView({ x: b.x0, y: b.y0 }, 0) || !this.inView({ x: b.x1, y: b.y1 }, 0)) return true;
+    const minPx = (MIN_SPAN_M / this.metersPerWorld(b)) * this.view.scale;
+    return Math.max(z.x - a.x, z.y - a.y, minPx) < 0.3 * Math.min(w, h);
+  }
+
+  metersPerWorld(b) {
+    const lat = unproject(0, (b.y0 + b.y1) / 2).lat;
+    return EARTH_M * Math.cos((lat * Math.PI) / 180);
+  }
+
+  /** Bounding box in world units of the markers (and their trails). */
+  bounds(withTrails) {
+    if (this.markers.size === 0) return null;
     let [x0, y0, x1, y1] = [1, 1, 0, 0];
-    for (const p of pts) {
+    const add = (p) => {
       x0 = Math.min(x0, p.x);
       x1 = Math.max(x1, p.x);
       y0 = Math.min(y0, p.y);
       y1 = Math.max(y1, p.y);
+    };
+    for (const m of this.markers.values()) {
+      if (withTrails) for (const p of m.trail) add(p);
+      else add(m.trail[m.trail.length - 1]);
     }
-    const cy = (y0 + y1) / 2;
-    const lat = unproject(0, cy).lat;
-    // At least MIN_SPAN_M across, so one parked rider is not shown at street-atom scale.
-    const minSpan = MIN_SPAN_M / (EARTH_M * Math.cos((lat * Math.PI) / 180));
-    const spanX = Math.max(x1 - x0, minSpan);
-    const spanY = Math.max(y1 - y0, minSpan);
-    const { w, h } = this.size;
-    this.view = { cx: (x0 + x1) / 2, cy, scale: Math.min((w * 0.8) / spanX, (h * 0.8) / spanY) };
-    this.autoFit = true;
-    this.dirty = true;
+    return { x0, y0, x1, y1 };
   }
 
   inView(p, margin) {

@@ -83,7 +83,7 @@ export class DevicesTable {
     const f = d.lastFix;
     posC.textContent = `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`;
     speedC.textContent = f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`;
-    seqC.textContent = String(d.maxSeq ?? f.seq);
+    seqC.textContent = String(Math.max(d.maxSeq ?? 0, f.seq));
     gapsC.replaceChildren();
     if (d.missing > 0) gapsC.append(el('span', 'badge pending', `${d.missing} pending`));
     if (d.lost > 0) gapsC.append(el('span', 'badge lost', `${d.lost} lost`));

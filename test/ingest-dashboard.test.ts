@@ -1,0 +1,138 @@
+// The ops dashboard in real headless Chromium: log in with ?token=, see the devices table with
+// gap indicators, watch a simulated rider's marker move while fixes are fed into the live view,
+// and see the consumer lag and DLQ count from the metrics. DASHBOARD_SCREENSHOT=path saves a PNG.
+import { chromium } from 'playwright-core';
+import t from 'tap';
+import { startHttpServer } from '../ingest/http/server.js';
+import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
+  const f = await webFixture({ offlineAfterMs: 60_000 });
+  const srv = await startHttpServer(f.deps);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.teardown(async () => {
+    await browser.close();
+    await srv.app.close();
+    await f.cleanup();
+  });
+  const now = Date.now();
+  // A parked rider with a lost and a pending gap, plus the rider we will move.
+  await f.store.writeFixes([
+    fix('rider-parked', 1, { time: now - 30_000, lat: 52.515, lon: 13.39, speed: 0 }),
+    fix('rider-parked', 5, { time: now - 26_000, lat: 52.515, lon: 13.39, speed: 0, droppedThrough: 2 }),
+    fix('rider-moving', 1, { time: now - 5000, lat: 52.52, lon: 13.4 }),
+  ]);
+  await f.live.handleBatch([
+    fix('rider-parked', 5, { time: now - 26_000, lat: 52.515, lon: 13.39, speed: 0 }),
+  ]);
+  const m = f.metrics;
+  m.consumedFixes.inc({ group: 'fix-store' }, 500);
+  m.consumedFixes.inc({ group: 'live' }, 500);
+  m.consumerLag.set({ group: 'fix-store', topic: 'gps.fixes', partition: '0' }, 1234);
+  m.consumerLag.set({ group: 'live', topic: 'gps.fixes', partition: '0' }, 7);
+  m.dlqRecords.inc({ group: 'fix-store', reason: 'decode' }, 3);
+
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+
+  await page.goto(`${srv.url}/?token=${TOKEN}`);
+  t.equal(new URL(page.url()).search, '', 'the token is gone from the address bar');
+
+  // Devices table from the database, with lost vs pending gaps.
+  const parked = page.locator('tr[data-device="rider-parked"]');
+  await parked.waitFor();
+  t.match(await parked.locator('td.gaps').innerText(), /2 pending.*1 lost|2 pending\s+1 lost/s);
+  t.match(await parked.locator('td.status').innerText(), /online/);
+
+  // Lag and DLQ from the metrics.
+  await page.locator('#groups tr[data-group="fix-store"] td.lag').waitFor();
+  t.equal(await page.locator('#groups tr[data-group="fix-store"] td.lag').innerText(), '1234');
+  t.equal(await page.locator('#groups tr[data-group="live"] td.lag').innerText(), '7');
+  await page.waitForFunction(() => document.getElementById('dlq-count')?.textContent === '3');
+  t.ok(await page.locator('#dlq-kpi.alert').count(), 'a non-zero DLQ is highlighted');
+
+  // Feed a simulated rider into the live view while the page is open; the marker must move.
+  const pos = () =>
+    page.evaluate(() => {
+      const d = (window as unknown as { fleetDashboard: { map: { markerScreenPos(id: string): unknown } } })
+        .fleetDashboard;
+      return d.map.markerScreenPos('rider-moving') as { x: number; y: number } | null;
+    });
+  let seq = 1;
+  const step = async () => {
+    seq++;
+    await f.live.handleBatch([
+      fix('rider-moving', seq, {
+        time: now + seq * 1000,
+        lat: 52.52 + seq * 0.00004,
+        lon: 13.4 + seq * 0.00006,
+      }),
+    ]);
+  };
+  await step();
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { fleetDashboard: { map: { markers: Map<string, unknown> } } })
+      .fleetDashboard;
+    return d.map.markers.has('rider-moving');
+  });
+  const before = await pos();
+  t.ok(before, 'the rider has a marker');
+  for (let i = 0; i < 5; i++) {
+    await step();
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await page.waitForFunction((s) => {
+    const d = (window as unknown as { fleetDashboard: { map: { markers: Map<string, { seq: number }> } } })
+      .fleetDashboard;
+    return d.map.markers.get('rider-moving')?.seq === s;
+  }, seq);
+  const after = await pos();
+  t.ok(
+    after && before && Math.hypot(after.x - before.x, after.y - before.y) > 5,
+    `the marker moved on the map (${JSON.stringify([before, after])})`,
+  );
+  t.ok(after && before && after.x > before.x && after.y < before.y, 'north-east is up and to the right');
+
+  // The canvas really has the marker drawn where the map says it is (green = fresh).
+  const pixel = await page.evaluate(({ x, y }) => {
+    const c = document.getElementById('map') as HTMLCanvasElement;
+    const dpr = window.devicePixelRatio || 1;
+    return [...c.getContext('2d')!.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data];
+  }, after!);
+  t.ok(pixel[1]! > 150 && pixel[0]! < 120, `marker pixel is green (${pixel.join(',')})`);
+
+  // The table followed the live stream too.
+  const moving = page.locator('tr[data-device="rider-moving"] td.pos');
+  await page.waitForFunction(
+    (want) => document.querySelector('tr[data-device="rider-moving"] td.pos')?.textContent?.startsWith(want),
+    (52.52 + seq * 0.00004).toFixed(5),
+  );
+  t.match(await moving.innerText(), /^52\.52/);
+  await page.waitForFunction(() => document.getElementById('stream-state')?.textContent === 'live');
+
+  if (process.env['DASHBOARD_SCREENSHOT'])
+    await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT'] });
+  t.same(errors, [], 'no errors in the page');
+  t.same(
+    requests.filter((u) => !u.startsWith(srv.url)),
+    [],
+    'the page loads nothing from the internet',
+  );
+});
