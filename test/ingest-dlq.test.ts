@@ -1,0 +1,106 @@
+// Bad records: dead-lettered with the reason, counted, and their partition keeps moving.
+// Through the real embedded broker (kafkajs) and read back with librdkafka (kcat).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { DeadLetterQueue } from '../ingest/consumer/dead-letter.js';
+import { runGroup } from '../ingest/consumer/runner.js';
+import { createIngestMetrics } from '../ingest/metrics.js';
+import { fixStoreSink } from '../ingest/sinks/fix-store.js';
+import { encodeFix } from '../shared/fixcodec.js';
+import { createLogger } from '../shared/log.js';
+import { backends, makeFix } from './helpers/ingest-backends.js';
+import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
+
+const TOPIC = 'gps.fixes';
+const DLQ = 'gps.fixes.dlq';
+
+t.test('good, bad, good on one partition: both good stored, bad dead-lettered with reason', async (t) => {
+  const k = await startTestBroker();
+  const { store, cleanup } = await backends[0]!.open();
+  const metrics = createIngestMetrics();
+  t.teardown(async () => {
+    await group?.stop();
+    await k.stop();
+    await store.close();
+    await cleanup();
+  });
+  await k.createTopic(TOPIC, 3);
+  await k.createTopic(DLQ, 1);
+  const good1 = encodeFix(makeFix('dev-1', 1));
+  const good2 = encodeFix(makeFix('dev-1', 2));
+  const unknownVersion = Buffer.from(good1);
+  unknownVersion[0] = 9;
+  const badLat = Buffer.from(good1);
+  badLat.writeInt32LE(95 * 1e7, 3 + 1 + 6); // after version, flags, mode, seq (1 byte), time (6)
+  await k.producer.send({
+    topic: TOPIC,
+    messages: [
+      { partition: 1, key: 'dev-1', value: good1 },
+      { partition: 1, key: 'dev-1', value: Buffer.from('not a fix at all'), headers: { source: 'test' } },
+      { partition: 1, key: 'dev-1', value: unknownVersion },
+      { partition: 1, key: 'dev-1', value: badLat },
+      { partition: 1, key: 'dev-1', value: null },
+      { partition: 1, key: 'dev-1', value: good2 },
+    ],
+  });
+  const producer = k.kafka.producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  let group: Awaited<ReturnType<typeof runGroup>> | undefined = await runGroup({
+    kafka: k.kafka,
+    groupId: 'fix-store',
+    topic: TOPIC,
+    sink: fixStoreSink(store, metrics),
+    flushRows: 100,
+    flushMs: 20,
+    metrics,
+    log: createLogger('test', 'silent'),
+    deadLetter: new DeadLetterQueue(producer, DLQ),
+  });
+
+  await waitFor(async () => ((await committed(k.admin, 'fix-store', TOPIC)).get(1) === 6 ? true : undefined));
+  t.same(
+    (await store.track('dev-1', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+    [1, 2],
+    'the good fixes around the bad ones are stored',
+  );
+
+  // The partition is not stalled: a later good fix still goes through.
+  await k.producer.send({
+    topic: TOPIC,
+    messages: [{ partition: 1, key: 'dev-1', value: encodeFix(makeFix('dev-1', 3)) }],
+  });
+  await waitFor(async () =>
+    (await store.track('dev-1', 0, Number.MAX_SAFE_INTEGER, 10)).length === 3 ? true : undefined,
+  );
+
+  // Read the DLQ with librdkafka: value untouched, reason and origin in headers. (Async: the
+  // broker runs in this process and must keep answering while kcat runs.)
+  const { stdout: out } = await promisify(execFile)(
+    'kcat',
+    ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%o|%h|%s\\n'],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const lines = out.trim().split('\n');
+  t.equal(lines.length, 4, 'four bad records dead-lettered');
+  const [first, second, third, fourth] = lines;
+  t.match(first, /x-dlq-reason=version 110 is newer/, "'n' read as the version byte");
+  t.match(first, /source=test/, "the producer's headers are kept");
+  t.match(first, /x-original-topic=gps\.fixes,x-original-partition=1,x-original-offset=1/);
+  t.match(first, /\|not a fix at all$/, 'value untouched');
+  t.match(second, /x-dlq-reason=version 9 is newer than this decoder understands/);
+  t.match(second, /x-original-offset=2/);
+  t.match(third, /x-dlq-reason=lat 95 is outside -90\.\.90/);
+  t.match(fourth, /x-dlq-reason=empty value/);
+  t.match(fourth, /x-dlq-group=fix-store/);
+
+  const dlqCount = (await metrics.dlqRecords.get()).values.reduce((a, v) => a + v.value, 0);
+  t.equal(dlqCount, 4, 'counted');
+  const consumed = (await metrics.consumedFixes.get()).values[0]?.value;
+  t.equal(consumed, 7);
+  const written = (await metrics.writtenFixes.get()).values[0]?.value;
+  t.equal(written, 3);
+  await group.stop();
+  group = undefined;
+});
