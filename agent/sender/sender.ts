@@ -21,6 +21,7 @@ import { decodeFix, encodeFix } from '../../shared/fixcodec.js';
 import type { Logger } from '../../shared/log.js';
 import type { Outbox, PendingFix } from '../outbox/outbox.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { countingSocketFactory } from './counting-socket.js';
 import { kafkaLogCreator } from './kafka-log.js';
 
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -51,7 +52,10 @@ export interface SenderState {
   attempt: number;
 }
 
-/** Wire bytes (produce requests as kafkajs sized them) and fixes, live vs draining the backlog. */
+/**
+ * Fixes sent and bytes the client wrote for them (Kafka protocol bytes of every request made while
+ * sending them: produce, and metadata when needed), live vs draining the backlog.
+ */
 export interface SenderStats {
   liveFixes: number;
   liveBytes: number;
@@ -103,6 +107,7 @@ export class Sender {
       // Few quick retries inside kafkajs; the long waits are ours (backoff with jitter).
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       logCreator: kafkaLogCreator(opts.log),
+      socketFactory: countingSocketFactory((n) => this.countBytes(n)),
       ...opts.kafka,
     });
   }
@@ -169,6 +174,8 @@ export class Sender {
   private async send(producer: Producer, rows: PendingFix[], kind: Kind): Promise<void> {
     const messages: Message[] = rows.map((r) => ({ key: r.deviceId, value: wireValue(r) }));
     this.bucket = kind;
+    if (kind === 'live') this.stats.liveRequests++;
+    else this.stats.drainRequests++;
     await producer.send({
       topic: this.opts.topic,
       messages,
@@ -182,6 +189,11 @@ export class Sender {
     else this.stats.drainFixes += rows.length;
   }
 
+  private countBytes(n: number): void {
+    if (this.bucket === 'live') this.stats.liveBytes += n;
+    else this.stats.drainBytes += n;
+  }
+
   private async connectedProducer(): Promise<Producer> {
     if (this.producer) return this.producer;
     const producer = this.kafka.producer({
@@ -191,16 +203,6 @@ export class Sender {
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       allowAutoTopicCreation: true,
       createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    producer.on(producer.events.REQUEST, (e) => {
-      if (e.payload.apiName !== 'Produce') return;
-      if (this.bucket === 'live') {
-        this.stats.liveBytes += e.payload.size;
-        this.stats.liveRequests++;
-      } else {
-        this.stats.drainBytes += e.payload.size;
-        this.stats.drainRequests++;
-      }
     });
     this.producer = producer;
     await producer.connect();
