@@ -1,3 +1,204 @@
-// Entry point for `npm start`. Not built yet: see issue 6.
-process.stderr.write('start: not implemented yet\n');
-process.exit(2);
+// `npm start`: the whole pipeline on one machine.
+//
+// With KAFKA_BROKERS unset it starts the embedded broker on 127.0.0.1:9092; it creates the topics
+// (gps.fixes with 12 partitions, the dead-letter topic), starts the ingest with every group (on
+// SQLite unless DATABASE_URL is set), a simulated fleet and one replayed real receiver log, and
+// prints the dashboard URL with its token. Everything lives under data/, so a second `npm start`
+// resumes where the first stopped. Ctrl-C stops agents, then ingest, then broker.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { env, loadConfig, runMain, UsageError } from '../shared/config.js';
+import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { Supervisor, waitForHttp, waitForPort } from './supervisor.js';
+
+const USAGE = `usage: npm start [-- options]
+
+Runs the whole pipeline: the embedded broker (when KAFKA_BROKERS is unset), the ingest with all
+consumer groups (SQLite when DATABASE_URL is unset), a simulated fleet and a replayed receiver log.
+
+options:
+  --data-dir DIR     where everything is kept (default: data)
+  --devices N        simulated riders (default 50; 0 = none)
+  --partitions N     partitions of gps.fixes when it is created (default 12)
+  --http-port PORT   dashboard and API port (default 8080)
+  --broker-port PORT embedded broker port (default 9092)
+  --no-replay        do not replay the real receiver log
+  -h, --help         this text
+
+environment: KAFKA_BROKERS and the other KAFKA_* variables, DATABASE_URL, INGEST_TOKEN (else a
+token is generated once and kept in DATA_DIR/ingest.token).`;
+
+const REPLAY_LOG = 'test/fixtures/nmea/sirfstarv-nmea.log';
+
+function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (!/^\d+$/.test(raw) || v < min || v > max) {
+    throw new UsageError(`start: --${name} needs an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return v;
+}
+
+/** The dashboard token: INGEST_TOKEN if set, else one generated on first start and kept (0600). */
+function dashboardToken(dataDir: string, fromEnv: string | undefined): string {
+  if (fromEnv) return fromEnv;
+  const file = join(dataDir, 'ingest.token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+async function createTopics(brokers: string[], partitions: number): Promise<void> {
+  const settings = loadConfig(kafkaSpec);
+  const kafka = new Kafka({
+    ...kafkaClientConfig(settings, 'fleet-start', brokers),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = [
+      { topic: settings.KAFKA_TOPIC, numPartitions: partitions },
+      { topic: DLQ_TOPIC, numPartitions: 1 },
+    ].filter((t) => !existing.has(t.topic));
+    if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      'data-dir': { type: 'string' },
+      devices: { type: 'string' },
+      partitions: { type: 'string' },
+      'http-port': { type: 'string' },
+      'broker-port': { type: 'string' },
+      'no-replay': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const dataDir = resolve(str(values['data-dir']) ?? 'data');
+  const devices = intOption('devices', str(values.devices), 50, 0, 100_000);
+  const partitions = intOption('partitions', str(values.partitions), 12, 1, 10_000);
+  const httpPort = intOption('http-port', str(values['http-port']), 8080, 1, 65535);
+  const brokerPort = intOption('broker-port', str(values['broker-port']), 9092, 1, 65535);
+  const cfg = loadConfig({
+    ...kafkaSpec,
+    INGEST_TOKEN: env.string({ description: 'dashboard token', secret: true, pattern: /^\S{16,}$/ }),
+  });
+  mkdirSync(dataDir, { recursive: true });
+  const token = dashboardToken(dataDir, cfg.INGEST_TOKEN);
+  const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
+
+  let failed = false;
+  const sup = new Supervisor(join(dataDir, 'logs'), say, (name, code) => {
+    // A child that dies on its own is a fault worth stopping for: the demo would quietly lie.
+    say(`${name} exited unexpectedly (code ${code}); stopping everything, see its log`);
+    failed = true;
+    void shutdown();
+  });
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= sup.stopAll().then(() => process.exit(failed ? 1 : 0));
+    return shuttingDown;
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+
+  try {
+    await startAll(
+      sup,
+      { dataDir, devices, partitions, httpPort, brokerPort, token, replay: !values['no-replay'] },
+      say,
+    );
+  } catch (e) {
+    say(`could not start: ${(e as Error).message}`);
+    failed = true;
+    await shutdown();
+  }
+}
+
+interface StartPlan {
+  dataDir: string;
+  devices: number;
+  partitions: number;
+  httpPort: number;
+  brokerPort: number;
+  token: string;
+  replay: boolean;
+}
+
+async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => void): Promise<void> {
+  const { dataDir, devices, partitions, httpPort, brokerPort, token } = p;
+  let brokers = loadConfig(kafkaSpec).KAFKA_BROKERS;
+  if (!brokers) {
+    brokers = [`127.0.0.1:${brokerPort}`];
+    sup.start({
+      name: 'broker',
+      entry: 'broker/main.ts',
+      args: ['--data-dir', join(dataDir, 'broker'), '--port', String(brokerPort)],
+    });
+    await waitForPort('127.0.0.1', brokerPort, 30_000);
+  }
+  await createTopics(brokers, partitions);
+  say(`topics ready on ${brokers.join(',')}`);
+
+  const kafkaEnv = { KAFKA_BROKERS: brokers.join(',') };
+  sup.start({
+    name: 'ingest',
+    entry: 'ingest/main.ts',
+    args: ['run'],
+    env: {
+      ...kafkaEnv,
+      INGEST_TOKEN: token,
+      INGEST_HTTP_PORT: String(httpPort),
+      INGEST_SQLITE_PATH: process.env['INGEST_SQLITE_PATH'] ?? join(dataDir, 'ingest.db'),
+    },
+  });
+  await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, 60_000);
+
+  if (devices > 0) {
+    sup.start({
+      name: 'fleet',
+      entry: 'agent/main.ts',
+      args: ['simulate', '--devices', String(devices), '--db-dir', join(dataDir, 'fleet')],
+      env: kafkaEnv,
+    });
+  }
+  if (p.replay) {
+    sup.start({
+      name: 'replay',
+      entry: 'agent/main.ts',
+      args: [
+        'run',
+        '--replay',
+        REPLAY_LOG,
+        '--loop',
+        '--device',
+        'replay-sirfstarv',
+        '--db',
+        join(dataDir, 'replay.db'),
+      ],
+      env: kafkaEnv,
+    });
+  }
+  say(`dashboard: http://127.0.0.1:${httpPort}/?token=${token}`);
+  say(`API:       curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${httpPort}/api/devices`);
+  say('Ctrl-C stops everything; npm start again resumes from the data on disk.');
+}
+
+runMain(main);
