@@ -1,0 +1,107 @@
+// The broker under test: in-process (startBroker) for protocol tests, or as a child process
+// (`npm run broker`) where a test needs kill -9 or the broker's own RSS.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Test } from 'tap';
+import { type BrokerHandle, type StartOptions, startBroker } from '../../broker/broker.js';
+import { createLogger } from '../../shared/log.js';
+
+export const silent = createLogger('broker-test', process.env['BROKER_TEST_LOG'] ?? 'silent');
+
+export function tempDir(t: Test, prefix = 'broker-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Start a broker in this process; stopped at teardown (stop() twice is harmless). */
+export async function inProcessBroker(
+  t: Test,
+  opts: Partial<StartOptions> & { dataDir?: string } = {},
+): Promise<BrokerHandle & { dataDir: string }> {
+  const dataDir = opts.dataDir ?? tempDir(t);
+  const h = await startBroker({ port: 0, logger: silent, ...opts, dataDir });
+  t.teardown(() => h.stop());
+  return Object.assign(h, { dataDir });
+}
+
+export function kafka(address: string, clientId = 'broker-test'): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [address],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3, initialRetryTime: 100 },
+  });
+}
+
+export interface ChildBroker {
+  proc: ChildProcess;
+  port: number;
+  address: string;
+  pid: number;
+  /** stderr + stdout so far (structured log lines). */
+  output(): string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<void>;
+}
+
+/** Run `broker/main.ts` as a child process and wait until it listens. */
+export async function childBroker(
+  t: Test | null,
+  dataDir: string,
+  args: string[] = [],
+): Promise<ChildBroker> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, '../../broker/main.ts'),
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
+    },
+  );
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+)[^\n]*broker listening/.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`broker exited with ${code} before listening:\n${out}`)));
+  });
+  const child: ChildBroker = {
+    proc,
+    port,
+    address: `127.0.0.1:${port}`,
+    pid: proc.pid!,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  t?.teardown(() => child.kill9());
+  return child;
+}
