@@ -42,5 +42,11 @@ export const ingestSpec = {
     pattern: /^[A-Za-z0-9._-]{1,100}$/,
     patternWords: 'letters, digits, . _ -',
   }),
+  INGEST_SESSION_TIMEOUT_MS: env.int({
+    description: 'a member silent this long (ms) loses its partitions to the others of its group',
+    default: 30_000,
+    min: 3_000,
+    max: 300_000,
+  }),
   INGEST_HTTP: env.bool({ description: 'serve the HTTP API and dashboard', default: true }),
 };

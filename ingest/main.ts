@@ -101,6 +101,9 @@ runMain(async () => {
     flushMs: positiveInt('--flush-ms', values['flush-ms']) ?? cfg.INGEST_FLUSH_MS,
     metrics,
     log,
+    sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
+    // A few heartbeats per session, so one lost packet does not cost the partitions.
+    heartbeatIntervalMs: Math.max(300, Math.floor(cfg.INGEST_SESSION_TIMEOUT_MS / 10)),
     http: h && { ...h, tileUrl: h.tileUrl },
   });
   log.info({ groups, backend: ingest.store.kind, brokers, http: ingest.http?.url ?? null }, 'ingest running');
