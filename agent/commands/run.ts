@@ -102,7 +102,7 @@ async function run(args: string[]): Promise<number> {
       void notifier.stopping();
       stopWatchdog();
       await pipeline.stop();
-      log.info({ backlog: sender.stats }, 'agent stopped');
+      log.info({ sent: sender.stats }, 'agent stopped');
     })();
     return stopping;
   };
