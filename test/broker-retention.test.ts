@@ -1,0 +1,106 @@
+// Retention: whole old segments deleted by size (retention.bytes) and by age (retention.ms,
+// from the batches' timestamps); never the active segment; retention.ms=-1 keeps by time
+// forever. A fetch below the new log start is OFFSET_OUT_OF_RANGE and a kafkajs consumer from
+// the beginning is reset to the log start.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { ApiKey } from '../broker/protocol/apiKeys.js';
+import { Writer } from '../broker/protocol/codec.js';
+import { ErrorCode } from '../broker/protocol/errors.js';
+import { inProcessBroker, kafka } from './helpers/broker-harness.js';
+import {
+  buildBatch,
+  decodeFetchV11,
+  decodeProduceV7,
+  fetchBody,
+  produceBody,
+  RawClient,
+} from './helpers/broker-raw.js';
+
+const segments = (dataDir: string, topic: string) =>
+  readdirSync(join(dataDir, 'topics', topic, '0')).filter((f) => f.endsWith('.log')).length;
+
+async function createTopic(c: RawClient, name: string, configs: Record<string, string>) {
+  const w = new Writer().int32(1).string(name).int32(1).int16(1).int32(0);
+  w.array(Object.entries(configs), (w, [k, v]) => w.string(k).nullableString(v));
+  w.int32(5000).bool(false);
+  const r = await c.request(ApiKey.CreateTopics, 4, w);
+  r.int32();
+  r.int32();
+  r.string();
+  const err = r.int16();
+  if (err !== 0) throw new Error(`create ${name}: error ${err} ${r.nullableString()}`);
+}
+
+async function fill(c: RawClient, topic: string, n: number, timestamp?: number) {
+  for (let i = 0; i < n; i++) {
+    const batch = buildBatch([{ value: Buffer.alloc(200, i) }], { baseTimestamp: timestamp });
+    const r = decodeProduceV7(await c.request(ApiKey.Produce, 7, produceBody(topic, 0, batch)));
+    if (r.errorCode !== 0) throw new Error(`produce error ${r.errorCode}`);
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 25));
+}
+
+t.test('retention.bytes deletes old segments; consumers below the start are reset', async (t) => {
+  const b = await inProcessBroker(t, { retentionCheckMs: 50, topicDefaults: { segmentBytes: 1024 } });
+  const c = await RawClient.connect(b.port);
+  t.teardown(() => c.close());
+  await createTopic(c, 'sized', { 'retention.bytes': '3000' });
+  await fill(c, 'sized', 60);
+  const log = b.context.topics.partition('sized', 0)!;
+  await until(() => log.logStartOffset > 0 && log.sizeBytes <= 3000 + 1024);
+  t.ok(segments(b.dataDir, 'sized') >= 2, 'old segments gone, recent ones kept');
+  t.ok(
+    log.sizeBytes <= 3000 + 1024,
+    `retained ${log.sizeBytes} bytes: within one segment of retention.bytes`,
+  );
+  t.equal(log.logEndOffset, 60, 'the end of the log is untouched');
+
+  const below = decodeFetchV11(await c.request(ApiKey.Fetch, 11, fetchBody('sized', 0, 0)));
+  t.equal(below.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE, 'fetch from 0 is out of range');
+  t.equal(below.logStartOffset, log.logStartOffset, 'and reports the new log start');
+
+  const consumer = kafka(b.address).consumer({ groupId: 'late', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: 'sized', fromBeginning: true });
+  const offsets: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          offsets.push(Number(message.offset));
+          if (Number(message.offset) === 59) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  t.equal(offsets[0], log.logStartOffset, 'consumer from the beginning starts at the log start');
+  t.equal(offsets.length, 60 - log.logStartOffset, 'and reads every retained record');
+});
+
+t.test('retention.ms deletes segments whose records are older; -1 keeps them', async (t) => {
+  const b = await inProcessBroker(t, { retentionCheckMs: 50, topicDefaults: { segmentBytes: 1024 } });
+  const c = await RawClient.connect(b.port);
+  t.teardown(() => c.close());
+  await createTopic(c, 'aged', { 'retention.ms': '60000' });
+  await createTopic(c, 'forever', { 'retention.ms': '-1' });
+  const hourAgo = Date.now() - 3600_000;
+  await fill(c, 'aged', 20, hourAgo);
+  await fill(c, 'forever', 20, hourAgo);
+  await fill(c, 'aged', 3); // recent records: their segment stays
+  const aged = b.context.topics.partition('aged', 0)!;
+  await until(() => aged.logStartOffset > 0);
+  // Let a few more retention passes run; the recent segment and the active one must survive.
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(aged.logEndOffset, 23);
+  t.ok(aged.logStartOffset <= 20, 'segments with recent records kept');
+  t.ok(segments(b.dataDir, 'aged') >= 1, 'the active segment is never deleted');
+  const forever = b.context.topics.partition('forever', 0)!;
+  t.equal(forever.logStartOffset, 0, 'retention.ms=-1 keeps old records');
+  t.ok(segments(b.dataDir, 'forever') > 2, 'all its segments are still there');
+});
