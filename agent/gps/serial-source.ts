@@ -4,7 +4,12 @@
 //   flow again.
 // - No byte for silenceMs (receiver hung, cable half out): state "silent", close and reopen
 //   the port (a USB-serial adapter often needs that); it stays "silent" until bytes arrive.
+// - The device node disappearing (USB unplug removes /dev/ttyUSB0 and its by-id link) is
+//   checked every presenceCheckMs. serialport itself does not always notice: on a hung-up tty
+//   read() returns 0 and @serialport/bindings-cpp 13 retries that at once, forever, never
+//   reporting a disconnect; the silence timeout is the last resort for that case.
 // - Bytes that are not NMEA are skipped and counted by the framer; nothing here throws.
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../shared/log.js';
 import { defaultGpsPath } from './device-path.js';
@@ -20,6 +25,8 @@ export interface SerialSourceOptions {
   silenceMs?: number;
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /** How often to check that the device node still exists; default 1000 ms. */
+  presenceCheckMs?: number;
   log?: Logger;
   /** Queue bound between port and consumer, in sentences. */
   maxQueue?: number;
@@ -32,12 +39,14 @@ export class SerialSource extends QueueSource {
   private readonly silenceMs: number;
   private readonly backoffMinMs: number;
   private readonly backoffMaxMs: number;
+  private readonly presenceCheckMs: number;
   private readonly log: Logger | undefined;
   private backoff: number;
   private port: SerialPort | undefined;
   private framerInput: NodeJS.WritableStream | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private presenceTimer: NodeJS.Timeout | undefined;
   private closing = false;
 
   constructor(opts: SerialSourceOptions = {}) {
@@ -48,6 +57,7 @@ export class SerialSource extends QueueSource {
     this.silenceMs = opts.silenceMs ?? 5000;
     this.backoffMinMs = opts.backoffMinMs ?? 500;
     this.backoffMaxMs = opts.backoffMaxMs ?? 30_000;
+    this.presenceCheckMs = opts.presenceCheckMs ?? 1000;
     this.backoff = this.backoffMinMs;
     this.log = opts.log;
   }
@@ -66,7 +76,8 @@ export class SerialSource extends QueueSource {
     if (this.closing) return;
     this.retryTimer = undefined;
     if (!this.fixedPath) this.currentPath = defaultGpsPath();
-    if (this.state !== 'silent') this.setState('connecting', this.currentPath);
+    // Retries keep showing why we retry ("gps disconnected", "silent"), not "connecting".
+    if (this.state === 'connecting') this.setState('connecting', this.currentPath);
     const port = new SerialPort({ path: this.currentPath, baudRate: this.baudRate, autoOpen: false });
     this.port = port;
     port.on('error', (err: Error) => this.lost(port, err.message));
@@ -94,6 +105,10 @@ export class SerialSource extends QueueSource {
       if (this.state !== 'silent') this.setState('connected', this.currentPath);
       this.log?.info({ path: this.currentPath, baudRate: this.baudRate }, 'gps port open');
       this.armSilence(port);
+      this.presenceTimer = setInterval(() => {
+        if (this.port === port && !existsSync(this.currentPath))
+          this.lost(port, `${this.currentPath} is gone (unplugged?)`);
+      }, this.presenceCheckMs);
     });
   }
 
@@ -136,6 +151,8 @@ export class SerialSource extends QueueSource {
   private drop(port: SerialPort): void {
     clearTimeout(this.silenceTimer);
     this.silenceTimer = undefined;
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
     this.port = undefined;
     this.framerInput?.end();
     this.framerInput = undefined;
@@ -157,6 +174,7 @@ export class SerialSource extends QueueSource {
     this.closing = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.silenceTimer);
+    clearInterval(this.presenceTimer);
     const port = this.port;
     this.port = undefined;
     this.framerInput?.end();
