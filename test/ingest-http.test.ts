@@ -322,7 +322,16 @@ t.test('metrics: Prometheus text and the dashboard summary agree', async (t) => 
   t.match(text.body, /ingest_consumed_fixes_total\{group="fix-store"\} 1200/);
   t.match(text.body, /ingest_consumer_lag\{group="fix-store",topic="gps.fixes",partition="1"\} 12/);
 
-  await f.live.handleBatch([fix('a', 1), fix('a', 2)]);
+  const t0 = Date.UTC(2026, 10, 25, 9);
+  await f.live.handleBatch([
+    fix('a', 1, { time: t0 }),
+    fix('a', 2, { time: t0 + 1000 }),
+    fix('a', 1, { time: t0 }),
+  ]);
+  const scraped = (await app.inject({ url: '/metrics', headers: AUTH })).body;
+  t.match(scraped, /ingest_live_devices 1\n/);
+  t.match(scraped, /ingest_live_accepted_fixes 2\n/);
+  t.match(scraped, /ingest_live_stale_fixes 1\n/);
   const stats = (await app.inject({ url: '/api/stats', headers: AUTH })).json();
   t.same(
     stats.groups.map((g: { group: string; lag: number; consumed: number }) => [g.group, g.lag, g.consumed]),

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { LiveView } from '../live/live-view.js';
+import { registerLiveMetrics } from './live-metrics.js';
 import { collectStats } from './stats.js';
 
 export interface MetricsOptions {
@@ -12,6 +13,7 @@ export interface MetricsOptions {
 }
 
 export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
+  registerLiveMetrics(opts.registry, opts.live);
   app.get(
     '/metrics',
     { schema: { querystring: { type: 'object', properties: {} } } },
