@@ -1,0 +1,308 @@
+// The whole pipeline as real processes for the end-to-end and fault-injection tests: the broker
+// CLI, the ingest CLI and agent CLIs replaying NMEA files, each a child process that a test can
+// SIGKILL and start again on the same files and ports. Everything lives in one temp directory.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Test } from 'tap';
+import { waitForHttp, waitForPort } from '../../scripts/supervisor.js';
+import type { Fix } from '../../shared/fix.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface OutboxFacts {
+  /** Seqs handed out: 1..generated. */
+  generated: number;
+  droppedThrough: number;
+  droppedCount: number;
+  pending: number;
+  lastFixTime: number | null;
+}
+
+export interface AgentOptions {
+  file: string;
+  speed: number;
+  env?: Record<string, string>;
+}
+
+export class Stack {
+  readonly dir = mkdtempSync(join(tmpdir(), 'fleet-e2e-'));
+  readonly token = 'e2e-token-0123456789abcdef';
+  brokerPort = 0;
+  httpPort = 0;
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<number | null>>();
+
+  constructor() {
+    mkdirSync(join(this.dir, 'logs'));
+  }
+
+  get brokers(): string {
+    return `127.0.0.1:${this.brokerPort}`;
+  }
+  get ingestDb(): string {
+    return join(this.dir, 'ingest.db');
+  }
+  agentDb(deviceId: string): string {
+    return join(this.dir, `agent-${deviceId}.db`);
+  }
+
+  private spawn(name: string, entry: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    const log = createWriteStream(join(this.dir, 'logs', `${name}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    this.children.set(name, child);
+    this.exits.set(
+      name,
+      new Promise((resolve) =>
+        child.on('exit', (code) => {
+          log.end();
+          resolve(code);
+        }),
+      ),
+    );
+    return child;
+  }
+
+  async startBroker(): Promise<void> {
+    this.brokerPort ||= await freePort();
+    this.spawn('broker', 'broker/main.ts', [
+      '--data-dir',
+      join(this.dir, 'broker'),
+      '--port',
+      String(this.brokerPort),
+      '--default-partitions',
+      '4',
+    ]);
+    await waitForPort('127.0.0.1', this.brokerPort, 30_000);
+  }
+
+  async startIngest(name = 'ingest', env: Record<string, string> = {}): Promise<void> {
+    this.httpPort ||= await freePort();
+    const http = env['INGEST_HTTP'] !== 'false';
+    this.spawn(name, 'ingest/main.ts', ['run'], {
+      KAFKA_BROKERS: this.brokers,
+      INGEST_SQLITE_PATH: this.ingestDb,
+      INGEST_TOKEN: this.token,
+      INGEST_HTTP_PORT: String(this.httpPort),
+      INGEST_GROUPS: 'fix-store,live',
+      INGEST_FLUSH_MS: '100',
+      ...env,
+    });
+    if (http) await waitForHttp(`http://127.0.0.1:${this.httpPort}/healthz`, 60_000);
+  }
+
+  startAgent(deviceId: string, o: AgentOptions): ChildProcess {
+    return this.spawn(
+      `agent-${deviceId}`,
+      'agent/main.ts',
+      [
+        'run',
+        '--replay',
+        o.file,
+        '--speed',
+        String(o.speed),
+        '--device',
+        deviceId,
+        '--db',
+        this.agentDb(deviceId),
+      ],
+      { KAFKA_BROKERS: this.brokers, ...o.env },
+    );
+  }
+
+  running(name: string): boolean {
+    const c = this.children.get(name);
+    return !!c && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Sends `signal` and waits for the process to be gone. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const c = this.children.get(name);
+    if (!c || !this.running(name)) return c?.exitCode ?? null;
+    c.kill(signal);
+    return this.exited(name);
+  }
+
+  exited(name: string): Promise<number | null> {
+    return this.exits.get(name) ?? Promise.resolve(null);
+  }
+
+  /** What a device's outbox says it generated and dropped (read-only, works while the agent runs). */
+  outbox(deviceId: string): OutboxFacts {
+    const db = new Database(this.agentDb(deviceId), { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const r = db
+        .prepare<
+          [string],
+          { next_seq: number; dropped_through: number; dropped_count: number; last_fix_time: number | null }
+        >('SELECT next_seq, dropped_through, dropped_count, last_fix_time FROM device WHERE device = ?')
+        .get(deviceId);
+      if (!r) return { generated: 0, droppedThrough: 0, droppedCount: 0, pending: 0, lastFixTime: null };
+      const p = db
+        .prepare<[string], { n: number }>(
+          'SELECT count(*) AS n FROM fix JOIN device d ON d.id = fix.dev WHERE d.device = ?',
+        )
+        .get(deviceId)!;
+      return {
+        generated: r.next_seq - 1,
+        droppedThrough: r.dropped_through,
+        droppedCount: r.dropped_count,
+        pending: p.n,
+        lastFixTime: r.last_fix_time,
+      };
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Every seq the ingest database holds for a device, ascending. */
+  storedSeqs(deviceId: string): number[] {
+    const db = new Database(this.ingestDb, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      return db
+        .prepare<[string], { seq: number }>('SELECT seq FROM fixes WHERE device_id = ? ORDER BY seq')
+        .all(deviceId)
+        .map((r) => r.seq);
+    } finally {
+      db.close();
+    }
+  }
+
+  async api<T>(path: string): Promise<T> {
+    const res = await fetch(`http://127.0.0.1:${this.httpPort}${path}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  /** Opens the device's live SSE stream and calls `onFix` for every fix event until `close()`. */
+  liveStream(deviceId: string, onFix: (fix: Fix & { receivedAt: number }) => void): { close: () => void } {
+    const ctl = new AbortController();
+    void (async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/devices/${deviceId}/live`, {
+          headers: { authorization: `Bearer ${this.token}` },
+          signal: ctl.signal,
+        });
+        const reader = res.body!.getReader();
+        const dec = new TextDecoder();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buf += dec.decode(value, { stream: true });
+          let cut = buf.indexOf('\n\n');
+          while (cut >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (/^event: fix$/m.test(block) && data) onFix(JSON.parse(data));
+            cut = buf.indexOf('\n\n');
+          }
+        }
+      } catch {
+        // aborted by close(), or the server went away: the test's own checks will say so
+      }
+    })();
+    return { close: () => ctl.abort() };
+  }
+
+  async stopAll(): Promise<void> {
+    // Agents first, so they can still flush to the broker; then ingest; then the broker.
+    const order = [...this.children.keys()].sort((a, b) => rank(a) - rank(b));
+    for (const name of order) await this.kill(name, 'SIGTERM');
+  }
+
+  async cleanup(keepOnFailure: boolean): Promise<void> {
+    for (const name of this.children.keys()) await this.kill(name, 'SIGKILL');
+    if (!keepOnFailure) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const rank = (name: string) => (name.startsWith('agent-') ? 0 : name.startsWith('ingest') ? 1 : 2);
+
+/** Polls `check` until it returns true or `timeoutMs` passes; returns whether it became true. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** How many seqs the database must hold for the device once everything has arrived. */
+export function expectedCount(o: OutboxFacts): number {
+  return o.generated - o.droppedCount;
+}
+
+/**
+ * The check every fault test ends with: the database holds, for each device, exactly the seqs
+ * the device generated minus those its outbox reported dropped, each once.
+ *  - every seq above droppedThrough is stored (nothing acknowledged or pending was lost);
+ *  - of the seqs at or below droppedThrough, exactly `generated - droppedCount` minus the above
+ *    are stored (the dropped ones are the only ones missing);
+ *  - nothing outside 1..generated, no seq twice.
+ */
+export function checkExactlyOnce(t: Test, stack: Stack, deviceIds: string[]): void {
+  for (const id of deviceIds) {
+    const o = stack.outbox(id);
+    const seqs = stack.storedSeqs(id);
+    t.ok(o.generated > 0, `${id}: generated ${o.generated} fixes`);
+    t.equal(o.pending, 0, `${id}: outbox drained`);
+    t.equal(new Set(seqs).size, seqs.length, `${id}: no seq stored twice`);
+    t.ok(
+      seqs.every((s) => s >= 1 && s <= o.generated),
+      `${id}: every stored seq was generated`,
+    );
+    const above = seqs.filter((s) => s > o.droppedThrough);
+    t.equal(
+      above.length,
+      o.generated - o.droppedThrough,
+      `${id}: every seq above droppedThrough=${o.droppedThrough} stored`,
+    );
+    const below = seqs.length - above.length;
+    t.equal(
+      below,
+      o.droppedThrough - o.droppedCount,
+      `${id}: below droppedThrough only the ${o.droppedCount} dropped are missing`,
+    );
+  }
+}
+
+/** Runs `body` with a fresh stack; stops every process afterwards, keeping the files if the test failed. */
+export async function withStack(t: Test, body: (stack: Stack) => Promise<void>): Promise<void> {
+  const stack = new Stack();
+  t.teardown(async () => {
+    const failed = !t.passing();
+    if (failed) t.comment(`kept for inspection: ${stack.dir}`);
+    await stack.cleanup(failed);
+  });
+  await body(stack);
+}
