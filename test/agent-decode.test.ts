@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { benchGpsDecode, formatGpsDecodeBench } from '../agent/gps/bench-decode.js';
 import { benchDecode, decodeLines, splitLines } from '../agent/gps/decode-text.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -128,4 +129,20 @@ t.test('benchDecode measures real decoding', async (t) => {
   t.equal(r.lines, lines.length * 3);
   t.equal(r.fixes, 3 * 59, 'every round decodes the 59 fixes of the capture');
   t.ok(r.linesPerSecond > 0 && Number.isFinite(r.linesPerSecond));
+});
+
+t.test('benchGpsDecode covers every fixture capture', async (t) => {
+  const b = benchGpsDecode({ rounds: 1 });
+  t.equal(b.files, 5);
+  const direct = [
+    'ac12_binary.log',
+    'bu353-glonass.log',
+    'hemi.log',
+    'sirfstarv-nmea.log',
+    'ublox-lea-5q.log',
+  ]
+    .map((f) => decodeLines(splitLines(readFileSync(path.join(fixtures, f), 'latin1'))))
+    .reduce((n, d) => n + d.decode.fixes, 0);
+  t.equal(b.fixes, direct, 'the timed work found every fix');
+  t.match(formatGpsDecodeBench(b), /^gps decode: [\d,]+ lines\/s, [\d.]+ MB\/s \(5 captures x 1 rounds/);
 });

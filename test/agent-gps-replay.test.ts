@@ -145,3 +145,34 @@ t.test('a long binary run is cut and counted, and the sentence after it survives
   t.ok(src.counters.overlongLines >= 90, `${src.counters.overlongLines} cuts`);
   t.ok(src.counters.skippedBytes >= 99_000, `${src.counters.skippedBytes} bytes skipped`);
 });
+
+t.test('gpsEvents: a 1 Hz fix comes out when the burst ends, not a second later', async (t) => {
+  const dir = tmp(t);
+  const file = path.join(dir, 'three.log');
+  writeFileSync(file, epochs(3));
+  // Real time: 1 s between bursts, so the 100 ms idle flush closes each epoch long before the
+  // next burst's first sentence would.
+  const src = openReplaySource({ file, speed: 1 });
+  let delivered = 0;
+  async function* counted() {
+    for await (const l of src) {
+      delivered++;
+      yield l;
+    }
+  }
+  const seenAt: number[] = [];
+  for await (const ev of gpsEvents(counted(), { idleFlushMs: 100 })) {
+    t.equal(ev.kind, 'fix');
+    seenAt.push(delivered);
+  }
+  t.same(seenAt, [2, 4, 6], 'each fix before the next epoch had started arriving');
+});
+
+t.test('gpsEvents: a consumer that stops early closes the source', async (t) => {
+  const src = openReplaySource({ file: fixture('sirfstarv-nmea.log'), speed: 0, loop: true });
+  let n = 0;
+  for await (const ev of gpsEvents(src)) {
+    if (ev.kind === 'fix' && ++n === 3) break;
+  }
+  t.equal(src.state, 'closed');
+});

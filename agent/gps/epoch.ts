@@ -20,6 +20,13 @@ import type { SentenceFacts } from './sentence.js';
 export const DAY_MS = 86_400_000;
 const ROLLOVER_MS = 1024 * 7 * DAY_MS;
 
+/**
+ * notBefore for a device in service: no fix it sees can be older than this code. A receiver
+ * with the GPS week-rollover bug reports dates 1024 weeks (19.6 years) early; with this, dates
+ * are right from 2026 to 2045. Not for replaying old captures (leave notBefore unset there).
+ */
+export const IN_SERVICE_NOT_BEFORE = Date.UTC(2026, 0, 1);
+
 /** What the receiver said about one time of fix, merged from its sentences. */
 export interface Epoch {
   /** Time of fix, ms since midnight UTC. */
