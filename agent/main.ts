@@ -13,6 +13,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the agent: GPS -> outbox -> Kafka (the systemd service)',
     load: async () => (await import('./commands/run.js')).command,
   },
+  simulate: {
+    summary: 'run N simulated devices through outbox and sender (load tests, demo)',
+    load: async () => (await import('./commands/simulate.js')).command,
+  },
   status: {
     summary: "show the agent's GPS, backlog, Kafka link and drops (works while it runs)",
     load: async () => (await import('./commands/status.js')).command,

@@ -1,0 +1,161 @@
+// A simulated fleet in one process: N virtual devices through the same pipeline code as a real
+// agent (positions -> outbox -> sender -> Kafka), for load tests and the demo.
+//
+// One outbox file shared by all devices, keyed by device (each has its own seq): one tick of the
+// whole fleet is one transaction and one fsync, where a file per device would cost N fsyncs a
+// second; and one Sender (one Kafka connection) sends for all of them.
+//
+//   const fleet = await startFleet({ devices: 50, db: 'sim.db', kafka: { brokers }, topic, log });
+//   ...
+//   await fleet.stop();
+import type { KafkaConfig } from 'kafkajs';
+import type { Logger } from '../../shared/log.js';
+import { Outbox, type OutboxOptions } from '../outbox/outbox.js';
+import { Sender, type SenderStats } from '../sender/sender.js';
+import { type CityGrid, DEFAULT_CITY } from './rider.js';
+import { fleetTracks, type Track } from './tracks.js';
+
+export interface FleetOptions {
+  devices: number;
+  /** Outbox file shared by the fleet. */
+  db: string;
+  /** kafkajs client settings (brokers, TLS, SASL); clientId defaults to gps-sim. */
+  kafka: KafkaConfig;
+  topic: string;
+  log: Logger;
+  /** Simulated seconds per real second (1 = real time; GNSS times then match the clock). */
+  speed?: number;
+  /** Stop ticking after this many simulated seconds, send what is left, stop (default: until stop()). */
+  durationS?: number;
+  seed?: number;
+  /** NMEA captures to replay instead of riders on the street grid. */
+  replay?: string[];
+  city?: CityGrid;
+  /** Device ids are prefix + a 4-digit number. */
+  idPrefix?: string;
+  outbox?: OutboxOptions;
+  batchSize?: number;
+}
+
+export interface FleetStats {
+  devices: number;
+  ticks: number;
+  stored: number;
+  rejected: number;
+  backlog: number;
+  sender: SenderStats;
+  connected: boolean;
+}
+
+export interface Fleet {
+  readonly deviceIds: string[];
+  readonly outbox: Outbox;
+  stats(): FleetStats;
+  /** Resolves once durationS is reached and all is sent (never without one), or after stop(). */
+  readonly done: Promise<void>;
+  /** Stops ticking, lets the sender finish its request in flight, closes the outbox. */
+  stop(): Promise<void>;
+}
+
+export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+  if (!Number.isInteger(opts.devices) || opts.devices < 1)
+    throw new RangeError('simulate: devices must be >= 1');
+  const speed = opts.speed ?? 1;
+  if (!(speed > 0)) throw new RangeError('simulate: speed must be > 0');
+  const prefix = opts.idPrefix ?? 'sim-';
+  const deviceIds = Array.from(
+    { length: opts.devices },
+    (_, i) => `${prefix}${String(i + 1).padStart(4, '0')}`,
+  );
+  const tracks: Track[] = fleetTracks(opts.devices, opts.seed ?? 1, opts.city ?? DEFAULT_CITY, opts.replay);
+  const outbox = new Outbox(opts.db, opts.outbox);
+  const sender = new Sender({
+    outbox,
+    kafka: { clientId: 'gps-sim', ...opts.kafka },
+    topic: opts.topic,
+    log: opts.log,
+    batchSize: opts.batchSize,
+  });
+  sender.start();
+
+  let ticks = 0;
+  let stored = 0;
+  let rejected = 0;
+  // GNSS time of the first tick: now, on a whole second, like a receiver's epochs.
+  let clock = Math.floor(Date.now() / 1000) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => (finish = r));
+
+  const tick = () => {
+    const time = clock;
+    clock += 1000;
+    const r = outbox.appendMany(
+      deviceIds.map((deviceId, i) => ({ deviceId, position: tracks[i]!.next(time) })),
+    );
+    stored += r.stored.length;
+    rejected += r.rejected.length;
+    for (const x of r.rejected)
+      opts.log.warn({ deviceId: x.deviceId, reason: x.reason }, 'simulated position rejected');
+    ticks++;
+    if (opts.durationS !== undefined && ticks >= opts.durationS) void drainThenStop();
+  };
+
+  // After the last tick: wait until the sender has emptied the outbox, then stop.
+  const drainThenStop = async () => {
+    stopped = true;
+    clearTimeout(timer);
+    while (!stopping && outbox.pendingCount() > 0) await new Promise((r) => setTimeout(r, 100));
+    await stop();
+  };
+
+  // Ticks on a schedule (not setInterval), so a slow tick does not make the fleet drift.
+  const started = Date.now();
+  const schedule = () => {
+    if (stopped) return;
+    const due = started + (ticks * 1000) / speed;
+    timer = setTimeout(
+      () => {
+        try {
+          tick();
+        } catch (e) {
+          opts.log.error({ err: e instanceof Error ? e.message : String(e) }, 'simulate: tick failed');
+        }
+        schedule();
+      },
+      Math.max(0, due - Date.now()),
+    );
+  };
+  schedule();
+  opts.log.info({ devices: opts.devices, speed, db: opts.db, topic: opts.topic }, 'simulated fleet started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await sender.stop();
+      outbox.close();
+      opts.log.info({ ticks, stored, sent: sender.stats }, 'simulated fleet stopped');
+      finish();
+    })();
+    return stopping;
+  };
+
+  return {
+    deviceIds,
+    outbox,
+    done,
+    stop,
+    stats: () => ({
+      devices: opts.devices,
+      ticks,
+      stored,
+      rejected,
+      backlog: outbox.db.open ? outbox.pendingCount() : 0,
+      sender: { ...sender.stats },
+      connected: sender.state.connected,
+    }),
+  };
+}

@@ -1,0 +1,57 @@
+// Where simulated devices get their positions: a rider on the street grid, or a real capture
+// (NMEA file) played in a loop, shifted a little per device so replayed riders do not overlap.
+import { readFileSync } from 'node:fs';
+import type { Position } from '../../shared/fix.js';
+import { decodeLines, splitLines } from '../gps/decode-text.js';
+import { OnePerSecond } from '../gps/positions.js';
+import { type Random, seededRandom } from './random.js';
+import { type CityGrid, Rider } from './rider.js';
+
+/** One device's source of positions: the next one, stamped with GNSS time `time`. */
+export interface Track {
+  next(time: number): Position;
+}
+
+export function riderTrack(city: CityGrid, rnd: Random): Track {
+  const rider = new Rider(city, rnd);
+  return { next: (time) => rider.step(time) };
+}
+
+/** The fixes of an NMEA capture, one a second, as the agent would read them. */
+export function captureFixes(file: string): Position[] {
+  const gate = new OnePerSecond();
+  const out: Position[] = [];
+  decodeLines(splitLines(readFileSync(file, 'latin1')), {}, (r) => {
+    if (gate.accept(r) && r.kind === 'fix') out.push(r.position);
+  });
+  if (out.length === 0) throw new Error(`simulate: ${file} has no fixes to replay`);
+  return out;
+}
+
+/** Plays `fixes` in a loop from `start`, moved by (dLat, dLon), with times replaced by `time`. */
+export function replayTrack(fixes: readonly Position[], start: number, dLat: number, dLon: number): Track {
+  let i = start % fixes.length;
+  return {
+    next(time) {
+      const p = fixes[i]!;
+      i = (i + 1) % fixes.length;
+      return {
+        ...p,
+        time,
+        lat: Math.max(-90, Math.min(90, p.lat + dLat)),
+        lon: ((((p.lon + dLon + 180) % 360) + 360) % 360) - 180,
+      };
+    },
+  };
+}
+
+/** Tracks for n devices: riders on the grid, or the given captures round-robin. */
+export function fleetTracks(n: number, seed: number, city: CityGrid, captures: string[] = []): Track[] {
+  const rnd = seededRandom(seed);
+  const fixes = captures.map(captureFixes);
+  return Array.from({ length: n }, (_, i) => {
+    const f = fixes[i % Math.max(1, fixes.length)];
+    if (!f) return riderTrack(city, seededRandom(Math.floor(rnd() * 2 ** 32)));
+    return replayTrack(f, Math.floor(rnd() * f.length), (rnd() - 0.5) * 0.01, (rnd() - 0.5) * 0.01);
+  });
+}

@@ -1,0 +1,160 @@
+// The fleet simulator: riders that move like riders, and a fleet through the real pipeline.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { startFleet } from '../agent/sim/fleet.js';
+import { seededRandom } from '../agent/sim/random.js';
+import { DEFAULT_CITY, Rider } from '../agent/sim/rider.js';
+import { captureFixes, fleetTracks } from '../agent/sim/tracks.js';
+import { validateFix } from '../shared/fixvalidate.js';
+import { quietLog, readTopic, testBroker } from './helpers/agent-kafka.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
+const exec = promisify(execFile);
+
+function metres(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const dy = (b.lat - a.lat) * 111_320;
+  const dx = (b.lon - a.lon) * 111_320 * Math.cos((a.lat * Math.PI) / 180);
+  return Math.hypot(dx, dy);
+}
+
+function tmpDb(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-sim-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'sim.db');
+}
+
+t.test('a rider rides the grid at 3-12 m/s, stops at corners and deliveries, stays in town', async (t) => {
+  const rider = new Rider(DEFAULT_CITY, seededRandom(7));
+  const t0 = Date.UTC(2026, 0, 1);
+  const ps = Array.from({ length: 3600 }, (_, i) => rider.step(t0 + i * 1000));
+  const invalid = ps
+    .map((p, i) => validateFix({ ...p, deviceId: 'x', seq: i + 1 }))
+    .filter((e) => e !== null);
+  t.same(invalid, [], 'every position is a valid fix');
+  const speeds = ps.map((p) => p.speed!);
+  t.ok(Math.max(...speeds) <= 12, 'never faster than 12 m/s');
+  const moving = speeds.filter((s) => s > 0).length / speeds.length;
+  t.ok(moving > 0.4 && moving < 0.95, `moving ${Math.round(moving * 100)}% of the time`);
+  const cruising = speeds.filter((s) => s >= 3);
+  t.ok(cruising.length > 600, 'mostly at riding speeds');
+  // Stops: runs of zero speed, from lights (seconds) to deliveries (minutes).
+  const runs: number[] = [];
+  let run = 0;
+  for (const s of speeds) {
+    if (s === 0) run++;
+    else if (run > 0) {
+      runs.push(run);
+      run = 0;
+    }
+  }
+  t.ok(runs.length >= 10, `${runs.length} stops in an hour`);
+  t.ok(
+    runs.some((r) => r >= 60),
+    'at least one delivery stop of a minute or more',
+  );
+  // Movement matches the reported speed (no teleporting), give or take receiver noise.
+  const jumps = ps.slice(1).filter((p, i) => metres(ps[i]!, p) > Math.max(p.speed!, ps[i]!.speed!) + 6);
+  t.same(jumps, [], 'distance per second never exceeds the speed');
+  const span = (DEFAULT_CITY.size - 1) * DEFAULT_CITY.blockM;
+  const sw = { lat: DEFAULT_CITY.lat0, lon: DEFAULT_CITY.lon0 };
+  const outside = ps.filter(
+    (p) => metres(sw, { lat: p.lat, lon: sw.lon }) > span + 10 || p.lat < sw.lat - 1e-4,
+  );
+  t.same(outside, [], 'stays on the grid');
+  t.ok(
+    ps.every((p) => [0, 90, 180, 270].includes(p.course!)),
+    'rides along streets',
+  );
+  t.ok(new Set(ps.map((p) => p.course)).size >= 3, 'turns');
+  const again = new Rider(DEFAULT_CITY, seededRandom(7));
+  t.same(again.step(t0), ps[0], 'the same seed rides the same way');
+});
+
+t.test('replayed captures: the capture fixes, moved a little per device', async (t) => {
+  const fixes = captureFixes(FIXTURE);
+  t.equal(fixes.length, 59);
+  const tracks = fleetTracks(3, 1, DEFAULT_CITY, [FIXTURE]);
+  const p = tracks.map((tr) => tr.next(Date.UTC(2026, 0, 1)));
+  for (const x of p) t.ok(metres(x, fixes[0]!) < 2000, 'near the capture');
+  t.not(p[0]!.lat, p[1]!.lat, 'devices do not overlap');
+  t.equal(p[0]!.time, Date.UTC(2026, 0, 1), 'stamped with the simulated time');
+  t.throws(() => captureFixes(join(ROOT, 'package.json')), /has no fixes/);
+});
+
+t.test('a fleet goes through outbox and sender to the real broker, each device its own seqs', async (t) => {
+  const broker = await testBroker(t);
+  const fleet = await startFleet({
+    devices: 20,
+    db: tmpDb(t),
+    kafka: { brokers: [broker.address] },
+    topic: 'gps.fixes',
+    log: quietLog,
+    speed: 50,
+    durationS: 10,
+  });
+  t.teardown(() => fleet.stop());
+  await fleet.done;
+  const s = fleet.stats();
+  t.match(s, { ticks: 10, stored: 200, rejected: 0 });
+  const got = await readTopic(broker.address, 'gps.fixes');
+  t.equal(got.length, 200);
+  const byDevice = new Map<string, number[]>();
+  for (const g of got) byDevice.set(g.key, [...(byDevice.get(g.key) ?? []), g.fix.seq]);
+  t.same([...byDevice.keys()].sort(), fleet.deviceIds);
+  for (const [id, seqs] of byDevice) {
+    t.same(
+      seqs.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      `${id}: seqs 1..10 once`,
+    );
+  }
+  const times = got.filter((g) => g.key === 'sim-0001').map((g) => g.fix.time);
+  t.same(
+    times.sort((a, b) => a - b).map((x) => x - times[0]!),
+    [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000],
+    'one fix a simulated second',
+  );
+});
+
+t.test('agent simulate on the command line', async (t) => {
+  const broker = await testBroker(t);
+  const r = await exec(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'agent/main.ts',
+      'simulate',
+      '--devices',
+      '3',
+      '--duration',
+      '4',
+      '--speed',
+      '20',
+      '--replay',
+      FIXTURE,
+      '--db',
+      tmpDb(t),
+      '--brokers',
+      broker.address,
+    ],
+    { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
+  t.equal(r.stderr, '');
+  const got = await readTopic(broker.address, 'gps.fixes');
+  t.equal(got.length, 12);
+  const bad = await exec(
+    process.execPath,
+    ['--import', 'tsx', 'agent/main.ts', 'simulate', '--devices', '0'],
+    {
+      cwd: ROOT,
+    },
+  ).catch((e: { code: number; stderr: string }) => e);
+  t.equal((bad as { code: number }).code, 2);
+  t.match((bad as { stderr: string }).stderr, /--devices 0 is not a positive integer/);
+});
