@@ -91,31 +91,39 @@ export class FleetMap {
   }
 
   fit() {
+    const v = this.fittedView();
+    if (!v) return;
+    this.view = v;
+    this.autoFit = true;
+    this.dirty = true;
+  }
+
+  /** The view that shows every marker and trail, or null without markers. */
+  fittedView() {
     const b = this.bounds(true);
-    if (!b) return;
+    if (!b) return null;
     const { x0, y0, x1, y1 } = b;
-    const cy = (y0 + y1) / 2;
     // At least MIN_SPAN_M across, so one parked rider is not shown at street-atom scale.
     const minSpan = MIN_SPAN_M / this.metersPerWorld(b);
     const spanX = Math.max(x1 - x0, minSpan);
     const spanY = Math.max(y1 - y0, minSpan);
     const { w, h } = this.size;
     // 70% of the canvas: room for riders to move before the next refit.
-    this.view = { cx: (x0 + x1) / 2, cy, scale: Math.min((w * 0.7) / spanX, (h * 0.7) / spanY) };
-    this.autoFit = true;
-    this.dirty = true;
+    return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: Math.min((w * 0.7) / spanX, (h * 0.7) / spanY) };
   }
 
-  /** The fleet left the view, or fills so little of it that zooming in would show more. */
+  /**
+   * Auto-fit with hysteresis: refit when the view is clearly not the fitted one (off-centre by
+   * over 10% of the canvas, or zoomed 1.5x off), so small moves leave the map still.
+   */
   needsFit() {
-    const b = this.bounds(false);
-    if (!b) return false;
-    const a = this.toScreen({ x: b.x0, y: b.y0 });
-    const z = this.toScreen({ x: b.x1, y: b.y1 });
+    const v = this.fittedView();
+    if (!v) return false;
     const { w, h } = this.size;
-    if (!this.inView({ x: b.x0, y: b.y0 }, 0) || !this.inView({ x: b.x1, y: b.y1 }, 0)) return true;
-    const minPx = (MIN_SPAN_M / this.metersPerWorld(b)) * this.view.scale;
-    return Math.max(z.x - a.x, z.y - a.y, minPx) < 0.3 * Math.min(w, h);
+    const dx = Math.abs(v.cx - this.view.cx) * this.view.scale;
+    const dy = Math.abs(v.cy - this.view.cy) * this.view.scale;
+    const zoom = v.scale / this.view.scale;
+    return dx > 0.1 * w || dy > 0.1 * h || zoom > 1.5 || zoom < 1 / 1.5;
   }
 
   metersPerWorld(b) {

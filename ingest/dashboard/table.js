@@ -29,13 +29,17 @@ export class DevicesTable {
     this.offlineAfterMs = offlineAfterS * 1000;
     this.rows = new Map();
     this.devices = new Map();
+    this.dirty = new Set();
+    this.flushTimer = null;
+    /** Device ids in table order. */
+    this.order = [];
   }
 
   /** A full list from /api/devices. */
   render(list, serverNow) {
     const skew = Date.now() - serverNow;
     const seen = new Set();
-    for (const d of [...list].sort((a, b) => a.deviceId.localeCompare(b.deviceId))) {
+    for (const d of [...list].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))) {
       seen.add(d.deviceId);
       const prev = this.devices.get(d.deviceId);
       // Keep a fresher position the live stream already gave us.
@@ -48,6 +52,7 @@ export class DevicesTable {
       if (!seen.has(id) && !this.devices.get(id)?.liveOnly) {
         tr.remove();
         this.rows.delete(id);
+        this.order.splice(this.order.indexOf(id), 1);
         this.devices.delete(id);
       }
     }
@@ -63,7 +68,15 @@ export class DevicesTable {
     }
     d.lastFix = fix;
     d.lastSeenLocal = Date.now();
-    this.row(fix.deviceId);
+    // A big fleet sends thousands of fixes a second: touch the DOM a few times a second, not per fix.
+    this.dirty.add(fix.deviceId);
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        for (const id of this.dirty) this.row(id);
+        this.dirty.clear();
+      }, 250);
+    }
   }
 
   row(id) {
@@ -74,9 +87,18 @@ export class DevicesTable {
       tr.dataset.device = id;
       for (const c of ['id', 'status', 'age', 'pos', 'speed num', 'seq num', 'gaps', 'backlog'])
         tr.append(el('td', c));
+      // Keep rows sorted by id: binary search in the sorted id list (fleets have thousands).
+      let lo = 0;
+      let hi = this.order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.order[mid] < id) lo = mid + 1;
+        else hi = mid;
+      }
+      const next = this.order[lo];
+      this.order.splice(lo, 0, id);
       this.rows.set(id, tr);
-      const after = [...this.rows.keys()].sort().find((k) => k > id);
-      this.body.insertBefore(tr, after ? this.rows.get(after) : null);
+      this.body.insertBefore(tr, next === undefined ? null : this.rows.get(next));
     }
     const [idC, , , posC, speedC, seqC, gapsC, backlogC] = tr.cells;
     idC.textContent = id;
