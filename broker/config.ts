@@ -34,6 +34,8 @@ export interface BrokerConfig {
   retentionCheckMs: number;
   /** Bytes between sparse offset/time index entries. */
   indexIntervalBytes: number;
+  /** Most record bytes one Fetch response carries, whatever the client asks (Kafka's fetch.max.bytes). */
+  fetchMaxBytes: number;
   /** Consumer group coordinator settings (session bounds, initial rebalance delay); Kafka's defaults if unset. */
   groups?: Partial<CoordinatorSettings>;
 }
@@ -55,6 +57,7 @@ export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string 
     defaultPartitions: 12,
     retentionCheckMs: 60_000,
     indexIntervalBytes: 4096,
+    fetchMaxBytes: 8 * 1024 * 1024,
     ...partial,
     topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...partial.topicDefaults },
   };

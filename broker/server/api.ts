@@ -32,6 +32,12 @@ export interface RequestContext {
 /** Returned by a handler when the protocol says no response is sent (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no-response');
 
+/**
+ * A response body: a Writer, a Buffer, or a list of Buffers written back to back (lets Fetch
+ * send record bytes read from disk without copying them into one buffer).
+ */
+export type ApiResponse = Writer | Buffer | Buffer[] | typeof NO_RESPONSE;
+
 export interface ApiHandler {
   readonly apiKey: number;
   readonly name: string;
@@ -39,11 +45,7 @@ export interface ApiHandler {
   readonly maxVersion: number;
   /** First flexible (compact encodings + tagged fields) version, if any is supported. */
   readonly flexibleFrom?: number;
-  handle(
-    ctx: RequestContext,
-    req: Reader,
-    version: number,
-  ): Promise<Writer | Buffer | typeof NO_RESPONSE> | Writer | Buffer | typeof NO_RESPONSE;
+  handle(ctx: RequestContext, req: Reader, version: number): Promise<ApiResponse> | ApiResponse;
 }
 
 export function isFlexible(h: ApiHandler, version: number): boolean {

@@ -93,7 +93,7 @@ export class Connection {
             ErrorCode.UNSUPPORTED_VERSION,
             apiRanges(this.broker.apis),
           );
-          this.send(correlationId, false, body.toBuffer());
+          this.send(correlationId, false, [body.toBuffer()]);
           return;
         }
         this.log.warn(
@@ -118,7 +118,7 @@ export class Connection {
       };
       const out = await handler.handle(ctx, r, apiVersion);
       if (out === NO_RESPONSE || this.closed) return;
-      const body = out instanceof Writer ? out.toBuffer() : out;
+      const body = out instanceof Writer ? [out.toBuffer()] : Array.isArray(out) ? out : [out];
       await this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, body);
     } catch (e) {
       if (e instanceof ProtocolError) {
@@ -133,16 +133,18 @@ export class Connection {
     }
   }
 
-  private send(correlationId: number, headerTags: boolean, body: Buffer): Promise<void> | undefined {
+  private send(correlationId: number, headerTags: boolean, body: Buffer[]): Promise<void> | undefined {
     if (this.closed) return;
     const headerLen = headerTags ? 5 : 4;
+    let bodyLen = 0;
+    for (const b of body) bodyLen += b.length;
     const head = Buffer.allocUnsafe(4 + headerLen);
-    head.writeInt32BE(headerLen + body.length, 0);
+    head.writeInt32BE(headerLen + bodyLen, 0);
     head.writeInt32BE(correlationId, 4);
     if (headerTags) head.writeUInt8(0, 8);
     this.socket.cork();
-    this.socket.write(head);
-    const ok = this.socket.write(body);
+    let ok = this.socket.write(head);
+    for (const b of body) ok = this.socket.write(b);
     this.socket.uncork();
     if (ok) return;
     // Slow reader: wait for its buffer to drain before the next response (bounded memory).

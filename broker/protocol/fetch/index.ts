@@ -10,8 +10,9 @@ import { decodeFetchRequest, type FetchRequest } from './request.js';
 import { encodeFetchResponse, type FetchPartitionResponse } from './response.js';
 
 function readAll(ctx: RequestContext, req: FetchRequest) {
-  const { topics } = ctx.broker;
-  let budget = req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER;
+  const { topics, config } = ctx.broker;
+  // The broker's own cap bounds the memory one fetch can hold, whatever the client asks for.
+  let budget = Math.min(req.maxBytes > 0 ? req.maxBytes : Number.MAX_SAFE_INTEGER, config.fetchMaxBytes);
   let total = 0;
   const out = req.topics.map((t) => ({
     topic: t.topic,

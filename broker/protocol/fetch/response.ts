@@ -12,7 +12,7 @@ export interface FetchPartitionResponse {
 export function encodeFetchResponse(
   topics: { topic: string; partitions: FetchPartitionResponse[] }[],
   version: number,
-): Buffer {
+): Buffer[] {
   const w = new Writer(1024);
   w.int32(0); // throttle_time_ms
   if (version >= 7) w.int16(0).int32(0); // error_code, session_id 0 = no fetch session
@@ -37,5 +37,5 @@ export function encodeFetchResponse(
     }
   }
   parts.push(Buffer.from(w.toBuffer()));
-  return Buffer.concat(parts);
+  return parts;
 }
