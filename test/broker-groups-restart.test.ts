@@ -1,0 +1,194 @@
+// Committed offsets and group metadata survive the broker: a clean restart, and kill -9 while
+// commits are in flight (every acknowledged commit must be there afterwards).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import t from 'tap';
+import { GroupErrorCode as E } from '../broker/groups/errors.js';
+import { ApiKey } from '../broker/protocol/apiKeys.js';
+import {
+  client,
+  committedOffsets,
+  produce,
+  type Received,
+  stableWith,
+  startConsumer,
+  startGroupBroker,
+  waitFor,
+} from './helpers/broker-groups.js';
+import { WireClient } from './helpers/broker-groups-wire.js';
+
+t.test('clean restart: offsets survive; the group resumes after what it committed', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  let broker = await startGroupBroker(dataDir);
+  let kafka = client(broker.address);
+  let admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'r', numPartitions: 3 }], waitForLeaders: true });
+  await produce(
+    kafka,
+    'r',
+    Array.from({ length: 30 }, (_, i) => `one-${i}`),
+  );
+  const got: Received[] = [];
+  let consumer = await startConsumer(kafka, { groupId: 'rg', topic: 'r', name: 'before', into: got });
+  await waitFor('30 consumed', () => (got.length >= 30 ? true : undefined));
+  const before = await waitFor('30 committed', async () => {
+    const c = await committedOffsets(admin, 'rg', 'r');
+    return [...c.values()].reduce((a, b) => a + Math.max(b, 0), 0) === 30 ? c : undefined;
+  });
+  await consumer.disconnect();
+  await admin.disconnect();
+  await broker.stop();
+
+  broker = await startGroupBroker(dataDir);
+  kafka = client(broker.address);
+  admin = kafka.admin();
+  await admin.connect();
+  t.teardown(async () => {
+    await admin.disconnect().catch(() => {});
+    await broker.stop();
+  });
+  t.same(await committedOffsets(admin, 'rg', 'r'), before, 'committed offsets came back');
+  await produce(
+    kafka,
+    'r',
+    Array.from({ length: 12 }, (_, i) => `two-${i}`),
+  );
+  consumer = await startConsumer(kafka, { groupId: 'rg', topic: 'r', name: 'after', into: got });
+  t.teardown(() => consumer.disconnect());
+  await stableWith(admin, 'rg', 'r', 1);
+  await waitFor('12 new consumed', () => (got.length >= 42 ? true : undefined));
+  await new Promise((r) => setTimeout(r, 500));
+  const afterRestart = got.filter((r) => r.consumer === 'after').map((r) => r.value);
+  t.equal(afterRestart.length, 12, 'nothing already committed was redelivered');
+  t.ok(
+    afterRestart.every((v) => v.startsWith('two-')),
+    'only the new messages',
+  );
+});
+
+/** Starts the broker in a child process on dataDir; resolves with its port and a kill function. */
+async function childBroker(dataDir: string) {
+  const p = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'helpers/broker-groups-broker.ts')],
+    {
+      env: { ...process.env, DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: p.stdout! }).once('line', (l) =>
+      resolve((JSON.parse(l) as { port: number }).port),
+    );
+    p.once('exit', (code) => reject(new Error(`broker child exited with ${code} before listening`)));
+  });
+  return {
+    port,
+    async kill9() {
+      p.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function commit(wire: WireClient, group: string, partition: number, offset: number): Promise<number> {
+  const r = await wire.request(ApiKey.OffsetCommit, 5, (w) => {
+    w.string(group).int32(-1).string('');
+    w.array(['k'], (w, name) => {
+      w.string(name).array([partition], (w, p) => {
+        w.int32(p).int64(offset).nullableString(null);
+      });
+    });
+  });
+  r.int32();
+  const topics = r.array((r) => ({
+    name: r.string(),
+    parts: r.array((r) => ({ p: r.int32(), error: r.int16() })),
+  }));
+  return topics[0]!.parts[0]!.error;
+}
+
+async function fetchOffset(wire: WireClient, group: string, partition: number): Promise<number> {
+  const r = await wire.request(ApiKey.OffsetFetch, 3, (w) => {
+    w.string(group).nullableArray([partition], (w, p) => {
+      w.string('k').array([p], (w, p) => {
+        w.int32(p);
+      });
+    });
+  });
+  r.int32();
+  const topics = r.array((r) => ({
+    name: r.string(),
+    parts: r.array((r) => ({
+      p: r.int32(),
+      offset: Number(r.int64()),
+      meta: r.nullableString(),
+      error: r.int16(),
+    })),
+  }));
+  return topics[0]!.parts[0]!.offset;
+}
+
+t.test('kill -9 with commits in flight: every acknowledged commit survives', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const ROUNDS = 4;
+  const acked = [-1, -1];
+  const refused: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const child = await childBroker(dataDir);
+    t.teardown(() => child.kill9());
+    if (round === 0) {
+      const admin = client(`127.0.0.1:${child.port}`).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'k', numPartitions: 2 }], waitForLeaders: true });
+      await admin.disconnect();
+    }
+    const wire = await WireClient.connect(child.port);
+    for (const p of [0, 1]) {
+      const found = await fetchOffset(wire, 'crash', p);
+      t.ok(
+        found >= acked[p]! && found <= acked[p]! + 1,
+        `round ${round}: partition ${p} at ${found}, acked ${acked[p]}`,
+      );
+      acked[p] = found;
+    }
+    // Two writers (one per partition) committing as fast as acks come back, then kill -9 mid-stream.
+    let stop = false;
+    const writers = [0, 1].map(async (p) => {
+      let next = acked[p]! + 1;
+      while (!stop) {
+        const code = await commit(wire, 'crash', p, next).catch(() => null);
+        if (code === null) return;
+        if (code !== E.NONE) refused.push(code);
+        else acked[p] = next++;
+      }
+    });
+    const start = [...acked];
+    await waitFor('20 more commits acknowledged on each partition', () =>
+      acked.every((a, i) => a >= start[i]! + 20) ? true : undefined,
+    );
+    await child.kill9();
+    stop = true;
+    await Promise.all(writers);
+    wire.close();
+  }
+  const child = await childBroker(dataDir);
+  const wire = await WireClient.connect(child.port);
+  for (const p of [0, 1]) {
+    const found = await fetchOffset(wire, 'crash', p);
+    t.ok(
+      found >= acked[p]! && found <= acked[p]! + 1,
+      `final: partition ${p} at ${found}, acked ${acked[p]}`,
+    );
+  }
+  t.same(refused, [], 'no commit was refused');
+  wire.close();
+  await child.kill9();
+});
