@@ -246,3 +246,15 @@ t.test('the decoder counts and rate-limits what it skips', async (t) => {
   t.equal(warnings.length, 1, 'one warning for five parse errors within the interval');
   t.match(warnings[0], /skipped NMEA sentence: GGA: bad time/);
 });
+
+t.test('a field the cloud would reject is left out, the position kept', async (t) => {
+  const { results } = decodeLines([
+    s('GPRMC,081411.000,A,5541.1955,N,03737.2872,E,1999.0,301.29,260514,,,A'),
+    s('GPGGA,081411.000,5541.1955,N,03737.2872,E,1,05,4.87,66.2,M,14.5,M,,'),
+  ]);
+  const p = fixes(results);
+  t.equal(p.length, 1);
+  t.equal(p[0]!.speed, undefined, '1999 knots (1028 m/s) is beyond what a fix may carry');
+  t.equal(p[0]!.course, 301.29);
+  t.equal(p[0]!.alt, 66.2);
+});

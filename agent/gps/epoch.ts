@@ -14,7 +14,8 @@
 //   altitude, else 2.
 // - Week rollover: with notBefore set, a date before it is moved on by 1024 weeks (as often as
 //   needed), which is what old receivers with the GPS week-rollover bug need.
-import type { FixMode, Position } from '../../shared/fix.js';
+import type { Fix, FixMode, Position } from '../../shared/fix.js';
+import { MIN_TIME_MS, validateFix } from '../../shared/fixvalidate.js';
 import type { SentenceFacts } from './sentence.js';
 
 export const DAY_MS = 86_400_000;
@@ -153,6 +154,14 @@ export class EpochAssembler {
   }
 }
 
+const OPTIONAL = ['alt', 'speed', 'course', 'hdop', 'sats', 'quality'] as const;
+const PROBE: Fix = { deviceId: 'probe', seq: 1, time: MIN_TIME_MS, lat: 0, lon: 0, mode: 2 };
+
+/** Asks shared/fixvalidate.ts (the one definition of a valid fix) about one field alone. */
+function rejects(value: number, field: 'time' | (typeof OPTIONAL)[number]): boolean {
+  return validateFix({ ...PROBE, [field]: value }) !== null;
+}
+
 export function toResult(e: Epoch): EpochResult {
   if (e.lat === undefined || e.lon === undefined) {
     return {
@@ -173,5 +182,9 @@ export function toResult(e: Epoch): EpochResult {
   if (e.hdop !== undefined) position.hdop = e.hdop;
   if (e.sats !== undefined) position.sats = e.sats;
   if (e.quality !== undefined) position.quality = e.quality;
+  if (rejects(position.time, 'time')) return { kind: 'nofix', reason: 'no date', epoch: e };
+  // A field the cloud would reject (a 999-knot speed from a glitching receiver) must not cost
+  // the whole fix: leave that field out and keep the position.
+  for (const k of OPTIONAL) if (position[k] !== undefined && rejects(position[k], k)) delete position[k];
   return { kind: 'fix', position, epoch: e };
 }
