@@ -7,7 +7,7 @@
 // 2. End to end: fixes pre-produced to the embedded broker, then the fix-store group consumes them
 //    into the database; fixes/s from start to the last one stored, batched against flushRows=1.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type InsertMethod, PostgresStore } from '../ingest/db/postgres.js';
@@ -153,9 +153,17 @@ export async function benchDbPath(opts: { fixes?: number; batch?: number; device
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export async function benchIngest(opts: { fixes?: number; e2e?: boolean } = {}) {
+  // Other work on the machine skews every figure; say how busy it was.
+  const loadBefore = round1(loadavg()[0]!);
   const db = await benchDbPath({ fixes: opts.fixes });
   const e2e = opts.e2e === false ? {} : await benchEndToEnd({ fixes: opts.fixes });
-  return { ...db, ...e2e };
+  return {
+    ...db,
+    ...e2e,
+    load_avg_1m_before: loadBefore,
+    load_avg_1m_after: round1(loadavg()[0]!),
+    cpus: cpus().length,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -82,14 +82,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
   });
 
-  const eachBatch = async ({
-    batch,
-    resolveOffset,
-    heartbeat,
-    commitOffsetsIfNecessary,
-    isRunning,
-    isStale,
-  }: EachBatchPayload) => {
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     if (batch.messages.length === 0) return;
     const good: Fix[] = [];
     const bad: DeadRecord[] = [];
@@ -122,8 +115,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     // what we wrote is idempotent, so not committing here is safe.
     if (!isRunning() || isStale()) return;
     const last = batch.lastOffset();
+    // kafkajs (autoCommit) commits the resolved offsets right after eachBatch returns.
     resolveOffset(last);
-    await commitOffsetsIfNecessary();
     await heartbeat();
     m.consumerLag.set(
       { ...labels, topic: batch.topic, partition: String(batch.partition) },
