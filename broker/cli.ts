@@ -16,10 +16,11 @@ Options:
   --default-partitions N      partitions of auto-created topics (default 12)
   --retention-ms MS           default retention by time; -1 = forever (default 7 days)
   --retention-bytes BYTES     default retention by size per partition; -1 = unlimited (default)
-  --segment-bytes BYTES       roll segments at this size (default 64 MiB)
+  --segment-bytes BYTES       roll segments at this size (default 64 MiB, at most 1 GiB)
   --max-message-bytes BYTES   largest record batch accepted (default 1 MiB + 12)
   --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 100 MiB)
   --retention-check-ms MS     how often retention runs (default 60000)
+  --fetch-max-bytes BYTES     most record bytes in one fetch response (default 8 MiB)
   --help                      this text
 `;
 
@@ -88,12 +89,17 @@ export function parseArgs(argv: string[]): StartOptions | null {
         break;
       case '--segment-bytes':
         o.topicDefaults.segmentBytes = int(name, value, 1024);
+        if (o.topicDefaults.segmentBytes > 1024 ** 3)
+          throw new UsageError('--segment-bytes must be at most 1 GiB');
         break;
       case '--max-message-bytes':
         o.topicDefaults.maxMessageBytes = int(name, value, 64);
         break;
       case '--max-request-bytes':
         o.maxRequestBytes = int(name, value, 1024);
+        break;
+      case '--fetch-max-bytes':
+        o.fetchMaxBytes = int(name, value, 1024);
         break;
       case '--retention-check-ms':
         o.retentionCheckMs = int(name, value, 10);

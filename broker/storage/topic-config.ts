@@ -13,6 +13,7 @@ export class TopicConfigError extends Error {
 interface KeySpec {
   field?: keyof TopicDefaults;
   min?: number;
+  max?: number;
   /** Accepted but fixed values (this broker has only one behaviour). */
   only?: string[];
 }
@@ -20,7 +21,8 @@ interface KeySpec {
 const KEYS: Record<string, KeySpec> = {
   'retention.ms': { field: 'retentionMs', min: -1 },
   'retention.bytes': { field: 'retentionBytes', min: -1 },
-  'segment.bytes': { field: 'segmentBytes', min: 1024 },
+  // Index entries hold 32-bit positions, so a segment stays under 2 GiB.
+  'segment.bytes': { field: 'segmentBytes', min: 1024, max: 1024 * 1024 * 1024 },
   'max.message.bytes': { field: 'maxMessageBytes', min: 64 },
   'cleanup.policy': { only: ['delete'] },
   'message.timestamp.type': { only: ['CreateTime'] },
@@ -50,8 +52,12 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
       out[key] = value;
       continue;
     }
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < (spec.min ?? 0)) {
-      throw new TopicConfigError(`topic config ${key}=${value} must be an integer >= ${spec.min ?? 0}`);
+    const n = Number(value);
+    const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > max) {
+      throw new TopicConfigError(
+        `topic config ${key}=${value} must be an integer from ${spec.min ?? 0} to ${max}`,
+      );
     }
     out[key] = String(Number(value));
   }

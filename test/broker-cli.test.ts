@@ -1,0 +1,66 @@
+// `npm run broker`: --help, one-line errors for bad options, a second broker on the same data
+// dir refused, and SIGTERM stops cleanly (exit 0, next start skips recovery).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { parseArgs } from '../broker/cli.js';
+import { childBroker, kafka, tempDir } from './helpers/broker-harness.js';
+
+const run = promisify(execFile);
+const main = join(import.meta.dirname, '../broker/main.ts');
+
+t.test('--help and bad options', async (t) => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', main, '--help']);
+  t.match(stdout, /--data-dir DIR/, 'usage printed');
+  const err = await run(process.execPath, [
+    '--import',
+    'tsx',
+    main,
+    '--data-dir',
+    '/tmp/x',
+    '--port',
+    'ninety',
+  ]).catch((e: { code: number; stderr: string }) => e);
+  t.equal((err as { code: number }).code, 2, 'exit code 2');
+  t.match(
+    (err as { stderr: string }).stderr,
+    /--port needs an integer >= 0, got 'ninety'/,
+    'says what and why',
+  );
+  t.throws(() => parseArgs(['--port', '1']), /--data-dir is required/);
+  t.throws(() => parseArgs(['--data-dir', 'd', '--segment-bytes', String(4 * 1024 ** 3)]), /at most 1 GiB/);
+  t.throws(() => parseArgs(['--data-dir', 'd', '--frobnicate']), /unknown option '--frobnicate'/);
+  t.same(parseArgs(['--data-dir=d', '--retention-ms', '-1', '--auto-create-topics', 'false']), {
+    dataDir: 'd',
+    autoCreateTopics: false,
+    topicDefaults: { retentionMs: -1 },
+  });
+});
+
+t.test('SIGTERM stops cleanly; a second broker on the same dir is refused', async (t) => {
+  const dataDir = tempDir(t);
+  const b = await childBroker(t, dataDir);
+  const second = await childBroker(null, dataDir).catch((e: Error) => e);
+  t.match(String(second), /in use by broker process/, 'second broker refused');
+  const producer = kafka(b.address).producer();
+  await producer.connect();
+  await producer.send({ topic: 'cli', acks: -1, messages: [{ value: 'before stop' }] });
+  await producer.disconnect();
+  t.equal(await b.stop(), 0, 'exit code 0 on SIGTERM');
+  t.match(b.output(), /broker stopped cleanly/, 'logged');
+  t.ok(existsSync(join(dataDir, '.clean-shutdown')), 'clean shutdown marked');
+  const again = await childBroker(t, dataDir);
+  t.match(again.output(), /"clean":true/, 'next start knows the stop was clean');
+  const admin = kafka(again.address).admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets('cli');
+  await admin.disconnect();
+  t.equal(
+    offsets.reduce((n, o) => n + Number(o.high), 0),
+    1,
+    'the record is still there',
+  );
+  await again.stop();
+});
