@@ -71,6 +71,63 @@ t.test('clean restart: offsets survive; the group resumes after what it committe
   );
 });
 
+t.test(
+  'a live consumer rides through a broker restart: its group comes back Stable, nothing redelivered',
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    let broker = await startGroupBroker(dataDir);
+    const port = broker.port;
+    const kafka = client(broker.address);
+    const admin = kafka.admin();
+    await admin.createTopics({ topics: [{ topic: 'live', numPartitions: 2 }], waitForLeaders: true });
+    const got: Received[] = [];
+    const consumer = await startConsumer(kafka, { groupId: 'lg', topic: 'live', name: 'c', into: got });
+    let joins = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joins++;
+    });
+    const group = await stableWith(admin, 'lg', 'live', 1);
+    await produce(
+      kafka,
+      'live',
+      Array.from({ length: 20 }, (_, i) => `pre-${i}`),
+    );
+    await waitFor('20 consumed and committed', async () => {
+      const c = await committedOffsets(admin, 'lg', 'live');
+      return got.length >= 20 && [...c.values()].reduce((a, b) => a + Math.max(b, 0), 0) === 20
+        ? true
+        : undefined;
+    });
+    const joinsBefore = joins;
+    await broker.stop();
+    broker = await startGroupBroker(dataDir, port);
+    t.teardown(async () => {
+      await consumer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await broker.stop();
+    });
+    const { groups } = await admin.describeGroups(['lg']);
+    t.equal(groups[0]!.state, 'Stable', 'the group was restored Stable from disk');
+    t.same(
+      groups[0]!.members.map((m) => m.memberId),
+      group.members.map((m) => m.memberId),
+      'with its member',
+    );
+    await produce(
+      kafka,
+      'live',
+      Array.from({ length: 20 }, (_, i) => `post-${i}`),
+    );
+    await waitFor('the 20 new messages consumed', () =>
+      got.filter((r) => r.value.startsWith('post-')).length >= 20 ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    t.equal(got.length, 40, 'nothing committed before the restart was delivered again');
+    t.comment(`consumer rejoined ${joins - joinsBefore} time(s) across the restart`);
+  },
+);
+
 /** Starts the broker in a child process on dataDir; resolves with its port and a kill function. */
 async function childBroker(dataDir: string) {
   const p = spawn(

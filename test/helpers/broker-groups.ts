@@ -12,10 +12,10 @@ export const HEARTBEAT_MS = 500;
 /** Short, so tests do not sit out Kafka's 3 s; still long enough to gather simultaneous joiners. */
 export const INITIAL_DELAY_MS = 300;
 
-export async function startGroupBroker(dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'))) {
+export async function startGroupBroker(dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-')), port = 0) {
   const broker: BrokerHandle = await startBroker({
     dataDir,
-    port: 0,
+    port,
     logger: createLogger('broker', process.env['BROKER_LOG'] ?? 'warn'),
     groups: { initialRebalanceDelayMs: INITIAL_DELAY_MS },
   });
