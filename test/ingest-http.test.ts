@@ -345,3 +345,27 @@ t.test('metrics: Prometheus text and the dashboard summary agree', async (t) => 
   t.equal(stats.live.devices, 1);
   t.equal(stats.live.accepted, 2);
 });
+
+t.test('polled routes log successes at debug, failures at info', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const f = await webFixture({ logger: pino({ level: 'info' }, sink) });
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+    await f.cleanup();
+  });
+  await app.inject({ url: '/api/stats', headers: AUTH });
+  await app.inject({ url: '/healthz' });
+  t.same(lines, [], 'a dashboard polling every 2 s does not fill the log');
+  await app.inject({ url: '/api/stats' });
+  await app.inject({ url: '/api/devices/x/track', headers: AUTH });
+  t.equal(lines.length, 2);
+  t.match(lines[0], /"status":401/);
+  t.match(lines[1], /"url":"\/api\/devices\/x\/track","status":200/);
+});

@@ -15,6 +15,8 @@ export type AuthMode = 'public' | 'bearer' | 'query' | 'page';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
+    /** Polled routes (dashboard, scrapers, probes): successful requests are logged at debug. */
+    polled?: boolean;
   }
 }
 

@@ -27,6 +27,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
   app.get(
     '/api/devices',
     {
+      config: { polled: true },
       // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected).
       schema: {
         response: {

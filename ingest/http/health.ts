@@ -30,7 +30,7 @@ export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts)
   app.get(
     '/healthz',
     {
-      config: { auth: 'public' },
+      config: { auth: 'public', polled: true },
       // Ready (200) when every dependency answers; 503 naming the one that does not.
       schema: {
         response: {

@@ -16,7 +16,7 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opt
   registerLiveMetrics(opts.registry, opts.live);
   app.get(
     '/metrics',
-    { schema: { querystring: { type: 'object', properties: {} } } },
+    { config: { polled: true }, schema: { querystring: { type: 'object', properties: {} } } },
     async (_req, reply) => {
       const text = await opts.registry.metrics();
       return reply.type(opts.registry.contentType).send(text);
@@ -26,6 +26,7 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opt
   app.get(
     '/api/stats',
     {
+      config: { polled: true },
       // Consumer lag and consumed totals per group, DLQ count and live view figures.
       schema: {
         response: {

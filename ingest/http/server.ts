@@ -55,7 +55,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance; // a pino Logger is a FastifyBaseLogger; the generic just differs
 
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
+    const quiet = req.routeOptions.config?.polled && reply.statusCode < 400;
+    req.log[quiet ? 'debug' : 'info'](
       {
         method: req.method,
         url: redactUrl(req.url),
