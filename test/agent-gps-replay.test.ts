@@ -1,5 +1,7 @@
 // The replay source: same framer and filter as the serial port, paced by the file's epochs.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,5 +176,20 @@ t.test('gpsEvents: a consumer that stops early closes the source', async (t) => 
   for await (const ev of gpsEvents(src)) {
     if (ev.kind === 'fix' && ++n === 3) break;
   }
+  t.equal(src.state, 'closed');
+});
+
+t.test('close does not wait for a file that never yields more (a FIFO)', async (t) => {
+  const dir = tmp(t);
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const src = openReplaySource({ file: fifo, speed: 0 });
+  // Hold the FIFO's write end open without writing, so the replay's read blocks.
+  const writer = await open(fifo, 'w');
+  t.teardown(() => writer.close());
+  await writer.write(epochs(1));
+  const it = src[Symbol.asyncIterator]();
+  t.equal((await it.next()).done, false, 'a first sentence through the FIFO');
+  await src.close();
   t.equal(src.state, 'closed');
 });

@@ -69,6 +69,9 @@ export class ReplaySource extends QueueSource {
       // pipe() forwards data but not errors: an unreadable file must fail the replay.
       file.on('error', (e) => framer.output.destroy(e));
       file.pipe(framer.input);
+      // close() must not wait for a file that never yields more (a FIFO, a stalled disk).
+      const stop = () => framer.output.destroy();
+      this.abort.signal.addEventListener('abort', stop, { once: true });
       this.counters.opens++;
       try {
         for await (const raw of framer.output as AsyncIterable<Buffer>) {
@@ -90,6 +93,7 @@ export class ReplaySource extends QueueSource {
           this.enqueue({ line, receivedAt: Date.now() });
         }
       } finally {
+        this.abort.signal.removeEventListener('abort', stop);
         file.destroy();
         framer.input.destroy();
       }

@@ -60,6 +60,10 @@ export class SerialSource extends QueueSource {
     this.presenceCheckMs = opts.presenceCheckMs ?? 1000;
     this.backoff = this.backoffMinMs;
     this.log = opts.log;
+    if (!Number.isInteger(this.baudRate) || this.baudRate <= 0)
+      throw new RangeError(`GPS baud rate ${opts.baudRate} is not a positive integer`);
+    if (this.silenceMs <= 0 || this.backoffMinMs <= 0 || this.backoffMaxMs < this.backoffMinMs)
+      throw new RangeError('GPS silence and backoff times must be > 0, with backoffMaxMs >= backoffMinMs');
   }
 
   get name(): string {
@@ -78,7 +82,17 @@ export class SerialSource extends QueueSource {
     if (!this.fixedPath) this.currentPath = defaultGpsPath();
     // Retries keep showing why we retry ("gps disconnected", "silent"), not "connecting".
     if (this.state === 'connecting') this.setState('connecting', this.currentPath);
-    const port = new SerialPort({ path: this.currentPath, baudRate: this.baudRate, autoOpen: false });
+    let port: SerialPort;
+    try {
+      port = new SerialPort({ path: this.currentPath, baudRate: this.baudRate, autoOpen: false });
+    } catch (e) {
+      // serialport validates its options synchronously; this runs from a timer, so never throw.
+      const why = e instanceof Error ? e.message : String(e);
+      this.counters.disconnects++;
+      this.setState('gps disconnected', why);
+      this.scheduleReopen(this.backoffMaxMs);
+      return;
+    }
     this.port = port;
     port.on('error', (err: Error) => this.lost(port, err.message));
     port.on('close', (err: (Error & { disconnected?: boolean }) | null) => {
