@@ -68,7 +68,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     const dlq = new DeadLetterQueue(producer, o.dlqTopic);
     const sinks: Record<GroupName, FixSink> = {
       'fix-store': fixStoreSink(store, o.metrics),
-      trips: tripsSink(store, log.child({ group: 'trips' })),
+      trips: tripsSink(store, o.metrics, log.child({ group: 'trips' })),
       live,
     };
     // Only one group publishes bad records to the DLQ (fix-store, or the first group run here if

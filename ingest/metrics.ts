@@ -17,7 +17,7 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
     }),
     writtenFixes: new Counter({
       name: 'ingest_written_fixes_total',
-      help: 'Fixes newly stored in the database (redelivered duplicates not counted)',
+      help: 'Fixes newly stored in the database, by the group that stored them first (sum over groups = rows stored; duplicates not counted)',
       labelNames: ['group'] as const,
       registers,
     }),

@@ -192,7 +192,7 @@ export class PostgresStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { applied: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return { inserted: 0, applied: 0, recomputedDays: 0 };
     return this.tx((c) => applyTripsTx(tripTx(c), fixes));
   }
 

@@ -184,7 +184,7 @@ export class SqliteStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { applied: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return { inserted: 0, applied: 0, recomputedDays: 0 };
     return this.lock.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {

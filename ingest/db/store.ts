@@ -36,6 +36,8 @@ export interface DeviceSummary {
 
 /** What a trips transaction did: how many fixes extended the running totals, how many days were rebuilt. */
 export interface TripApplyResult {
+  /** Fixes that were new in the fixes table (the trips transaction stores them too). */
+  inserted: number;
   applied: number;
   recomputedDays: number;
 }

@@ -3,11 +3,15 @@ import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
 import type { FixSink } from '../consumer/sink.js';
 import type { Store } from '../db/store.js';
+import type { IngestMetrics } from '../metrics.js';
 
-export function tripsSink(store: Store, log: Logger): FixSink {
+// A fix the trips group stores before fix-store gets to it counts as written by `trips`: summed over
+// groups, ingest_written_fixes_total is the number of rows stored.
+export function tripsSink(store: Store, metrics: IngestMetrics, log: Logger, group = 'trips'): FixSink {
   return {
     async handleBatch(fixes: readonly Fix[]) {
       const r = await store.applyTrips(fixes);
+      metrics.writtenFixes.inc({ group }, r.inserted);
       if (r.recomputedDays > 0) {
         log.info({ recomputedDays: r.recomputedDays }, 'late or redelivered fixes: trip days rebuilt');
       }

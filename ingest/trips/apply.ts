@@ -28,9 +28,9 @@ export interface TripTx {
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
 
 export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyResult> {
-  const result: TripApplyResult = { applied: 0, recomputedDays: 0 };
+  const result: TripApplyResult = { inserted: 0, applied: 0, recomputedDays: 0 };
   if (fixes.length === 0) return result;
-  await tx.insertFixes(fixes);
+  result.inserted = await tx.insertFixes(fixes);
   const perDevice = new Map<string, Fix[]>();
   for (const f of fixes) {
     const list = perDevice.get(f.deviceId);
