@@ -61,6 +61,7 @@ async function produceN(port: number, topic: string, n: number, from = 0): Promi
 
 t.test('restart on the same data dir reads everything back, across rolled segments', async (t) => {
   const b = await inProcessBroker(t, { defaultPartitions: 1, topicDefaults: { segmentBytes: 2048 } });
+  b.context.topics.create('keep', 1, { 'retention.ms': '-1', 'max.message.bytes': '5000' });
   await produceN(b.port, 'keep', 200);
   t.ok(segmentFiles(b.dataDir, 'keep').length > 3, 'several segments rolled');
   await b.stop();

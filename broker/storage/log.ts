@@ -196,10 +196,11 @@ export class PartitionLog {
   }
 
   /**
-   * Whole batches starting with the one containing `offset`, up to `maxBytes` (at least one
-   * batch even if larger, so a big batch can never block a consumer).
+   * Whole batches starting with the one containing `offset`, up to `maxBytes`. With
+   * `atLeastOne` the first batch comes whole even if larger, so a big batch can never block a
+   * consumer (Kafka does the same for the first partition with data in a fetch).
    */
-  read(offset: number, maxBytes: number): ReadResult {
+  read(offset: number, maxBytes: number, atLeastOne = true): ReadResult {
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       return {
         errorCode: ErrorCode.OFFSET_OUT_OF_RANGE,
@@ -221,6 +222,7 @@ export class PartitionLog {
         end += size;
       }
       if (end > 0) return { errorCode: 0, records: data.subarray(0, end) };
+      if (!atLeastOne) return { errorCode: 0, records: null };
       const first = seg.batchAt(at.position);
       if (!first) return { errorCode: 0, records: null };
       return { errorCode: 0, records: seg.read(at.position, first.size) };

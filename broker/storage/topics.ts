@@ -4,10 +4,11 @@
 // A topic is created in a temporary directory and renamed into place, and deleted by renaming
 // it away before removing files, so a crash never leaves a half-created or half-deleted topic.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import type { BrokerConfig, TopicDefaults } from '../config.js';
+import { ErrorCode } from '../protocol/errors.js';
 import { GroupFlusher } from './flusher.js';
 import { fsyncDir, JsonFile } from './json-file.js';
 import { PartitionLog } from './log.js';
@@ -133,12 +134,12 @@ export class TopicManager {
   /** Create a topic durably. Throws TopicError with the Kafka error code on refusal. */
   create(name: string, partitions: number, configs: Record<string, string | null> = {}): Topic {
     const bad = checkTopicName(name);
-    if (bad) throw new TopicError(17 /* INVALID_TOPIC_EXCEPTION */, bad);
+    if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     if (this.topics.has(name))
-      throw new TopicError(36 /* TOPIC_ALREADY_EXISTS */, `topic '${name}' already exists`);
+      throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `topic '${name}' already exists`);
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
       throw new TopicError(
-        37 /* INVALID_PARTITIONS */,
+        ErrorCode.INVALID_PARTITIONS,
         `partitions must be 1..${MAX_PARTITIONS}, got ${partitions}`,
       );
     }
@@ -146,7 +147,7 @@ export class TopicManager {
     try {
       valid = validateTopicConfigs(configs);
     } catch (e) {
-      throw new TopicError(40 /* INVALID_CONFIG */, (e as Error).message);
+      throw new TopicError(ErrorCode.INVALID_CONFIG, (e as Error).message);
     }
     const meta: TopicMeta = { name, id: randomUUID().replaceAll('-', ''), partitions, configs: valid };
     const tmp = join(this.root, `.creating-${meta.id}`);
@@ -164,7 +165,7 @@ export class TopicManager {
 
   delete(name: string): void {
     const topic = this.topics.get(name);
-    if (!topic) throw new TopicError(3 /* UNKNOWN_TOPIC_OR_PARTITION */, `topic '${name}' does not exist`);
+    if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${name}' does not exist`);
     this.topics.delete(name);
     for (const p of topic.partitions) p.close();
     const trash = join(this.config.dataDir, 'trash');
@@ -186,9 +187,5 @@ export class TopicManager {
   closeClean(): void {
     for (const t of this.topics.values()) for (const p of t.partitions) p.closeClean();
     this.topics.clear();
-  }
-
-  exists(name: string): boolean {
-    return existsSync(join(this.root, name));
   }
 }

@@ -37,7 +37,7 @@ function readAll(ctx: RequestContext, req: FetchRequest) {
       // Once the request budget is spent, later partitions are answered empty (not an error).
       if (budget <= 0 && total > 0) return res;
       const limit = Math.min(p.partitionMaxBytes, budget);
-      const r = log.read(p.fetchOffset, total > 0 ? limit : Math.max(limit, 1));
+      const r = log.read(p.fetchOffset, Math.max(limit, 0), total === 0);
       if (r.errorCode !== 0) {
         res.errorCode = r.errorCode;
         return res;
