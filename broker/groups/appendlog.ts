@@ -27,6 +27,10 @@ export interface OpenedLog {
 }
 
 export class AppendLog {
+  /** fdatasync rounds and records made durable, for the group-commit ratio (bench, metrics). */
+  syncs = 0;
+  records = 0;
+  compactions = 0;
   private queue: Pending[] = [];
   private running = false;
   private closed = false;
@@ -109,6 +113,8 @@ export class AppendLog {
         continue;
       }
       this.size += buf.length;
+      this.syncs++;
+      this.records += batch.length;
       for (const p of batch) p.onDurable();
       for (const p of batch) p.resolve();
       if (this.snapshot && this.size > Math.max(this.compactFloor, 4 * this.snapshotSize)) {
@@ -145,6 +151,7 @@ export class AppendLog {
     await old.close();
     this.size = buf.length;
     this.snapshotSize = buf.length;
+    this.compactions++;
   }
 
   /** Waits for queued appends, then closes. Later appends are refused. */

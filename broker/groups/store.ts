@@ -65,6 +65,16 @@ export class GroupStore {
     return this.log.bytes;
   }
 
+  /** Durability counters: appends made durable, fsync rounds that did it, compactions. */
+  stats(): { records: number; syncs: number; compactions: number; bytes: number } {
+    return {
+      records: this.log.records,
+      syncs: this.log.syncs,
+      compactions: this.log.compactions,
+      bytes: this.log.bytes,
+    };
+  }
+
   storedGroups(): IterableIterator<StoredGroup> {
     return this.groups.values();
   }
