@@ -7,6 +7,7 @@ import { runGroup } from '../ingest/consumer/runner.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import { fixStoreSink } from '../ingest/sinks/fix-store.js';
+import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
 import { makeFix, PG_URL, uniqueSchema } from './helpers/ingest-backends.js';
@@ -65,13 +66,16 @@ function startIngestChild(env: NodeJS.ProcessEnv, name: string) {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const state = { partitions: [] as number[], joins: 0, exited: null as number | string | null, stderr: '' };
+  const state = {
+    partitions: new Map<string, number[]>(),
+    exited: null as number | string | null,
+    stderr: '',
+  };
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const e = JSON.parse(line);
       if (e.msg === 'joined group') {
-        state.partitions = e.partitions;
-        state.joins++;
+        state.partitions.set(e.group, e.partitions);
       }
     } catch {
       // not a log line
@@ -95,6 +99,7 @@ function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 }
 
 t.test('two processes split the partitions; SIGKILL one, the other takes all, every fix once', async (t) => {
+  // Both durable groups run in each process: fix-store and trips.
   const k = await startTestBroker();
   const store = await pgStore('failover');
   const children: ReturnType<typeof startIngestChild>[] = [];
@@ -109,7 +114,7 @@ t.test('two processes split the partitions; SIGKILL one, the other takes all, ev
     KAFKA_BROKERS: k.address,
     DATABASE_URL: PG_URL,
     INGEST_DB_SCHEMA: store.schema,
-    INGEST_GROUPS: 'fix-store',
+    INGEST_GROUPS: 'fix-store,trips',
     INGEST_HTTP: 'false',
     INGEST_FLUSH_ROWS: '200',
     INGEST_FLUSH_MS: '20',
@@ -118,22 +123,26 @@ t.test('two processes split the partitions; SIGKILL one, the other takes all, ev
   };
   const a = startIngestChild(env, 'a');
   children.push(a);
+  const GROUPS = ['fix-store', 'trips'];
+  const held = (c: typeof a, g: string) => c.state.partitions.get(g) ?? [];
   await waitFor(() =>
-    a.state.partitions.length === 12 ? true : a.state.exited !== null ? 'dead' : undefined,
+    GROUPS.every((g) => held(a, g).length === 12) ? true : a.state.exited !== null ? 'dead' : undefined,
   );
   t.equal(a.state.exited, null, `a is running ${a.state.stderr}`);
   const b = startIngestChild(env, 'b');
   children.push(b);
   await waitFor(() =>
-    b.state.partitions.length > 0 && a.state.partitions.length + b.state.partitions.length === 12
+    GROUPS.every((g) => held(b, g).length > 0 && held(a, g).length + held(b, g).length === 12)
       ? true
       : undefined,
   );
-  t.ok(a.state.partitions.length > 0 && b.state.partitions.length > 0, 'the partitions are split');
-  t.same(
-    [...a.state.partitions, ...b.state.partitions].sort((x, y) => x - y),
-    [...Array(12).keys()],
-  );
+  for (const g of GROUPS) {
+    t.ok(held(a, g).length > 0 && held(b, g).length > 0, `${g}: the partitions are split`);
+    t.same(
+      [...held(a, g), ...held(b, g)].sort((x, y) => x - y),
+      [...Array(12).keys()],
+    );
+  }
 
   // Produce while they consume: 60 devices x 400 fixes, in rounds of one fix per device.
   const DEVICES = 60;
@@ -155,8 +164,8 @@ t.test('two processes split the partitions; SIGKILL one, the other takes all, ev
     }
   }
   t.ok(killed, 'b was killed while fixes were flowing');
-  await waitFor(() => (a.state.partitions.length === 12 ? true : undefined), 100);
-  t.pass('a took over all 12 partitions');
+  await waitFor(() => (GROUPS.every((g) => held(a, g).length === 12) ? true : undefined), 100);
+  t.pass('a took over all 12 partitions of both groups');
   await waitFor(async () => ((await count(store)) >= total ? true : undefined), 100);
   const offsets = await committed(k.admin, 'fix-store', TOPIC);
   const ends = await k.admin.fetchTopicOffsets(TOPIC);
@@ -172,6 +181,27 @@ t.test('two processes split the partitions; SIGKILL one, the other takes all, ev
     devices.every((d) => d.fixCount === PER_DEVICE && d.maxSeq === PER_DEVICE && d.gaps.length === 0),
     'per-device counts match the rows: no fix counted twice, no gap',
   );
+  // Trips: the same numbers as one in-order pass over each device's fixes, despite the kill.
+  await waitFor(async () => {
+    const c = await committed(k.admin, 'trips', TOPIC);
+    return ends.every((e) => c.get(e.partition) === Number(e.high)) ? true : undefined;
+  }, 100);
+  for (const d of [0, 17, 59]) {
+    const id = `rider-${d}`;
+    const days = new Map<string, TripDay>();
+    accumulate(
+      id,
+      null,
+      Array.from({ length: PER_DEVICE }, (_, i) => makeFix(id, i + 1)),
+      days,
+    );
+    const want = [...days.values()];
+    const got = await store.trips(id);
+    t.equal(got.length, want.length, `${id}: trip days`);
+    t.equal(got[0]?.fixes, want[0]!.fixes, `${id}: each fix folded once`);
+    t.ok(Math.abs(got[0]!.distanceM - want[0]!.distanceM) < 1e-6, `${id}: distance ${got[0]!.distanceM}`);
+    t.equal(got[0]?.movingS, want[0]!.movingS);
+  }
   await kill(a.child, 'SIGTERM');
   t.equal(a.state.exited, 0, 'SIGTERM: clean exit after the batch in hand');
 });
