@@ -90,12 +90,15 @@ export class ProducerStateTable {
     };
   }
 
-  /** Record an appended (or recovered) batch at `firstOffset`. */
-  record(h: BatchInfo, firstOffset: number): void {
+  /**
+   * Record an appended (or recovered) batch at `firstOffset`. Activity is timed by the broker's
+   * clock, not the records' timestamps: a backlog of old fixes must not look like an idle producer.
+   */
+  record(h: BatchInfo, firstOffset: number, nowMs = Date.now()): void {
     if (h.producerId < 0) return;
     let e = this.producers.get(h.producerId);
     if (!e || h.producerEpoch > e.epoch) {
-      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: h.maxTimestamp };
+      e = { epoch: h.producerEpoch, batches: [], lastTimestamp: nowMs };
       this.producers.set(h.producerId, e);
     }
     e.batches.push({
@@ -105,7 +108,7 @@ export class ProducerStateTable {
       lastOffset: firstOffset + h.lastOffsetDelta,
     });
     if (e.batches.length > CACHED_BATCHES) e.batches.shift();
-    e.lastTimestamp = Math.max(e.lastTimestamp, h.maxTimestamp);
+    e.lastTimestamp = Math.max(e.lastTimestamp, nowMs);
   }
 
   /** Forget producers silent for longer than `maxIdleMs` (Kafka's transactional.id.expiration). */
