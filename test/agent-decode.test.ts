@@ -45,6 +45,19 @@ t.test('decode prints one JSON line per epoch with a fix, named as Position', as
   t.match(r.stderr, /9 fixes, 10 epochs without a fix/);
 });
 
+t.test('decode - reads the capture from stdin', async (t) => {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'agent/main.ts', 'decode', '--quiet', '-'],
+      { cwd: repoRoot },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    );
+    child.stdin!.end(readFileSync(path.join(fixtures, 'bu353-glonass.log')));
+  });
+  t.equal(out.trim().split('\n').length, 9);
+});
+
 t.test('decode skips binary frames and reports what it skipped', async (t) => {
   const file = path.join(fixtures, 'ac12_binary.log');
   const r = await agent('decode', file);

@@ -171,13 +171,15 @@ t.test('no fix is a status, not a position', async (t) => {
     GGA('081413.000', 1, '00'),
     s('GNRMC,081414.000,A,5541.1955,N,03737.2872,E,0.60,301.29,260514,,'), // NMEA 2.2: no mode field
     s('GNRMC,081415.000,A,5541.1955,N,03737.2872,E,0.60,301.29,260514,,,N'),
+    // NMEA 4.1 navigational status V is "no status given" (u-blox, always), not "no fix".
+    s('GNRMC,081416.000,A,5541.1955,N,03737.2872,E,0.60,301.29,260514,,,A,V'),
   ]);
   t.same(
     results.map((r) => (r.kind === 'fix' ? 'fix' : r.reason)),
-    ['no fix', 'no fix', 'no fix', 'fix', 'no fix'],
+    ['no fix', 'no fix', 'no fix', 'fix', 'no fix', 'fix'],
     'RMC V, GGA quality 0, GGA with 0 satellites and RMC mode N are no fix',
   );
-  t.same(fixes(results).length, 1);
+  t.same(fixes(results).length, 2);
 });
 
 t.test(

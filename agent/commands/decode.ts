@@ -11,11 +11,11 @@ import { type Command, parseCommandArgs } from './command.js';
 
 const help = `usage: npm run agent -- decode FILE [options]
 
-Prints the fixes of an NMEA capture (e.g. test/fixtures/nmea/*.log) as JSON lines, one per
-epoch with a fix: {"time":"2019-02-05T02:09:35.000Z","lat":..,"lon":..,"alt":..,"speed":..,
-"course":..,"hdop":..,"sats":..,"mode":3,"quality":1} (speed m/s, course degrees true; fields
-the receiver did not send are left out). Binary frames and bad sentences are skipped; a
-summary of what was skipped goes to stderr.
+Prints the fixes of an NMEA capture FILE (- reads stdin), e.g. test/fixtures/nmea/*.log, as
+JSON lines, one per epoch with a fix: {"time":"2019-02-05T02:09:35.000Z","lat":..,"lon":..,
+"alt":..,"speed":..,"course":..,"hdop":..,"sats":..,"mode":3,"quality":1} (speed m/s, course
+degrees true; fields the receiver did not send are left out). Binary frames and bad
+sentences are skipped; a summary of what was skipped goes to stderr.
 
 options:
   --one-per-second     only the first fix of each UTC second, as the agent sends them
@@ -62,7 +62,7 @@ async function run(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('agent decode: give exactly one FILE (see --help)');
   const file = positionals[0]!;
-  if (!existsSync(file) || !statSync(file).isFile())
+  if (file !== '-' && (!existsSync(file) || !statSync(file).isFile()))
     throw new UsageError(`agent decode: ${file} is not a readable file`);
   let notBefore: number | undefined;
   if (values['not-before'] !== undefined) {
@@ -74,11 +74,15 @@ async function run(args: string[]): Promise<number> {
   }
   const gate = values['one-per-second'] ? new OnePerSecond() : undefined;
   const out: string[] = [];
-  const { lines, decode } = decodeLines(splitLines(readFileSync(file, 'latin1')), { notBefore }, (r) => {
-    if (gate && !gate.accept(r)) return;
-    if (r.kind === 'fix') out.push(positionJson(r.position));
-    else if (values.nofix) out.push(noFixJson(r));
-  });
+  const { lines, decode } = decodeLines(
+    splitLines(readFileSync(file === '-' ? 0 : file, 'latin1')),
+    { notBefore },
+    (r) => {
+      if (gate && !gate.accept(r)) return;
+      if (r.kind === 'fix') out.push(positionJson(r.position));
+      else if (values.nofix) out.push(noFixJson(r));
+    },
+  );
   await write(out);
   if (!values.quiet) {
     process.stderr.write(

@@ -141,9 +141,10 @@ export function decodeSentence(sentence: string): SentenceResult {
       case 'RMC': {
         const tod = parseTimeOfDay(f(1));
         if (tod === undefined) return { kind: 'error', reason: `RMC: bad time ${JSON.stringify(f(1))}` };
-        // Status A = valid; the NMEA 2.3 mode indicator N (not valid) overrides it.
-        const faa = f(12);
-        const fix = f(2) === 'A' && faa !== 'N';
+        // Status A = valid; the NMEA 2.3 mode indicator N (not valid) overrides it. The NMEA 4.1
+        // navigational status (field 13) is not about the fix: u-blox always sends V there
+        // ("no navigational status"), on every good fix (gpsd's captures confirm it).
+        const fix = f(2) === 'A' && f(12) !== 'N';
         return {
           kind: 'facts',
           facts: {
