@@ -54,8 +54,16 @@ export class AppendLog {
     snapshot: (() => Buffer[]) | null,
     opts: { compactFloorBytes?: number } = {},
   ): Promise<OpenedLog> {
-    // 'a' creates the file if missing without touching existing bytes; then reopen for positioned writes.
-    await (await open(path, 'a')).close();
+    // 'wx' creates the file only if missing; then the directory is synced so the new name is as
+    // durable as the first record that will be fsync'd into it.
+    const created = await open(path, 'wx').then(
+      (fh) => fh.close().then(() => true),
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EEXIST') return false;
+        throw e;
+      },
+    );
+    if (created) await syncDir(dirname(path));
     const bytes = await readFile(path);
     const decoded = decodeFrames(bytes);
     const fh = await open(path, 'r+');
@@ -140,12 +148,7 @@ export class AppendLog {
       await out.close();
     }
     await rename(tmp, this.path);
-    const dir = await open(dirname(this.path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(dirname(this.path));
     const old = this.fh;
     this.fh = await open(this.path, 'r+');
     await old.close();
@@ -160,5 +163,14 @@ export class AppendLog {
     await this.idle;
     await this.fh.close();
     await rm(`${this.path}.compact`, { force: true });
+  }
+}
+
+async function syncDir(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }

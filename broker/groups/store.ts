@@ -4,8 +4,8 @@
 // record is on disk, so nothing is ever served that a crash could take back.
 //
 // Records are JSON (small, rare: one per commit request or completed rebalance), buffers base64.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { AppendLog } from './appendlog.js';
 import type { CommittedOffset } from './types.js';
 
@@ -51,6 +51,10 @@ export class GroupStore {
 
   static async open(dir: string, opts: { compactFloorBytes?: number } = {}): Promise<GroupStore> {
     await mkdir(dir, { recursive: true });
+    // The directory may be brand new (here or by the broker's stateDir): its entry and its parent's
+    // must be on disk too, or a crash could lose the whole log with every commit in it. Three
+    // fsyncs per broker start.
+    await syncDirs([dir, dirname(dir), dirname(dirname(dir))]);
     const store = new GroupStore();
     const opened = await AppendLog.open(join(dir, 'groups.log'), () => store.snapshot(), opts);
     store.log = opened.log;
@@ -248,4 +252,15 @@ function parseGroup(rec: Json): StoredGroup | null {
     });
   }
   return { groupId: g, generationId: gen, protocolType: pt, protocolName: p, leaderId: l, members };
+}
+
+async function syncDirs(dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    const fh = await open(d, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
 }
