@@ -1,6 +1,9 @@
 // Bad records: dead-lettered with the reason, counted, and their partition keeps moving.
 // Through the real embedded broker (kafkajs) and read back with librdkafka (kcat).
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { DeadLetterQueue } from '../ingest/consumer/dead-letter.js';
@@ -13,6 +16,7 @@ import { backends, makeFix } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const TOPIC = 'gps.fixes';
+const run = promisify(execFile);
 const DLQ = 'gps.fixes.dlq';
 
 t.test('good, bad, good on one partition: both good stored, bad dead-lettered with reason', async (t) => {
@@ -75,9 +79,20 @@ t.test('good, bad, good on one partition: both good stored, bad dead-lettered wi
     (await store.track('dev-1', 0, Number.MAX_SAFE_INTEGER, 10)).length === 3 ? true : undefined,
   );
 
+  // A fix produced by librdkafka (kcat, one file = one message) is consumed like any other.
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-dlq-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'fix4'), encodeFix(makeFix('dev-1', 4)));
+  await run('kcat', ['-P', '-b', k.address, '-t', TOPIC, '-p', '1', '-k', 'dev-1', join(dir, 'fix4')], {
+    timeout: 30_000,
+  });
+  await waitFor(async () =>
+    (await store.track('dev-1', 0, Number.MAX_SAFE_INTEGER, 10)).length === 4 ? true : undefined,
+  );
+
   // Read the DLQ with librdkafka: value untouched, reason and origin in headers. (Async: the
   // broker runs in this process and must keep answering while kcat runs.)
-  const { stdout: out } = await promisify(execFile)(
+  const { stdout: out } = await run(
     'kcat',
     ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%o|%h|%s\\n'],
     { encoding: 'utf8', timeout: 30_000 },
@@ -98,9 +113,9 @@ t.test('good, bad, good on one partition: both good stored, bad dead-lettered wi
   const dlqCount = (await metrics.dlqRecords.get()).values.reduce((a, v) => a + v.value, 0);
   t.equal(dlqCount, 4, 'counted');
   const consumed = (await metrics.consumedFixes.get()).values[0]?.value;
-  t.equal(consumed, 7);
+  t.equal(consumed, 8);
   const written = (await metrics.writtenFixes.get()).values[0]?.value;
-  t.equal(written, 3);
+  t.equal(written, 4);
   await group.stop();
   group = undefined;
 });
