@@ -13,7 +13,7 @@ import {
 import { ErrorCode } from '../protocol/errors.js';
 import { BASE_OFFSET, BatchError, type BatchInfo, batchSizeAt, validateBatch } from './batch.js';
 import type { GroupFlusher } from './flusher.js';
-import { JsonFile } from './json-file.js';
+import { fsyncDir, JsonFile } from './json-file.js';
 import { Segment } from './segment.js';
 
 /** Producer ids idle this long are forgotten (Kafka's default is 7 days too). */
@@ -67,6 +67,7 @@ export class PartitionLog {
       .sort((a, b) => a - b);
     if (bases.length === 0) {
       p.segments.push(Segment.create(dir, 0, indexInterval));
+      fsyncDir(dir); // the new file's name must survive a power cut too
     }
     for (let i = 0; i < bases.length; i++) {
       const last = i === bases.length - 1;
@@ -192,6 +193,7 @@ export class PartitionLog {
     this.producers.expire(Date.now(), PRODUCER_EXPIRY_MS);
     this.snapshotFile.write(this.producers.snapshot(old.nextOffset));
     this.segments.push(Segment.create(this.dir, old.nextOffset, this.indexInterval));
+    fsyncDir(this.dir);
     this.log.debug({ topic: this.topic, partition: this.partition, base: old.nextOffset }, 'rolled segment');
   }
 
