@@ -175,7 +175,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
     sup.start({
       name: 'fleet',
       entry: 'agent/main.ts',
-      args: ['simulate', '--devices', String(devices), '--db-dir', join(dataDir, 'fleet')],
+      args: ['simulate', '--devices', String(devices), '--db', join(dataDir, 'fleet-outbox.db')],
       env: kafkaEnv,
     });
   }
@@ -183,15 +183,18 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
     sup.start({
       name: 'replay',
       entry: 'agent/main.ts',
+      // A real receiver's capture, decoded by the agent's NMEA code and played in a loop with
+      // fresh times (a plain `agent run --replay --loop` would repeat the capture's old times).
       args: [
-        'run',
+        'simulate',
+        '--devices',
+        '1',
         '--replay',
         REPLAY_LOG,
-        '--loop',
-        '--device',
-        'replay-sirfstarv',
+        '--prefix',
+        'replay-',
         '--db',
-        join(dataDir, 'replay.db'),
+        join(dataDir, 'replay-outbox.db'),
       ],
       env: kafkaEnv,
     });

@@ -30,6 +30,10 @@ export class Supervisor {
     private readonly onUnexpectedExit: (name: string, code: number | null) => void,
   ) {
     mkdirSync(logDir, { recursive: true });
+    // Detached children outlive a supervisor that crashes; take them along on any exit.
+    process.on('exit', () => {
+      for (const r of this.running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    });
   }
 
   start(spec: ChildSpec): ChildProcess {
@@ -37,6 +41,10 @@ export class Supervisor {
     const child = spawn(process.execPath, ['--import', 'tsx', spec.entry, ...spec.args], {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C in a terminal signals the whole foreground group at once,
+      // which would stop the broker while agents still flush. Only the supervisor gets it, and
+      // stops the children in order.
+      detached: true,
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
