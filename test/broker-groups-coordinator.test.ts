@@ -574,3 +574,40 @@ t.test(
     t.equal(state.c.inspect('g').generationId, 2, 'the generation survives a restart of an empty group too');
   },
 );
+
+t.test('delete: only empty groups; offsets go with them, durably', async (t) => {
+  const { state, clock, open } = await setup(t);
+  const c = state.c;
+  const { leader } = await formGroup(c, clock, 1);
+  await c.commit({
+    groupId: 'g',
+    generationId: 1,
+    memberId: leader.memberId,
+    groupInstanceId: null,
+    topics: [{ name: 't', partitions: [{ partition: 0, offset: 5, leaderEpoch: -1, metadata: null }] }],
+  });
+  await c.commit({
+    groupId: 'offsets-only',
+    generationId: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }],
+  });
+  t.same(await c.deleteGroups(['g', 'never', '']), [
+    { groupId: 'g', errorCode: E.NON_EMPTY_GROUP },
+    { groupId: 'never', errorCode: E.GROUP_ID_NOT_FOUND },
+    { groupId: '', errorCode: E.INVALID_GROUP_ID },
+  ]);
+  c.leave('g', [{ memberId: leader.memberId, groupInstanceId: null }]);
+  t.equal(c.inspect('g').state, 'Empty');
+  t.same(await c.deleteGroups(['g', 'offsets-only']), [
+    { groupId: 'g', errorCode: E.NONE },
+    { groupId: 'offsets-only', errorCode: E.NONE },
+  ]);
+  t.equal(c.fetch('g', [{ name: 't', partitions: [0] }])[0]!.partitions[0]!.offset, -1);
+  t.same(c.list(), []);
+  await c.close();
+  state.c = await open();
+  t.same(state.c.list(), [], 'still deleted after a restart');
+  t.equal(state.c.fetch('offsets-only', [{ name: 't', partitions: [0] }])[0]!.partitions[0]!.offset, -1);
+});

@@ -142,3 +142,28 @@ t.test(
     );
   },
 );
+
+t.test('admin: list, describe and delete groups (only once empty)', async (t) => {
+  const { kafka, admin, consumers } = await setup(t, 'ops', 1);
+  const got: Received[] = [];
+  const c = await startConsumer(kafka, { groupId: 'ops-g', topic: 'ops', name: 'c', into: got });
+  consumers.push(c);
+  await stableWith(admin, 'ops-g', 'ops', 1);
+  await produce(kafka, 'ops', ['x']);
+  await waitFor('committed', async () =>
+    (await committedOffsets(admin, 'ops-g', 'ops')).get(0) === 1 ? true : undefined,
+  );
+  t.same(
+    (await admin.listGroups()).groups.map((g) => [g.groupId, g.protocolType]),
+    [['ops-g', 'consumer']],
+  );
+  await t.rejects(admin.deleteGroups(['ops-g']), 'a group with a live member is not deleted');
+  await c.disconnect();
+  const res = await admin.deleteGroups(['ops-g']);
+  t.same(
+    res.map((r) => [r.groupId, r.errorCode]),
+    [['ops-g', 0]],
+  );
+  t.equal((await committedOffsets(admin, 'ops-g', 'ops')).get(0), -1, 'its offsets are gone');
+  t.same((await admin.listGroups()).groups, []);
+});

@@ -77,6 +77,7 @@ t.test('ApiVersions advertises the group APIs at the versions implemented', asyn
   t.same(apis.get(ApiKey.OffsetFetch), [0, 5]);
   t.same(apis.get(ApiKey.DescribeGroups), [0, 4]);
   t.same(apis.get(ApiKey.ListGroups), [0, 2]);
+  t.same(apis.get(ApiKey.DeleteGroups), [0, 1]);
 });
 
 t.test('FindCoordinator: this broker for any group; transactions and empty ids refused', async (t) => {

@@ -1,6 +1,7 @@
 // The consumer group APIs, bound to one coordinator per broker. The coordinator opens its state
 // (offsets, groups) from broker.stateDir('groups') as the broker starts; requests that arrive while
 // it loads wait for it. Its timers stop and its log closes in broker.onStop.
+import { deleteGroups } from '../protocol/deleteGroups/index.js';
 import { describeGroups } from '../protocol/describeGroups/index.js';
 import { findCoordinator } from '../protocol/findCoordinator/index.js';
 import { heartbeat } from '../protocol/heartbeat/index.js';
@@ -48,5 +49,6 @@ export function createGroupApis(broker: BrokerContext): ApiHandler[] {
     offsetFetch(coordinator),
     describeGroups(coordinator),
     listGroups(coordinator),
+    deleteGroups(coordinator),
   ];
 }

@@ -639,6 +639,36 @@ export class GroupCoordinator {
     }));
   }
 
+  // ---- DeleteGroups ----
+
+  /** Deletes empty groups with their offsets (ops resetting a consumer group for good). */
+  async deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    return Promise.all(
+      groupIds.map(async (groupId) => {
+        if (groupId === '') return { groupId, errorCode: E.INVALID_GROUP_ID };
+        const group = this.groups.get(groupId);
+        if (!group && !this.store.hasGroup(groupId)) return { groupId, errorCode: E.GROUP_ID_NOT_FOUND };
+        if (group && group.state !== 'Empty') return { groupId, errorCode: E.NON_EMPTY_GROUP };
+        // Gone from memory at once, so a member joining meanwhile starts a fresh group whose
+        // records land in the log after the deletion.
+        if (group) {
+          group.state = 'Dead';
+          for (const cancel of group.pending.values()) cancel();
+          group.pending.clear();
+          this.groups.delete(groupId);
+        }
+        try {
+          await this.store.deleteGroup(groupId);
+          this.log.info({ group: groupId }, 'group: deleted');
+          return { groupId, errorCode: E.NONE };
+        } catch (err) {
+          this.log.error({ group: groupId, err }, 'group: could not persist the deletion');
+          return { groupId, errorCode: E.COORDINATOR_NOT_AVAILABLE };
+        }
+      }),
+    );
+  }
+
   /** Snapshot for tests and ops: state, generation and member ids of one group. */
   inspect(groupId: string): {
     state: string;

@@ -5,6 +5,7 @@ import { ErrorCode } from '../protocol/errors.js';
 export const GroupErrorCode = {
   ...ErrorCode,
   OFFSET_METADATA_TOO_LARGE: 12,
+  NON_EMPTY_GROUP: 68,
   GROUP_ID_NOT_FOUND: 69,
   MEMBER_ID_REQUIRED: 79,
 } as const;

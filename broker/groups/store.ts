@@ -110,8 +110,19 @@ export class GroupStore {
     return this.log.append(payload, () => this.groups.set(group.groupId, group));
   }
 
+  /** Forgets the group's metadata and offsets once the deletion is durable. */
+  deleteGroup(groupId: string): Promise<void> {
+    const payload = Buffer.from(JSON.stringify({ t: 'd', g: groupId }));
+    return this.log.append(payload, () => this.forget(groupId));
+  }
+
   close(): Promise<void> {
     return this.log.close();
+  }
+
+  private forget(groupId: string): void {
+    this.groups.delete(groupId);
+    this.offsets.delete(groupId);
   }
 
   private putOffsets(groupId: string, writes: readonly OffsetWrite[]): void {
@@ -161,6 +172,10 @@ export class GroupStore {
         writes.push({ topic, partition, offset, leaderEpoch, metadata, commitTimestamp });
       }
       this.putOffsets(rec['g'], writes);
+      return true;
+    }
+    if (rec['t'] === 'd' && typeof rec['g'] === 'string') {
+      this.forget(rec['g']);
       return true;
     }
     if (rec['t'] === 'g') {

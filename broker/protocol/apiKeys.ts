@@ -19,4 +19,5 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   DescribeConfigs: 32,
+  DeleteGroups: 42,
 } as const;
