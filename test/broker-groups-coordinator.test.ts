@@ -611,3 +611,12 @@ t.test('delete: only empty groups; offsets go with them, durably', async (t) => 
   t.same(state.c.list(), [], 'still deleted after a restart');
   t.equal(state.c.fetch('offsets-only', [{ name: 't', partitions: [0] }])[0]!.partitions[0]!.offset, -1);
 });
+
+t.test('a refused join does not leave an empty group behind', async (t) => {
+  const { state } = await setup(t);
+  const c = state.c;
+  t.equal((await c.join(req({ groupId: 'x', protocols: [] }))).errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
+  t.equal((await c.join(req({ groupId: 'y', sessionTimeoutMs: 1 }))).errorCode, E.INVALID_SESSION_TIMEOUT);
+  t.same(c.list(), []);
+  t.equal(c.describe(['x'])[0]!.state, 'Dead');
+});

@@ -132,14 +132,14 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < s.minSessionTimeoutMs || req.sessionTimeoutMs > s.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(E.INVALID_SESSION_TIMEOUT, req.memberId));
     }
-    let group = this.groups.get(req.groupId);
-    if (!group) {
-      if (req.memberId !== '') return Promise.resolve(joinError(E.UNKNOWN_MEMBER_ID, req.memberId));
-      group = this.groupFor(req.groupId);
-    }
-    if (!group.supports(req.protocolType, req.protocols)) {
+    const existing = this.groups.get(req.groupId);
+    if (!existing && req.memberId !== '')
+      return Promise.resolve(joinError(E.UNKNOWN_MEMBER_ID, req.memberId));
+    // Checked before a new group is created, so a refused join leaves no empty group behind.
+    if (!(existing ?? new Group(req.groupId)).supports(req.protocolType, req.protocols)) {
       return Promise.resolve(joinError(E.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
+    const group = existing ?? this.groupFor(req.groupId);
     if (req.memberId === '') {
       const memberId = `${req.clientId}-${randomUUID()}`;
       if (req.requireKnownMemberId) {
@@ -419,7 +419,7 @@ export class GroupCoordinator {
     const current = () => group.state === 'CompletingRebalance' && group.generationId === generation;
     this.store.saveGroup(stored).then(
       () => {
-        if (!current()) return;
+        if (this.closed || !current()) return;
         for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY;
         group.state = 'Stable';
         this.log.info({ group: group.groupId, generation }, 'group: stable');
@@ -428,8 +428,8 @@ export class GroupCoordinator {
         }
       },
       (err: unknown) => {
+        if (this.closed || !current()) return;
         this.log.error({ group: group.groupId, err }, 'group: could not persist the assignment');
-        if (!current()) return;
         for (const m of group.members.values()) {
           this.completeSync(group, m, { errorCode: E.COORDINATOR_NOT_AVAILABLE, assignment: EMPTY });
         }
