@@ -195,3 +195,32 @@ t.test('closing the server ends open streams', async (t) => {
   await c.closed;
   t.equal(f.live.stats().subscribers, 0);
 });
+
+t.test('a client that takes nothing for too long is disconnected', async (t) => {
+  const f = await webFixture({ sseHeartbeatMs: 50, sseMaxStallMs: 300 });
+  const srv = await startHttpServer(f.deps);
+  t.teardown(async () => {
+    await srv.app.close();
+    await f.cleanup();
+  });
+  const stuck = await openSse(`${srv.url}/api/live?token=${TOKEN}`, {}, { keep: false });
+  const healthy = await openSse(`${srv.url}/api/live?token=${TOKEN}`, {}, { keep: false });
+  stuck.pause();
+  let healthyEvents = 0;
+  healthy.onEvent = () => healthyEvents++;
+  const pad = 'y'.repeat(60);
+  // Fill the stuck client's socket until the server sees it as slow, then keep updating.
+  for (let r = 1; f.live.stats().slowSubscribers === 0 && r < 500; r++) {
+    await f.live.handleBatch(Array.from({ length: 1000 }, (_, d) => fix(`d-${pad}-${d}`, r)));
+    await new Promise((res) => setImmediate(res));
+  }
+  t.equal(f.live.stats().slowSubscribers, 1, 'the paused client became slow');
+  for (let i = 0; i < 200 && f.live.stats().subscribers > 1; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(f.live.stats().subscribers, 1, 'the server dropped the stalled stream; the healthy one is left');
+  // A paused socket does not notice; once it reads again it finds the connection reset.
+  stuck.resume();
+  await stuck.closed;
+  t.pass('the stalled client saw its connection closed');
+  t.ok(healthyEvents > 0, 'the healthy client kept receiving');
+  healthy.close();
+});

@@ -32,7 +32,9 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
   const closers: Array<() => void> = [];
   const heartbeat = setInterval(() => {
     if (res.writableNeedDrain) {
-      if (stalledSince && Date.now() - stalledSince > opts.maxStallMs) res.destroy();
+      // A reset, not a FIN: a FIN would queue behind the unsent data the peer is not reading,
+      // keeping the kernel's buffers (and the peer's hope) alive; a reset frees both at once.
+      if (stalledSince && Date.now() - stalledSince > opts.maxStallMs) res.socket?.resetAndDestroy();
       return;
     }
     res.write(': keep-alive\n\n');

@@ -82,6 +82,8 @@ export function openSse(
         for (const w of [...waiters]) w();
       });
       res.on('close', () => closedResolve());
+      // A paused response with unread data may never emit 'close': the socket tells the truth.
+      res.socket.on('close', () => closedResolve());
       res.on('error', () => closedResolve());
       resolve(client);
     });
