@@ -73,6 +73,10 @@ runMain(async () => {
       `ingest: ${command ? `unknown command ${JSON.stringify(command)}` : 'no command given'}; try --help`,
     );
   }
+  // Flags first: a typo on the command line is reported as such, before any variable is checked.
+  const flagGroups = values.groups ? parseGroups(values.groups) : undefined;
+  const flagRows = positiveInt('--flush-rows', values['flush-rows']);
+  const flagMs = positiveInt('--flush-ms', values['flush-ms']);
   const cfg = loadConfig(spec);
   const log = createLogger('ingest');
   const storeOptions = {
@@ -86,7 +90,7 @@ runMain(async () => {
     log.info({ backend: store.kind }, 'schema is up to date');
     return;
   }
-  const groups = values.groups ? parseGroups(values.groups) : (cfg.INGEST_GROUPS as GroupName[]);
+  const groups = flagGroups ?? (cfg.INGEST_GROUPS as GroupName[]);
   const withHttp = !values['no-http'] && cfg.INGEST_HTTP;
   const brokers = cfg.KAFKA_BROKERS ?? ['127.0.0.1:9092'];
   const h = withHttp ? httpOptions(cfg) : undefined;
@@ -97,8 +101,8 @@ runMain(async () => {
     groups,
     groupPrefix: cfg.INGEST_GROUP_PREFIX ?? '',
     store: storeOptions,
-    flushRows: positiveInt('--flush-rows', values['flush-rows']) ?? cfg.INGEST_FLUSH_ROWS,
-    flushMs: positiveInt('--flush-ms', values['flush-ms']) ?? cfg.INGEST_FLUSH_MS,
+    flushRows: flagRows ?? cfg.INGEST_FLUSH_ROWS,
+    flushMs: flagMs ?? cfg.INGEST_FLUSH_MS,
     metrics,
     log,
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,

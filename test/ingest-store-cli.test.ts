@@ -1,0 +1,63 @@
+// `npm run ingest -- migrate` and the CLI's refusals: one-line errors, exit 2, secrets not echoed.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+
+function ingest(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'ingest/main.ts', ...args],
+      { env: { ...process.env, LOG_LEVEL: 'info', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+t.test('migrate creates the schema once and is repeatable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'x.db');
+  for (let i = 0; i < 2; i++) {
+    const r = await ingest(['migrate'], { INGEST_SQLITE_PATH: path });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /schema is up to date/);
+  }
+  const db = new Database(path, { readonly: true });
+  t.same(db.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }]);
+  db.close();
+});
+
+t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
+  const secret = 'mysql://admin:hunter2@db/fleet';
+  const bad = await ingest(['migrate'], { DATABASE_URL: secret });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /DATABASE_URL=\(secret value hidden\) is not allowed: expected a postgres/);
+  t.notMatch(bad.stderr, /hunter2/, 'the secret is not echoed');
+
+  const groups = await ingest(['run', '--groups', 'fix-store,nope'], {});
+  t.equal(groups.code, 2);
+  t.match(groups.stderr, /unknown group nope; choose from fix-store, trips, live/);
+
+  const flush = await ingest(['run', '--flush-rows', '0'], {});
+  t.equal(flush.code, 2);
+  t.match(flush.stderr, /--flush-rows "0" is not a positive integer/);
+
+  const cmd = await ingest(['frobnicate'], {});
+  t.equal(cmd.code, 2);
+  t.match(cmd.stderr, /unknown command "frobnicate"/);
+
+  const help = await ingest(['--help'], {});
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--groups a,b/);
+  t.match(help.stdout, /INGEST_FLUSH_ROWS/);
+});
