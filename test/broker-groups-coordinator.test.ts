@@ -620,3 +620,50 @@ t.test('a refused join does not leave an empty group behind', async (t) => {
   t.same(c.list(), []);
   t.equal(c.describe(['x'])[0]!.state, 'Dead');
 });
+
+t.test('static membership: a restarted instance fences its previous member id', async (t) => {
+  const { state, clock } = await setup(t);
+  const c = state.c;
+  const inst = 'rider-app-7';
+  const j1 = c.join(req({ groupInstanceId: inst, requireKnownMemberId: true }));
+  clock.advance(DELAY);
+  const first = await j1;
+  t.equal(first.errorCode, E.NONE, 'static members skip the MEMBER_ID_REQUIRED round trip');
+  await c.sync({
+    groupId: 'g',
+    generationId: 1,
+    memberId: first.memberId,
+    groupInstanceId: inst,
+    assignments: [{ memberId: first.memberId, assignment: Buffer.from('a') }],
+  });
+  // The process restarts without leaving: a new incarnation joins with the same instance id.
+  const second = await c.join(req({ groupInstanceId: inst }));
+  t.equal(second.errorCode, E.NONE);
+  t.not(second.memberId, first.memberId);
+  t.equal(second.generationId, 2);
+  t.same(c.inspect('g').members, [second.memberId], 'the old member id is gone at once, no session wait');
+  const zombie = { groupId: 'g', generationId: 1, memberId: first.memberId, groupInstanceId: inst };
+  t.equal(c.heartbeat(zombie), E.FENCED_INSTANCE_ID);
+  t.equal((await c.sync({ ...zombie, assignments: [] })).errorCode, E.FENCED_INSTANCE_ID);
+  const commit = await c.commit({
+    ...zombie,
+    topics: [{ name: 't', partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: null }] }],
+  });
+  t.equal(commit[0]!.partitions[0]!.errorCode, E.FENCED_INSTANCE_ID, 'a zombie cannot commit');
+  t.equal(
+    (await c.join(req({ memberId: first.memberId, groupInstanceId: inst }))).errorCode,
+    E.FENCED_INSTANCE_ID,
+  );
+  t.equal(
+    c.leave('g', [{ memberId: first.memberId, groupInstanceId: inst }]).members[0]!.errorCode,
+    E.FENCED_INSTANCE_ID,
+  );
+  t.equal(
+    c.heartbeat({ groupId: 'g', generationId: 2, memberId: second.memberId, groupInstanceId: inst }),
+    E.NONE,
+    'the current incarnation is fine',
+  );
+  const left = c.leave('g', [{ memberId: '', groupInstanceId: inst }]);
+  t.equal(left.members[0]!.errorCode, E.NONE, 'leave by instance id alone');
+  t.equal(c.inspect('g').state, 'Empty');
+});

@@ -117,6 +117,7 @@ export class GroupCoordinator {
       });
       m.assignment = sm.assignment;
       g.members.set(m.memberId, m);
+      if (sm.groupInstanceId !== null) g.instances.set(sm.groupInstanceId, m.memberId);
     }
     if (!g.leaderId || !g.members.has(g.leaderId)) g.leaderId = g.members.keys().next().value ?? null;
     g.state = 'Stable';
@@ -140,8 +141,27 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(E.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     const group = existing ?? this.groupFor(req.groupId);
+    if (group.isFenced(req.memberId, req.groupInstanceId) && req.memberId !== '') {
+      return Promise.resolve(joinError(E.FENCED_INSTANCE_ID, req.memberId));
+    }
     if (req.memberId === '') {
       const memberId = `${req.clientId}-${randomUUID()}`;
+      if (req.groupInstanceId !== null) {
+        // A static member restarting: the new incarnation takes the instance id over and the old
+        // member id is fenced, so a zombie of the previous process can no longer commit or sync.
+        // (Kafka can also skip the rebalance here; this broker rebalances, which is always safe.)
+        const previous = group.members.get(group.instances.get(req.groupInstanceId) ?? '');
+        if (previous) {
+          this.removeMember(
+            group,
+            previous,
+            'replaced by a new instance with its group.instance.id',
+            false,
+            E.FENCED_INSTANCE_ID,
+          );
+        }
+        return this.addMemberAndRebalance(group, memberId, req);
+      }
       if (req.requireKnownMemberId) {
         // KIP-394: hand out the id first, so a client that times out and retries reuses it
         // instead of leaving an orphan member behind that would stall the rebalance.
@@ -185,6 +205,7 @@ export class GroupCoordinator {
     const member = new Member(memberId, req.groupInstanceId, req);
     if (group.members.size === 0) group.protocolType = req.protocolType;
     group.members.set(memberId, member);
+    if (req.groupInstanceId !== null) group.instances.set(req.groupInstanceId, memberId);
     if (!group.leaderId) group.leaderId = memberId;
     const p = new Promise<JoinResult>((resolve) => {
       member.awaitingJoin = resolve;
@@ -344,16 +365,25 @@ export class GroupCoordinator {
   }
 
   /** Removes a member; with rebalance, moves the group on as its state requires. */
-  private removeMember(group: Group, member: Member, reason: string, rebalance: boolean): void {
+  private removeMember(
+    group: Group,
+    member: Member,
+    reason: string,
+    rebalance: boolean,
+    parkedError: number = E.UNKNOWN_MEMBER_ID,
+  ): void {
     member.sessionTimer?.();
     member.sessionTimer = null;
     group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.instances.get(member.groupInstanceId) === member.memberId) {
+      group.instances.delete(member.groupInstanceId);
+    }
     const join = member.awaitingJoin;
     member.awaitingJoin = null;
-    join?.(joinError(E.UNKNOWN_MEMBER_ID, member.memberId));
+    join?.(joinError(parkedError, member.memberId));
     const sync = member.awaitingSync;
     member.awaitingSync = null;
-    sync?.({ errorCode: E.UNKNOWN_MEMBER_ID, assignment: EMPTY });
+    sync?.({ errorCode: parkedError, assignment: EMPTY });
     if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
     this.log.info({ group: group.groupId, member: member.memberId, reason }, 'group: member removed');
     if (!rebalance) return;
@@ -371,6 +401,7 @@ export class GroupCoordinator {
     const fail = (errorCode: number) => Promise.resolve({ errorCode, assignment: EMPTY });
     if (req.groupId === '') return fail(E.INVALID_GROUP_ID);
     const group = this.groups.get(req.groupId);
+    if (group?.isFenced(req.memberId, req.groupInstanceId)) return fail(E.FENCED_INSTANCE_ID);
     const member = group?.members.get(req.memberId);
     if (!group || !member) return fail(E.UNKNOWN_MEMBER_ID);
     if (req.generationId !== group.generationId) return fail(E.ILLEGAL_GENERATION);
@@ -459,6 +490,7 @@ export class GroupCoordinator {
   heartbeat(req: HeartbeatRequest): number {
     if (req.groupId === '') return E.INVALID_GROUP_ID;
     const group = this.groups.get(req.groupId);
+    if (group?.isFenced(req.memberId, req.groupInstanceId)) return E.FENCED_INSTANCE_ID;
     const member = group?.members.get(req.memberId);
     if (!group || !member) return E.UNKNOWN_MEMBER_ID;
     if (req.generationId !== group.generationId) return E.ILLEGAL_GENERATION;
@@ -479,7 +511,15 @@ export class GroupCoordinator {
         this.tryCompleteJoin(group);
         return { ...l, errorCode: E.NONE };
       }
-      const m = group?.members.get(l.memberId);
+      if (group?.isFenced(l.memberId, l.groupInstanceId) && l.memberId !== '') {
+        return { ...l, errorCode: E.FENCED_INSTANCE_ID };
+      }
+      // v3+: a static member may leave by instance id alone.
+      const id =
+        l.memberId === '' && l.groupInstanceId !== null
+          ? group?.instances.get(l.groupInstanceId)
+          : l.memberId;
+      const m = id === undefined ? undefined : group?.members.get(id);
       if (!group || !m) return { ...l, errorCode: E.UNKNOWN_MEMBER_ID };
       this.removeMember(group, m, 'left the group', true);
       return { ...l, errorCode: E.NONE };
@@ -534,6 +574,7 @@ export class GroupCoordinator {
       // does not exist is a stale or confused member.
       return req.generationId < 0 ? E.NONE : E.ILLEGAL_GENERATION;
     }
+    if (group.isFenced(req.memberId, req.groupInstanceId)) return E.FENCED_INSTANCE_ID;
     if (req.generationId < 0 && group.state === 'Empty') return E.NONE;
     if (group.state === 'CompletingRebalance') return E.REBALANCE_IN_PROGRESS;
     const member = group.members.get(req.memberId);

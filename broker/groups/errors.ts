@@ -8,4 +8,5 @@ export const GroupErrorCode = {
   NON_EMPTY_GROUP: 68,
   GROUP_ID_NOT_FOUND: 69,
   MEMBER_ID_REQUIRED: 79,
+  FENCED_INSTANCE_ID: 82,
 } as const;

@@ -65,6 +65,8 @@ export class Group {
   protocolName: string | null = null;
   leaderId: string | null = null;
   readonly members = new Map<string, Member>();
+  /** Static membership (KIP-345): group.instance.id -> the member id currently holding it. */
+  readonly instances = new Map<string, string>();
   /** Member ids handed out with MEMBER_ID_REQUIRED, not yet joined; value cancels their expiry. */
   readonly pending = new Map<string, Cancel>();
   /** Completes the join phase when it fires (rebalance timeout or initial delay). */
@@ -96,6 +98,13 @@ export class Group {
   allMembersJoined(): boolean {
     for (const m of this.members.values()) if (!m.awaitingJoin) return false;
     return this.pending.size === 0;
+  }
+
+  /** A request naming an instance id held by another member id comes from a fenced zombie. */
+  isFenced(memberId: string, groupInstanceId: string | null): boolean {
+    if (groupInstanceId === null) return false;
+    const holder = this.instances.get(groupInstanceId);
+    return holder !== undefined && holder !== memberId;
   }
 
   maxRebalanceTimeoutMs(): number {
