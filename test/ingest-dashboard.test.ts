@@ -1,6 +1,8 @@
 // The ops dashboard in real headless Chromium: log in with ?token=, see the devices table with
 // gap indicators, watch a simulated rider's marker move while fixes are fed into the live view,
 // and see the consumer lag and DLQ count from the metrics. DASHBOARD_SCREENSHOT=path saves a PNG.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import t from 'tap';
 import { startHttpServer } from '../ingest/http/server.js';
@@ -179,5 +181,66 @@ t.test('a fleet of 2,000 riders streaming at 1 Hz renders every marker and row',
   if (process.env['DASHBOARD_SCREENSHOT_FLEET']) {
     await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_FLEET'] });
   }
+  t.same(errors, []);
+});
+
+t.test('with a tile URL the map draws tiles from it under the markers', async (t) => {
+  // A local tile server: 256x256 would do, a 1x1 PNG scaled up is enough to see it drawn.
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  const tileRequests: string[] = [];
+  const tiles = http.createServer((req, res) => {
+    tileRequests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'image/png' });
+    res.end(png);
+  });
+  await new Promise<void>((r) => tiles.listen(0, '127.0.0.1', r));
+  const tilePort = (tiles.address() as AddressInfo).port;
+  const f = await webFixture({ tileUrl: `http://127.0.0.1:${tilePort}/{z}/{x}/{y}.png` });
+  const srv = await startHttpServer(f.deps);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.teardown(async () => {
+    await browser.close();
+    await srv.app.close();
+    await f.cleanup();
+    await new Promise((r) => tiles.close(r));
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Log in through the form this time.
+  await page.goto(`${srv.url}/`);
+  t.equal(new URL(page.url()).pathname, '/login', 'no session: the login page');
+  await page.fill('#token', 'not-the-token');
+  await page.click('button[type=submit]');
+  t.match(await page.locator('.error').textContent(), /not valid/);
+  await page.fill('#token', TOKEN);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${srv.url}/`);
+  await f.live.handleBatch([fix('tile-rider', 1, { lat: 52.52, lon: 13.405 })]);
+  await page.waitForFunction(() => {
+    const d = (window as unknown as { fleetDashboard: { map: { markers: Map<string, unknown> } } })
+      .fleetDashboard;
+    return d.map.markers.has('tile-rider');
+  });
+  // The tile holding the rider at the zoom the map chose must have been fetched.
+  const z = await page.evaluate(() => {
+    const d = (window as unknown as { fleetDashboard: { map: { view: { scale: number } } } }).fleetDashboard;
+    return Math.max(0, Math.min(19, Math.round(Math.log2(d.map.view.scale / 256))));
+  });
+  const n = 2 ** z;
+  const x = Math.floor(((13.405 + 180) / 360) * n);
+  const phi = (52.52 * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(Math.PI / 4 + phi / 2)) / Math.PI) / 2) * n);
+  for (let i = 0; i < 100 && !tileRequests.includes(`/${z}/${x}/${y}.png`); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.ok(
+    tileRequests.includes(`/${z}/${x}/${y}.png`),
+    `tile ${z}/${x}/${y} was requested (${tileRequests.length} tiles)`,
+  );
+  t.ok(z >= 12, `zoomed to street level (z=${z})`);
   t.same(errors, []);
 });

@@ -369,3 +369,30 @@ t.test('polled routes log successes at debug, failures at info', async (t) => {
   t.match(lines[0], /"status":401/);
   t.match(lines[1], /"url":"\/api\/devices\/x\/track","status":200/);
 });
+
+t.test('a failing database is a 500 with a generic message, logged with the cause', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const f = await webFixture({ logger: pino({ level: 'info' }, sink) });
+  const app = await buildServer(f.deps);
+  t.teardown(async () => {
+    await app.close();
+  });
+  await f.cleanup(); // closes the store under the server
+  const r = await app.inject({ url: '/api/devices', headers: AUTH });
+  t.equal(r.statusCode, 500);
+  t.same(r.json(), {
+    statusCode: 500,
+    error: 'Internal Server Error',
+    message: 'internal error (see the server log)',
+  });
+  t.ok(
+    lines.some((l) => /"msg":"request failed"/.test(l) && /"err":/.test(l)),
+    'the cause is in the log',
+  );
+});
