@@ -13,6 +13,7 @@ function kcatGroup(
   address: string,
   group: string,
   topic: string,
+  extra: string[] = [],
 ): Promise<{ code: number | null; lines: string[] }> {
   return new Promise((resolve, reject) => {
     const p = spawn(
@@ -24,6 +25,7 @@ function kcatGroup(
         group,
         '-X',
         'auto.offset.reset=earliest',
+        ...extra,
         '-e',
         '-q',
         '-f',
@@ -89,4 +91,29 @@ t.test('kcat -G consumes every message, commits, and a second run resumes from t
   t.same(run2.lines.map((l) => l.split(' ')[2]).sort(), [...second].sort(), 'only what was not committed');
   const { groups } = await admin.describeGroups(['kg']);
   t.equal(groups[0]!.state, 'Empty', 'kcat left the group on exit');
+});
+
+t.test('kcat with group.instance.id: a restarted static member takes over and resumes', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
+  const broker = await startGroupBroker(dataDir);
+  const kafka = client(broker.address);
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(async () => {
+    await admin.disconnect();
+    await broker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await admin.createTopics({ topics: [{ topic: 'st', numPartitions: 3 }], waitForLeaders: true });
+  await produce(kafka, 'st', ['s0', 's1', 's2', 's3', 's4', 's5']);
+  const staticId = ['-X', 'group.instance.id=depot-7'];
+  const run1 = await kcatGroup(broker.address, 'sg', 'st', staticId);
+  t.equal(run1.code, 0);
+  t.equal(run1.lines.length, 6);
+  const { groups } = await admin.describeGroups(['sg']);
+  t.equal(groups[0]!.state, 'Stable', 'a static member does not leave on exit; its session holds the place');
+  await produce(kafka, 'st', ['s6', 's7']);
+  const run2 = await kcatGroup(broker.address, 'sg', 'st', staticId);
+  t.equal(run2.code, 0, 'the new incarnation replaced the old one without waiting for its session');
+  t.same(run2.lines.map((l) => l.split(' ')[2]).sort(), ['s6', 's7']);
 });
