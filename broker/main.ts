@@ -35,6 +35,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A file-size limit (ulimit -f) must fail the one write (EFBIG -> KAFKA_STORAGE_ERROR for that
+  // produce), not kill the broker with SIGXFSZ's default action.
+  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -191,3 +191,42 @@ t.test('every acks=-1 acknowledgement survives kill -9 mid-stream', async (t) =>
   );
   await second.stop();
 });
+
+t.test(
+  'a failing disk write is refused with KAFKA_STORAGE_ERROR; the broker and its data carry on',
+  async (t) => {
+    const dataDir = tempDir(t);
+    // Files may not grow past 64 KiB: the segment write fails for real (EFBIG) once it is full.
+    const b = await childBroker(t, dataDir, ['--default-partitions', '1'], { fileSizeLimitKb: 64 });
+    const c = await RawClient.connect(b.port);
+    t.teardown(() => c.close());
+    await c.request(ApiKey.Metadata, 4, new Writer().int32(1).string('full').bool(true));
+    let acked = 0;
+    let code = 0;
+    for (let i = 0; i < 200 && code === 0; i++) {
+      const batch = buildBatch([{ value: Buffer.alloc(1000, i) }]);
+      code = decodeProduceV7(await c.request(ApiKey.Produce, 7, produceBody('full', 0, batch))).errorCode;
+      if (code === 0) acked++;
+    }
+    t.equal(code, 56, 'KAFKA_STORAGE_ERROR once the file cannot grow');
+    t.ok(acked > 30 && acked < 70, `${acked} batches fitted before`);
+    const again = decodeProduceV7(
+      await c.request(ApiKey.Produce, 7, produceBody('full', 0, buildBatch([{ value: Buffer.alloc(1000) }]))),
+    );
+    t.equal(again.errorCode, 56, 'refused again, not crashed');
+    const small = decodeProduceV7(
+      await c.request(ApiKey.Produce, 7, produceBody('full', 0, buildBatch([{ value: 'tiny' }]))),
+    );
+    t.equal(small.errorCode, 0, 'a batch that still fits is taken: no partial batch was left behind');
+    await b.stop();
+    const after = await childBroker(t, dataDir, ['--default-partitions', '1']);
+    const { offsets, hw } = await readAll(after.port, 'full');
+    t.equal(hw, acked + 1, 'every acknowledged batch is there after restart');
+    t.same(
+      offsets,
+      Array.from({ length: acked + 1 }, (_, i) => i),
+      'nothing refused was stored',
+    );
+    await after.stop();
+  },
+);

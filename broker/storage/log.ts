@@ -172,14 +172,23 @@ export class PartitionLog {
     }
     if (check.kind === 'error') return { errorCode: check.code, message: check.message };
 
-    if (this.active.size > 0 && this.active.size + h.size > cfg.segmentBytes) this.roll();
     const baseOffset = this.logEndOffset;
-    records.writeBigInt64BE(BigInt(baseOffset), BASE_OFFSET);
-    this.active.append(records, {
-      baseOffset,
-      lastOffset: baseOffset + h.lastOffsetDelta,
-      maxTimestamp: h.maxTimestamp,
-    });
+    try {
+      if (this.active.size > 0 && this.active.size + h.size > cfg.segmentBytes) this.roll();
+      records.writeBigInt64BE(BigInt(baseOffset), BASE_OFFSET);
+      this.active.append(records, {
+        baseOffset,
+        lastOffset: baseOffset + h.lastOffsetDelta,
+        maxTimestamp: h.maxTimestamp,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      this.log.error({ topic: this.topic, partition: this.partition, err: err.message }, 'append failed');
+      return {
+        errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+        message: `append failed: ${err.code ?? err.message}`,
+      };
+    }
     this.flusher.markDirty(this.active);
     this.producers.record(h, baseOffset);
     this.notify();

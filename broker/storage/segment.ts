@@ -108,7 +108,20 @@ export class Segment {
   append(data: Buffer, info: AppendInfo): void {
     const position = this.size;
     let done = 0;
-    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, position + done);
+    try {
+      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, position + done);
+    } catch (e) {
+      // Disk full, file too large, I/O error: cut off any partial batch so the file still ends
+      // where this.size says, then let the caller refuse the request.
+      if (done > 0) {
+        try {
+          ftruncateSync(this.fd, position);
+        } catch {
+          // recovery on the next start verifies and cuts the tail anyway
+        }
+      }
+      throw e;
+    }
     this.size += data.length;
     this.nextOffset = info.lastOffset + 1;
     this.dirty = true;
@@ -125,7 +138,15 @@ export class Segment {
       this.timeOffsets.push(baseOffset);
       this.timePositions.push(position);
       this.bytesSinceIndex = 0;
-      if (write) this.writeIndexEntry(this.idxOffsets.length - 1);
+      if (write) {
+        try {
+          this.writeIndexEntry(this.idxOffsets.length - 1);
+        } catch {
+          // The batch is already in the log and the in-memory index has the entry. A missing
+          // entry on disk only makes the next start scan a little more (entries are
+          // self-contained pairs, so a gap never misleads a lookup).
+        }
+      }
     }
     this.bytesSinceIndex += size;
   }

@@ -55,24 +55,29 @@ export async function childBroker(
   t: Test | null,
   dataDir: string,
   args: string[] = [],
+  opts: { fileSizeLimitKb?: number } = {},
 ): Promise<ChildBroker> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, '../../broker/main.ts'),
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      ...args,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' },
-    },
-  );
+  const nodeArgs = [
+    '--import',
+    'tsx',
+    join(import.meta.dirname, '../../broker/main.ts'),
+    '--data-dir',
+    dataDir,
+    '--port',
+    '0',
+    ...args,
+  ];
+  const env = { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' };
+  // A real write failure without root: RLIMIT_FSIZE makes writes past the limit fail with EFBIG
+  // (broker/main.ts handles SIGXFSZ, so the write errors instead of killing the process).
+  const proc =
+    opts.fileSizeLimitKb === undefined
+      ? spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn(
+          'bash',
+          ['-c', `ulimit -f ${opts.fileSizeLimitKb}; exec "$0" "$@"`, process.execPath, ...nodeArgs],
+          { stdio: ['ignore', 'pipe', 'pipe'], env },
+        );
   let out = '';
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {

@@ -7,8 +7,6 @@ import { ErrorCode } from '../errors.js';
 import { decodeProduceRequest } from './request.js';
 import { encodeProduceResponse, type ProducePartitionResponse } from './response.js';
 
-const KAFKA_STORAGE_ERROR = 56;
-
 export const produce: ApiHandler = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
@@ -64,7 +62,7 @@ export const produce: ApiHandler = {
       } catch (err) {
         ctx.log.error({ err }, 'fsync failed; produce not acknowledged');
         for (const r of appended) {
-          r.errorCode = KAFKA_STORAGE_ERROR;
+          r.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           r.baseOffset = -1;
           r.errorMessage = 'fsync failed';
         }
