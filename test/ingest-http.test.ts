@@ -119,7 +119,10 @@ t.test('the token never reaches the request log', async (t) => {
   await app.inject({ url: `/api/devices`, headers: AUTH });
   await app.inject({ url: `/api/live?bbox=1,2,3&token=${TOKEN}` });
   await app.inject({ url: `/api/devices/x/track?from=bad`, headers: AUTH });
+  await app.inject({ url: '/api/devices/x/live?share=123.secret-share-signature' });
   const text = lines.join('');
+  t.notOk(text.includes('secret-share-signature'), 'no share token in the logs');
+  t.match(text, /share=\[redacted\]/);
   t.ok(lines.length >= 4, 'requests were logged');
   t.notOk(text.includes(TOKEN), 'no token in the logs');
   t.match(text, /token=\[redacted\]/);

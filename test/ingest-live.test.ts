@@ -224,3 +224,61 @@ t.test('a client that takes nothing for too long is disconnected', async (t) => 
   t.ok(healthyEvents > 0, 'the healthy client kept receiving');
   healthy.close();
 });
+
+t.test('share links open one device stream until they expire', async (t) => {
+  const f = await webFixture();
+  const srv = await startHttpServer(f.deps);
+  // A second server on the same live view whose clock runs 59.5 s behind: its 60 s links
+  // expire half a second from now in real time.
+  const lagging = await startHttpServer({ ...f.deps, now: () => Date.now() - 59_500 });
+  t.teardown(async () => {
+    await srv.app.close();
+    await lagging.app.close();
+    await f.cleanup();
+  });
+  await f.live.handleBatch([fix('rider-7', 1), fix('rider-8', 1)]);
+  const issue = async (base: string, id: string, ttlS?: number) => {
+    const r = await fetch(`${base}/api/devices/${id}/share`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ttlS === undefined ? {} : { ttlS }),
+    });
+    return { status: r.status, body: (await r.json()) as { share: string; path: string; expires: string } };
+  };
+  t.equal((await fetch(`${srv.url}/api/devices/rider-7/share`, { method: 'POST' })).status, 401);
+  const bad = await issue(srv.url, 'rider-7', 5);
+  t.equal(bad.status, 400);
+  const link = await issue(srv.url, 'rider-7');
+  t.equal(link.status, 200);
+  t.ok(Math.abs(Date.parse(link.body.expires) - Date.now() - 3600_000) < 5000, 'one hour by default');
+  t.notOk(link.body.share.includes(TOKEN));
+
+  const c = await openSse(`${srv.url}${link.body.path}`);
+  t.equal(c.status, 200, 'the share link opens its device');
+  await c.waitFor((e) => e.length >= 1, 'rider-7 now');
+  t.equal(data(c.events[0]!).deviceId, 'rider-7');
+  c.close();
+
+  const other = await openSse(
+    `${srv.url}/api/devices/rider-8/live?share=${encodeURIComponent(link.body.share)}`,
+  );
+  t.equal(other.status, 401, 'not for another device');
+  other.close();
+  const fleet = await openSse(`${srv.url}/api/live?share=${encodeURIComponent(link.body.share)}`);
+  t.equal(fleet.status, 401, 'not for the fleet');
+  fleet.close();
+  const forged = await openSse(
+    `${srv.url}/api/devices/rider-7/live?share=${link.body.share.replace(/^\d+/, '9999999999')}`,
+  );
+  t.equal(forged.status, 401, 'a changed expiry breaks the signature');
+  forged.close();
+
+  const short = await issue(lagging.url, 'rider-7', 60);
+  const s = await openSse(`${srv.url}${short.body.path}`);
+  t.equal(s.status, 200);
+  await s.closed;
+  t.pass('the stream ended when the link expired');
+  const again = await openSse(`${srv.url}${short.body.path}`);
+  t.equal(again.status, 401, 'and an expired link is refused');
+  again.close();
+});

@@ -6,11 +6,18 @@
 //   - `?token=<token>` is accepted only on routes marked `auth: 'query'` (the SSE streams and
 //     the dashboard page), for clients that can do neither; request logs redact it.
 // Every comparison is constant-time over SHA-256 digests, so neither content nor length leaks.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameSecret } from './secret.js';
+import { checkShareToken } from './share.js';
 
-/** Per-route `config.auth`: who may call it. The default is 'bearer'. */
-export type AuthMode = 'public' | 'bearer' | 'query' | 'page';
+export { sameSecret };
+
+/**
+ * Per-route `config.auth`: who may call it. The default is 'bearer'. 'device-stream' is 'query'
+ * plus a share token (share.ts) for the device named in the path.
+ */
+export type AuthMode = 'public' | 'bearer' | 'query' | 'page' | 'device-stream';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,12 +29,6 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'ingest_session';
 const SESSION_MAX_AGE_S = 12 * 3600;
-
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
-export function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /** The cookie value: derived from the token, so a leaked cookie does not reveal the API token. */
 export function sessionValue(token: string): string {
@@ -74,11 +75,17 @@ export function isAuthorized(req: FastifyRequest, token: string, allowQuery: boo
  * Adds the check to every route of `app` (call on the root instance before registering routes).
  * It runs in preValidation, after the query string is parsed, so ?token= can be read.
  */
-export function installAuth(app: FastifyInstance, token: string): void {
+export function installAuth(app: FastifyInstance, token: string, now: () => number = Date.now): void {
   app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
     const mode: AuthMode = req.routeOptions.config?.auth ?? 'bearer';
     if (mode === 'public') return;
-    if (isAuthorized(req, token, mode === 'query' || mode === 'page')) return;
+    if (isAuthorized(req, token, mode === 'query' || mode === 'page' || mode === 'device-stream')) return;
+    if (mode === 'device-stream') {
+      const share = (req.query as Record<string, unknown> | undefined)?.['share'];
+      const id = (req.params as Record<string, unknown> | undefined)?.['id'];
+      if (typeof share === 'string' && typeof id === 'string' && checkShareToken(token, id, share, now()))
+        return;
+    }
     if (mode === 'page') return reply.redirect('/login', 303);
     return reply.code(401).header('www-authenticate', 'Bearer realm="ingest"').send({
       statusCode: 401,

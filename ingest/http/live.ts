@@ -9,12 +9,17 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { BBOX_PATTERN, inBBox, parseBBox } from '../live/bbox.js';
 import type { LiveView } from '../live/live-view.js';
 import type { LiveFilter } from '../live/subscription.js';
+import { isAuthorized } from './auth.js';
 import { badRequest } from './errors.js';
 import { deviceIdParams } from './params.js';
+import { createShareToken } from './share.js';
 import { openSse, type SseStream } from './sse.js';
 
 export interface LiveOptions {
   live: LiveView;
+  /** The API token: the key share links are signed with. */
+  token: string;
+  now: () => number;
   heartbeatMs: number;
   maxStallMs: number;
 }
@@ -31,13 +36,23 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     for (const s of open) s.end();
   });
 
-  function stream(req: FastifyRequest, reply: FastifyReply, filter: LiveFilter, what: string): void {
+  function stream(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    filter: LiveFilter,
+    what: string,
+    endAtMs?: number,
+  ): void {
     reply.hijack();
     const out = openSse(req.raw, reply.raw, opts);
     open.add(out);
+    // A share link's stream ends when the link expires; the client's reconnect is then refused.
+    const expiry =
+      endAtMs === undefined ? undefined : setTimeout(() => out.end(), Math.max(0, endAtMs - opts.now()));
     const sub = opts.live.subscribe(filter, out);
     req.log.info({ stream: what }, 'live stream opened');
     out.onClose(() => {
+      clearTimeout(expiry);
       open.delete(out);
       sub.close();
       req.log.info({ stream: what, sent: sub.sent, coalesced: sub.coalesced }, 'live stream closed');
@@ -47,17 +62,79 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
   app.get(
     '/api/devices/:id/live',
     {
-      config: { auth: 'query' },
+      // The API token, a session, or a share link for this device (POST /api/devices/:id/share).
+      config: { auth: 'device-stream' },
       // SSE stream of one device: its current position at once, then each newer one.
       schema: {
         params: deviceIdParams,
-        querystring: { type: 'object', properties: { token: tokenParam } },
+        querystring: {
+          type: 'object',
+          properties: {
+            token: tokenParam,
+            share: { type: 'string', maxLength: 200, description: 'a share token for this device' },
+          },
+        },
         produces: ['text/event-stream'],
       },
     },
     (req, reply) => {
       const { id } = req.params as { id: string };
-      stream(req, reply, { kind: 'device', deviceId: id }, `device ${id}`);
+      const { share } = req.query as { share?: string };
+      // Only a share link limits the stream's life (with the API token or a session it is open-ended).
+      const viaShare = share !== undefined && !isAuthorized(req, opts.token, true);
+      const endAt = viaShare ? Number(share.split('.')[0]) * 1000 : undefined;
+      stream(
+        req,
+        reply,
+        { kind: 'device', deviceId: id },
+        viaShare ? `device ${id} (share)` : `device ${id}`,
+        endAt,
+      );
+    },
+  );
+
+  app.post(
+    '/api/devices/:id/share',
+    {
+      // A link for a customer: opens this device's live stream only, until it expires.
+      schema: {
+        params: deviceIdParams,
+        body: {
+          type: 'object',
+          properties: {
+            ttlS: {
+              type: 'integer',
+              minimum: 60,
+              maximum: 7 * 86400,
+              default: 3600,
+              description: 'an integer number of seconds from 60 to 604800',
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              deviceId: { type: 'string' },
+              share: { type: 'string' },
+              expires: { type: 'string' },
+              path: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const { ttlS } = (req.body ?? { ttlS: 3600 }) as { ttlS: number };
+      const expires = Math.floor(opts.now() / 1000) + ttlS;
+      const share = createShareToken(opts.token, id, expires);
+      return {
+        deviceId: id,
+        share,
+        expires: new Date(expires * 1000).toISOString(),
+        path: `/api/devices/${encodeURIComponent(id)}/live?share=${encodeURIComponent(share)}`,
+      };
     },
   );
 

@@ -1,6 +1,6 @@
-// Request URLs go to the logs without the token: ?token= is accepted on a few routes (see
-// auth.ts) and must never be written anywhere.
+// Request URLs go to the logs without secrets: ?token= and ?share= are accepted on a few routes
+// (auth.ts, share.ts) and must never be written anywhere.
 
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|share)=)[^&#]*/gi, '$1[redacted]');
 }

@@ -67,12 +67,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   });
   installErrorHandler(app);
-  installAuth(app, deps.token);
+  installAuth(app, deps.token, now);
 
   await app.register(healthPlugin, { checks: deps.health, timeoutMs: deps.healthTimeoutMs ?? 2000 });
   await app.register(devicesPlugin, { store: deps.store, live: deps.live, offlineAfterMs, now });
   await app.register(livePlugin, {
     live: deps.live,
+    token: deps.token,
+    now,
     heartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     maxStallMs: deps.sseMaxStallMs ?? 60_000,
   });
