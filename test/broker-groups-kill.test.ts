@@ -118,11 +118,7 @@ t.test('SIGKILLed consumer: partitions move to the survivor, consumption resumes
   for (const p of v.partitions) {
     const resumed = Math.min(...survivorGot.filter((r) => r.partition === p).map((r) => r.offset));
     const committed = atKill.get(p) ?? -1;
-    t.equal(
-      resumed,
-      Math.max(committed, 0),
-      `partition ${p}: survivor resumed at the committed offset`,
-    );
+    t.equal(resumed, Math.max(committed, 0), `partition ${p}: survivor resumed at the committed offset`);
   }
   // Duplicates only where the victim had not committed.
   const seen = new Map<string, number>();
