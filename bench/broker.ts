@@ -20,6 +20,8 @@ interface Rate {
   seconds: number;
   recordsPerSec: number;
   mbPerSec: number;
+  /** CPU the broker process used during the phase (user + system): who is the bottleneck. */
+  brokerCpuSeconds?: number;
 }
 
 export interface BrokerFigures {
@@ -117,6 +119,19 @@ async function startChild(dataDir: string, args: string[] = []): Promise<Child> 
 function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? round(Number(m[1]) / 1024, 1) : -1;
+}
+
+/** User + system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+async function phase(pid: number, run: () => Promise<Rate>): Promise<Rate> {
+  const before = cpuSeconds(pid);
+  const r = await run();
+  return { ...r, brokerCpuSeconds: round(cpuSeconds(pid) - before, 2) };
 }
 
 /** Reset VmHWM so the next peak reading covers only what follows (Linux: write 5 to clear_refs). */
@@ -258,10 +273,11 @@ export async function benchBroker(opts: { records?: number; memory?: boolean; me
   try {
     const b = await startChild(dataDir);
     await createTopics(b.port, ['bench-kafkajs', 'bench-kcat'], 12);
-    const kafkajsP = await kafkajsProduce(b.port, 'bench-kafkajs', records);
-    const kafkajsC = await kafkajsConsume(b.port, 'bench-kafkajs', records);
-    const kcatP = await kcatProduce(b.port, 'bench-kcat', records);
-    const kcatC = await kcatConsume(b.port, 'bench-kcat', records);
+    const pid = b.proc.pid!;
+    const kafkajsP = await phase(pid, () => kafkajsProduce(b.port, 'bench-kafkajs', records));
+    const kafkajsC = await phase(pid, () => kafkajsConsume(b.port, 'bench-kafkajs', records));
+    const kcatP = await phase(pid, () => kcatProduce(b.port, 'bench-kcat', records));
+    const kcatC = await phase(pid, () => kcatConsume(b.port, 'bench-kcat', records));
     const peak = rssMb(b.proc.pid!, 'VmHWM');
     await b.stop();
     const groupCommit = [await benchGroupCommit(1), await benchGroupCommit(16)];
