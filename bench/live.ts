@@ -48,6 +48,11 @@ export interface LiveFigures {
   /** How long handing one batch over took (broker: the produce round trip with acks=all). */
   sendP50Ms: number;
   sendP99Ms: number;
+  /**
+   * CPU time of the server process per fix (µs): live view, SSE formatting and writes (and, in
+   * broker mode, the kafkajs producer and consumer). Independent of how busy the machine is.
+   */
+  serverCpuUsPerFix: number;
   /** 1-minute load average at the end: this machine's 2 cores are shared, read figures with it. */
   loadAvg: number;
 }
@@ -250,6 +255,7 @@ export async function benchLive(
     const perSlice = Math.ceil(devices / (1000 / BATCH_MS));
     const slices = seconds * (1000 / BATCH_MS);
     const start = now();
+    const cpu0 = process.cpuUsage();
     let fixesSent = 0;
     for (let s = 0; s < slices; s++) {
       const due = start + s * BATCH_MS;
@@ -269,6 +275,7 @@ export async function benchLive(
     }
     // Let the last events arrive.
     await new Promise((r) => setTimeout(r, mode === 'broker' ? 2000 : 500));
+    const cpu = process.cpuUsage(cpu0);
     const result = await new Promise<{ fleet: number[]; perDevice: number[] }>((resolve) => {
       client!.once('message', (m) => resolve(m as { fleet: number[]; perDevice: number[] }));
       client!.send({ stop: true });
@@ -306,6 +313,7 @@ export async function benchLive(
       toSinkP99Ms: round(percentile(sinkLat, 99)),
       sendP50Ms: round(percentile(acks, 50)),
       sendP99Ms: round(percentile(acks, 99)),
+      serverCpuUsPerFix: round((cpu.user + cpu.system) / fixesSent),
       loadAvg: round(loadavg()[0]!),
     };
   } finally {

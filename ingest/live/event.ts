@@ -7,9 +7,12 @@ export interface LiveEvent {
   fix: Fix;
   /** Server clock (ms) when the live view accepted the fix: lets clients show how fresh it is. */
   receivedAt: number;
+  /** The SSE text, made once and shared by every subscriber the event goes to. */
+  sse?: string;
 }
 
 /** One SSE event. JSON.stringify never emits a raw newline, so the data stays one line. */
 export function formatSse(e: LiveEvent): string {
-  return `event: ${e.type}\ndata: ${JSON.stringify({ ...e.fix, receivedAt: e.receivedAt })}\n\n`;
+  e.sse ??= `event: ${e.type}\ndata: ${JSON.stringify({ ...e.fix, receivedAt: e.receivedAt })}\n\n`;
+  return e.sse;
 }
