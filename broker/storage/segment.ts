@@ -229,7 +229,7 @@ export class Segment {
       end = b.position + b.size;
       this.nextOffset = b.baseOffset + b.lastOffsetDelta + 1;
       if (b.maxTimestamp > this.maxTimestamp) this.maxTimestamp = b.maxTimestamp;
-      if (b.position !== lastPos) this.bytesSinceIndex += b.size;
+      this.bytesSinceIndex += b.size; // counted from the last indexed batch, as noteBatch does
     });
     return ok && r.validEnd === this.size && end === this.size;
   }
