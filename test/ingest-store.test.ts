@@ -147,3 +147,35 @@ t.test('postgres COPY insert path: same results, awkward device ids survive', as
   const d = (await store.devices()).find((x) => x.deviceId === id);
   t.equal(d?.fixCount, 4);
 });
+
+t.test('sqlite: a version 1 database is upgraded to the current schema, keeping its rows', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { default: Database } = await import('better-sqlite3');
+  const { CREATE_MIGRATIONS_TABLE, migrations } = await import('../ingest/db/migrations.js');
+  const { SqliteStore } = await import('../ingest/db/sqlite.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-migrate-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'old.db');
+  const old = new Database(path);
+  old.exec(CREATE_MIGRATIONS_TABLE);
+  old.exec(migrations('sqlite')[0]!.sql);
+  old.prepare("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01')").run();
+  old
+    .prepare(
+      "INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon) VALUES ('old', 7, 1, 0, 0, 0, 0)",
+    )
+    .run();
+  old.close();
+  const store = new SqliteStore(path);
+  await store.migrate();
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.same(
+    db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(),
+    migrations('sqlite').map((m) => ({ version: m.version })),
+  );
+  t.same(db.prepare('SELECT last_seq, applied FROM trip_state').all(), [{ last_seq: 7, applied: '[]' }]);
+  db.close();
+});

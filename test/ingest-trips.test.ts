@@ -2,6 +2,7 @@
 // including redelivery and out-of-order backlog, which must give the numbers of an in-order run.
 import t from 'tap';
 import { accumulate, haversineM, type TripDay, utcDay } from '../ingest/trips/accumulate.js';
+import { addSeqs, hasSeq, MAX_RANGES } from '../ingest/trips/ranges.js';
 import type { Fix } from '../shared/fix.js';
 import { backends } from './helpers/ingest-backends.js';
 
@@ -43,6 +44,24 @@ function fold(fixes: Fix[]): TripDay[] {
   accumulate(fixes[0]!.deviceId, null, fixes, days);
   return [...days.values()];
 }
+
+t.test('seq ranges: membership, merging, bounded size', async (t) => {
+  let r = addSeqs([], [5, 3, 4, 9, 1]);
+  t.same(r, [
+    [1, 1],
+    [3, 5],
+    [9, 9],
+  ]);
+  t.ok(hasSeq(r, 4) && hasSeq(r, 9) && !hasSeq(r, 2) && !hasSeq(r, 10));
+  r = addSeqs(r, [2, 6, 7, 8]);
+  t.same(r, [[1, 9]]);
+  const many = addSeqs(
+    [],
+    Array.from({ length: MAX_RANGES + 10 }, (_, i) => i * 2),
+  );
+  t.equal(many.length, MAX_RANGES, 'the oldest ranges are merged beyond the cap');
+  t.ok(hasSeq(many, (MAX_RANGES + 9) * 2) && !hasSeq(many, (MAX_RANGES + 8) * 2 + 1), 'recent gaps kept');
+});
 
 t.test('haversine: one degree of latitude', async (t) => {
   t.ok(close(haversineM(0, 0, 1, 0), M_PER_DEG_LAT, 1e-4));
@@ -121,8 +140,11 @@ for (const backend of backends) {
       const fx = route.map((f) => ({ ...f, deviceId: 'redeliver' }));
       await store.applyTrips(fx.slice(0, 120));
       const r = await store.applyTrips(fx.slice(80, 200)); // 80..119 again, then new ones
-      t.ok(r.recomputedDays > 0, 'seen fixes trigger a rebuild, not a double count');
-      await store.applyTrips(fx.slice(0, 200));
+      t.equal(r.skipped, 40, 'fixes already folded in are skipped');
+      t.equal(r.applied, 80);
+      t.equal(r.recomputedDays, 0, 'a redelivery costs no rebuild');
+      const again = await store.applyTrips(fx.slice(0, 200));
+      t.same([again.skipped, again.applied, again.inserted], [200, 0, 0]);
       const got = await store.trips('redeliver');
       t.equal(got.length, 2);
       got.forEach((g, i) => {
@@ -151,6 +173,28 @@ for (const backend of backends) {
       const last = (await store.trips('backlog')).at(-1)!;
       t.ok(close(last.distanceM, expected[1]!.distanceM + 12, 1e-3));
     });
+
+    t.test(
+      'fix-store ahead of trips: a gap filled in the fixes table first is still folded once',
+      async (t) => {
+        const fx = route.slice(0, 60).map((f) => ({ ...f, deviceId: 'ahead' }));
+        await store.applyTrips([...fx.slice(0, 10), ...fx.slice(20, 30)]); // trips saw a gap 10..19
+        await store.writeFixes(fx.slice(0, 40)); // fix-store is further along
+        const r = await store.applyTrips(fx.slice(10, 20)); // the gap reaches trips: late
+        t.ok(r.recomputedDays > 0, 'rebuilt from the stored fixes (0..39)');
+        const r2 = await store.applyTrips(fx.slice(30, 40)); // read by the rebuild already
+        t.same([r2.skipped, r2.applied, r2.recomputedDays], [10, 0, 0], 'not folded twice');
+        await store.applyTrips(fx.slice(40, 60));
+        const want = fold(fx);
+        const got = await store.trips('ahead');
+        t.equal(got.length, want.length);
+        got.forEach((g, i) => {
+          t.ok(close(g.distanceM, want[i]!.distanceM), `${g.day} distance ${g.distanceM}`);
+          t.equal(g.fixes, want[i]!.fixes);
+          t.equal(g.movingS, want[i]!.movingS);
+        });
+      },
+    );
 
     t.test('fromDay/toDay filter and fixes stored by the trips transaction', async (t) => {
       const day = utcDay(DAY);

@@ -76,7 +76,14 @@ CREATE TABLE trip_state (
 }
 
 export function migrations(d: Dialect): Migration[] {
-  return [{ version: 1, name: 'fixes, devices, trips', sql: schemaV1(d) }];
+  return [
+    { version: 1, name: 'fixes, devices, trips', sql: schemaV1(d) },
+    {
+      version: 2,
+      name: 'trip_state.applied: seqs folded in, so a redelivery is skipped instead of rebuilt',
+      sql: `ALTER TABLE trip_state ADD COLUMN applied TEXT NOT NULL DEFAULT '[]';`,
+    },
+  ];
 }
 
 export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

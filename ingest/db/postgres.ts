@@ -6,8 +6,9 @@
 // INSERT ... ON CONFLICT, so it does more work for batches of the size the consumer writes).
 import pg from 'pg';
 import type { Fix } from '../../shared/fix.js';
-import type { TripCursor, TripDay } from '../trips/accumulate.js';
+import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { parseRanges } from '../trips/ranges.js';
 import { GAP_SQL, summarizeGaps } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
@@ -192,7 +193,7 @@ export class PostgresStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { inserted: 0, applied: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
     return this.tx((c) => applyTripsTx(tripTx(c), fixes));
   }
 
@@ -268,28 +269,40 @@ export class PostgresStore implements Store {
 function tripTx(c: pg.PoolClient): TripTx {
   return {
     insertFixes: (fixes) => insertFixesPg(c, fixes),
-    getCursor: async (deviceId) => {
+    getState: async (deviceId) => {
       const r = await c.query('SELECT * FROM trip_state WHERE device_id = $1 FOR UPDATE', [deviceId]);
       const row = r.rows[0];
       return row
         ? {
-            lastSeq: Number(row.last_seq),
-            lastTime: Number(row.last_time),
-            lastLat: row.last_lat,
-            lastLon: row.last_lon,
-            anchorLat: row.anchor_lat,
-            anchorLon: row.anchor_lon,
+            cursor: {
+              lastSeq: Number(row.last_seq),
+              lastTime: Number(row.last_time),
+              lastLat: row.last_lat,
+              lastLon: row.last_lon,
+              anchorLat: row.anchor_lat,
+              anchorLon: row.anchor_lon,
+            },
+            applied: parseRanges(row.applied),
           }
         : null;
     },
-    putCursor: async (deviceId, t: TripCursor) => {
+    putState: async (deviceId, { cursor: t, applied }) => {
       await c.query(
-        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, applied)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
            last_lat = excluded.last_lat, last_lon = excluded.last_lon,
-           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon`,
-        [deviceId, t.lastSeq, t.lastTime, t.lastLat, t.lastLon, t.anchorLat, t.anchorLon],
+           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon, applied = excluded.applied`,
+        [
+          deviceId,
+          t.lastSeq,
+          t.lastTime,
+          t.lastLat,
+          t.lastLon,
+          t.anchorLat,
+          t.anchorLon,
+          JSON.stringify(applied),
+        ],
       );
     },
     getDays: async (deviceId, days) => {

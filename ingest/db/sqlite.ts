@@ -6,8 +6,9 @@
 // slip into it between awaits.
 import Database from 'better-sqlite3';
 import type { Fix } from '../../shared/fix.js';
-import type { TripCursor, TripDay } from '../trips/accumulate.js';
+import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { parseRanges } from '../trips/ranges.js';
 import { GAP_SQL, summarizeGaps } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
@@ -117,11 +118,11 @@ export class SqliteStore implements Store {
       gaps: db.prepare(GAP_SQL.replace('$1', '?')),
       getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
       putCursor: db.prepare(
-        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon,
+           applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
            last_lat = excluded.last_lat, last_lon = excluded.last_lon,
-           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon`,
+           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon, applied = excluded.applied`,
       ),
       getDay: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day = ?'),
       putDay: db.prepare(
@@ -184,7 +185,7 @@ export class SqliteStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { inserted: 0, applied: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
     return this.lock.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {
@@ -202,7 +203,7 @@ export class SqliteStore implements Store {
     const s = this.s;
     return {
       insertFixes: async (fixes) => this.insert(fixes).length,
-      getCursor: async (deviceId) => {
+      getState: async (deviceId) => {
         const r = s.getCursor.get(deviceId) as
           | {
               last_seq: number;
@@ -211,21 +212,34 @@ export class SqliteStore implements Store {
               last_lon: number;
               anchor_lat: number;
               anchor_lon: number;
+              applied: string;
             }
           | undefined;
         return r
           ? {
-              lastSeq: r.last_seq,
-              lastTime: r.last_time,
-              lastLat: r.last_lat,
-              lastLon: r.last_lon,
-              anchorLat: r.anchor_lat,
-              anchorLon: r.anchor_lon,
+              cursor: {
+                lastSeq: r.last_seq,
+                lastTime: r.last_time,
+                lastLat: r.last_lat,
+                lastLon: r.last_lon,
+                anchorLat: r.anchor_lat,
+                anchorLon: r.anchor_lon,
+              },
+              applied: parseRanges(r.applied),
             }
           : null;
       },
-      putCursor: async (deviceId, c: TripCursor) => {
-        s.putCursor.run(deviceId, c.lastSeq, c.lastTime, c.lastLat, c.lastLon, c.anchorLat, c.anchorLon);
+      putState: async (deviceId, { cursor: c, applied }) => {
+        s.putCursor.run(
+          deviceId,
+          c.lastSeq,
+          c.lastTime,
+          c.lastLat,
+          c.lastLon,
+          c.anchorLat,
+          c.anchorLon,
+          JSON.stringify(applied),
+        );
       },
       getDays: async (deviceId, days) =>
         days.flatMap((day) => {

@@ -39,6 +39,8 @@ export interface TripApplyResult {
   /** Fixes that were new in the fixes table (the trips transaction stores them too). */
   inserted: number;
   applied: number;
+  /** Fixes already folded in before (redelivery): ignored. */
+  skipped: number;
   recomputedDays: number;
 }
 

@@ -1,20 +1,28 @@
 // The trips transaction, written once against a narrow interface both backends implement.
 //
-// Idempotence and order: each device has a cursor (trip_state) with the last seq and time it
-// folded in. A fix newer than the cursor in both seq and GNSS time extends the running day rows
-// (the common case: fixes arrive in order). Anything else is a redelivery or an out-of-order
-// backlog fix: then the device's days are rebuilt from the stored fixes, starting at that fix's
-// day, which gives the same numbers however often a fix is delivered and in whatever order.
+// Idempotence and order: each device has a state (trip_state): the cursor (last seq and time
+// folded in, last position, jitter anchor) and the set of seqs already folded in (as ranges).
+//   - a fix in that set is a redelivery: skipped;
+//   - a fix newer than the cursor in both seq and GNSS time (the common case) extends the day rows;
+//   - anything else is an out-of-order backlog fix: the device's days are rebuilt from the stored
+//     fixes, from that fix's day on, which gives the numbers of an in-order run.
 // The fixes themselves are inserted (idempotently) in the same transaction, so a rebuild never
 // depends on the fix-store group having caught up.
 import type { Fix } from '../../shared/fix.js';
 import type { TripApplyResult } from '../db/store.js';
 import { accumulate, dayStartMs, type TripCursor, type TripDay, utcDay } from './accumulate.js';
+import { addSeqs, hasSeq, type SeqRanges } from './ranges.js';
+
+export interface TripState {
+  cursor: TripCursor;
+  /** Seqs already folded in. */
+  applied: SeqRanges;
+}
 
 export interface TripTx {
   insertFixes(fixes: readonly Fix[]): Promise<number>;
-  getCursor(deviceId: string): Promise<TripCursor | null>;
-  putCursor(deviceId: string, c: TripCursor): Promise<void>;
+  getState(deviceId: string): Promise<TripState | null>;
+  putState(deviceId: string, s: TripState): Promise<void>;
   getDays(deviceId: string, days: string[]): Promise<TripDay[]>;
   /** Insert or replace the rows. */
   putDays(rows: TripDay[]): Promise<void>;
@@ -28,7 +36,7 @@ export interface TripTx {
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
 
 export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyResult> {
-  const result: TripApplyResult = { inserted: 0, applied: 0, recomputedDays: 0 };
+  const result: TripApplyResult = { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
   if (fixes.length === 0) return result;
   result.inserted = await tx.insertFixes(fixes);
   const perDevice = new Map<string, Fix[]>();
@@ -40,12 +48,20 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
   // Sorted so that concurrent transactions touch device rows in the same order (no deadlocks).
   for (const deviceId of [...perDevice.keys()].sort()) {
     const list = perDevice.get(deviceId)!.sort(byTime);
-    const cursor = await tx.getCursor(deviceId);
+    const state = await tx.getState(deviceId);
+    const cursor = state?.cursor ?? null;
+    const applied = state?.applied ?? [];
     const fresh: Fix[] = [];
     let lateFrom = Number.POSITIVE_INFINITY;
     let lastSeq = cursor?.lastSeq ?? 0;
     let lastTime = cursor?.lastTime ?? Number.NEGATIVE_INFINITY;
+    const seen = new Set<number>();
     for (const f of list) {
+      if (hasSeq(applied, f.seq) || seen.has(f.seq)) {
+        result.skipped++;
+        continue;
+      }
+      seen.add(f.seq);
       if (f.seq > lastSeq && f.time > lastTime) {
         fresh.push(f);
         lastSeq = f.seq;
@@ -55,16 +71,19 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
       }
     }
     if (lateFrom !== Number.POSITIVE_INFINITY) {
-      result.recomputedDays += await rebuildFrom(tx, deviceId, utcDay(lateFrom), cursor);
+      // Fresh fixes of this batch are folded in by the rebuild too (they are stored by now).
+      for (const f of fresh) lateFrom = Math.min(lateFrom, f.time);
+      result.recomputedDays += await rebuildFrom(tx, deviceId, utcDay(lateFrom), state);
       continue;
     }
+    if (fresh.length === 0) continue;
     const days = new Map<string, TripDay>();
     for (const row of await tx.getDays(deviceId, [...new Set(fresh.map((f) => utcDay(f.time)))])) {
       days.set(row.day, row);
     }
     const next = accumulate(deviceId, cursor, fresh, days);
     await tx.putDays([...days.values()]);
-    if (next) await tx.putCursor(deviceId, next);
+    if (next) await tx.putState(deviceId, { cursor: next, applied: addSeqs(applied, seen) });
     result.applied += fresh.length;
   }
   return result;
@@ -75,7 +94,7 @@ async function rebuildFrom(
   tx: TripTx,
   deviceId: string,
   day: string,
-  old: TripCursor | null,
+  old: TripState | null,
 ): Promise<number> {
   const start = dayStartMs(day);
   const prev = await tx.lastFixBefore(deviceId, start);
@@ -97,8 +116,16 @@ async function rebuildFrom(
   await tx.putDays([...days.values()]);
   if (next) {
     // lastSeq must never go back, or an old redelivery would look fresh.
-    next.lastSeq = Math.max(next.lastSeq, old?.lastSeq ?? 0);
-    await tx.putCursor(deviceId, next);
+    next.lastSeq = Math.max(next.lastSeq, old?.cursor.lastSeq ?? 0);
+    // Every stored fix read here is now folded in, including ones the fix-store group stored
+    // before trips saw them: when they arrive they are skipped, not rebuilt again.
+    await tx.putState(deviceId, {
+      cursor: next,
+      applied: addSeqs(
+        old?.applied ?? [],
+        fixes.map((f) => f.seq),
+      ),
+    });
   }
   return days.size;
 }

@@ -1,0 +1,46 @@
+// Sets of seqs as sorted, merged, inclusive ranges: which fixes the trips group already folded in.
+// A device's fixes arrive mostly in order, so the set is one range plus one per gap.
+
+export type SeqRanges = [number, number][];
+
+/** Kept per device; beyond it the oldest ranges are merged (see trips/README.md). */
+export const MAX_RANGES = 1000;
+
+export function hasSeq(r: SeqRanges, seq: number): boolean {
+  let lo = 0;
+  let hi = r.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = r[mid]!;
+    if (seq < a) hi = mid - 1;
+    else if (seq > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+/** Union of the ranges and the seqs (any order), merged, at most MAX_RANGES ranges. */
+export function addSeqs(r: SeqRanges, seqs: Iterable<number>): SeqRanges {
+  const all: [number, number][] = r.map(([a, b]) => [a, b]);
+  for (const s of seqs) all.push([s, s]);
+  all.sort((x, y) => x[0] - y[0]);
+  const out: SeqRanges = [];
+  for (const [a, b] of all) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  // Merging the oldest ranges marks the seqs between them as done: a fix that old arriving now
+  // is ignored by trips (it is still stored by the fixes insert).
+  while (out.length > MAX_RANGES) {
+    const [first, second] = out;
+    out.splice(0, 2, [first![0], second![1]]);
+  }
+  return out;
+}
+
+export function parseRanges(text: string | null | undefined): SeqRanges {
+  if (!text) return [];
+  const v = JSON.parse(text) as unknown;
+  return Array.isArray(v) ? (v as SeqRanges) : [];
+}
