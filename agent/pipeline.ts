@@ -26,6 +26,8 @@ export interface AgentState {
   /** Refreshed every STATE_EVERY_MS while running: status calls the agent stopped when it is old. */
   heartbeatAt: number;
   stoppedAt: number | null;
+  /** process.memoryUsage() in MB, for status and the bench. */
+  memory?: { rssMb: number; heapUsedMb: number; externalMb: number };
 }
 
 export const STATE_EVERY_MS = 5000;
@@ -156,6 +158,9 @@ export class AgentPipeline {
 
   private publishAll(): void {
     this.agent.heartbeatAt = Date.now();
+    const m = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 104857.6) / 10;
+    this.agent.memory = { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
     const { outbox, sender } = this.opts;
     outbox.setState('agent', this.agent);
     outbox.setState('gps', this.gps);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the GPS agent as a systemd service on Raspberry Pi OS or Debian:
-#   /opt/gps-agent            the program (agent/ and shared/ sources, production node_modules)
+#   /opt/gps-agent            the program: sources, production node_modules, dist/gps-agent.mjs bundle
 #   /usr/local/bin/gps-agent  command-line wrapper (gps-agent status, gps-agent run --help, ...)
 #   /etc/gps-agent/agent.env  settings (from agent.env.example; never overwritten)
 #   gps-agent user            via systemd-sysusers (member of dialout through the unit)
@@ -72,6 +72,13 @@ case "$DEPS" in
     ;;
   none) ;;
 esac
+# One bundled module runs leaner and faster than the sources through tsx (see agent/build.ts).
+if [ -e "$ROOT$APP/node_modules/esbuild" ]; then
+  say "bundling the agent into $APP/dist/gps-agent.mjs"
+  (cd "$ROOT$APP" && "$NODE" --import tsx agent/build.ts "$ROOT$APP/dist/gps-agent.mjs" >/dev/null)
+else
+  say "warning: no node_modules in $ROOT$APP, agent not bundled (use --deps npm or link)"
+fi
 
 # 2. The command-line wrapper, so `sudo gps-agent status` finds the service's outbox.
 install -d -m 0755 "$ROOT/usr/local/bin"
@@ -79,7 +86,7 @@ cat > "$ROOT/usr/local/bin/gps-agent" <<WRAPPER
 #!/bin/sh
 # GPS agent command line (installed by systemd/install.sh). Same outbox as the service.
 export AGENT_DB="\${AGENT_DB:-/var/lib/gps-agent/outbox.db}"
-cd $APP && exec $NODE --import tsx $APP/agent/main.ts "\$@"
+cd $APP && exec $NODE $APP/dist/gps-agent.mjs "\$@"
 WRAPPER
 chmod 0755 "$ROOT/usr/local/bin/gps-agent"
 

@@ -60,7 +60,7 @@ t.test('the unit has what the service needs', async (t) => {
     t.match(unit, new RegExp(`^${line}$`, 'm'), line);
   }
   t.match(unit, /^WatchdogSec=\d+$/m);
-  t.match(unit, /^ExecStart=\/usr\/bin\/node --import tsx \/opt\/gps-agent\/agent\/main\.ts run$/m);
+  t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/gps-agent\/dist\/gps-agent\.mjs run$/m);
 });
 
 t.test('install.sh --root installs into a temporary root and starts nothing', async (t) => {
@@ -98,13 +98,8 @@ t.test('install.sh --root installs into a temporary root and starts nothing', as
   // The installed tree runs (dependencies linked from this checkout).
   const app = join(root, 'opt/gps-agent');
   t.notOk(existsSync(join(app, 'test')), 'no tests installed');
-  const help = await sh(process.execPath, [
-    '--import',
-    join(app, 'node_modules/tsx/dist/esm/index.mjs'),
-    join(app, 'agent/main.ts'),
-    'run',
-    '--help',
-  ]);
+  t.ok(existsSync(join(app, 'dist/gps-agent.mjs')), 'the agent is bundled');
+  const help = await sh(process.execPath, [join(app, 'dist/gps-agent.mjs'), 'run', '--help']);
   t.equal(help.code, 0, 'the installed agent runs');
   t.match(help.stdout, /usage: npm run agent -- run/);
 
@@ -119,6 +114,7 @@ t.test('install.sh --root installs into a temporary root and starts nothing', as
 t.test('DESTDIR works like --root, and bad options are refused', async (t) => {
   const root = tmp(t, 'install-destdir-');
   const r = await sh('bash', [INSTALL, '--deps', 'none'], { DESTDIR: root });
+  t.match(r.stdout, /agent not bundled/, 'without dependencies it says it could not bundle');
   t.equal(r.code, 0, 'install exits 0');
   t.ok(existsSync(join(root, 'etc/systemd/system/gps-agent.service')));
   const bad = await sh('bash', [INSTALL, '--bogus']);

@@ -30,6 +30,8 @@ export interface OutboxOptions {
   maxAgeMs?: number;
   /** Wall clock, injectable for tests of status ages. */
   now?: () => number;
+  /** SQLite page size of a new file (for the bench's comparison). */
+  pageSize?: number;
 }
 
 /** A stored fix waiting to be sent: the encoded body plus what the sender needs around it. */
@@ -105,7 +107,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     if (!Number.isInteger(this.maxRows) || this.maxRows < 1) throw new Error('outbox: maxRows must be >= 1');
     this.now = opts.now ?? Date.now;
-    this.db = openOutboxDb(path);
+    this.db = openOutboxDb(path, { pageSize: opts.pageSize });
     const db = this.db;
     this.q = {
       devId: db.prepare<[string], { id: number }>('SELECT id FROM device WHERE device = ?'),

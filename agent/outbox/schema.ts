@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS agent_state (
 
 export interface OpenOptions {
   readonly?: boolean;
+  /** Page size of a new file (bench/agent.ts compares); default PAGE_SIZE. */
+  pageSize?: number;
 }
 
 /** Opens (creating if needed) an outbox file with the durability settings above. */
@@ -61,7 +63,7 @@ export function openOutboxDb(path: string, opts: OpenOptions = {}): Database.Dat
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === 0) {
     // page_size only takes effect before the first table exists and before WAL is on.
-    db.pragma(`page_size = ${PAGE_SIZE}`);
+    db.pragma(`page_size = ${opts.pageSize ?? PAGE_SIZE}`);
   } else if (version !== SCHEMA_VERSION) {
     db.close();
     throw new Error(`outbox ${path} has schema version ${version}, this agent knows ${SCHEMA_VERSION}`);

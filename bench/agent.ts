@@ -1,0 +1,396 @@
+// Agent figures (a script, not a test):
+//   node --import tsx bench/agent.ts [--live-seconds 60] [--drain-fixes 200000]   (prints JSON)
+// benchAgent() returns the same figures for bench/run.ts.
+//
+// 1. disk: bytes written to disk per fix by the outbox at 1 Hz (store, send, delete), from
+//    /proc/self/io (write_bytes: what reached the block device; wchar: what write() was given),
+//    for the chosen 1 KiB pages and for SQLite's default 4 KiB.
+// 2. live: the real agent process (`agent run --replay --loop --speed 1`, so one fix a second)
+//    sending to the embedded broker (its own process): RSS, CPU, wire bytes per fix, disk bytes
+//    per fix of the whole process.
+// 3. drain: a backlog in the outbox sent to the broker (its own process): fixes/s, wire bytes per fix.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Outbox, readAgentState } from '../agent/outbox/outbox.js';
+import { openOutboxDb } from '../agent/outbox/schema.js';
+import { Sender, type SenderStats } from '../agent/sender/sender.js';
+import type { Position } from '../shared/fix.js';
+import { createLogger } from '../shared/log.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
+const CLK_TCK = 100;
+const quiet = createLogger('bench', 'silent');
+
+export interface AgentFigures {
+  disk: {
+    fixes: number;
+    pageSize1k: { writeBytesPerFix: number; wcharPerFix: number };
+    pageSize4k: { writeBytesPerFix: number; wcharPerFix: number };
+    commitsPerFix: number;
+  };
+  live: {
+    seconds: number;
+    fixes: number;
+    rssMb: { median: number; max: number };
+    cpuPercent: number;
+    wireBytesPerFix: number;
+    wireBytesPerFixSteady: number;
+    diskWriteBytesPerFix: number;
+  };
+  drain: {
+    fixes: number;
+    seconds: number;
+    fixesPerSecond: number;
+    wireBytesPerFix: number;
+    batchSize: number;
+  };
+}
+
+function position(i: number): Position {
+  return {
+    time: Date.UTC(2026, 10, 1) + i * 1000,
+    lat: 52.52 + i * 1e-5,
+    lon: 13.405 + i * 7e-6,
+    alt: 34.5 + (i % 10) / 10,
+    speed: 5 + (i % 7),
+    course: (i * 3) % 360,
+    hdop: 0.9,
+    sats: 9,
+    mode: 3,
+    quality: 1,
+  };
+}
+
+function procIo(pid: number | 'self'): { writeBytes: number; wchar: number } {
+  const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const get = (k: string) => Number(new RegExp(`^${k}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { writeBytes: get('write_bytes'), wchar: get('wchar') };
+}
+
+/** Outbox alone at the live pattern: append, send the newest, its delete rides the next append. */
+function diskPerFix(fixes: number, pageSize: number): { writeBytesPerFix: number; wcharPerFix: number } {
+  // Not /tmp: it could be a tmpfs, which writes nothing to a disk.
+  const dir = mkdtempSync(join(ROOT, '.bench-outbox-'));
+  try {
+    const ob = new Outbox(join(dir, 'outbox.db'), { pageSize });
+    for (let i = 0; i < 50; i++) {
+      ob.append('bike-1', position(i));
+      ob.markSent(ob.newestUnsent());
+    }
+    const before = procIo('self');
+    for (let i = 50; i < 50 + fixes; i++) {
+      ob.append('bike-1', position(i));
+      ob.markSent(ob.newestUnsent());
+    }
+    ob.flush();
+    ob.db.pragma('wal_checkpoint(PASSIVE)');
+    const after = procIo('self');
+    ob.close();
+    return {
+      writeBytesPerFix: Math.round((after.writeBytes - before.writeBytes) / fixes),
+      wcharPerFix: Math.round((after.wchar - before.wchar) / fixes),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitForPort(port: number, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = new Socket();
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+      s.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The embedded broker in its own process (its own core), as in production it is elsewhere. */
+async function brokerProcess(): Promise<{ address: string; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(ROOT, '.bench-broker-'));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'broker/main.ts'), '--data-dir', dataDir, '--port', String(port)],
+    { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
+  await waitForPort(port);
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() {
+      await stopChild(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function procStat(pid: number): { cpuTicks: number; rssKb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+  return { cpuTicks, rssKb };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** `entry`: how to start the agent: the sources through tsx, or a bundle from build-agent. */
+export async function benchLive(
+  seconds: number,
+  entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
+  nodeFlags: string[] = [],
+): Promise<AgentFigures['live']> {
+  const broker = await brokerProcess();
+  const dir = mkdtempSync(join(ROOT, '.bench-agent-'));
+  try {
+    const child = spawn(
+      process.execPath,
+      [
+        ...nodeFlags,
+        ...entry,
+        'run',
+        '--replay',
+        FIXTURE,
+        '--loop',
+        '--speed',
+        '1',
+        '--device',
+        'bench-1',
+        '--db',
+        join(dir, 'outbox.db'),
+        '--brokers',
+        broker.address,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } },
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const pid = child.pid!;
+    const db = join(dir, 'outbox.db');
+    // Warm-up: start, connect, JIT. Then measure the steady state.
+    await new Promise((r) => setTimeout(r, 10_000));
+    const k0 = senderStats(db);
+    const io0 = procIo(pid);
+    const s0 = procStat(pid);
+    const t0 = Date.now();
+    const rss: number[] = [];
+    while (Date.now() - t0 < seconds * 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      rss.push(procStat(pid).rssKb / 1024);
+    }
+    const s1 = procStat(pid);
+    const io1 = procIo(pid);
+    await new Promise((r) => setTimeout(r, 5500)); // one more state publication
+    const k1 = senderStats(db);
+    const elapsed = (Date.now() - t0) / 1000;
+    await stopChild(child);
+    const stopped = out
+      .split('\n')
+      .filter((l) => l.includes('"agent stopped"'))
+      .map((l) => JSON.parse(l) as { sent: { liveFixes: number; liveBytes: number; drainFixes: number } })[0];
+    if (!stopped) throw new Error(`agent did not report its figures:\n${out.slice(-2000)}`);
+    const fixes = stopped.sent.liveFixes + stopped.sent.drainFixes;
+    // Fixes in the measured window: one a second.
+    const windowFixes = Math.round(elapsed);
+    return {
+      seconds: Math.round(elapsed),
+      fixes,
+      rssMb: { median: Math.round(median(rss) * 10) / 10, max: Math.round(Math.max(...rss) * 10) / 10 },
+      cpuPercent: Math.round(((s1.cpuTicks - s0.cpuTicks) / CLK_TCK / elapsed) * 1000) / 10,
+      wireBytesPerFix: Math.round(stopped.sent.liveBytes / Math.max(1, stopped.sent.liveFixes)),
+      wireBytesPerFixSteady: Math.round(
+        (k1.liveBytes - k0.liveBytes) / Math.max(1, k1.liveFixes - k0.liveFixes),
+      ),
+      diskWriteBytesPerFix: Math.round((io1.writeBytes - io0.writeBytes) / windowFixes),
+    };
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The running agent's sender counters, as it publishes them for `agent status` (every 5 s). */
+function senderStats(db: string): SenderStats {
+  const conn = openOutboxDb(db, { readonly: true });
+  try {
+    const kafka = readAgentState(conn)['kafka']?.value as { stats: SenderStats } | undefined;
+    if (!kafka) throw new Error(`${db}: the agent has not published its Kafka state`);
+    return kafka.stats;
+  } finally {
+    conn.close();
+  }
+}
+
+export async function benchDrain(fixes: number, batchSize: number): Promise<AgentFigures['drain']> {
+  const broker = await brokerProcess();
+  const dir = mkdtempSync(join(ROOT, '.bench-drain-'));
+  try {
+    const ob = new Outbox(join(dir, 'outbox.db'), { maxRows: fixes + 1 });
+    for (let i = 0; i < fixes; i += 10_000) {
+      ob.appendMany(
+        Array.from({ length: Math.min(10_000, fixes - i) }, (_, k) => ({
+          deviceId: 'bike-1',
+          position: position(i + k),
+        })),
+      );
+    }
+    const sender = new Sender({
+      outbox: ob,
+      kafka: { brokers: [broker.address], clientId: 'bench' },
+      topic: 'gps.fixes',
+      log: quiet,
+      batchSize,
+    });
+    const t0 = process.hrtime.bigint();
+    sender.start();
+    while (ob.pendingCount() > 0) await new Promise((r) => setTimeout(r, 20));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    await sender.stop();
+    ob.close();
+    const s = sender.stats;
+    return {
+      fixes,
+      seconds: Math.round(seconds * 100) / 100,
+      fixesPerSecond: Math.round(fixes / seconds),
+      wireBytesPerFix: Math.round(((s.drainBytes + s.liveBytes) / fixes) * 10) / 10,
+      batchSize,
+    };
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Drain as the real agent process does it: a backlog of `fixes` is put in an outbox, then
+ * `agent run` starts on it with the broker up; fixes/s from the first row leaving to the last.
+ */
+export async function benchDrainProcess(
+  fixes: number,
+  entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
+  nodeFlags: string[] = [],
+): Promise<{ fixes: number; seconds: number; fixesPerSecond: number; wireBytesPerFix: number }> {
+  const broker = await brokerProcess();
+  const dir = mkdtempSync(join(ROOT, '.bench-drainp-'));
+  const db = join(dir, 'outbox.db');
+  try {
+    const ob = new Outbox(db, { maxRows: fixes + 100 });
+    for (let i = 0; i < fixes; i += 10_000) {
+      ob.appendMany(
+        Array.from({ length: Math.min(10_000, fixes - i) }, (_, k) => ({
+          deviceId: 'bench-1',
+          position: position(i + k),
+        })),
+      );
+    }
+    ob.close();
+    const backlog = () => {
+      const conn = openOutboxDb(db, { readonly: true });
+      try {
+        return (conn.prepare('SELECT coalesce(sum(pending), 0) AS n FROM device').get() as { n: number }).n;
+      } finally {
+        conn.close();
+      }
+    };
+    const child = spawn(
+      process.execPath,
+      [
+        ...nodeFlags,
+        ...entry,
+        'run',
+        '--replay',
+        FIXTURE,
+        '--loop',
+        '--device',
+        'bench-1',
+        '--db',
+        db,
+        '--brokers',
+        broker.address,
+      ],
+      { cwd: ROOT, stdio: 'ignore', env: { ...process.env, OUTBOX_MAX_ROWS: String(fixes + 100) } },
+    );
+    try {
+      while (backlog() >= fixes) await new Promise((r) => setTimeout(r, 10));
+      const t0 = process.hrtime.bigint();
+      while (backlog() > 2) await new Promise((r) => setTimeout(r, 20));
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      await new Promise((r) => setTimeout(r, 5500)); // the next state publication has the counters
+      const k = senderStats(db);
+      return {
+        fixes,
+        seconds: Math.round(seconds * 100) / 100,
+        fixesPerSecond: Math.round(fixes / seconds),
+        wireBytesPerFix: Math.round(((k.drainBytes + k.liveBytes) / (k.drainFixes + k.liveFixes)) * 10) / 10,
+      };
+    } finally {
+      await stopChild(child);
+    }
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchAgent(
+  opts: { liveSeconds?: number; drainFixes?: number; diskFixes?: number; batchSize?: number } = {},
+): Promise<AgentFigures> {
+  const diskFixes = opts.diskFixes ?? 600;
+  const disk = {
+    fixes: diskFixes,
+    pageSize1k: diskPerFix(diskFixes, 1024),
+    pageSize4k: diskPerFix(diskFixes, 4096),
+    commitsPerFix: 1,
+  };
+  const drained = await benchDrain(opts.drainFixes ?? 200_000, opts.batchSize ?? 5000);
+  const liveFigures = await benchLive(opts.liveSeconds ?? 60);
+  return { disk, live: liveFigures, drain: drained };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const figures = await benchAgent({
+    liveSeconds: arg('live-seconds'),
+    drainFixes: arg('drain-fixes'),
+    batchSize: arg('batch'),
+  });
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+}
