@@ -38,6 +38,10 @@ t.test('bearer token guards everything but /healthz', async (t) => {
   // A bad query on a stream route is still 401 before it is 400: no probing without the token.
   t.equal((await app.inject({ url: '/api/live?bbox=x' })).statusCode, 401);
   t.equal((await app.inject({ url: `/api/live?bbox=x&token=${TOKEN}` })).statusCode, 400);
+  // HEAD on a stream would subscribe a reader that never reads.
+  const head = await app.inject({ method: 'HEAD', url: '/api/live', headers: AUTH });
+  t.equal(head.statusCode, 404);
+  t.equal(f.live.stats().subscribers, 0);
 });
 
 t.test('dashboard login sets an HttpOnly cookie that is not the token', async (t) => {

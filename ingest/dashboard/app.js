@@ -39,7 +39,18 @@ async function getJson(path) {
 function connect() {
   const es = new EventSource('/api/live');
   es.addEventListener('open', () => setText('stream-state', 'live', 'ok'));
-  es.addEventListener('error', () => setText('stream-state', 'reconnecting', 'warn'));
+  es.addEventListener('error', () => {
+    setText('stream-state', 'reconnecting', 'warn');
+    // The browser retries by itself unless the server refused (e.g. the session expired): then
+    // ask an API route, which sends us to /login on a 401, and open a new stream.
+    if (es.readyState === EventSource.CLOSED) {
+      setTimeout(() => {
+        getJson('/api/stats')
+          .then(connect)
+          .catch(() => setTimeout(connect, 5000));
+      }, 3000);
+    }
+  });
   es.addEventListener('fix', (e) => {
     const fix = JSON.parse(e.data);
     liveEvents++;

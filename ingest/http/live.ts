@@ -64,6 +64,8 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     {
       // The API token, a session, or a share link for this device (POST /api/devices/:id/share).
       config: { auth: 'device-stream' },
+      // A HEAD must not open a subscription that nobody reads.
+      exposeHeadRoute: false,
       // SSE stream of one device: its current position at once, then each newer one.
       schema: {
         params: deviceIdParams,
@@ -142,6 +144,7 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     '/api/live',
     {
       config: { auth: 'query' },
+      exposeHeadRoute: false,
       schema: {
         description:
           'SSE stream of the fleet (or of the devices inside bbox): current positions, then changes.',
