@@ -227,3 +227,21 @@ t.test('Fetch long poll wakes on produce; byte limits return whole batches', asy
   const all = decodeFetchV11(await consumer.request(ApiKey.Fetch, 11, fetchBody('lp', 0, 2)));
   t.same(batchOffsets(all.records), [2, 3, 4], 'a large limit returns every batch from the offset');
 });
+
+t.test('acks=0 gets no response; the next request on the connection is answered in order', async (t) => {
+  const b = await inProcessBroker(t, { defaultPartitions: 1 });
+  b.context.topics.create('fire', 1);
+  const c = await RawClient.connect(b.port);
+  t.teardown(() => c.close());
+  // Sent by hand: RawClient.request would wait for a response that never comes.
+  const w = new Writer().int16(ApiKey.Produce).int16(7).int32(999).nullableString('raw');
+  const body = produceBody('fire', 0, buildBatch([{ value: 'no ack' }]), 0).toBuffer();
+  const frame = Buffer.concat([w.toBuffer(), body]);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(frame.length);
+  c.write(Buffer.concat([size, frame]));
+  // RawClient checks correlation ids: a stray response to 999 would fail this request.
+  const f = decodeFetchV11(await c.request(ApiKey.Fetch, 11, fetchBody('fire', 0, 0)));
+  t.equal(f.highWatermark, 1, 'the acks=0 batch was stored');
+  t.ok(f.records.includes(Buffer.from('no ack')));
+});
