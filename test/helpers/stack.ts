@@ -2,7 +2,7 @@
 // CLI, the ingest CLI and agent CLIs replaying NMEA files, each a child process that a test can
 // SIGKILL and start again on the same files and ports. Everything lives in one temp directory.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,8 +175,9 @@ export class Stack {
     }
   }
 
-  /** Every seq the ingest database holds for a device, ascending. */
+  /** Every seq the ingest database holds for a device, ascending (none before the ingest made the file). */
   storedSeqs(deviceId: string): number[] {
+    if (!existsSync(this.ingestDb)) return [];
     const db = new Database(this.ingestDb, { readonly: true, fileMustExist: true });
     try {
       db.pragma('busy_timeout = 5000');
