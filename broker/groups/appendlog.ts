@@ -34,6 +34,8 @@ export class AppendLog {
   private queue: Pending[] = [];
   private running = false;
   private closed = false;
+  /** Set when the file can no longer be trusted to take appends; every later append is refused. */
+  private broken: Error | null = null;
   private snapshotSize: number;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
@@ -101,6 +103,11 @@ export class AppendLog {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0);
       const buf = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame));
+      if (this.broken) {
+        for (const p of batch) p.reject(this.broken);
+        continue;
+      }
+      let stage = 'write';
       try {
         let written = 0;
         while (written < buf.length) {
@@ -112,11 +119,23 @@ export class AppendLog {
           );
           written += bytesWritten;
         }
+        stage = 'fdatasync';
         await this.fh.datasync();
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        // Cut the partial frame so later appends are not hidden behind it at the next open.
-        await this.fh.truncate(this.size).catch(() => {});
+        if (stage === 'write') {
+          // Out of space or over a limit: cut the partial frame so later appends are not hidden
+          // behind it at the next open, and carry on (the next append may fit).
+          await this.fh.truncate(this.size).catch((te: unknown) => {
+            this.broken = new Error(`group state log unusable: cutting a failed append failed (${te})`);
+          });
+        } else {
+          // After a failed fsync the kernel may have dropped the dirty pages and a retry can
+          // falsely succeed; only a restart (replaying what is really on disk) is trustworthy.
+          this.broken = new Error(
+            `group state log unusable after a failed fdatasync (${e.message}); restart the broker`,
+          );
+        }
         for (const p of batch) p.reject(e);
         continue;
       }
