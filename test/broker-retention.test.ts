@@ -89,9 +89,11 @@ t.test('retention.ms deletes segments whose records are older; -1 keeps them', a
   t.teardown(() => c.close());
   await createTopic(c, 'aged', { 'retention.ms': '60000' });
   await createTopic(c, 'forever', { 'retention.ms': '-1' });
+  await createTopic(c, 'quiet', { 'retention.ms': '60000' });
   const hourAgo = Date.now() - 3600_000;
   await fill(c, 'aged', 20, hourAgo);
   await fill(c, 'forever', 20, hourAgo);
+  await fill(c, 'quiet', 2, hourAgo); // fits in the active segment, then nothing more is written
   await fill(c, 'aged', 3); // recent records: their segment stays
   const aged = b.context.topics.partition('aged', 0)!;
   await until(() => aged.logStartOffset > 0);
@@ -103,4 +105,8 @@ t.test('retention.ms deletes segments whose records are older; -1 keeps them', a
   const forever = b.context.topics.partition('forever', 0)!;
   t.equal(forever.logStartOffset, 0, 'retention.ms=-1 keeps old records');
   t.ok(segments(b.dataDir, 'forever') > 2, 'all its segments are still there');
+  const quiet = b.context.topics.partition('quiet', 0)!;
+  await until(() => quiet.logStartOffset === 2);
+  t.equal(quiet.sizeBytes, 0, 'an expired active segment is rolled and deleted too');
+  t.equal(quiet.logEndOffset, 2, 'offsets continue where they were');
 });

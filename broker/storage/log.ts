@@ -312,6 +312,19 @@ export class PartitionLog {
       deleted++;
     };
     if (cfg.retentionMs >= 0) {
+      // A partition nobody writes to any more must still age out (positions are personal data):
+      // when even the active segment is past retention, roll it so it can be deleted like the rest.
+      const a = this.active;
+      if (a.size > 0 && a.maxTimestamp >= 0 && a.maxTimestamp < nowMs - cfg.retentionMs) {
+        try {
+          this.roll();
+        } catch (e) {
+          this.log.error(
+            { topic: this.topic, partition: this.partition, err: (e as Error).message },
+            'roll for retention failed',
+          );
+        }
+      }
       while (this.segments.length > 1) {
         const seg = this.segments[0]!;
         const ts = seg.maxTimestamp >= 0 ? seg.maxTimestamp : mtimeMs(seg);
