@@ -42,8 +42,15 @@ export class FleetMap {
     new ResizeObserver(() => this.resize()).observe(canvas);
     this.resize();
     this.listen();
-    const frame = () => {
-      if (this.dirty) this.draw();
+    let lastDraw = 0;
+    const frame = (t) => {
+      // A big fleet changes every frame; redrawing thousands of markers 4 times a second is
+      // plenty for an ops screen and leaves the browser responsive.
+      const minGap = this.markers.size > LABEL_LIMIT * 5 ? 250 : 0;
+      if (this.dirty && t - lastDraw >= minGap) {
+        lastDraw = t;
+        this.draw();
+      }
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);

@@ -17,6 +17,9 @@ export interface DashboardOptions {
 }
 
 const ASSET_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
+/** Routes that take no query parameters (unknown ones are dropped by ajv's removeAdditional). */
+const NO_QUERY = { type: 'object', properties: {} } as const;
+
 /** Where index.html takes the page config (kept valid JSON so the file lints as it is). */
 const CONFIG_PLACEHOLDER = '{"placeholder": "__CONFIG__"}';
 const TYPES: Record<string, string> = {
@@ -128,12 +131,15 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
   );
 
   // The login page's stylesheet is public (the page is shown before there is a session).
-  app.get('/login.css', { config: { auth: 'public' } }, (_req, reply) =>
+  app.get('/login.css', { config: { auth: 'public' }, schema: { querystring: NO_QUERY } }, (_req, reply) =>
     securityHeaders(reply, false).type(TYPES['.css']!).send(asset('login.css').body),
   );
 
-  app.post('/logout', { config: { auth: 'public' } }, async (_req, reply) =>
-    reply.header('set-cookie', clearedSessionCookie(opts.cookieSecure)).redirect('/login', 303),
+  app.post(
+    '/logout',
+    { config: { auth: 'public' }, schema: { querystring: NO_QUERY } },
+    async (_req, reply) =>
+      reply.header('set-cookie', clearedSessionCookie(opts.cookieSecure)).redirect('/login', 303),
   );
 
   app.get(
