@@ -20,10 +20,13 @@ export type StartOptions = Partial<Omit<BrokerConfig, 'topicDefaults'>> & {
 };
 
 export interface BrokerHandle {
+  /** Where this process can reach the listener (the bound port, e.g. after port 0). */
   readonly host: string;
   readonly port: number;
   /** "host:port" for client bootstrap lists. */
   readonly address: string;
+  /** What Metadata tells clients (advertisedHost/advertisedPort, else the above). */
+  readonly advertised: BrokerNode;
   readonly context: BrokerContext;
   /** Clean shutdown: stop accepting, close connections, fsync and close every segment. */
   stop(): Promise<void>;
@@ -151,7 +154,15 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
     return stopping;
   };
 
-  return { host: node.host, port: node.port, address: `${node.host}:${node.port}`, context, stop };
+  const localHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    host: localHost,
+    port: boundPort,
+    address: `${localHost}:${boundPort}`,
+    advertised: node,
+    context,
+    stop,
+  };
 }
 
 /** One broker per data directory: a second one would interleave writes into the same segments. */

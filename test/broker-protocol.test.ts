@@ -245,3 +245,15 @@ t.test('acks=0 gets no response; the next request on the connection is answered 
   t.equal(f.highWatermark, 1, 'the acks=0 batch was stored');
   t.ok(f.records.includes(Buffer.from('no ack')));
 });
+
+t.test('advertised host and port are what Metadata tells clients', async (t) => {
+  const b = await inProcessBroker(t, { advertisedHost: 'broker.fleet.internal', advertisedPort: 19092 });
+  const c = await RawClient.connect(b.port);
+  t.teardown(() => c.close());
+  const r = await c.request(ApiKey.Metadata, 1, new Writer().int32(-1));
+  t.same(
+    r.array((r) => [r.int32(), r.string(), r.int32(), r.nullableString()]),
+    [[1, 'broker.fleet.internal', 19092, null]],
+  );
+  t.same(b.advertised, { nodeId: 1, host: 'broker.fleet.internal', port: 19092 });
+});
