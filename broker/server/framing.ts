@@ -37,10 +37,6 @@ export class FrameDecoder {
     return frames;
   }
 
-  get pendingBytes(): number {
-    return this.buffered;
-  }
-
   private peekSize(): number {
     const first = this.chunks[0]!;
     if (first.length >= 4) return first.readInt32BE(0);

@@ -5,7 +5,6 @@
 // Indexes are small and kept in memory; log contents never are.
 import {
   closeSync,
-  existsSync,
   fdatasync,
   fdatasyncSync,
   fstatSync,
@@ -98,10 +97,6 @@ export class Segment {
       s.rebuild(false);
     }
     return { segment: s };
-  }
-
-  static exists(dir: string, baseOffset: number): boolean {
-    return existsSync(join(dir, `${segmentName(baseOffset)}.log`));
   }
 
   /** Append batch bytes (baseOffset already assigned). Synchronous: the page cache has it on return. */
