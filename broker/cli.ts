@@ -18,7 +18,7 @@ Options:
   --retention-bytes BYTES     default retention by size per partition; -1 = unlimited (default)
   --segment-bytes BYTES       roll segments at this size (default 64 MiB, at most 1 GiB)
   --max-message-bytes BYTES   largest record batch accepted (default 1 MiB + 12)
-  --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 100 MiB)
+  --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 16 MiB)
   --retention-check-ms MS     how often retention runs (default 60000)
   --fetch-max-bytes BYTES     most record bytes in one fetch response (default 8 MiB)
   --help                      this text

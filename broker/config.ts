@@ -52,7 +52,8 @@ export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string 
     host: '127.0.0.1',
     port: 9092,
     nodeId: 1,
-    maxRequestBytes: 100 * 1024 * 1024,
+    // Kafka allows 100 MiB; clients here send far less, and a request is held whole in memory.
+    maxRequestBytes: 16 * 1024 * 1024,
     autoCreateTopics: true,
     defaultPartitions: 12,
     retentionCheckMs: 60_000,
