@@ -1,25 +1,20 @@
 // End-to-end ingest figures: fixes pre-produced to the embedded broker (its own process, as in
-// production, 12 partitions), then the fix-store consumer group reads them into the database.
+// production, 12 partitions), then the fix-store consumer group, in its own process with the
+// ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database.
 // Two rates: from the first batch handed to the group to the last fix stored (steady state), and
 // from group start (including the group join, which the coordinator delays for a few seconds so
 // that members starting together land in one rebalance). The batched writer (flushRows 5000)
 // against one INSERT transaction per fix (flushRows 1), same pipeline, same run.
-
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
-import { runGroup } from '../ingest/consumer/runner.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
-import { SqliteStore } from '../ingest/db/sqlite.js';
-import type { Store } from '../ingest/db/store.js';
-import { createIngestMetrics } from '../ingest/metrics.js';
-import { fixStoreSink } from '../ingest/sinks/fix-store.js';
 import { encodeFix } from '../shared/fixcodec.js';
-import { createLogger } from '../shared/log.js';
 import { fleetFixes, PG_URL } from './ingest.js';
+import type { ConsumeJob } from './ingest-e2e-consumer.js';
 
 async function produce(kafka: Kafka, topic: string, total: number, seqFrom: number): Promise<number> {
   const producer = kafka.producer();
@@ -38,39 +33,26 @@ async function produce(kafka: Kafka, topic: string, total: number, seqFrom: numb
   return Math.round(total / s);
 }
 
-async function consume(
-  kafka: Kafka,
-  topic: string,
-  groupId: string,
-  store: Store,
-  expect: number,
-  flushRows: number,
-): Promise<{ steady: number; withJoin: number }> {
-  const metrics = createIngestMetrics();
-  const start = process.hrtime.bigint();
-  let firstBatch: bigint | undefined;
-  const group = await runGroup({
-    kafka,
-    groupId,
-    topic,
-    sink: fixStoreSink(store, metrics),
-    flushRows,
-    flushMs: 50,
-    metrics,
-    log: createLogger('bench', 'warn'),
+/** V8 flags of the ingest process: a larger young generation halves GC time at these rates. */
+export const INGEST_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** Runs the fix-store group in its own process until `expect` fixes are stored. */
+function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...INGEST_NODE_FLAGS, '--import', 'tsx', 'bench/ingest-e2e-consumer.ts', JSON.stringify(job)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`consumer exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!));
+    });
   });
-  group.consumer.on(group.consumer.events.START_BATCH_PROCESS, () => {
-    firstBatch ??= process.hrtime.bigint();
-  });
-  for (;;) {
-    const written = (await metrics.writtenFixes.get()).values[0]?.value ?? 0;
-    if (written >= expect) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const end = process.hrtime.bigint();
-  await group.stop();
-  const rate = (from: bigint) => Math.round(expect / (Number(end - from) / 1e9));
-  return { steady: rate(firstBatch ?? start), withJoin: rate(start) };
 }
 
 /** The broker as its own process on an ephemeral port; resolves with its address. */
@@ -104,7 +86,9 @@ async function startBrokerProcess(dataDir: string) {
   };
 }
 
-export async function benchEndToEnd(opts: { fixes?: number } = {}): Promise<Record<string, number>> {
+export async function benchEndToEnd(
+  opts: { fixes?: number; backends?: ('sqlite' | 'pg')[]; flushRows?: number } = {},
+): Promise<Record<string, number>> {
   const total = opts.fixes ?? 200_000;
   const singles = 3000;
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
@@ -124,47 +108,41 @@ export async function benchEndToEnd(opts: { fixes?: number } = {}): Promise<Reco
     figures['e2e_produce_fixes_per_s'] = await produce(kafka, 'bench.big', total, 1);
     await produce(kafka, 'bench.small', singles, 1);
     const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-db-'));
-    const stores: [string, () => Promise<Store>, (s: Store) => Promise<void>][] = [
-      [
-        'sqlite',
-        async () => {
-          const s = new SqliteStore(join(dir, `${Math.random()}.db`));
-          await s.migrate();
-          return s;
-        },
-        (s) => s.close(),
-      ],
-      [
-        'pg',
-        async () => {
-          const s = new PostgresStore({
-            connectionString: PG_URL,
-            schema: `bench_e2e_${process.pid}_${Math.floor(Math.random() * 1e9)}`,
-          });
-          await s.migrate();
-          return s;
-        },
-        async (s) => {
-          await (s as PostgresStore).dropSchema();
-          await s.close();
-        },
-      ],
-    ];
-    for (const [name, open, close] of stores) {
-      const batched = await open();
-      const b = await consume(kafka, 'bench.big', `b-${name}`, batched, total, 5000);
+    let n = 0;
+    const target = (name: 'sqlite' | 'pg') =>
+      name === 'sqlite'
+        ? { sqlitePath: join(dir, `${n++}.db`) }
+        : { pgUrl: PG_URL, pgSchema: `bench_e2e_${process.pid}_${n++}` };
+    for (const name of opts.backends ?? (['sqlite', 'pg'] as const)) {
+      const big = target(name);
+      const b = await consume({
+        broker: broker.address,
+        topic: 'bench.big',
+        groupId: `b-${name}`,
+        expect: total,
+        flushRows: opts.flushRows ?? 5000,
+        ...big,
+      });
       figures[`e2e_${name}_batched_fixes_per_s`] = b.steady;
       figures[`e2e_${name}_batched_incl_join_fixes_per_s`] = b.withJoin;
-      await close(batched);
-      const single = await open();
-      const one = await consume(kafka, 'bench.small', `s-${name}`, single, singles, 1);
+      const small = target(name);
+      const one = await consume({
+        broker: broker.address,
+        topic: 'bench.small',
+        groupId: `s-${name}`,
+        expect: singles,
+        flushRows: 1,
+        ...small,
+      });
       figures[`e2e_${name}_one_per_fix_fixes_per_s`] = one.steady;
-      await close(single);
-      figures[`e2e_${name}_batched_over_one_per_fix`] =
-        Math.round(
-          (figures[`e2e_${name}_batched_fixes_per_s`]! / figures[`e2e_${name}_one_per_fix_fixes_per_s`]!) *
-            10,
-        ) / 10;
+      figures[`e2e_${name}_batched_over_one_per_fix`] = Math.round((b.steady / one.steady) * 10) / 10;
+      for (const t of [big, small]) {
+        if ('pgSchema' in t) {
+          const s = new PostgresStore({ connectionString: PG_URL, schema: t.pgSchema });
+          await s.dropSchema();
+          await s.close();
+        }
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   } finally {
