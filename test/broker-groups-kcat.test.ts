@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { client, committedOffsets, produce, startGroupBroker } from './helpers/broker-groups.js';
+import {
+  client,
+  committedOffsets,
+  produce,
+  stableWith,
+  startGroupBroker,
+  waitFor,
+} from './helpers/broker-groups.js';
 
 /** Runs `kcat -G` until it has reached the end of every assigned partition (-e); bounded. */
 function kcatGroup(
@@ -117,3 +124,73 @@ t.test('kcat with group.instance.id: a restarted static member takes over and re
   t.equal(run2.code, 0, 'the new incarnation replaced the old one without waiting for its session');
   t.same(run2.lines.map((l) => l.split(' ')[2]).sort(), ['s6', 's7']);
 });
+
+t.test(
+  'two kcat consumers in one group split the partitions; SIGTERM leaves cleanly and commits',
+  async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
+    const broker = await startGroupBroker(dataDir);
+    const kafka = client(broker.address);
+    const admin = kafka.admin();
+    await admin.connect();
+    const procs: ReturnType<typeof spawn>[] = [];
+    t.teardown(async () => {
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      await admin.disconnect();
+      await broker.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await admin.createTopics({ topics: [{ topic: 'pair', numPartitions: 4 }], waitForLeaders: true });
+    const lines: { who: string; partition: number; value: string }[] = [];
+    const exits: Promise<number | null>[] = [];
+    for (const who of ['a', 'b']) {
+      const p = spawn(
+        'kcat',
+        [
+          '-b',
+          broker.address,
+          '-G',
+          'pg',
+          '-X',
+          'auto.offset.reset=earliest',
+          '-q',
+          '-u', // unbuffered: lines arrive as consumed, not at exit
+
+          '-f',
+          '%p %s\\n',
+          'pair',
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      procs.push(p);
+      exits.push(new Promise((resolve) => p.on('exit', (code) => resolve(code))));
+      let buf = '';
+      p.stdout!.on('data', (d) => {
+        buf += d;
+        const parts = buf.split('\n');
+        buf = parts.pop()!;
+        for (const l of parts)
+          lines.push({ who, partition: Number(l.split(' ')[0]), value: l.split(' ')[1]! });
+      });
+    }
+    const group = await stableWith(admin, 'pg', 'pair', 2);
+    t.equal(group.members.length, 2);
+    const sent = Array.from({ length: 60 }, (_, i) => `p-${i}`);
+    await produce(kafka, 'pair', sent);
+    await waitFor('60 messages between the two', () => (lines.length >= 60 ? true : undefined));
+    t.same(lines.map((l) => l.value).sort(), [...sent].sort(), 'each message once');
+    for (const p of [0, 1, 2, 3]) {
+      t.equal(
+        new Set(lines.filter((l) => l.partition === p).map((l) => l.who)).size,
+        1,
+        `partition ${p}: one reader`,
+      );
+    }
+    t.same(new Set(lines.map((l) => l.who)), new Set(['a', 'b']), 'both took a share');
+    for (const p of procs) p.kill('SIGTERM');
+    t.same(await Promise.all(exits), [0, 0], 'both closed cleanly');
+    const ends = new Map((await admin.fetchTopicOffsets('pair')).map((p) => [p.partition, Number(p.high)]));
+    t.same(await committedOffsets(admin, 'pg', 'pair'), ends, 'and committed everything on the way out');
+    t.equal((await admin.describeGroups(['pg'])).groups[0]!.state, 'Empty');
+  },
+);
