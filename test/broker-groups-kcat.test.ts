@@ -155,7 +155,6 @@ t.test(
           'auto.offset.reset=earliest',
           '-q',
           '-u', // unbuffered: lines arrive as consumed, not at exit
-
           '-f',
           '%p %s\\n',
           'pair',
