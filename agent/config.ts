@@ -34,7 +34,7 @@ export const agentSpec = {
     max: 24 * 366,
   }),
   SEND_BATCH: env.int({
-    description: 'backlog fixes per produce request',
+    description: 'backlog fixes per produce request (also capped at 512 KiB)',
     default: 5000,
     min: 1,
     max: 100_000,

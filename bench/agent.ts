@@ -1,5 +1,5 @@
 // Agent figures (a script, not a test):
-//   node --import tsx bench/agent.ts [--live-seconds 60] [--drain-fixes 200000]   (prints JSON)
+//   node --import tsx bench/agent.ts [--live-seconds 60] [--drain-fixes 200000] [--batch N]   (prints JSON)
 // benchAgent() returns the same figures for bench/run.ts.
 //
 // 1. disk: bytes written to disk per fix by the outbox at 1 Hz (store, send, delete), from
@@ -7,16 +7,19 @@
 //    for the chosen 1 KiB pages and for SQLite's default 4 KiB.
 // 2. live: the real agent process (`agent run --replay --loop --speed 1`, so one fix a second)
 //    sending to the embedded broker (its own process): RSS, CPU, wire bytes per fix, disk bytes
-//    per fix of the whole process.
-// 3. drain: a backlog in the outbox sent to the broker (its own process): fixes/s, wire bytes per fix.
+//    per fix of the whole process; as the service runs it (bundle) and from sources (tsx).
+// 3. drain: a backlog in the outbox, then `agent run` starts with the broker (its own process) up:
+//    fixes/s and wire bytes per fix; also the Sender alone in this process.
+// The machine is shared: run it when nothing else does, and compare figures of one run.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { buildAgent } from '../agent/build.js';
 import { Outbox, readAgentState } from '../agent/outbox/outbox.js';
 import { openOutboxDb } from '../agent/outbox/schema.js';
-import { Sender, type SenderStats } from '../agent/sender/sender.js';
+import { DEFAULT_BATCH_SIZE, Sender, type SenderStats } from '../agent/sender/sender.js';
 import type { Position } from '../shared/fix.js';
 import { createLogger } from '../shared/log.js';
 
@@ -25,6 +28,26 @@ const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
 const CLK_TCK = 100;
 const quiet = createLogger('bench', 'silent');
 
+export interface LiveFigures {
+  seconds: number;
+  fixes: number;
+  rssMb: { median: number; max: number };
+  cpuPercent: number;
+  /** Over the whole run, connection set-up included. */
+  wireBytesPerFix: number;
+  /** In the measured window only: what each further fix costs. */
+  wireBytesPerFixSteady: number;
+  /** write_bytes of the agent process in the window, per fix (outbox commits, WAL checkpoints). */
+  diskWriteBytesPerFix: number;
+}
+
+export interface DrainFigures {
+  fixes: number;
+  seconds: number;
+  fixesPerSecond: number;
+  wireBytesPerFix: number;
+}
+
 export interface AgentFigures {
   disk: {
     fixes: number;
@@ -32,22 +55,14 @@ export interface AgentFigures {
     pageSize4k: { writeBytesPerFix: number; wcharPerFix: number };
     commitsPerFix: number;
   };
-  live: {
-    seconds: number;
-    fixes: number;
-    rssMb: { median: number; max: number };
-    cpuPercent: number;
-    wireBytesPerFix: number;
-    wireBytesPerFixSteady: number;
-    diskWriteBytesPerFix: number;
-  };
+  /** The agent as the service runs it (dist/gps-agent.mjs) and from sources through tsx. */
+  live: { bundle: LiveFigures; sources: LiveFigures };
   drain: {
-    fixes: number;
-    seconds: number;
-    fixesPerSecond: number;
-    wireBytesPerFix: number;
-    batchSize: number;
+    bundle: DrainFigures;
+    sources: DrainFigures;
+    senderInProcess: DrainFigures & { batchSize: number };
   };
+  goals: { rssMb: number; drainFixesPerSecond: number };
 }
 
 function position(i: number): Position {
@@ -172,7 +187,7 @@ export async function benchLive(
   seconds: number,
   entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
   nodeFlags: string[] = [],
-): Promise<AgentFigures['live']> {
+): Promise<LiveFigures> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-agent-'));
   try {
@@ -256,7 +271,10 @@ function senderStats(db: string): SenderStats {
   }
 }
 
-export async function benchDrain(fixes: number, batchSize: number): Promise<AgentFigures['drain']> {
+export async function benchDrain(
+  fixes: number,
+  batchSize: number,
+): Promise<DrainFigures & { batchSize: number }> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-drain-'));
   try {
@@ -304,7 +322,7 @@ export async function benchDrainProcess(
   fixes: number,
   entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
   nodeFlags: string[] = [],
-): Promise<{ fixes: number; seconds: number; fixesPerSecond: number; wireBytesPerFix: number }> {
+): Promise<DrainFigures> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-drainp-'));
   const db = join(dir, 'outbox.db');
@@ -371,15 +389,25 @@ export async function benchAgent(
   opts: { liveSeconds?: number; drainFixes?: number; diskFixes?: number; batchSize?: number } = {},
 ): Promise<AgentFigures> {
   const diskFixes = opts.diskFixes ?? 600;
+  const drainFixes = opts.drainFixes ?? 200_000;
+  const liveSeconds = opts.liveSeconds ?? 60;
   const disk = {
     fixes: diskFixes,
     pageSize1k: diskPerFix(diskFixes, 1024),
     pageSize4k: diskPerFix(diskFixes, 4096),
     commitsPerFix: 1,
   };
-  const drained = await benchDrain(opts.drainFixes ?? 200_000, opts.batchSize ?? 5000);
-  const liveFigures = await benchLive(opts.liveSeconds ?? 60);
-  return { disk, live: liveFigures, drain: drained };
+  const bundle = [await buildAgent()];
+  return {
+    disk,
+    live: { bundle: await benchLive(liveSeconds, bundle), sources: await benchLive(liveSeconds) },
+    drain: {
+      bundle: await benchDrainProcess(drainFixes, bundle),
+      sources: await benchDrainProcess(drainFixes),
+      senderInProcess: await benchDrain(drainFixes, opts.batchSize ?? DEFAULT_BATCH_SIZE),
+    },
+    goals: { rssMb: 50, drainFixesPerSecond: 20_000 },
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

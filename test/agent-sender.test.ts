@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Outbox } from '../agent/outbox/outbox.js';
-import { Sender } from '../agent/sender/sender.js';
+import { capBytes, Sender } from '../agent/sender/sender.js';
 import { position } from './helpers/agent-fixes.js';
 import { kcatKeys, quietLog, readTopic, testBroker, until } from './helpers/agent-kafka.js';
 
@@ -160,4 +160,18 @@ t.test('many devices: each device keyed on its own, every fix once', async (t) =
   );
   t.same(moved, [], 'each device stays on one partition');
   t.ok(new Set(partitionOf.values()).size > 1, 'devices spread over partitions');
+});
+
+t.test('a backlog batch stays under the byte cap', async (t) => {
+  const rows = Array.from({ length: 100 }, (_, i) => ({
+    dev: 1,
+    deviceId: 'bike-1',
+    seq: i + 1,
+    time: 0,
+    body: Buffer.alloc(44),
+    droppedThrough: 0,
+  }));
+  t.equal(capBytes(rows, 500).length, 10, '10 x (44 + 6) bytes fit in 500');
+  t.equal(capBytes(rows, 10).length, 1, 'always at least one row');
+  t.equal(capBytes(rows, 1e9).length, 100);
 });

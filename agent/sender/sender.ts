@@ -24,7 +24,17 @@ import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js
 import { countingSocketFactory } from './counting-socket.js';
 import { kafkaLogCreator } from './kafka-log.js';
 
+/**
+ * Backlog rows per produce request. Not more: kafkajs groups a request's messages by partition
+ * by copying the array once per message (quadratic), so 10,000 drains slower than 5,000
+ * (bench/agent.ts, drain.senderInProcess with --batch).
+ */
 export const DEFAULT_BATCH_SIZE = 5000;
+/**
+ * Uncompressed bytes of fix records per produce request. Brokers limit a record batch (Kafka's
+ * max.message.bytes, 1 MiB by default); half of that leaves room for record headers and keys.
+ */
+export const MAX_BATCH_BYTES = 512 * 1024;
 
 export interface SenderOptions {
   outbox: Outbox;
@@ -166,7 +176,7 @@ export class Sender {
     const { outbox } = this.opts;
     const newest = outbox.newestUnsent();
     if (newest.length > 0) await this.send(producer, newest, 'live');
-    const backlog = outbox.oldestUnsent(this.batchSize);
+    const backlog = capBytes(outbox.oldestUnsent(this.batchSize), MAX_BATCH_BYTES);
     if (backlog.length > 0) await this.send(producer, backlog, 'drain');
     return newest.length + backlog.length > 0;
   }
@@ -246,6 +256,16 @@ export class Sender {
       this.wake = wakeOnAppend ? done : () => this.stopping && done();
     });
   }
+}
+
+/** The longest prefix of `rows` whose bodies fit in `max` bytes (at least one row). */
+export function capBytes(rows: PendingFix[], max: number): PendingFix[] {
+  let total = 0;
+  for (let i = 0; i < rows.length; i++) {
+    total += rows[i]!.body.length + rows[i]!.deviceId.length;
+    if (total > max && i > 0) return rows.slice(0, i);
+  }
+  return rows;
 }
 
 /** The message value: the stored record, with droppedThrough added when the outbox dropped fixes. */
