@@ -30,7 +30,7 @@ export interface StatusReport {
   pid: number | null;
   heartbeatAgeMs: number | null;
   gps: (GpsState & { lastFixAgeMs: number | null }) | null;
-  kafka: (SenderState & { stats?: SenderStats }) | null;
+  kafka: (SenderState & { stats?: SenderStats; lastAckAgeMs: number | null }) | null;
   devices: (DeviceStats & { lastFixAgeMs: number | null; oldestPendingAgeMs: number | null })[];
   backlog: { rows: number; bytes: number; oldestAgeMs: number | null };
   dropped: { count: number };
@@ -64,7 +64,9 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       pid: agent?.pid ?? null,
       heartbeatAgeMs,
       gps: gps ? { ...gps, lastFixAgeMs: gps.lastFixAt === null ? null : now - gps.lastFixAt } : null,
-      kafka: kafka ?? null,
+      kafka: kafka
+        ? { ...kafka, lastAckAgeMs: kafka.lastAckAt === null ? null : now - kafka.lastAckAt }
+        : null,
       devices,
       backlog: {
         rows: devices.reduce((n, d) => n + d.pendingRows, 0),
@@ -108,7 +110,7 @@ export function formatStatus(r: StatusReport): string {
   if (r.kafka) {
     const k = r.kafka;
     lines.push(
-      `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${age(k.lastAckAt === null ? null : Date.now() - k.lastAckAt)}`,
+      `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${age(k.lastAckAgeMs)}`,
     );
   } else lines.push('kafka:    unknown');
   lines.push(

@@ -1,0 +1,116 @@
+// `agent status` from the outbox file: the report, its text and JSON, and its exit code.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { formatStatus, readStatus } from '../agent/commands/status.js';
+import { Outbox } from '../agent/outbox/outbox.js';
+import { position, T0 } from './helpers/agent-fixes.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const exec = promisify(execFile);
+
+function tmpDb(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-status-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'outbox.db');
+}
+
+/** An outbox as a running agent leaves it: 10 fixes, 3 dropped, GPS and Kafka state. */
+function agentFile(db: string, wallNow: number, kafkaConnected: boolean): void {
+  const ob = new Outbox(db, { maxRows: 7, now: () => wallNow });
+  for (let i = 0; i < 10; i++) ob.append('bike-9', position(i));
+  ob.setState('agent', { pid: 4242, startedAt: wallNow - 60_000, heartbeatAt: wallNow, stoppedAt: null });
+  ob.setState('gps', {
+    source: '/dev/ttyUSB0',
+    state: 'connected',
+    detail: null,
+    fix: 'fix',
+    fixes: 10,
+    noFixes: 0,
+    rejected: 0,
+    lastFixAt: wallNow - 1000,
+  });
+  ob.setState('kafka', {
+    connected: kafkaConnected,
+    since: wallNow - 5000,
+    lastAckAt: kafkaConnected ? wallNow - 1000 : null,
+    lastError: kafkaConnected ? null : 'Connection error: connect ECONNREFUSED 10.0.0.1:9093',
+    attempt: kafkaConnected ? 0 : 4,
+  });
+  ob.flush();
+  ob.db.close(); // as after kill -9: no clean close
+}
+
+t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t) => {
+  const db = tmpDb(t);
+  const now = T0 + 3_600_000; // the Pi's clock is irrelevant to the backlog age
+  agentFile(db, now, true);
+  const r = readStatus(db, now + 2000);
+  t.match(r, {
+    running: true,
+    pid: 4242,
+    heartbeatAgeMs: 2000,
+    gps: { state: 'connected', fix: 'fix', lastFixAgeMs: 3000 },
+    kafka: { connected: true },
+    backlog: { rows: 7 },
+    dropped: { count: 3 },
+    healthy: true,
+  });
+  t.ok(r.backlog.bytes > 7 * 30, 'backlog bytes');
+  // Oldest pending is seq 4 (time T0+3s), newest seq 10 (T0+9s) stored 2 s ago: 6 s + 2 s.
+  t.equal(r.backlog.oldestAgeMs, 8000);
+  t.match(r.devices[0], { deviceId: 'bike-9', nextSeq: 11, droppedThrough: 3, droppedCount: 3 });
+  const text = formatStatus(r);
+  t.match(text, /agent: +running \(pid 4242\)/);
+  t.match(text, /gps: +\/dev\/ttyUSB0: connected, fix; last fix 3 s ago/);
+  t.match(text, /kafka: +connected; last ack 3 s ago/);
+  t.match(text, /backlog: +7 fixes, \d+ B, oldest 8 s ago/);
+  t.match(text, /dropped: +3 fixes/);
+  t.match(text, /bike-9: next seq 11, 7 unsent, .*3 dropped through seq 3/);
+});
+
+t.test('an old heartbeat means the agent is not running; Kafka down is unhealthy', async (t) => {
+  const db = tmpDb(t);
+  agentFile(db, T0, false);
+  const r = readStatus(db, T0 + 90_000);
+  t.equal(r.running, false);
+  t.equal(r.healthy, false);
+  t.match(formatStatus(r), /agent: +not running \(last seen 90 s ago\)/);
+  t.match(formatStatus(r), /kafka: +disconnected \(4 failed attempts: Connection error/);
+});
+
+t.test('the command: --json, exit codes, a missing file', async (t) => {
+  const db = tmpDb(t);
+  agentFile(db, Date.now(), true);
+  const ok = await exec(
+    process.execPath,
+    ['--import', 'tsx', 'agent/main.ts', 'status', '--db', db, '--json'],
+    {
+      cwd: ROOT,
+    },
+  );
+  const j = JSON.parse(ok.stdout) as { healthy: boolean; backlog: { rows: number } };
+  t.equal(j.healthy, true, 'exit 0 when healthy');
+  t.equal(j.backlog.rows, 7);
+  const viaEnv = await exec(process.execPath, ['--import', 'tsx', 'agent/main.ts', 'status'], {
+    cwd: ROOT,
+    env: { ...process.env, AGENT_DB: db },
+  });
+  t.match(viaEnv.stdout, /backlog: +7 fixes/, 'AGENT_DB names the file');
+  const missing = await exec(
+    process.execPath,
+    ['--import', 'tsx', 'agent/main.ts', 'status', '--db', '/nonexistent/x.db'],
+    {
+      cwd: ROOT,
+    },
+  ).catch((e: { code: number; stderr: string }) => e);
+  t.equal((missing as { code: number }).code, 2);
+  t.match((missing as { stderr: string }).stderr, /no outbox at \/nonexistent\/x\.db/);
+  const help = await exec(process.execPath, ['--import', 'tsx', 'agent/main.ts', 'status', '--help'], {
+    cwd: ROOT,
+  });
+  t.match(help.stdout, /--json/);
+});
