@@ -9,7 +9,7 @@ const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
 
 const map = new FleetMap($('map'), config);
-const table = new DevicesTable($('devices'), config);
+const table = new DevicesTable($('devices'), $('devices-note'), config);
 const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet' });
 const tputChart = new LineChart($('tput-chart'), {
   format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
@@ -63,9 +63,7 @@ function connect() {
 async function pollDevices() {
   try {
     const r = await getJson('/api/devices');
-    table.render(r.devices, r.now);
-    $('devices-note').textContent =
-      `${r.devices.length} devices · offline after ${r.offlineAfterS} s without a fix`;
+    table.render(r.devices, r.now, r.offlineAfterS);
   } catch (e) {
     $('devices-note').textContent = `could not load devices: ${e.message}`;
   }
@@ -119,7 +117,7 @@ setInterval(() => {
   setText('live-rate', ((liveEvents - lastCount) / ((now - lastTick) / 1000)).toFixed(1));
   lastCount = liveEvents;
   lastTick = now;
-  const { online, offline } = table.tick();
+  const { online, offline } = table.paint();
   setText('online-count', String(online), 'ok');
   setText('offline-count', String(offline), offline > 0 ? 'warn' : '');
   const { missing, lost } = table.totals();
@@ -129,6 +127,7 @@ setInterval(() => {
 }, 1000);
 
 $('fit').addEventListener('click', () => map.fit());
+$('device-filter').addEventListener('input', (e) => table.setFilter(e.target.value));
 connect();
 pollDevices();
 pollStats();

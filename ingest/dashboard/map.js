@@ -351,6 +351,12 @@ export class FleetMap {
     const { ctx } = this;
     const s = this.toScreen(project(m.lon, m.lat));
     const colour = this.colour(m, now);
+    if (this.markers.size > LABEL_LIMIT * 5) {
+      // A dense fleet: small dots, so neighbours do not paint over each other.
+      ctx.fillStyle = colour;
+      ctx.fillRect(s.x - 1.5, s.y - 1.5, 3, 3);
+      return;
+    }
     if (m.course !== undefined && (m.speed ?? 0) > 0.5) {
       // A heading wedge in the direction of travel.
       const a = ((m.course - 90) * Math.PI) / 180;
@@ -368,7 +374,7 @@ export class FleetMap {
     ctx.arc(s.x, s.y, 6, 0, Math.PI * 2);
     ctx.fill();
     ctx.stroke();
-    // Labels would cover a large fleet; hovering is for that (the table lists every device).
+    // Labels would cover a large fleet; the table and its filter name every device.
     if (this.markers.size > LABEL_LIMIT) return;
     ctx.fillStyle = '#d7dde4';
     ctx.font = '11px system-ui, sans-serif';

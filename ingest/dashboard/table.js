@@ -1,5 +1,8 @@
 // The devices table: status, last fix, seq gaps (still expected vs lost for good) and backlog.
-// Rows come from /api/devices (polled) and their last-fix cells are refreshed by live events.
+// Device data comes from /api/devices (polled) and the live stream; the table itself shows at
+// most `limit` rows, devices needing attention first (offline, gaps, backlog), then by id, with
+// a filter box. Ten thousand live rows would cost the browser more than they tell anyone, so the
+// DOM is repainted from the data a few times a second, never per fix.
 
 export function ago(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -16,6 +19,10 @@ function el(tag, cls, text) {
   return e;
 }
 
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function gapTitle(gaps) {
   return gaps
     .slice(0, 20)
@@ -23,43 +30,38 @@ function gapTitle(gaps) {
     .join('\n');
 }
 
+const CELLS = ['id', 'status', 'age', 'pos', 'speed num', 'seq num', 'gaps', 'backlog'];
+const BACKLOG_S = 10;
+
 export class DevicesTable {
-  constructor(table, { offlineAfterS }) {
+  constructor(table, note, { offlineAfterS }, { limit = 200 } = {}) {
     this.body = table.tBodies[0];
+    this.note = note;
     this.offlineAfterMs = offlineAfterS * 1000;
-    this.rows = new Map();
+    this.limit = limit;
     this.devices = new Map();
-    this.dirty = new Set();
-    this.flushTimer = null;
-    /** Device ids in table order. */
-    this.order = [];
+    this.filter = '';
+    this.timer = null;
   }
 
-  /** A full list from /api/devices. */
-  render(list, serverNow) {
+  /** A full list from /api/devices (server time `serverNow`, to correct for clock skew). */
+  render(list, serverNow, offlineAfterS) {
     const skew = Date.now() - serverNow;
     const seen = new Set();
-    for (const d of [...list].sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))) {
+    for (const d of list) {
       seen.add(d.deviceId);
       const prev = this.devices.get(d.deviceId);
       // Keep a fresher position the live stream already gave us.
       if (prev?.lastFix && prev.lastFix.time > d.lastFix.time) d.lastFix = prev.lastFix;
       d.lastSeenLocal = Math.max(d.lastSeenMs + skew, prev?.lastSeenLocal ?? 0);
       this.devices.set(d.deviceId, d);
-      this.row(d.deviceId);
     }
-    for (const [id, tr] of this.rows) {
-      if (!seen.has(id) && !this.devices.get(id)?.liveOnly) {
-        tr.remove();
-        this.rows.delete(id);
-        this.order.splice(this.order.indexOf(id), 1);
-        this.devices.delete(id);
-      }
-    }
-    this.tick();
+    for (const [id, d] of this.devices) if (!seen.has(id) && !d.liveOnly) this.devices.delete(id);
+    this.offlineSuffix = `offline after ${offlineAfterS} s without a fix`;
+    this.schedule();
   }
 
-  /** A live fix: refresh that row's position without waiting for the next poll. */
+  /** A live fix: remembered now, painted with the next repaint. */
   live(fix) {
     let d = this.devices.get(fix.deviceId);
     if (!d) {
@@ -68,73 +70,91 @@ export class DevicesTable {
     }
     d.lastFix = fix;
     d.lastSeenLocal = Date.now();
-    // A big fleet sends thousands of fixes a second: touch the DOM a few times a second, not per fix.
-    this.dirty.add(fix.deviceId);
-    if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        for (const id of this.dirty) this.row(id);
-        this.dirty.clear();
-      }, 250);
-    }
+    this.schedule();
   }
 
-  row(id) {
-    const d = this.devices.get(id);
-    let tr = this.rows.get(id);
-    if (!tr) {
-      tr = el('tr');
-      tr.dataset.device = id;
-      for (const c of ['id', 'status', 'age', 'pos', 'speed num', 'seq num', 'gaps', 'backlog'])
-        tr.append(el('td', c));
-      // Keep rows sorted by id: binary search in the sorted id list (fleets have thousands).
-      let lo = 0;
-      let hi = this.order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.order[mid] < id) lo = mid + 1;
-        else hi = mid;
-      }
-      const next = this.order[lo];
-      this.order.splice(lo, 0, id);
-      this.rows.set(id, tr);
-      this.body.insertBefore(tr, next === undefined ? null : this.rows.get(next));
-    }
-    const [idC, , , posC, speedC, seqC, gapsC, backlogC] = tr.cells;
-    idC.textContent = id;
-    const f = d.lastFix;
-    posC.textContent = `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`;
-    speedC.textContent = f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`;
-    seqC.textContent = String(Math.max(d.maxSeq ?? 0, f.seq));
-    gapsC.replaceChildren();
-    if (d.missing > 0) gapsC.append(el('span', 'badge pending', `${d.missing} pending`));
-    if (d.lost > 0) gapsC.append(el('span', 'badge lost', `${d.lost} lost`));
-    if (d.missing === 0 && d.lost === 0) gapsC.append(el('span', 'dim', 'none'));
-    gapsC.title = gapTitle(d.gaps ?? []);
-    backlogC.replaceChildren(
-      d.backlogS > 10
-        ? el('span', 'badge pending', `${Math.round(d.backlogS)} s behind`)
-        : el('span', 'dim', '–'),
-    );
+  setFilter(text) {
+    this.filter = text.trim().toLowerCase();
+    this.paint();
   }
 
-  /** Status and ages follow the clock, not only new data. */
-  tick() {
+  schedule() {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.paint();
+    }, 300);
+  }
+
+  online(d, now) {
+    return now - d.lastSeenLocal <= this.offlineAfterMs;
+  }
+
+  needsAttention(d, now) {
+    return !this.online(d, now) || d.missing > 0 || d.lost > 0 || d.backlogS > BACKLOG_S;
+  }
+
+  /** Repaints the visible rows; returns fleet-wide counts for the header. */
+  paint() {
     const now = Date.now();
     let online = 0;
-    for (const [id, tr] of this.rows) {
-      const d = this.devices.get(id);
-      const on = now - d.lastSeenLocal <= this.offlineAfterMs;
+    let attention = 0;
+    const shown = [];
+    for (const d of this.devices.values()) {
+      const on = this.online(d, now);
       if (on) online++;
-      const status = tr.cells[1];
-      if (status.dataset.state !== String(on)) {
-        status.dataset.state = String(on);
-        status.replaceChildren(el('span', `pill ${on ? 'online' : 'offline'}`, on ? 'online' : 'offline'));
-      }
-      tr.cells[2].textContent = ago(now - d.lastFix.time);
-      tr.cells[2].title = new Date(d.lastFix.time).toISOString();
+      const warn = this.needsAttention(d, now);
+      if (warn) attention++;
+      if (this.filter && !d.deviceId.toLowerCase().includes(this.filter)) continue;
+      shown.push({ d, warn });
     }
-    return { online, offline: this.rows.size - online };
+    shown.sort((a, b) => (a.warn !== b.warn ? (a.warn ? -1 : 1) : a.d.deviceId < b.d.deviceId ? -1 : 1));
+    const rows = shown.slice(0, this.limit);
+    while (this.body.rows.length > rows.length) this.body.lastElementChild.remove();
+    while (this.body.rows.length < rows.length) {
+      const tr = el('tr');
+      for (const c of CELLS) tr.append(el('td', c));
+      this.body.append(tr);
+    }
+    for (const [i, { d }] of rows.entries()) this.fill(this.body.rows[i], d, now);
+    const total = this.devices.size;
+    const matching = shown.length;
+    this.note.textContent =
+      `${total} devices · ${attention} need attention · ` +
+      (matching > rows.length ? `showing ${rows.length} of ${matching} · ` : '') +
+      (this.offlineSuffix ?? '');
+    return { online, offline: total - online };
+  }
+
+  fill(tr, d, now) {
+    const [idC, statusC, ageC, posC, speedC, seqC, gapsC, backlogC] = tr.cells;
+    tr.dataset.device = d.deviceId;
+    setText(idC, d.deviceId);
+    const on = this.online(d, now);
+    if (statusC.dataset.state !== String(on)) {
+      statusC.dataset.state = String(on);
+      statusC.replaceChildren(el('span', `pill ${on ? 'online' : 'offline'}`, on ? 'online' : 'offline'));
+    }
+    const f = d.lastFix;
+    setText(ageC, ago(now - f.time));
+    ageC.title = new Date(f.time).toISOString();
+    setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
+    setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
+    setText(seqC, String(Math.max(d.maxSeq ?? 0, f.seq)));
+    const gapsKey = `${d.missing}/${d.lost}`;
+    if (gapsC.dataset.key !== gapsKey) {
+      gapsC.dataset.key = gapsKey;
+      gapsC.replaceChildren();
+      if (d.missing > 0) gapsC.append(el('span', 'badge pending', `${d.missing} pending`));
+      if (d.lost > 0) gapsC.append(el('span', 'badge lost', `${d.lost} lost`));
+      if (d.missing === 0 && d.lost === 0) gapsC.append(el('span', 'dim', 'none'));
+    }
+    gapsC.title = gapTitle(d.gaps ?? []);
+    const backlog = d.backlogS > BACKLOG_S ? `${Math.round(d.backlogS)} s behind` : '';
+    if (backlogC.dataset.key !== backlog) {
+      backlogC.dataset.key = backlog;
+      backlogC.replaceChildren(backlog ? el('span', 'badge pending', backlog) : el('span', 'dim', '–'));
+    }
   }
 
   totals() {
