@@ -119,3 +119,76 @@ t.test('good, bad, good on one partition: both good stored, bad dead-lettered wi
   await group.stop();
   group = undefined;
 });
+
+t.test(
+  'a decoded fix the database refuses is isolated and dead-lettered; its neighbours are stored',
+  async (t) => {
+    const { PostgresStore } = await import('../ingest/db/postgres.js');
+    const { PG_URL, uniqueSchema } = await import('./helpers/ingest-backends.js');
+    const k = await startTestBroker();
+    const store = new PostgresStore({ connectionString: PG_URL, schema: uniqueSchema('reject') });
+    await store.migrate();
+    // A real refusal by the database: a CHECK constraint no retry will ever satisfy.
+    await store.tx((c) =>
+      c.query("ALTER TABLE fixes ADD CONSTRAINT no_cursed CHECK (device_id <> 'cursed')"),
+    );
+    const metrics = createIngestMetrics();
+    const producer = k.kafka.producer();
+    await producer.connect();
+    await k.createTopic(TOPIC, 2);
+    await k.createTopic(DLQ, 1);
+    const group = await runGroup({
+      kafka: k.kafka,
+      groupId: 'fix-store',
+      topic: TOPIC,
+      sink: fixStoreSink(store, metrics),
+      flushRows: 1000,
+      flushMs: 20,
+      metrics,
+      log: createLogger('test', 'silent'),
+      deadLetter: new DeadLetterQueue(producer, DLQ),
+    });
+    t.teardown(async () => {
+      await group.stop();
+      await producer.disconnect();
+      await k.stop();
+      await store.dropSchema();
+      await store.close();
+    });
+    const good = [1, 2, 3, 4, 5, 6].map((s) => makeFix('fine', s));
+    await k.producer.send({
+      topic: TOPIC,
+      messages: [
+        ...good.slice(0, 3).map((f) => ({ partition: 0, key: 'x', value: encodeFix(f) })),
+        { partition: 0, key: 'x', value: encodeFix(makeFix('cursed', 9)) },
+        { partition: 0, key: 'x', value: encodeFix(makeFix('nul\u0000id', 1)) },
+        ...good.slice(3).map((f) => ({ partition: 0, key: 'x', value: encodeFix(f) })),
+      ],
+    });
+    await waitFor(async () =>
+      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 8 ? true : undefined,
+    );
+    t.same(
+      (await store.track('fine', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+      [1, 2, 3, 4, 5, 6],
+      'the fixes around the refused one are stored',
+    );
+    const { stdout } = await run(
+      'kcat',
+      ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%h\\n'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    const lines = stdout.trim().split('\n').sort();
+    t.equal(lines.length, 2);
+    t.match(lines.join('\n'), /x-dlq-reason=deviceId contains a NUL character/);
+    t.match(
+      lines.join('\n'),
+      /x-dlq-reason=database rejected the fix: .*no_cursed.*x-device-id=cursed,x-seq=9/,
+    );
+    const byReason = Object.fromEntries(
+      (await metrics.dlqRecords.get()).values.map((v) => [v.labels.reason, v.value]),
+    );
+    t.same(byReason, { database: 1, invalid: 1 });
+    t.equal((await metrics.sinkErrors.get()).values.length, 0, 'not counted as a database failure');
+  },
+);

@@ -3,6 +3,8 @@
 // At-least-once: after a crash before the offset commit a record can be dead-lettered twice;
 // x-original-topic/partition/offset identify duplicates.
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
+import type { Fix } from '../../shared/fix.js';
+import { encodeFix } from '../../shared/fixcodec.js';
 
 export const DLQ_REASON_HEADER = 'x-dlq-reason';
 
@@ -32,6 +34,35 @@ export class DeadLetterQueue {
     private readonly producer: Producer,
     readonly topic: string,
   ) {}
+
+  /**
+   * A decoded fix the database refused (a data error no retry can fix). Its original message is
+   * gone by then, so the record is the fix re-encoded, keyed by device, with the reason.
+   */
+  async sendRejectedFix(fix: Fix, reason: string, group: string): Promise<void> {
+    let value: Buffer;
+    try {
+      value = encodeFix(fix);
+    } catch {
+      value = Buffer.from(JSON.stringify(fix));
+    }
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: [
+        {
+          key: fix.deviceId,
+          value,
+          headers: {
+            [DLQ_REASON_HEADER]: reason,
+            'x-dlq-group': group,
+            'x-device-id': fix.deviceId,
+            'x-seq': String(fix.seq),
+          },
+        },
+      ],
+    });
+  }
 
   /** Resolves once the DLQ records are acknowledged by all in-sync replicas. */
   async send(records: DeadRecord[]): Promise<void> {
