@@ -403,3 +403,56 @@ t.test('a failing database is a 500 with a generic message, logged with the caus
     'the cause is in the log',
   );
 });
+
+t.test('config: token required and checked, loopback by default', async (t) => {
+  const { ConfigError, loadConfig } = await import('../shared/config.js');
+  const { httpOptions, httpSpec } = await import('../ingest/http/config.js');
+  const { startHttpServer } = await import('../ingest/http/server.js');
+  t.throws(() => httpOptions(loadConfig(httpSpec, { env: {} })), /INGEST_TOKEN is not set/);
+  let err: unknown;
+  try {
+    loadConfig(httpSpec, { env: { INGEST_TOKEN: 'short' } });
+  } catch (e) {
+    err = e;
+  }
+  t.ok(err instanceof ConfigError);
+  t.match(
+    String(err),
+    /INGEST_TOKEN=\(secret value hidden\) is not allowed: expected at least 16 characters/,
+  );
+  t.notOk(String(err).includes('short'), 'the bad token is not echoed');
+  t.throws(
+    () => loadConfig(httpSpec, { env: { INGEST_MAP_TILE_URL: 'https://tiles.example/map.png' } }),
+    /INGEST_MAP_TILE_URL.*\{z\}, \{x\} and \{y\}/,
+  );
+  const o = httpOptions(
+    loadConfig(httpSpec, {
+      env: {
+        INGEST_TOKEN: TOKEN,
+        INGEST_OFFLINE_AFTER_S: '30',
+        INGEST_MAP_TILE_URL: 'https://t.example/{z}/{x}/{y}.png',
+      },
+    }),
+  );
+  t.same(o, {
+    token: TOKEN,
+    offlineAfterMs: 30_000,
+    tileUrl: 'https://t.example/{z}/{x}/{y}.png',
+    cookieSecure: false,
+    listen: { host: '127.0.0.1', port: 8080 },
+  });
+
+  const f = await webFixture();
+  const srv = await startHttpServer(f.deps);
+  t.teardown(async () => {
+    await srv.app.close();
+    await f.cleanup();
+  });
+  const addr = srv.app.server.address();
+  t.equal(
+    typeof addr === 'object' && addr ? addr.address : '',
+    '127.0.0.1',
+    'listens on loopback unless told',
+  );
+  t.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
