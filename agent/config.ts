@@ -33,6 +33,12 @@ export const agentSpec = {
     min: 0.01,
     max: 24 * 366,
   }),
+  OUTBOX_COMMIT_MS: env.int({
+    description: 'group commit: store the fixes of this many ms together (0 = every fix at once)',
+    default: 0,
+    min: 0,
+    max: 60_000,
+  }),
   SEND_BATCH: env.int({
     description: 'backlog fixes per produce request (also capped at 512 KiB)',
     default: 5000,

@@ -4,7 +4,7 @@
 //
 // 1. disk: bytes written to disk per fix by the outbox at 1 Hz (store, send, delete), from
 //    /proc/self/io (write_bytes: what reached the block device; wchar: what write() was given),
-//    for the chosen 1 KiB pages and for SQLite's default 4 KiB.
+//    for the chosen 1 KiB pages, SQLite's default 4 KiB, and group commit of 5 fixes.
 // 2. live: the real agent process (`agent run --replay --loop --speed 1`, so one fix a second)
 //    sending to the embedded broker (its own process): RSS, CPU, wire bytes per fix, disk bytes
 //    per fix of the whole process; as the service runs it (bundle) and from sources (tsx).
@@ -53,7 +53,8 @@ export interface AgentFigures {
     fixes: number;
     pageSize1k: { writeBytesPerFix: number; wcharPerFix: number };
     pageSize4k: { writeBytesPerFix: number; wcharPerFix: number };
-    commitsPerFix: number;
+    /** OUTBOX_COMMIT_MS=5000: five fixes a commit. */
+    pageSize1kCommit5: { writeBytesPerFix: number; wcharPerFix: number };
   };
   /** The agent as the service runs it (dist/gps-agent.mjs) and from sources through tsx. */
   live: { bundle: LiveFigures; sources: LiveFigures };
@@ -87,7 +88,11 @@ function procIo(pid: number | 'self'): { writeBytes: number; wchar: number } {
 }
 
 /** Outbox alone at the live pattern: append, send the newest, its delete rides the next append. */
-function diskPerFix(fixes: number, pageSize: number): { writeBytesPerFix: number; wcharPerFix: number } {
+export function diskPerFix(
+  fixes: number,
+  pageSize: number,
+  commitEvery = 1,
+): { writeBytesPerFix: number; wcharPerFix: number } {
   // Not /tmp: it could be a tmpfs, which writes nothing to a disk.
   const dir = mkdtempSync(join(ROOT, '.bench-outbox-'));
   try {
@@ -97,9 +102,11 @@ function diskPerFix(fixes: number, pageSize: number): { writeBytesPerFix: number
       ob.markSent(ob.newestUnsent());
     }
     const before = procIo('self');
-    for (let i = 50; i < 50 + fixes; i++) {
-      ob.append('bike-1', position(i));
-      ob.markSent(ob.newestUnsent());
+    for (let i = 50; i < 50 + fixes; i += commitEvery) {
+      ob.appendMany(
+        Array.from({ length: commitEvery }, (_, k) => ({ deviceId: 'bike-1', position: position(i + k) })),
+      );
+      ob.markSent(ob.oldestUnsent(commitEvery));
     }
     ob.flush();
     ob.db.pragma('wal_checkpoint(PASSIVE)');
@@ -395,7 +402,7 @@ export async function benchAgent(
     fixes: diskFixes,
     pageSize1k: diskPerFix(diskFixes, 1024),
     pageSize4k: diskPerFix(diskFixes, 4096),
-    commitsPerFix: 1,
+    pageSize1kCommit5: diskPerFix(diskFixes, 1024, 5),
   };
   const bundle = [await buildAgent()];
   return {

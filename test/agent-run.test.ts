@@ -61,7 +61,8 @@ t.test('replay to the end: every fix in Kafka once, READY and WATCHDOG sent, exi
       '--brokers',
       broker.address,
     ],
-    { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '1000000' },
+    // Group commit on: the fixes held between commits must not be lost either.
+    { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '1000000', OUTBOX_COMMIT_MS: '300' },
   );
   const code = await exited(child);
   t.equal(code, 0, 'exits 0 once all is sent');

@@ -83,7 +83,14 @@ async function run(args: string[]): Promise<number> {
     ? new ReplaySource({ file: values.replay, speed, loop: values.loop, log }).start()
     : openSerialSource({ path: cfg.GPS_PATH, baudRate: cfg.GPS_BAUD, log });
   const sender = new Sender({ outbox, kafka, topic: cfg.KAFKA_TOPIC, log, batchSize: cfg.SEND_BATCH });
-  const pipeline = new AgentPipeline({ deviceId, source, outbox, sender, log });
+  const pipeline = new AgentPipeline({
+    deviceId,
+    source,
+    outbox,
+    sender,
+    log,
+    commitMs: cfg.OUTBOX_COMMIT_MS,
+  });
   log.info(
     {
       db: cfg.AGENT_DB,
