@@ -43,6 +43,7 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opt
                     group: { type: 'string' },
                     lag: { type: 'number' },
                     consumed: { type: 'number' },
+                    dlq: { type: 'number', description: 'bad records this group saw' },
                   },
                 },
               },
