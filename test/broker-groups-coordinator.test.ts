@@ -523,7 +523,7 @@ t.test('describe and list', async (t) => {
   );
   t.equal(dead!.state, 'Dead');
   t.equal(c.describe([''])[0]!.errorCode, E.INVALID_GROUP_ID);
-  t.same(c.list(), [{ groupId: 'g', protocolType: 'consumer' }]);
+  t.same(c.list(), [{ groupId: 'g', protocolType: 'consumer', state: 'Stable' }]);
 });
 
 t.test(

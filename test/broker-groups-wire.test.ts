@@ -68,16 +68,16 @@ t.test('ApiVersions advertises the group APIs at the versions implemented', asyn
   const r = await wire.request(ApiKey.ApiVersions, 0, () => {});
   t.equal(r.int16(), 0);
   const apis = new Map(r.array((r) => [r.int16(), [r.int16(), r.int16()]] as const));
-  t.same(apis.get(ApiKey.FindCoordinator), [0, 2]);
-  t.same(apis.get(ApiKey.JoinGroup), [0, 5]);
-  t.same(apis.get(ApiKey.SyncGroup), [0, 3]);
-  t.same(apis.get(ApiKey.Heartbeat), [0, 3]);
-  t.same(apis.get(ApiKey.LeaveGroup), [0, 3]);
-  t.same(apis.get(ApiKey.OffsetCommit), [0, 7]);
-  t.same(apis.get(ApiKey.OffsetFetch), [0, 5]);
-  t.same(apis.get(ApiKey.DescribeGroups), [0, 4]);
-  t.same(apis.get(ApiKey.ListGroups), [0, 2]);
-  t.same(apis.get(ApiKey.DeleteGroups), [0, 1]);
+  t.same(apis.get(ApiKey.FindCoordinator), [0, 3]);
+  t.same(apis.get(ApiKey.JoinGroup), [0, 9]);
+  t.same(apis.get(ApiKey.SyncGroup), [0, 5]);
+  t.same(apis.get(ApiKey.Heartbeat), [0, 4]);
+  t.same(apis.get(ApiKey.LeaveGroup), [0, 5]);
+  t.same(apis.get(ApiKey.OffsetCommit), [0, 8]);
+  t.same(apis.get(ApiKey.OffsetFetch), [0, 7]);
+  t.same(apis.get(ApiKey.DescribeGroups), [0, 5]);
+  t.same(apis.get(ApiKey.ListGroups), [0, 4]);
+  t.same(apis.get(ApiKey.DeleteGroups), [0, 2]);
 });
 
 t.test('FindCoordinator: this broker for any group; transactions and empty ids refused', async (t) => {
@@ -340,4 +340,260 @@ t.test('bad input: session timeout, empty group, inconsistent protocol, truncate
     'a truncated request closes that connection',
   );
   t.equal(await heartbeat('mixed', 1, v0.memberId), E.NONE, 'other connections carry on');
+});
+
+t.test('flexible versions: a whole group life cycle in compact encodings with tagged fields', async (t) => {
+  const F = { flexible: true };
+  const fc = await wire.request(
+    ApiKey.FindCoordinator,
+    3,
+    (w) => w.compactString('flex').int8(0).taggedFields(),
+    F,
+  );
+  fc.int32();
+  t.equal(fc.int16(), E.NONE);
+  t.equal(fc.compactNullableString(), null);
+  t.same(
+    [fc.int32(), fc.compactString(), fc.int32()],
+    [broker.context.node.nodeId, broker.host, broker.port],
+  );
+  fc.taggedFields();
+  t.equal(fc.remaining, 0, 'FindCoordinator v3 fully consumed');
+
+  const join9 = (memberId: string) => (w: Writer) => {
+    w.compactString('flex').int32(6000).int32(8000).compactString(memberId).compactNullableString(null);
+    w.compactString('consumer');
+    w.compactArray([{ name: 'range', metadata: META }], (w, p) => {
+      w.compactString(p.name).compactBytes(p.metadata).taggedFields();
+    });
+    w.compactNullableString('starting up').taggedFields();
+  };
+  const readJoin9 = (r: Reader) => {
+    r.int32();
+    const res = {
+      errorCode: r.int16(),
+      generationId: r.int32(),
+      protocolType: r.compactNullableString(),
+      protocolName: r.compactNullableString(),
+      leader: r.compactString(),
+      skipAssignment: r.bool(),
+      memberId: r.compactString(),
+      members: r.compactArray((r) => {
+        const m = {
+          memberId: r.compactString(),
+          instance: r.compactNullableString(),
+          metadata: Buffer.from(r.compactBytes()),
+        };
+        r.taggedFields();
+        return m;
+      }),
+    };
+    r.taggedFields();
+    return res;
+  };
+  const first = readJoin9(await wire.request(ApiKey.JoinGroup, 9, join9(''), F));
+  t.equal(first.errorCode, E.MEMBER_ID_REQUIRED);
+  t.equal(first.protocolName, null, 'v7+: no protocol on an error');
+  const joined = readJoin9(await wire.request(ApiKey.JoinGroup, 9, join9(first.memberId), F));
+  t.match(joined, {
+    errorCode: E.NONE,
+    generationId: 1,
+    protocolType: 'consumer',
+    protocolName: 'range',
+    leader: first.memberId,
+    skipAssignment: false,
+    memberId: first.memberId,
+  });
+  t.same(joined.members, [{ memberId: first.memberId, instance: null, metadata: META }]);
+
+  const sync5 = (protocolName: string) => (w: Writer) => {
+    w.compactString('flex').int32(1).compactString(first.memberId).compactNullableString(null);
+    w.compactNullableString('consumer').compactNullableString(protocolName);
+    w.compactArray([first.memberId], (w, id) => {
+      w.compactString(id).compactBytes(Buffer.from('flex-assignment')).taggedFields();
+    });
+    w.taggedFields();
+  };
+  const wrong = await wire.request(ApiKey.SyncGroup, 5, sync5('roundrobin'), F);
+  wrong.int32();
+  t.equal(wrong.int16(), E.INCONSISTENT_GROUP_PROTOCOL, 'v5: a protocol name the group does not use');
+  const s = await wire.request(ApiKey.SyncGroup, 5, sync5('range'), F);
+  s.int32();
+  t.equal(s.int16(), E.NONE);
+  t.same([s.compactNullableString(), s.compactNullableString()], ['consumer', 'range']);
+  t.equal(s.compactBytes().toString(), 'flex-assignment');
+  s.taggedFields();
+  t.equal(s.remaining, 0);
+
+  const hb = await wire.request(
+    ApiKey.Heartbeat,
+    4,
+    (w) =>
+      w
+        .compactString('flex')
+        .int32(1)
+        .compactString(first.memberId)
+        .compactNullableString(null)
+        .taggedFields(),
+    F,
+  );
+  hb.int32();
+  t.equal(hb.int16(), E.NONE);
+
+  const oc = await wire.request(
+    ApiKey.OffsetCommit,
+    8,
+    (w) => {
+      w.compactString('flex').int32(1).compactString(first.memberId).compactNullableString(null);
+      w.compactArray(['w'], (w, n) => {
+        w.compactString(n);
+        w.compactArray([0], (w, p) => {
+          w.int32(p).int64(33).int32(2).compactNullableString('flexmeta').taggedFields();
+        });
+        w.taggedFields();
+      });
+      w.taggedFields();
+    },
+    F,
+  );
+  oc.int32();
+  const ocTopics = oc.compactArray((r) => {
+    const name = r.compactString();
+    const parts = r.compactArray((r) => {
+      const p = [r.int32(), r.int16()];
+      r.taggedFields();
+      return p;
+    });
+    r.taggedFields();
+    return [name, parts];
+  });
+  t.same(ocTopics, [['w', [[0, E.NONE]]]]);
+
+  const of = await wire.request(
+    ApiKey.OffsetFetch,
+    7,
+    (w) => {
+      w.compactString('flex').compactNullableArray(null, () => {});
+      w.bool(true).taggedFields(); // require_stable
+    },
+    F,
+  );
+  of.int32();
+  const ofTopics = of.compactArray((r) => {
+    const name = r.compactString();
+    const parts = r.compactArray((r) => {
+      const p = [r.int32(), Number(r.int64()), r.int32(), r.compactNullableString(), r.int16()];
+      r.taggedFields();
+      return p;
+    });
+    r.taggedFields();
+    return [name, parts];
+  });
+  t.same(ofTopics, [['w', [[0, 33, 2, 'flexmeta', 0]]]]);
+  t.equal(of.int16(), E.NONE);
+
+  const dg = await wire.request(
+    ApiKey.DescribeGroups,
+    5,
+    (w) => {
+      w.compactArray(['flex'], (w, g) => {
+        w.compactString(g);
+      });
+      w.bool(false).taggedFields();
+    },
+    F,
+  );
+  dg.int32();
+  const described = dg.compactArray((r) => {
+    const g = {
+      error: r.int16(),
+      id: r.compactString(),
+      state: r.compactString(),
+      type: r.compactString(),
+      protocol: r.compactString(),
+      members: r.compactArray((r) => {
+        const m = [
+          r.compactString(),
+          r.compactNullableString(),
+          r.compactString(),
+          r.compactString(),
+          r.compactBytes().length,
+          r.compactBytes().toString(),
+        ];
+        r.taggedFields();
+        return m;
+      }),
+      ops: r.int32(),
+    };
+    r.taggedFields();
+    return g;
+  });
+  t.match(described, [{ error: 0, id: 'flex', state: 'Stable', type: 'consumer', protocol: 'range' }]);
+  t.equal(described[0]!.members[0]![5], 'flex-assignment');
+
+  const list = async (states: string[]) => {
+    const r = await wire.request(
+      ApiKey.ListGroups,
+      4,
+      (w) => {
+        w.compactArray(states, (w, s) => {
+          w.compactString(s);
+        });
+        w.taggedFields();
+      },
+      F,
+    );
+    r.int32();
+    t.equal(r.int16(), E.NONE);
+    return r.compactArray((r) => {
+      const g = [r.compactString(), r.compactString(), r.compactString()];
+      r.taggedFields();
+      return g;
+    });
+  };
+  t.same(await list(['stable']), [['flex', 'consumer', 'Stable']], 'states filter, case-insensitive');
+  t.notOk(
+    (await list(['Empty'])).some(([g]) => g === 'flex'),
+    'filtered out when not in the state',
+  );
+
+  const lv = await wire.request(
+    ApiKey.LeaveGroup,
+    5,
+    (w) => {
+      w.compactString('flex');
+      w.compactArray([first.memberId], (w, id) => {
+        w.compactString(id).compactNullableString(null).compactNullableString('shutting down').taggedFields();
+      });
+      w.taggedFields();
+    },
+    F,
+  );
+  lv.int32();
+  t.equal(lv.int16(), E.NONE);
+  const left = lv.compactArray((r) => {
+    const m = [r.compactString(), r.compactNullableString(), r.int16()];
+    r.taggedFields();
+    return m;
+  });
+  t.same(left, [[first.memberId, null, E.NONE]]);
+
+  const del = await wire.request(
+    ApiKey.DeleteGroups,
+    2,
+    (w) => {
+      w.compactArray(['flex'], (w, g) => {
+        w.compactString(g);
+      });
+      w.taggedFields();
+    },
+    F,
+  );
+  del.int32();
+  const deleted = del.compactArray((r) => {
+    const x = [r.compactString(), r.int16()];
+    r.taggedFields();
+    return x;
+  });
+  t.same(deleted, [['flex', E.NONE]]);
 });

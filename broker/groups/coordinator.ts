@@ -405,12 +405,18 @@ export class GroupCoordinator {
     const member = group?.members.get(req.memberId);
     if (!group || !member) return fail(E.UNKNOWN_MEMBER_ID);
     if (req.generationId !== group.generationId) return fail(E.ILLEGAL_GENERATION);
+    if (
+      (req.protocolType != null && req.protocolType !== group.protocolType) ||
+      (req.protocolName != null && group.protocolName !== null && req.protocolName !== group.protocolName)
+    ) {
+      return fail(E.INCONSISTENT_GROUP_PROTOCOL);
+    }
     switch (group.state) {
       case 'PreparingRebalance':
         return fail(E.REBALANCE_IN_PROGRESS);
       case 'Stable':
         this.scheduleSession(group, member);
-        return Promise.resolve({ errorCode: E.NONE, assignment: member.assignment });
+        return Promise.resolve(this.syncResult(group, member));
       case 'CompletingRebalance':
         break;
       default:
@@ -454,9 +460,7 @@ export class GroupCoordinator {
         for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY;
         group.state = 'Stable';
         this.log.info({ group: group.groupId, generation }, 'group: stable');
-        for (const m of group.members.values()) {
-          this.completeSync(group, m, { errorCode: E.NONE, assignment: m.assignment });
-        }
+        for (const m of group.members.values()) this.completeSync(group, m, this.syncResult(group, m));
       },
       (err: unknown) => {
         if (this.closed || !current()) return;
@@ -467,6 +471,15 @@ export class GroupCoordinator {
         this.prepareRebalance(group, 'assignment could not be persisted');
       },
     );
+  }
+
+  private syncResult(group: Group, member: Member): SyncResult {
+    return {
+      errorCode: E.NONE,
+      assignment: member.assignment,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+    };
   }
 
   private persistGroup(group: Group): void {
@@ -672,11 +685,13 @@ export class GroupCoordinator {
     });
   }
 
-  list(): { groupId: string; protocolType: string }[] {
+  list(): { groupId: string; protocolType: string; state: string }[] {
     const ids = new Set([...this.groups.keys(), ...this.store.groupIds()]);
     return [...ids].sort().map((groupId) => ({
       groupId,
       protocolType: this.groups.get(groupId)?.protocolType ?? '',
+      // A group known only by its offsets has no members: Empty, as Kafka reports it.
+      state: this.groups.get(groupId)?.state ?? 'Empty',
     }));
   }
 

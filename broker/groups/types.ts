@@ -49,6 +49,9 @@ export interface SyncRequest {
   readonly generationId: number;
   readonly memberId: string;
   readonly groupInstanceId: string | null;
+  /** SyncGroup v5+: what the client believes the group uses; null = not stated. */
+  readonly protocolType?: string | null;
+  readonly protocolName?: string | null;
   /** Only the leader's are used; followers send an empty list. */
   readonly assignments: readonly { readonly memberId: string; readonly assignment: Buffer }[];
 }
@@ -56,6 +59,9 @@ export interface SyncRequest {
 export interface SyncResult {
   readonly errorCode: number;
   readonly assignment: Buffer;
+  /** The group's protocol, on success (SyncGroup v5+ echoes it). */
+  readonly protocolType?: string | null;
+  readonly protocolName?: string | null;
 }
 
 export interface HeartbeatRequest {

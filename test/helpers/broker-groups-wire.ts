@@ -1,6 +1,6 @@
 // A bare Kafka wire client for tests that must send exactly the bytes they mean (malformed bodies,
-// garbage ids, specific API versions) and read raw responses. Non-flexible versions only:
-// request header v1, response header v0.
+// garbage ids, specific API versions) and read raw responses. Request header v1 and response
+// header v0, or v2 and v1 (tagged fields after them) for flexible versions.
 import { connect, type Socket } from 'node:net';
 import { Reader, Writer } from '../../broker/protocol/codec.js';
 
@@ -45,17 +45,25 @@ export class WireClient {
     apiKey: number,
     version: number,
     body: (w: Writer) => void,
-    clientId = 'wire-test',
+    opts: { flexible?: boolean; clientId?: string } = {},
   ): Promise<Reader> {
     if (this.closedError) return Promise.reject(this.closedError);
     const id = this.nextId++;
     const w = new Writer();
-    w.int32(0).int16(apiKey).int16(version).int32(id).nullableString(clientId);
+    w.int32(0)
+      .int16(apiKey)
+      .int16(version)
+      .int32(id)
+      .nullableString(opts.clientId ?? 'wire-test');
+    if (opts.flexible) w.taggedFields();
     body(w);
     const frame = Buffer.from(w.toBuffer());
     frame.writeInt32BE(frame.length - 4, 0);
     return new Promise<Reader>((resolve, reject) => {
-      this.waiting.set(id, resolve);
+      this.waiting.set(id, (r) => {
+        if (opts.flexible) r.taggedFields(); // response header v1
+        resolve(r);
+      });
       void this.closed.then(() => {
         if (this.waiting.delete(id)) reject(new Error('connection closed by the broker'));
       });

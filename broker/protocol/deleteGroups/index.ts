@@ -11,7 +11,8 @@ export function deleteGroups(coordinator: () => Promise<GroupCoordinator>): ApiH
     apiKey: ApiKey.DeleteGroups,
     name: 'DeleteGroups',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
+    flexibleFrom: 2,
     async handle(_ctx, req, version) {
       const { groupIds } = decodeDeleteGroupsRequest(req, version);
       const c = await coordinator();

@@ -1,6 +1,9 @@
-// DeleteGroups request v0-v1: the group ids.
+// DeleteGroups request v0-v2: the group ids. v2 flexible.
 import type { Reader } from '../codec.js';
 
-export function decodeDeleteGroupsRequest(r: Reader, _version: number): { groupIds: string[] } {
-  return { groupIds: r.array((r) => r.string()) };
+export function decodeDeleteGroupsRequest(r: Reader, version: number): { groupIds: string[] } {
+  const flex = version >= 2;
+  const groupIds = r.arr(flex, (r) => r.str(flex));
+  r.tags(flex);
+  return { groupIds };
 }

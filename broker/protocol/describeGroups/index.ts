@@ -10,7 +10,8 @@ export function describeGroups(coordinator: () => Promise<GroupCoordinator>): Ap
     apiKey: ApiKey.DescribeGroups,
     name: 'DescribeGroups',
     minVersion: 0,
-    maxVersion: 4,
+    maxVersion: 5,
+    flexibleFrom: 5,
     async handle(_ctx, req, version) {
       const r = decodeDescribeGroupsRequest(req, version);
       const c = await coordinator();

@@ -11,7 +11,8 @@ export const findCoordinator: ApiHandler = {
   apiKey: ApiKey.FindCoordinator,
   name: 'FindCoordinator',
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 3,
+  flexibleFrom: 3,
   handle(ctx, req, version) {
     const { key, keyType } = decodeFindCoordinatorRequest(req, version);
     const { node } = ctx.broker;

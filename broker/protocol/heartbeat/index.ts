@@ -10,7 +10,8 @@ export function heartbeat(coordinator: () => Promise<GroupCoordinator>): ApiHand
     apiKey: ApiKey.Heartbeat,
     name: 'Heartbeat',
     minVersion: 0,
-    maxVersion: 3,
+    maxVersion: 4,
+    flexibleFrom: 4,
     async handle(_ctx, req, version) {
       const r = decodeHeartbeatRequest(req, version);
       const c = await coordinator();

@@ -1,4 +1,4 @@
-// Heartbeat request v0-v3. v3+ adds group_instance_id.
+// Heartbeat request v0-v4. v3+ adds group_instance_id; v4 flexible.
 import type { Reader } from '../codec.js';
 
 export interface HeartbeatRequest {
@@ -9,9 +9,11 @@ export interface HeartbeatRequest {
 }
 
 export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatRequest {
-  const groupId = r.string();
+  const flex = version >= 4;
+  const groupId = r.str(flex);
   const generationId = r.int32();
-  const memberId = r.string();
-  const groupInstanceId = version >= 3 ? r.nullableString() : null;
+  const memberId = r.str(flex);
+  const groupInstanceId = version >= 3 ? r.nullableStr(flex) : null;
+  r.tags(flex);
   return { groupId, generationId, memberId, groupInstanceId };
 }

@@ -11,9 +11,11 @@ export function joinGroup(coordinator: () => Promise<GroupCoordinator>): ApiHand
     apiKey: ApiKey.JoinGroup,
     name: 'JoinGroup',
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 9,
+    flexibleFrom: 6,
     async handle(ctx, req, version) {
-      const r = decodeJoinGroupRequest(req, version);
+      const { reason, ...r } = decodeJoinGroupRequest(req, version);
+      if (reason) ctx.log.debug({ group: r.groupId, member: r.memberId, reason }, 'join reason');
       const c = await coordinator();
       const result = await c.join({
         ...r,

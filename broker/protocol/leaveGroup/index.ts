@@ -11,11 +11,17 @@ export function leaveGroup(coordinator: () => Promise<GroupCoordinator>): ApiHan
     apiKey: ApiKey.LeaveGroup,
     name: 'LeaveGroup',
     minVersion: 0,
-    maxVersion: 3,
-    async handle(_ctx, req, version) {
+    maxVersion: 5,
+    flexibleFrom: 4,
+    async handle(ctx, req, version) {
       const r = decodeLeaveGroupRequest(req, version);
+      for (const m of r.members) {
+        if (m.reason)
+          ctx.log.info({ group: r.groupId, member: m.memberId, reason: m.reason }, 'leave reason');
+      }
       const c = await coordinator();
-      return encodeLeaveGroupResponse(c.leave(r.groupId, r.members), version);
+      const members = r.members.map(({ memberId, groupInstanceId }) => ({ memberId, groupInstanceId }));
+      return encodeLeaveGroupResponse(c.leave(r.groupId, members), version);
     },
   };
 }

@@ -11,7 +11,8 @@ export function offsetCommit(coordinator: () => Promise<GroupCoordinator>): ApiH
     apiKey: ApiKey.OffsetCommit,
     name: 'OffsetCommit',
     minVersion: 0,
-    maxVersion: 7,
+    maxVersion: 8,
+    flexibleFrom: 8,
     async handle(ctx, req, version) {
       const r = decodeOffsetCommitRequest(req, version);
       const c = await coordinator();

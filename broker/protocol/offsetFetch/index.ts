@@ -11,7 +11,8 @@ export function offsetFetch(coordinator: () => Promise<GroupCoordinator>): ApiHa
     apiKey: ApiKey.OffsetFetch,
     name: 'OffsetFetch',
     minVersion: 0,
-    maxVersion: 5,
+    maxVersion: 7,
+    flexibleFrom: 6,
     async handle(_ctx, req, version) {
       const r = decodeOffsetFetchRequest(req, version);
       const c = await coordinator();

@@ -11,7 +11,8 @@ export function syncGroup(coordinator: () => Promise<GroupCoordinator>): ApiHand
     apiKey: ApiKey.SyncGroup,
     name: 'SyncGroup',
     minVersion: 0,
-    maxVersion: 3,
+    maxVersion: 5,
+    flexibleFrom: 4,
     async handle(_ctx, req, version) {
       const r = decodeSyncGroupRequest(req, version);
       const c = await coordinator();

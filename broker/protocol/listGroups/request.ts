@@ -1,0 +1,10 @@
+// ListGroups request v0-v4. Empty before v3; v3+ flexible; v4+ filters by group state.
+import type { Reader } from '../codec.js';
+
+/** null = every state. */
+export function decodeListGroupsRequest(r: Reader, version: number): { statesFilter: string[] | null } {
+  const flex = version >= 3;
+  const states = version >= 4 ? r.arr(flex, (r) => r.str(flex)) : [];
+  r.tags(flex);
+  return { statesFilter: states.length > 0 ? states : null };
+}
