@@ -1,6 +1,11 @@
 // The `live` consumer group end to end: fixes produced with kafkajs to the real embedded broker,
 // consumed by the real runner into the live view, pushed to an SSE client. A backlog produced
 // after newer fixes never moves the rider back; a bad record on the partition does not stall it.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { runGroup } from '../ingest/consumer/runner.js';
 import { startHttpServer } from '../ingest/http/server.js';
@@ -52,7 +57,17 @@ t.test('live group: broker -> runner -> live view -> SSE, newest by GNSS time', 
   await send([fix('rider-1', 11, { time: base + 11_000, lat: 52.62 })]);
   await client.waitFor(() => seqs().includes(11), 'seq 11 past the backlog and the bad record');
   t.same(seqs(), [10, 11], 'the backlog never reached the map');
-  t.equal(f.live.get('rider-1')?.fix.lat, 52.62);
+
+  // A record from librdkafka (kcat: a file argument is sent as one message, bytes as they are).
+  const dir = mkdtempSync(join(tmpdir(), 'live-kcat-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'fix.bin');
+  writeFileSync(file, encodeFix(fix('rider-1', 12, { time: base + 12_000, lat: 52.63 })));
+  // Asynchronously: the broker runs in this process and must keep answering.
+  await promisify(execFile)('kcat', ['-P', '-b', k.address, '-t', TOPIC, '-k', 'rider-1', file]);
+  await client.waitFor(() => seqs().includes(12), 'seq 12 produced by kcat');
+  t.same(seqs(), [10, 11, 12]);
+  t.equal(f.live.get('rider-1')?.fix.lat, 52.63);
   t.equal(f.live.stats().stale, 7, 'the 7 backlog fixes were counted as stale');
   const stats = await (
     await fetch(`${srv.url}/api/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -60,7 +75,7 @@ t.test('live group: broker -> runner -> live view -> SSE, newest by GNSS time', 
   const live = (stats as { groups: Array<{ group: string; consumed: number; dlq: number }> }).groups.find(
     (g) => g.group === 'live',
   );
-  t.equal(live?.consumed, 10, 'the runner counted every record');
+  t.equal(live?.consumed, 11, 'the runner counted every record');
   t.equal(live?.dlq, 1, 'and the bad one');
   client.close();
 });
