@@ -282,3 +282,25 @@ t.test('share links open one device stream until they expire', async (t) => {
   t.equal(again.status, 401, 'and an expired link is refused');
   again.close();
 });
+
+t.test('the number of open streams is capped', async (t) => {
+  const f = await webFixture({ sseMaxStreams: 2 });
+  const srv = await startHttpServer(f.deps);
+  t.teardown(async () => {
+    await srv.app.close();
+    await f.cleanup();
+  });
+  const a = await openSse(`${srv.url}/api/live?token=${TOKEN}`);
+  const b = await openSse(`${srv.url}/api/devices/x/live?token=${TOKEN}`);
+  const c = await openSse(`${srv.url}/api/live?token=${TOKEN}`);
+  t.same([a.status, b.status, c.status], [200, 200, 503]);
+  t.equal(c.headers['retry-after'], '30');
+  c.close();
+  a.close();
+  await a.closed;
+  for (let i = 0; i < 100 && f.live.stats().subscribers > 1; i++) await new Promise((r) => setTimeout(r, 20));
+  const d = await openSse(`${srv.url}/api/live?token=${TOKEN}`);
+  t.equal(d.status, 200, 'a closed stream frees its place');
+  b.close();
+  d.close();
+});

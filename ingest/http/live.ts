@@ -22,6 +22,8 @@ export interface LiveOptions {
   now: () => number;
   heartbeatMs: number;
   maxStallMs: number;
+  /** Open streams allowed at once; more get a 503 (a leaked share link must not exhaust us). */
+  maxStreams: number;
 }
 
 const tokenParam = {
@@ -43,6 +45,17 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     what: string,
     endAtMs?: number,
   ): void {
+    if (open.size >= opts.maxStreams) {
+      reply
+        .code(503)
+        .header('retry-after', '30')
+        .send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: `too many live streams open (${opts.maxStreams}); try again later`,
+        });
+      return;
+    }
     reply.hijack();
     const out = openSse(req.raw, reply.raw, opts);
     open.add(out);

@@ -37,6 +37,8 @@ export interface ServerDeps {
   /** SSE heartbeat interval (default 15 s) and how long a client may take nothing (default 60 s). */
   sseHeartbeatMs?: number;
   sseMaxStallMs?: number;
+  /** Most SSE streams open at once (default 10,000); more are refused with 503. */
+  sseMaxStreams?: number;
   healthTimeoutMs?: number;
   now?: () => number;
 }
@@ -77,6 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     now,
     heartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     maxStallMs: deps.sseMaxStallMs ?? 60_000,
+    maxStreams: deps.sseMaxStreams ?? 10_000,
   });
   await app.register(metricsPlugin, { registry: deps.registry, live: deps.live, now });
   await app.register(dashboardPlugin, {
