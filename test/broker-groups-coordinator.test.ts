@@ -19,7 +19,10 @@ const DELAY = 3000;
 
 async function setup(
   t: { teardown(fn: () => Promise<void>): void },
-  opts: { partitionExists?: (topic: string, p: number) => boolean } = {},
+  opts: {
+    partitionExists?: (topic: string, p: number) => boolean;
+    topicIdOf?: (topic: string) => string | undefined;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'groups-'));
   const clock = new ManualScheduler();
@@ -30,6 +33,7 @@ async function setup(
       scheduler: clock,
       settings: { initialRebalanceDelayMs: DELAY },
       partitionExists: opts.partitionExists,
+      topicIdOf: opts.topicIdOf,
     });
   const c = await open();
   const state = { c };
@@ -666,4 +670,27 @@ t.test('static membership: a restarted instance fences its previous member id', 
   const left = c.leave('g', [{ memberId: '', groupInstanceId: inst }]);
   t.equal(left.members[0]!.errorCode, E.NONE, 'leave by instance id alone');
   t.equal(c.inspect('g').state, 'Empty');
+});
+
+t.test('offsets of a deleted topic do not carry over to a new topic of the same name', async (t) => {
+  const ids = new Map([['t', 'id-1']]);
+  const { state, open } = await setup(t, { topicIdOf: (topic) => ids.get(topic) });
+  const commit = (offset: number) =>
+    state.c.commit({
+      groupId: 'g',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [{ name: 't', partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }] }],
+    });
+  const offsetNow = () => state.c.fetch('g', [{ name: 't', partitions: [0] }])[0]!.partitions[0]!.offset;
+  await commit(500);
+  t.equal(offsetNow(), 500);
+  ids.set('t', 'id-2'); // deleted and created again
+  t.equal(offsetNow(), -1, 'the new topic starts from the reset policy, not offset 500 of the old one');
+  t.same(state.c.fetch('g', null), [], 'nor is it listed');
+  await commit(7);
+  await state.c.close();
+  state.c = await open();
+  t.equal(offsetNow(), 7, 'commits against the new topic count, across a restart too');
 });

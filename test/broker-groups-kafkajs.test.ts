@@ -167,3 +167,17 @@ t.test('admin: list, describe and delete groups (only once empty)', async (t) =>
   t.equal((await committedOffsets(admin, 'ops-g', 'ops')).get(0), -1, 'its offsets are gone');
   t.same((await admin.listGroups()).groups, []);
 });
+
+t.test('a topic deleted and created again does not inherit the old committed offsets', async (t) => {
+  const { kafka, admin } = await setup(t, 'reborn', 1);
+  await produce(kafka, 'reborn', ['a', 'b', 'c']);
+  await admin.setOffsets({ groupId: 'rg', topic: 'reborn', partitions: [{ partition: 0, offset: '3' }] });
+  t.equal((await committedOffsets(admin, 'rg', 'reborn')).get(0), 3);
+  await admin.deleteTopics({ topics: ['reborn'] });
+  await admin.createTopics({ topics: [{ topic: 'reborn', numPartitions: 1 }], waitForLeaders: true });
+  t.equal(
+    (await committedOffsets(admin, 'rg', 'reborn')).get(0),
+    -1,
+    'the new topic has no committed offset',
+  );
+});

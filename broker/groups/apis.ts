@@ -26,6 +26,7 @@ export function createGroupApis(broker: BrokerContext): ApiHandler[] {
       store,
       log,
       settings: broker.config.groups,
+      topicIdOf: (topic) => broker.topics.get(topic)?.id,
       partitionExists: (topic, partition) => {
         const t = broker.topics.get(topic);
         return !!t && Number.isInteger(partition) && partition >= 0 && partition < t.partitions.length;

@@ -21,6 +21,7 @@ import type { GroupStore, OffsetWrite, StoredGroup } from './store.js';
 import type {
   CommitRequest,
   CommitResult,
+  CommittedOffset,
   DescribedGroup,
   FetchResult,
   HeartbeatRequest,
@@ -56,6 +57,8 @@ export interface CoordinatorOptions {
   readonly scheduler?: Scheduler;
   /** Commits to partitions that do not exist are refused when this is given. */
   readonly partitionExists?: (topic: string, partition: number) => boolean;
+  /** The current id of a topic, if it exists: offsets committed against another id are stale. */
+  readonly topicIdOf?: (topic: string) => string | undefined;
   readonly now?: () => number;
 }
 
@@ -80,6 +83,7 @@ export class GroupCoordinator {
   private readonly log: Logger;
   private readonly scheduler: Scheduler;
   private readonly partitionExists: ((topic: string, partition: number) => boolean) | undefined;
+  private readonly topicIdOf: ((topic: string) => string | undefined) | undefined;
   private readonly now: () => number;
   private closed = false;
 
@@ -89,6 +93,7 @@ export class GroupCoordinator {
     this.log = opts.log;
     this.scheduler = opts.scheduler ?? realScheduler;
     this.partitionExists = opts.partitionExists;
+    this.topicIdOf = opts.topicIdOf;
     this.now = opts.now ?? Date.now;
     for (const stored of this.store.storedGroups()) this.restore(stored);
   }
@@ -559,6 +564,7 @@ export class GroupCoordinator {
             leaderEpoch: p.leaderEpoch,
             metadata: p.metadata,
             commitTimestamp: now,
+            topicId: this.topicIdOf?.(t.name) ?? null,
           });
         }
         return { partition: p.partition, errorCode };
@@ -613,35 +619,35 @@ export class GroupCoordinator {
     topics: readonly { readonly name: string; readonly partitions: readonly number[] }[] | null,
   ): FetchResult {
     const committed = this.store.offsetsOf(groupId);
+    // An offset committed against an earlier topic of the same name (deleted, then created again)
+    // says nothing about the new log: reading on from it could skip the new topic's first records.
+    const current = (topic: string, c: CommittedOffset | undefined) => {
+      if (!c) return undefined;
+      const id = c.topicId ? this.topicIdOf?.(topic) : undefined;
+      return id !== undefined && id !== c.topicId ? undefined : c;
+    };
+    const found = (partition: number, c: CommittedOffset) => ({
+      partition,
+      offset: c.offset,
+      leaderEpoch: c.leaderEpoch,
+      metadata: c.metadata,
+      errorCode: E.NONE,
+    });
     if (topics === null) {
       const out: FetchResult = [];
       for (const [name, byPartition] of committed ?? []) {
-        out.push({
-          name,
-          partitions: [...byPartition].map(([partition, c]) => ({
-            partition,
-            offset: c.offset,
-            leaderEpoch: c.leaderEpoch,
-            metadata: c.metadata,
-            errorCode: E.NONE,
-          })),
-        });
+        const partitions = [...byPartition].filter(([, c]) => current(name, c)).map(([p, c]) => found(p, c));
+        if (partitions.length > 0) out.push({ name, partitions });
       }
       return out;
     }
     return topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((partition) => {
-        const c = committed?.get(t.name)?.get(partition);
+        const c = current(t.name, committed?.get(t.name)?.get(partition));
         // No commit yet: offset -1 tells the client to apply its reset policy.
         return c
-          ? {
-              partition,
-              offset: c.offset,
-              leaderEpoch: c.leaderEpoch,
-              metadata: c.metadata,
-              errorCode: E.NONE,
-            }
+          ? found(partition, c)
           : { partition, offset: -1, leaderEpoch: -1, metadata: '', errorCode: E.NONE };
       }),
     }));

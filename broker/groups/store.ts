@@ -142,6 +142,7 @@ export class GroupStore {
         leaderEpoch: w.leaderEpoch,
         metadata: w.metadata,
         commitTimestamp: w.commitTimestamp,
+        topicId: w.topicId ?? null,
       });
     }
   }
@@ -157,19 +158,21 @@ export class GroupStore {
     if (rec['t'] === 'o' && typeof rec['g'] === 'string' && Array.isArray(rec['o'])) {
       const writes: OffsetWrite[] = [];
       for (const o of rec['o'] as unknown[]) {
-        if (!Array.isArray(o) || o.length !== 6) return false;
-        const [topic, partition, offset, leaderEpoch, metadata, commitTimestamp] = o as unknown[];
+        if (!Array.isArray(o) || o.length < 6 || o.length > 7) return false;
+        const [topic, partition, offset, leaderEpoch, metadata, commitTimestamp, topicId = null] =
+          o as unknown[];
         if (
           typeof topic !== 'string' ||
           typeof partition !== 'number' ||
           typeof offset !== 'number' ||
           typeof leaderEpoch !== 'number' ||
           (metadata !== null && typeof metadata !== 'string') ||
-          typeof commitTimestamp !== 'number'
+          typeof commitTimestamp !== 'number' ||
+          (topicId !== null && typeof topicId !== 'string')
         ) {
           return false;
         }
-        writes.push({ topic, partition, offset, leaderEpoch, metadata, commitTimestamp });
+        writes.push({ topic, partition, offset, leaderEpoch, metadata, commitTimestamp, topicId });
       }
       this.putOffsets(rec['g'], writes);
       return true;
@@ -206,7 +209,15 @@ function offsetsJson(groupId: string, writes: readonly OffsetWrite[]): Json {
   return {
     t: 'o',
     g: groupId,
-    o: writes.map((w) => [w.topic, w.partition, w.offset, w.leaderEpoch, w.metadata, w.commitTimestamp]),
+    o: writes.map((w) => [
+      w.topic,
+      w.partition,
+      w.offset,
+      w.leaderEpoch,
+      w.metadata,
+      w.commitTimestamp,
+      w.topicId ?? null,
+    ]),
   };
 }
 

@@ -86,6 +86,11 @@ export interface CommittedOffset {
   readonly leaderEpoch: number;
   readonly metadata: string | null;
   readonly commitTimestamp: number;
+  /**
+   * Id of the topic the offset was committed against. A topic deleted and created again under the
+   * same name gets a new id, and offsets into the old log must not position readers of the new one.
+   */
+  readonly topicId?: string | null;
 }
 
 export interface CommitPartition {
