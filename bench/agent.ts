@@ -32,6 +32,9 @@ export interface LiveFigures {
   seconds: number;
   fixes: number;
   rssMb: { median: number; max: number };
+  /** Of the RSS: private memory (heap, stacks, malloc) vs file-backed pages (node binary, addons). */
+  rssAnonMb: number;
+  rssFileMb: number;
   cpuPercent: number;
   /** Over the whole run, connection set-up included. */
   wireBytesPerFix: number;
@@ -178,13 +181,13 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-function procStat(pid: number): { cpuTicks: number; rssKb: number } {
+function procStat(pid: number): { cpuTicks: number; rssKb: number; anonKb: number; fileKb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
-  return { cpuTicks, rssKb };
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
+  return { cpuTicks, rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -231,9 +234,14 @@ export async function benchLive(
     const s0 = procStat(pid);
     const t0 = Date.now();
     const rss: number[] = [];
+    const anon: number[] = [];
+    const file: number[] = [];
     while (Date.now() - t0 < seconds * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
-      rss.push(procStat(pid).rssKb / 1024);
+      const st = procStat(pid);
+      rss.push(st.rssKb / 1024);
+      anon.push(st.anonKb / 1024);
+      file.push(st.fileKb / 1024);
     }
     const s1 = procStat(pid);
     const io1 = procIo(pid);
@@ -253,6 +261,8 @@ export async function benchLive(
       seconds: Math.round(elapsed),
       fixes,
       rssMb: { median: Math.round(median(rss) * 10) / 10, max: Math.round(Math.max(...rss) * 10) / 10 },
+      rssAnonMb: Math.round(median(anon) * 10) / 10,
+      rssFileMb: Math.round(median(file) * 10) / 10,
       cpuPercent: Math.round(((s1.cpuTicks - s0.cpuTicks) / CLK_TCK / elapsed) * 1000) / 10,
       wireBytesPerFix: Math.round(stopped.sent.liveBytes / Math.max(1, stopped.sent.liveFixes)),
       wireBytesPerFixSteady: Math.round(
