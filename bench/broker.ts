@@ -54,6 +54,10 @@ export interface MemoryFigures {
   peakRssWhileFillingMb: number;
   rssAfterRestartMb: number;
   peakRssReadingAllPartitionsMb: number;
+  /** Start after kill -9: every partition's active segment verified batch by batch (CRC). */
+  uncleanStartMs: number;
+  cleanStartMs: number;
+  peakRssUncleanStartMb: number;
 }
 
 function rate(records: number, ms: number, bytes = records * RECORD_BYTES): Rate {
@@ -113,6 +117,12 @@ async function startChild(dataDir: string, args: string[] = []): Promise<Child> 
       await exited;
     },
   };
+}
+
+/** How long the broker took to open its logs, from its "logs loaded" line. */
+function loadMs(output: string): number {
+  const m = /"ms":(\d+)[^\n]*logs loaded/.exec(output);
+  return m ? Number(m[1]) : -1;
 }
 
 /** VmHWM (peak) or VmRSS (now) of a process, in MB. */
@@ -394,6 +404,12 @@ async function benchMemory(gb: number): Promise<MemoryFigures> {
     });
     await c.disconnect();
     const peakRead = rssMb(b.proc.pid!, 'VmHWM');
+    const cleanStartMs = loadMs(b.output());
+    b.proc.kill('SIGKILL');
+    await new Promise((r) => b.proc.once('exit', r));
+    b = await startChild(dataDir, ['--segment-bytes', String(32 * MB)]);
+    const uncleanStartMs = loadMs(b.output());
+    const peakUnclean = rssMb(b.proc.pid!, 'VmHWM');
     await b.stop();
     return {
       topics: topics.length,
@@ -403,6 +419,9 @@ async function benchMemory(gb: number): Promise<MemoryFigures> {
       peakRssWhileFillingMb: peakFill,
       rssAfterRestartMb: afterRestart,
       peakRssReadingAllPartitionsMb: peakRead,
+      uncleanStartMs,
+      cleanStartMs,
+      peakRssUncleanStartMb: peakUnclean,
     };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

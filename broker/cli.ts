@@ -20,7 +20,7 @@ Options:
   --max-message-bytes BYTES   largest record batch accepted (default 1 MiB + 12)
   --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 16 MiB)
   --retention-check-ms MS     how often retention runs (default 60000)
-  --fetch-max-bytes BYTES     most record bytes in one fetch response (default 8 MiB)
+  --fetch-max-bytes BYTES     most record bytes in one fetch response (default 4 MiB)
   --help                      this text
 `;
 

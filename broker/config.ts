@@ -58,7 +58,7 @@ export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string 
     defaultPartitions: 12,
     retentionCheckMs: 60_000,
     indexIntervalBytes: 4096,
-    fetchMaxBytes: 8 * 1024 * 1024,
+    fetchMaxBytes: 4 * 1024 * 1024,
     ...partial,
     topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...partial.topicDefaults },
   };
