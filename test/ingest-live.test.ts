@@ -2,7 +2,7 @@
 // (a backlog never moves a rider back), current position at once, bbox filtering with leave
 // events, bounded coalescing for a client that stops reading, clean-up on disconnect and close.
 import t from 'tap';
-import { startHttpServer } from '../ingest/http/server.js';
+import { buildServer, startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
 import type { Fix } from '../shared/fix.js';
 import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
@@ -303,4 +303,38 @@ t.test('the number of open streams is capped', async (t) => {
   t.equal(d.status, 200, 'a closed stream frees its place');
   b.close();
   d.close();
+});
+
+t.test('at start the live view holds the last stored fix of each device', async (t) => {
+  const f = await webFixture();
+  const base = Date.UTC(2026, 10, 25, 7);
+  await f.store.writeFixes([
+    fix('quiet-1', 1, { time: base }),
+    fix('quiet-1', 2, { time: base + 1000, lat: 52.7 }),
+    fix('quiet-2', 5, { time: base + 2000 }),
+  ]);
+  // The live group already holds a newer fix of quiet-2: the restore must not undo it.
+  await f.live.handleBatch([fix('quiet-2', 6, { time: base + 3000, lat: 48.1 })]);
+  const srv = await startHttpServer(f.deps);
+  t.teardown(async () => {
+    await srv.app.close();
+    await f.cleanup();
+  });
+  const c = await openSse(`${srv.url}/api/devices/quiet-1/live?token=${TOKEN}`);
+  await c.waitFor((e) => e.length >= 1, 'the stored position');
+  const first = data(c.events[0]!);
+  t.equal(first.seq, 2);
+  t.equal(first.lat, 52.7);
+  const row = (await f.store.devices()).find((d) => d.deviceId === 'quiet-1')!;
+  t.equal(first.receivedAt, row.lastSeenMs, 'it keeps the time it was stored, so it shows as quiet');
+  t.equal(f.live.get('quiet-2')?.fix.seq, 6);
+  c.close();
+
+  // A database that does not answer at start does not stop the server.
+  const g = await webFixture();
+  await g.store.close();
+  const app = await buildServer(g.deps);
+  t.equal(g.live.stats().devices, 0);
+  await app.close();
+  await g.cleanup().catch(() => undefined);
 });

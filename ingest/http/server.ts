@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../shared/log.js';
 import type { LiveView } from '../live/live-view.js';
+import { restoreLiveView } from '../live/restore.js';
 import { installAuth } from './auth.js';
 import { dashboardPlugin } from './dashboard.js';
 import { type DevicesStore, devicesPlugin } from './devices.js';
@@ -40,6 +41,8 @@ export interface ServerDeps {
   /** Most SSE streams open at once (default 10,000); more are refused with 503. */
   sseMaxStreams?: number;
   healthTimeoutMs?: number;
+  /** Put each device's last stored fix into the live view at start (default true). */
+  restoreLive?: boolean;
   now?: () => number;
 }
 
@@ -69,6 +72,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     );
   });
   installErrorHandler(app);
+  if (deps.restoreLive !== false) await restoreLiveView(deps.live, deps.store, app.log);
   installAuth(app, deps.token, now);
 
   await app.register(healthPlugin, { checks: deps.health, timeoutMs: deps.healthTimeoutMs ?? 2000 });

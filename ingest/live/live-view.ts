@@ -1,9 +1,11 @@
 // The `live` consumer group's state: the newest fix of every device, in memory, and the
 // subscribers that are pushed each change.
 //
-// It is a sink for the consumer runner (handleBatch). Nothing here is durable on purpose: after a
-// restart the group re-reads the topic from its committed offsets and the positions come back;
-// a fix older than the one held (backlog, redelivery) is ignored, so replays are harmless.
+// It is a sink for the consumer runner (handleBatch). Nothing here is durable: after a restart the
+// group resumes after its committed offsets, so devices quiet since then would be missing; the
+// server restores each device's last stored fix from the database at start (restore()), and the
+// group's fixes take over from there. A fix older than the one held (backlog, redelivery, a
+// restore racing the group) is ignored, so replays and restores are harmless.
 import type { Fix } from '../../shared/fix.js';
 import type { LiveEvent } from './event.js';
 import { isNewer } from './order.js';
@@ -40,6 +42,20 @@ export class LiveView {
     const receivedAt = this.now();
     for (const fix of fixes) this.apply(fix, receivedAt);
     return Promise.resolve();
+  }
+
+  /**
+   * Puts back positions known from elsewhere (the database at start), with the time they were
+   * received, so a quiet device still shows as quiet. Older than what is held = ignored.
+   */
+  restore(entries: ReadonlyArray<{ fix: Fix; receivedAt: number }>): number {
+    let n = 0;
+    for (const e of entries) {
+      if (!isNewer(e.fix, this.latest.get(e.fix.deviceId)?.fix)) continue;
+      this.publish(e.fix, e.receivedAt, this.latest.get(e.fix.deviceId));
+      n++;
+    }
+    return n;
   }
 
   /** The newest fix of one device, with when it arrived. */
@@ -95,6 +111,10 @@ export class LiveView {
       return;
     }
     this.accepted++;
+    this.publish(fix, receivedAt, prev);
+  }
+
+  private publish(fix: Fix, receivedAt: number, prev: LiveEvent | undefined): void {
     const event: LiveEvent = { type: 'fix', fix, receivedAt };
     this.latest.set(fix.deviceId, event);
     const subs = this.deviceSubs.get(fix.deviceId);
