@@ -116,3 +116,29 @@ t.test('a batch over max.message.bytes is refused with MESSAGE_TOO_LARGE', async
   );
   t.equal(r.errorCode, ErrorCode.MESSAGE_TOO_LARGE);
 });
+
+t.test('a client that pipelines requests and never reads does not hold up others', async (t) => {
+  const b = await inProcessBroker(t, { defaultPartitions: 1 });
+  b.context.topics.create('big', 1);
+  const log = b.context.topics.partition('big', 0)!;
+  for (let i = 0; i < 20; i++) log.append(buildBatch([{ value: Buffer.alloc(100_000, i) }]));
+  const hog = await RawClient.connect(b.port);
+  t.teardown(() => hog.close());
+  hog.socket.pause(); // never reads: the broker's writes back up
+  const one = Buffer.concat([
+    new Writer().int16(ApiKey.Fetch).int16(11).int32(1).nullableString('hog').toBuffer(),
+    fetchBody('big', 0, 0).toBuffer(),
+  ]);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(one.length);
+  const frame = Buffer.concat([size, one]);
+  for (let i = 0; i < 300; i++) hog.write(frame); // ~600 MB of responses if all were answered
+  await new Promise((r) => setTimeout(r, 300));
+  const producer = kafka(b.address).producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  const [res] = await producer.send({ topic: 'big', acks: -1, messages: [{ value: 'still served' }] });
+  t.equal(res?.baseOffset, '20', 'another client is served while the hog is stuck');
+  // The hog's responses wait for its socket to drain instead of piling up in memory.
+  t.ok(process.memoryUsage().rss < 400 * 1024 * 1024, 'memory stays bounded');
+});
