@@ -31,6 +31,7 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
   let stalledSince = 0;
   const closers: Array<() => void> = [];
   const heartbeat = setInterval(() => {
+    if (res.writableEnded || res.destroyed) return;
     if (res.writableNeedDrain) {
       // A reset, not a FIN: a FIN would queue behind the unsent data the peer is not reading,
       // keeping the kernel's buffers (and the peer's hope) alive; a reset frees both at once.
@@ -40,6 +41,8 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
     res.write(': keep-alive\n\n');
   }, opts.heartbeatMs);
   heartbeat.unref();
+  // A peer that vanished mid-write must cost one stream, never the process.
+  res.on('error', () => res.destroy());
   res.on('close', () => {
     clearInterval(heartbeat);
     for (const cb of closers) cb();
@@ -47,6 +50,8 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
 
   return {
     write(chunk) {
+      // Ended (server closing, share link expired) but 'close' not seen yet: drop, do not throw.
+      if (res.writableEnded || res.destroyed) return true;
       const ok = res.write(chunk);
       if (!ok && !stalledSince) stalledSince = Date.now();
       return ok;
