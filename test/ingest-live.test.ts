@@ -191,8 +191,13 @@ t.test('closing the server ends open streams', async (t) => {
   t.teardown(() => f.cleanup());
   const c = await openSse(`${srv.url}/api/live?token=${TOKEN}`);
   t.equal(c.status, 200);
+  // Fixes keep arriving while the server shuts down: writes racing the end must not throw.
+  let seq = 0;
+  const feeding = setInterval(() => void f.live.handleBatch([fix('late', ++seq)]), 1);
   await srv.app.close();
   await c.closed;
+  await new Promise((r) => setTimeout(r, 50));
+  clearInterval(feeding);
   t.equal(f.live.stats().subscribers, 0);
 });
 
@@ -228,9 +233,9 @@ t.test('a client that takes nothing for too long is disconnected', async (t) => 
 t.test('share links open one device stream until they expire', async (t) => {
   const f = await webFixture();
   const srv = await startHttpServer(f.deps);
-  // A second server on the same live view whose clock runs 59.5 s behind: its 60 s links
-  // expire half a second from now in real time.
-  const lagging = await startHttpServer({ ...f.deps, now: () => Date.now() - 59_500 });
+  // A second server on the same live view whose clock runs 58 s behind: its 60 s links expire
+  // 1 to 2 s from now in real time (expiry is in whole seconds).
+  const lagging = await startHttpServer({ ...f.deps, now: () => Date.now() - 58_000 });
   t.teardown(async () => {
     await srv.app.close();
     await lagging.app.close();
