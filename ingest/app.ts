@@ -2,7 +2,7 @@
 // main.ts turns env and flags into IngestOptions; tests and scripts/start.ts can call this directly.
 
 import type { FastifyInstance } from 'fastify';
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/log.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
@@ -41,6 +41,8 @@ export interface IngestOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   lagPollMs?: number;
+  /** A consumer group stopped for good (see runGroup's onFatal); main.ts exits non-zero. */
+  onFatal?: (group: string, e: Error) => void;
 }
 
 export interface IngestProcess {
@@ -57,7 +59,11 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();
-  const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: true,
+    idempotent: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const groups: RunningGroup[] = [];
   const stops: (() => void)[] = [];
   let http: IngestProcess['http'];
@@ -89,6 +95,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           deadLetter: name === publisher ? dlq : undefined,
           sessionTimeoutMs: o.sessionTimeoutMs,
           heartbeatIntervalMs: o.heartbeatIntervalMs,
+          onFatal: (e) => o.onFatal?.(name, e),
         }),
       );
     }

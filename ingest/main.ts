@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig, runMain, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
-import { startIngest } from './app.js';
+import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
 import { openStore } from './db/open.js';
 import { httpOptions, httpSpec } from './http/config.js';
@@ -94,7 +94,18 @@ runMain(async () => {
   const withHttp = !values['no-http'] && cfg.INGEST_HTTP;
   const brokers = cfg.KAFKA_BROKERS ?? ['127.0.0.1:9092'];
   const h = withHttp ? httpOptions(cfg) : undefined;
-  const ingest = await startIngest({
+  let ingest: IngestProcess | undefined;
+  let stopping = false;
+  const fatal = (group: string, e: Error) => {
+    log.fatal({ group, err: e }, 'consumer group stopped for good; exiting so the supervisor restarts us');
+    process.stderr.write(`ingest: consumer group ${group} stopped: ${e.message}\n`);
+    if (stopping) return;
+    stopping = true;
+    // Still starting: nothing to finish (whatever was written is idempotent), just go.
+    if (!ingest) process.exit(1);
+    ingest.stop().finally(() => process.exit(1));
+  };
+  ingest = await startIngest({
     kafka: kafkaClientConfig(cfg, 'ingest', brokers),
     topic: cfg.KAFKA_TOPIC,
     dlqTopic: cfg.KAFKA_TOPIC === 'gps.fixes' ? DLQ_TOPIC : `${cfg.KAFKA_TOPIC}.dlq`,
@@ -108,15 +119,16 @@ runMain(async () => {
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
     // A few heartbeats per session, so one lost packet does not cost the partitions.
     heartbeatIntervalMs: Math.max(300, Math.floor(cfg.INGEST_SESSION_TIMEOUT_MS / 10)),
+    onFatal: (group, e) => fatal(group, e),
     http: h && { ...h, tileUrl: h.tileUrl },
   });
   log.info({ groups, backend: ingest.store.kind, brokers, http: ingest.http?.url ?? null }, 'ingest running');
-  let stopping = false;
+  const running = ingest;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: finishing the batches in hand');
-    ingest.stop().then(
+    running.stop().then(
       () => process.exit(0),
       (e) => {
         log.error({ err: e }, 'stop failed');

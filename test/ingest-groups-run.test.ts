@@ -117,3 +117,31 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
   await exited;
   t.equal(exit, 0, 'clean exit on SIGTERM');
 });
+
+t.test('a consumer group that stops for good makes the process exit 1, saying why', async (t) => {
+  const k = await startTestBroker();
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-fatal-'));
+  t.teardown(async () => {
+    await k.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The broker refuses a session timeout below its group.min.session.timeout.ms (6 s).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--no-http'], {
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: k.address,
+      INGEST_SQLITE_PATH: join(dir, 'x.db'),
+      INGEST_GROUPS: 'fix-store',
+      INGEST_SESSION_TIMEOUT_MS: '3000',
+      LOG_LEVEL: 'silent',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  t.equal(code, 1, 'exits non-zero instead of idling');
+  t.match(stderr, /consumer group fix-store stopped: .*session timeout/);
+});

@@ -35,6 +35,12 @@ export interface GroupOptions {
   heartbeatIntervalMs?: number;
   /** Largest fetch per partition (bytes); default 1 MiB. */
   maxBytesPerPartition?: number;
+  /**
+   * The consumer stopped for good (kafkajs will not restart it, e.g. the broker refused the
+   * session timeout). A process that runs but consumes nothing must not look healthy: the caller
+   * should exit so the supervisor restarts it and the operator sees the error.
+   */
+  onFatal?: (e: Error) => void;
 }
 
 export interface RunningGroup {
@@ -107,6 +113,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   });
   consumer.on(consumer.events.CRASH, (e) => {
     log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) o.onFatal?.(e.payload.error);
   });
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
