@@ -60,6 +60,15 @@ function connect() {
   es.addEventListener('leave', (e) => map.remove(JSON.parse(e.data).deviceId));
 }
 
+/**
+ * The devices list every 5 s; a big fleet's list is megabytes and the live stream already moves
+ * the markers, so it is fetched less often (every 30 s from 2,000 devices on).
+ */
+async function pollDevicesForever() {
+  await pollDevices();
+  setTimeout(pollDevicesForever, table.devices.size >= 2000 ? 30_000 : 5000);
+}
+
 async function pollDevices() {
   try {
     const r = await getJson('/api/devices');
@@ -129,7 +138,6 @@ setInterval(() => {
 $('fit').addEventListener('click', () => map.fit());
 $('device-filter').addEventListener('input', (e) => table.setFilter(e.target.value));
 connect();
-pollDevices();
+pollDevicesForever();
 pollStats();
-setInterval(pollDevices, 5000);
 setInterval(pollStats, 2000);
