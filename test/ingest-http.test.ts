@@ -27,7 +27,9 @@ t.test('bearer token guards everything but /healthz', async (t) => {
     401,
     'a longer token with the right prefix is still wrong',
   );
-  t.equal((await app.inject({ url: '/api/devices', headers: AUTH })).statusCode, 200);
+  const ok = await app.inject({ url: '/api/devices', headers: AUTH });
+  t.equal(ok.statusCode, 200);
+  t.equal(ok.headers['cache-control'], 'no-store', 'positions are not cached on the way');
   t.equal((await app.inject({ url: '/metrics' })).statusCode, 401);
   t.equal((await app.inject({ url: '/api/stats' })).statusCode, 401);
   t.equal((await app.inject({ url: '/dashboard/app.js' })).statusCode, 401);

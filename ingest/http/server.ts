@@ -71,6 +71,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       'request',
     );
   });
+  // Positions are personal data: no proxy or browser cache keeps API answers.
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
+      reply.header('cache-control', 'no-store');
+  });
   installErrorHandler(app);
   if (deps.restoreLive !== false) await restoreLiveView(deps.live, deps.store, app.log);
   installAuth(app, deps.token, now);
