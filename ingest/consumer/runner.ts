@@ -9,11 +9,11 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
-import { isDataError } from '../db/errors.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
 import { decodeMessage, reasonClass } from './decode.js';
 import { FlushBuffer } from './flush-buffer.js';
+import { guardedFlush } from './guarded-flush.js';
 import type { FixSink } from './sink.js';
 
 export interface GroupOptions {
@@ -64,44 +64,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     maxWaitTimeInMs: Math.min(o.flushMs, 1000),
     retry: { retries: 10 },
   });
-  /** One sink call, timed and counted. */
-  const write = async (fixes: Fix[]) => {
-    const end = m.writeSeconds.startTimer(labels);
-    await o.sink.handleBatch(fixes);
-    end();
-    m.batchSize.observe(labels, fixes.length);
-  };
-  /** A fix the database can never store: dead-lettered (or counted), so its partition moves on. */
-  const reject = async (fix: Fix, e: unknown) => {
-    const reason = `database rejected the fix: ${e instanceof Error ? e.message : String(e)}`;
-    m.dlqRecords.inc({ ...labels, reason: 'database' });
-    log.warn({ deviceId: fix.deviceId, seq: fix.seq, reason, dlq: !!o.deadLetter }, 'unstorable fix');
-    await o.deadLetter?.sendRejectedFix(fix, reason, o.groupId);
-  };
-  /** Halves the batch until the rows behind a data error are found; the rest is written. */
-  const isolate = async (fixes: Fix[], e: unknown): Promise<void> => {
-    if (fixes.length === 1) return reject(fixes[0]!, e);
-    const mid = fixes.length >> 1;
-    for (const half of [fixes.slice(0, mid), fixes.slice(mid)]) {
-      try {
-        await write(half);
-      } catch (err) {
-        if (!isDataError(err)) throw err;
-        await isolate(half, err);
-      }
-    }
-  };
   const buffer = new FlushBuffer(
-    async (fixes: Fix[]) => {
-      try {
-        await write(fixes);
-      } catch (e) {
-        if (isDataError(e)) return isolate(fixes, e);
-        m.sinkErrors.inc(labels);
-        log.error({ err: e, fixes: fixes.length }, 'sink flush failed; the batch will be redelivered');
-        throw e;
-      }
-    },
+    guardedFlush({ sink: o.sink, metrics: m, group: o.groupId, log, deadLetter: o.deadLetter }),
     o.flushRows,
     o.flushMs,
   );

@@ -1,0 +1,66 @@
+// What one flush does with the sink: time and count it, and tell data errors from outages.
+// A data error (this fix can never be stored, db/errors.ts) must not stall the partition: the
+// flush is halved until the fixes behind it are found, those are dead-lettered (or counted when
+// this group does not publish), the rest is written. Any other error fails the flush, so nothing
+// is committed and the batch comes again.
+import type { Fix } from '../../shared/fix.js';
+import type { Logger } from '../../shared/log.js';
+import { isDataError } from '../db/errors.js';
+import type { IngestMetrics } from '../metrics.js';
+import type { DeadLetterQueue } from './dead-letter.js';
+import type { FixSink } from './sink.js';
+
+export interface GuardOptions {
+  sink: FixSink;
+  metrics: IngestMetrics;
+  group: string;
+  log: Logger;
+  deadLetter?: DeadLetterQueue | undefined;
+}
+
+export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
+  const m = o.metrics;
+  const labels = { group: o.group };
+
+  const write = async (fixes: Fix[]) => {
+    const end = m.writeSeconds.startTimer(labels);
+    await o.sink.handleBatch(fixes);
+    end();
+    m.batchSize.observe(labels, fixes.length);
+  };
+
+  const reject = async (fix: Fix, e: unknown) => {
+    const reason = `database rejected the fix: ${e instanceof Error ? e.message : String(e)}`;
+    m.dlqRecords.inc({ ...labels, reason: 'database' });
+    o.log.warn({ deviceId: fix.deviceId, seq: fix.seq, reason, dlq: !!o.deadLetter }, 'unstorable fix');
+    await o.deadLetter?.sendRejectedFix(fix, reason, o.group);
+  };
+
+  const isolate = async (fixes: Fix[], e: unknown): Promise<void> => {
+    if (fixes.length === 1) return reject(fixes[0]!, e);
+    const mid = fixes.length >> 1;
+    for (const half of [fixes.slice(0, mid), fixes.slice(mid)]) {
+      try {
+        await write(half);
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        await isolate(half, err);
+      }
+    }
+  };
+
+  return async (fixes) => {
+    try {
+      try {
+        await write(fixes);
+      } catch (e) {
+        if (!isDataError(e)) throw e;
+        await isolate(fixes, e);
+      }
+    } catch (e) {
+      m.sinkErrors.inc(labels);
+      o.log.error({ err: e, fixes: fixes.length }, 'sink flush failed; the batch will be redelivered');
+      throw e;
+    }
+  };
+}
