@@ -148,6 +148,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         `SELECT f.dev, d.device, f.seq, f.time, f.body, d.dropped_through
            FROM fix f JOIN device d ON d.id = f.dev ORDER BY f.dev, f.seq LIMIT ?`,
       ),
+      pendingSum: db.prepare<[], { n: number }>('SELECT coalesce(sum(pending), 0) AS n FROM device'),
       putState: db.prepare(
         `INSERT INTO agent_state (key, value, updated_at) VALUES (?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -259,8 +260,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Rows waiting (including sent rows whose delete is not committed yet). */
   pendingCount(): number {
-    const r = this.db.prepare<[], { n: number }>('SELECT coalesce(sum(pending), 0) AS n FROM device').get();
-    return (r?.n ?? 0) - this.deferred.size;
+    return (this.q.pendingSum.get()?.n ?? 0) - this.deferred.size;
   }
 
   stats(): DeviceStats[] {

@@ -104,7 +104,12 @@ export class Sender {
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private bucket: Kind = 'live';
-  private readonly onAppend = () => this.wake?.();
+  /** Set by every append, cleared when a round starts: no wake-up is lost while a round runs. */
+  private dirty = false;
+  private readonly onAppend = () => {
+    this.dirty = true;
+    this.wake?.();
+  };
   private readonly listeners = new Set<(s: SenderState) => void>();
 
   constructor(private readonly opts: SenderOptions) {
@@ -174,6 +179,7 @@ export class Sender {
   /** One round: the newest fixes first, then one batch of the oldest. True when anything was sent. */
   private async round(producer: Producer): Promise<boolean> {
     const { outbox } = this.opts;
+    this.dirty = false;
     const newest = outbox.newestUnsent();
     if (newest.length > 0) await this.send(producer, newest, 'live');
     const backlog = capBytes(outbox.oldestUnsent(this.batchSize), MAX_BATCH_BYTES);
@@ -245,7 +251,7 @@ export class Sender {
   }
 
   private waitForWork(ms: number, wakeOnAppend = true): Promise<void> {
-    if (this.stopping) return Promise.resolve();
+    if (this.stopping || (wakeOnAppend && this.dirty)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
