@@ -128,6 +128,8 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   );
   t.match(await moving.textContent(), /^52\.52/);
   await page.waitForFunction(() => document.getElementById('stream-state')?.textContent === 'live');
+  // Fix age: the parked rider's fix is ~26 s old, the moving one's is newer; the median of two is the older.
+  t.match(await page.locator('#fix-age').textContent(), /^2\d\.\d s$/);
 
   if (process.env['DASHBOARD_SCREENSHOT'])
     await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT'] });

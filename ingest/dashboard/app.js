@@ -126,7 +126,12 @@ setInterval(() => {
   setText('live-rate', ((liveEvents - lastCount) / ((now - lastTick) / 1000)).toFixed(1));
   lastCount = liveEvents;
   lastTick = now;
-  const { online, offline } = table.paint();
+  const { online, offline, fixAgeP50 } = table.paint();
+  setText(
+    'fix-age',
+    fixAgeP50 === null ? '–' : `${(fixAgeP50 / 1000).toFixed(1)} s`,
+    fixAgeP50 > 10_000 ? 'warn' : '',
+  );
   setText('online-count', String(online), 'ok');
   setText('offline-count', String(offline), offline > 0 ? 'warn' : '');
   const { missing, lost } = table.totals();

@@ -100,9 +100,13 @@ export class DevicesTable {
     let online = 0;
     let attention = 0;
     const shown = [];
+    const ages = [];
     for (const d of this.devices.values()) {
       const on = this.online(d, now);
-      if (on) online++;
+      if (on) {
+        online++;
+        ages.push(now - d.lastFix.time);
+      }
       const warn = this.needsAttention(d, now);
       if (warn) attention++;
       if (this.filter && !d.deviceId.toLowerCase().includes(this.filter)) continue;
@@ -123,7 +127,10 @@ export class DevicesTable {
       `${total} devices · ${attention} need attention · ` +
       (matching > rows.length ? `showing ${rows.length} of ${matching} · ` : '') +
       (this.offlineSuffix ?? '');
-    return { online, offline: total - online };
+    ages.sort((a, b) => a - b);
+    // How old the newest position of a typical online rider is: GPS to screen, end to end.
+    const fixAgeP50 = ages.length ? ages[Math.floor(ages.length / 2)] : null;
+    return { online, offline: total - online, fixAgeP50 };
   }
 
   fill(tr, d, now) {
