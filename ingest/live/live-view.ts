@@ -63,11 +63,6 @@ export class LiveView {
     return this.latest.get(deviceId);
   }
 
-  /** Every device's newest fix (for the dashboard's first paint and the devices list). */
-  snapshot(): LiveEvent[] {
-    return [...this.latest.values()];
-  }
-
   /**
    * Adds a subscriber. It is offered the current position(s) right away, then every change.
    * Call close() on the result when the client goes away.
