@@ -1,0 +1,141 @@
+// `agent run` reading a real pseudo-terminal (socat) with the real serialport library, and
+// never logging a secret it was given.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { readStatus } from '../agent/commands/status.js';
+import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
+
+function tmp(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-run-serial-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function agent(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, out };
+}
+
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((resolve) =>
+    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
+  );
+
+/** A pty pair: the agent opens `gps`, the test writes NMEA into `feed`. */
+async function ptyPair(t: Test, dir: string): Promise<{ gps: string; write(b: Buffer): Promise<void> }> {
+  const gps = join(dir, 'gps');
+  const feed = join(dir, 'feed');
+  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${gps}`, `pty,raw,echo=0,link=${feed}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.teardown(() => {
+    socat.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    socat.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('starting data transfer loop')) resolve();
+    });
+    socat.once('exit', (code) => reject(new Error(`socat exited ${code}: ${err}`)));
+  });
+  const w = createWriteStream(feed);
+  w.on('error', () => {});
+  t.teardown(() => w.destroy());
+  return {
+    gps,
+    async write(b) {
+      // About one second of a 9600 baud receiver per 100 ms: paced, not all at once.
+      for (let i = 0; i < b.length; i += 960) {
+        w.write(b.subarray(i, i + 960));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+t.test('a GPS on a real serial pty: fixes stored with seqs and sent', async (t) => {
+  const broker = await testBroker(t);
+  const dir = tmp(t);
+  const db = join(dir, 'outbox.db');
+  const pty = await ptyPair(t, dir);
+  const { child, out } = agent(
+    t,
+    ['run', '--gps', pty.gps, '--baud', '9600', '--device', 'bike-tty', '--db', db],
+    {
+      KAFKA_BROKERS: broker.address,
+    },
+  );
+  await until('the port is open', () => out.join('').includes('"state":"connected"'), 30_000);
+  await pty.write(readFileSync(FIXTURE));
+  await until('fixes stored and sent', () => {
+    try {
+      const s = readStatus(db);
+      return s.devices[0]!.nextSeq > 50 && s.backlog.rows === 0;
+    } catch {
+      return false;
+    }
+  });
+  const s = readStatus(db);
+  t.equal(s.gps?.source, pty.gps);
+  t.equal(s.gps?.fix, 'fix');
+  child.kill('SIGTERM');
+  t.equal(await exited(child), 0, 'clean stop');
+  const got = await readTopic(broker.address, 'gps.fixes');
+  const seqs = got.map((g) => g.fix.seq).sort((a, b) => a - b);
+  t.same(
+    seqs,
+    Array.from({ length: seqs.length }, (_, i) => i + 1),
+    `${seqs.length} fixes, seqs contiguous from 1`,
+  );
+  t.ok(seqs.length >= 50);
+});
+
+t.test('secrets given in the environment never reach the logs or the status', async (t) => {
+  const broker = await testBroker(t);
+  const dir = tmp(t);
+  const db = join(dir, 'outbox.db');
+  const secret = 's3cret-Pa55word-XYZ';
+  const { child, out } = agent(
+    t,
+    ['run', '--replay', FIXTURE, '--loop', '--speed', '20', '--device', 'bike-sasl', '--db', db],
+    {
+      LOG_LEVEL: 'debug',
+      KAFKA_BROKERS: broker.address,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'rider',
+      KAFKA_SASL_PASSWORD: secret,
+    },
+  );
+  await until('a Kafka attempt', () => {
+    try {
+      const s = readStatus(db);
+      return (s.kafka?.attempt ?? 0) >= 1 || s.kafka?.connected === true;
+    } catch {
+      return false;
+    }
+  });
+  const status = JSON.stringify(readStatus(db));
+  child.kill('SIGTERM');
+  await exited(child);
+  const logs = out.join('');
+  t.ok(logs.length > 1000, 'debug logs were written');
+  t.notOk(logs.includes(secret), 'the password is not in the logs');
+  t.notOk(status.includes(secret), 'nor in the status');
+});
