@@ -135,134 +135,144 @@ t.test('the token never reaches the request log', async (t) => {
   t.match(text, /"url":"\/api\/devices"/);
 });
 
-t.test('devices: last fix, online/offline by threshold, pending and lost gaps', async (t) => {
-  let now = Date.now();
-  const f = await webFixture({ now: () => now, offlineAfterMs: 60_000 });
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
+for (const backend of ['sqlite', 'postgres'] as const) {
+  t.test(`devices: last fix, online/offline by threshold, pending and lost gaps [${backend}]`, async (t) => {
+    let now = Date.now();
+    const f = await webFixture({ now: () => now, offlineAfterMs: 60_000 }, backend);
+    const app = await buildServer(f.deps);
+    t.teardown(async () => {
+      await app.close();
+      await f.cleanup();
+    });
+    // rider-1: seqs 1,2 then 6 reporting 1..3 dropped: 3 is lost, 4..5 still expected.
+    await f.store.writeFixes([
+      fix('rider-1', 1),
+      fix('rider-1', 2),
+      fix('rider-1', 6, { droppedThrough: 3 }),
+    ]);
+    await f.store.writeFixes([fix('rider-2', 1)]);
+    const r = await app.inject({ url: '/api/devices', headers: AUTH });
+    t.equal(r.statusCode, 200);
+    const body = r.json();
+    t.equal(body.offlineAfterS, 60);
+    const d1 = body.devices.find((d: { deviceId: string }) => d.deviceId === 'rider-1');
+    t.equal(d1.status, 'online');
+    t.equal(d1.lastFix.seq, 6);
+    t.equal(d1.missing, 2);
+    t.equal(d1.lost, 1);
+    t.same(d1.gaps, [
+      { from: 3, to: 3, lost: true },
+      { from: 4, to: 5, lost: false },
+    ]);
+    t.match(d1.lastSeen, /^\d{4}-\d{2}-\d{2}T/);
+    t.ok(d1.backlogS > 0, 'old GNSS times received now read as backlog');
+
+    // The live view is ahead of the database: its newer fix is shown.
+    const newer = fix('rider-2', 2);
+    await f.live.handleBatch([newer]);
+    const d2 = (await app.inject({ url: '/api/devices', headers: AUTH }))
+      .json()
+      .devices.find((d: { deviceId: string }) => d.deviceId === 'rider-2');
+    t.equal(d2.lastFix.seq, 2);
+
+    now += 61_000;
+    const later = (await app.inject({ url: '/api/devices', headers: AUTH })).json();
+    t.same(
+      later.devices.map((d: { status: string }) => d.status),
+      ['offline', 'offline'],
+    );
   });
-  // rider-1: seqs 1,2 then 6 reporting 1..3 dropped: 3 is lost, 4..5 still expected.
-  await f.store.writeFixes([fix('rider-1', 1), fix('rider-1', 2), fix('rider-1', 6, { droppedThrough: 3 })]);
-  await f.store.writeFixes([fix('rider-2', 1)]);
-  const r = await app.inject({ url: '/api/devices', headers: AUTH });
-  t.equal(r.statusCode, 200);
-  const body = r.json();
-  t.equal(body.offlineAfterS, 60);
-  const d1 = body.devices.find((d: { deviceId: string }) => d.deviceId === 'rider-1');
-  t.equal(d1.status, 'online');
-  t.equal(d1.lastFix.seq, 6);
-  t.equal(d1.missing, 2);
-  t.equal(d1.lost, 1);
-  t.same(d1.gaps, [
-    { from: 3, to: 3, lost: true },
-    { from: 4, to: 5, lost: false },
-  ]);
-  t.match(d1.lastSeen, /^\d{4}-\d{2}-\d{2}T/);
-  t.ok(d1.backlogS > 0, 'old GNSS times received now read as backlog');
+}
 
-  // The live view is ahead of the database: its newer fix is shown.
-  const newer = fix('rider-2', 2);
-  await f.live.handleBatch([newer]);
-  const d2 = (await app.inject({ url: '/api/devices', headers: AUTH }))
-    .json()
-    .devices.find((d: { deviceId: string }) => d.deviceId === 'rider-2');
-  t.equal(d2.lastFix.seq, 2);
+for (const backend of ['sqlite', 'postgres'] as const) {
+  t.test(`track: ISO or ms bounds, limit, clear 400s [${backend}]`, async (t) => {
+    const f = await webFixture({}, backend);
+    const app = await buildServer(f.deps);
+    t.teardown(async () => {
+      await app.close();
+      await f.cleanup();
+    });
+    const base = Date.UTC(2026, 10, 20, 10, 0, 0);
+    const fixes = Array.from({ length: 10 }, (_, i) => fix('r1', i + 1, { time: base + i * 1000 }));
+    await f.store.writeFixes(fixes);
+    const get = (q: string) => app.inject({ url: `/api/devices/r1/track?${q}`, headers: AUTH });
 
-  now += 61_000;
-  const later = (await app.inject({ url: '/api/devices', headers: AUTH })).json();
-  t.same(
-    later.devices.map((d: { status: string }) => d.status),
-    ['offline', 'offline'],
-  );
-});
+    const all = await get(`from=${base}&to=${base + 10_000}`);
+    t.equal(all.statusCode, 200);
+    t.equal(all.json().count, 10);
+    t.same(
+      all.json().fixes.map((x: { seq: number }) => x.seq),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    t.equal(all.json().truncated, false);
 
-t.test('track: ISO or ms bounds, limit, clear 400s', async (t) => {
-  const f = await webFixture();
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
+    const iso = await get('from=2026-11-20T10:00:02Z&to=2026-11-20T11:00:05%2B01:00');
+    t.same(
+      iso.json().fixes.map((x: { seq: number }) => x.seq),
+      [3, 4, 5],
+      'to is exclusive and the offset is honoured',
+    );
+    t.equal(iso.json().from, '2026-11-20T10:00:02.000Z');
+
+    const day = await get('from=2026-11-20&to=2026-11-21&limit=4');
+    t.equal(day.json().count, 4);
+    t.equal(day.json().truncated, true);
+
+    const cases: Array<[string, RegExp]> = [
+      [
+        'from=yesterday',
+        /querystring\.from must be from.*milliseconds since 1970 or ISO 8601 with a time zone/,
+      ],
+      ['from=2026-11-20T10:00:00', /querystring\.from must be/],
+      ['from=2026-02-30', /from "2026-02-30" is not a real date/],
+      ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
+      ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],
+      ['limit=many', /querystring\.limit must be an integer/],
+    ];
+    for (const [q, msg] of cases) {
+      const r = await get(q);
+      t.equal(r.statusCode, 400, q);
+      t.match(r.json().message, msg, q);
+      t.equal(r.json().error, 'Bad Request');
+    }
+    const longId = await app.inject({ url: `/api/devices/${'x'.repeat(65)}/track`, headers: AUTH });
+    t.equal(longId.statusCode, 400);
+    t.match(longId.json().message, /params\.id must be a device id of 1 to 64 characters/);
   });
-  const base = Date.UTC(2026, 10, 20, 10, 0, 0);
-  const fixes = Array.from({ length: 10 }, (_, i) => fix('r1', i + 1, { time: base + i * 1000 }));
-  await f.store.writeFixes(fixes);
-  const get = (q: string) => app.inject({ url: `/api/devices/r1/track?${q}`, headers: AUTH });
+}
 
-  const all = await get(`from=${base}&to=${base + 10_000}`);
-  t.equal(all.statusCode, 200);
-  t.equal(all.json().count, 10);
-  t.same(
-    all.json().fixes.map((x: { seq: number }) => x.seq),
-    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
-  );
-  t.equal(all.json().truncated, false);
-
-  const iso = await get('from=2026-11-20T10:00:02Z&to=2026-11-20T11:00:05%2B01:00');
-  t.same(
-    iso.json().fixes.map((x: { seq: number }) => x.seq),
-    [3, 4, 5],
-    'to is exclusive and the offset is honoured',
-  );
-  t.equal(iso.json().from, '2026-11-20T10:00:02.000Z');
-
-  const day = await get('from=2026-11-20&to=2026-11-21&limit=4');
-  t.equal(day.json().count, 4);
-  t.equal(day.json().truncated, true);
-
-  const cases: Array<[string, RegExp]> = [
-    [
-      'from=yesterday',
-      /querystring\.from must be from.*milliseconds since 1970 or ISO 8601 with a time zone/,
-    ],
-    ['from=2026-11-20T10:00:00', /querystring\.from must be/],
-    ['from=2026-02-30', /from "2026-02-30" is not a real date/],
-    ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
-    ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],
-    ['limit=many', /querystring\.limit must be an integer/],
-  ];
-  for (const [q, msg] of cases) {
-    const r = await get(q);
-    t.equal(r.statusCode, 400, q);
-    t.match(r.json().message, msg, q);
-    t.equal(r.json().error, 'Bad Request');
-  }
-  const longId = await app.inject({ url: `/api/devices/${'x'.repeat(65)}/track`, headers: AUTH });
-  t.equal(longId.statusCode, 400);
-  t.match(longId.json().message, /params\.id must be a device id of 1 to 64 characters/);
-});
-
-t.test('trips: per-day rows, day bounds checked', async (t) => {
-  const f = await webFixture();
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
+for (const backend of ['sqlite', 'postgres'] as const) {
+  t.test(`trips: per-day rows, day bounds checked [${backend}]`, async (t) => {
+    const f = await webFixture({}, backend);
+    const app = await buildServer(f.deps);
+    t.teardown(async () => {
+      await app.close();
+      await f.cleanup();
+    });
+    const base = Date.UTC(2026, 10, 20, 10, 0, 0);
+    // Riding east at ~10 m/s for a minute.
+    const fixes = Array.from({ length: 60 }, (_, i) =>
+      fix('r1', i + 1, { time: base + i * 1000, lon: 13.4 + i * 0.000147, speed: 10, hdop: 0.8 }),
+    );
+    await f.store.writeFixes(fixes);
+    await f.store.applyTrips(fixes);
+    const r = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-20&to=2026-11-20', headers: AUTH });
+    t.equal(r.statusCode, 200);
+    const days = r.json().days;
+    t.equal(days.length, 1);
+    t.equal(days[0].day, '2026-11-20');
+    t.ok(days[0].distanceM > 500 && days[0].distanceM < 700, `distance ${days[0].distanceM}`);
+    t.equal(days[0].maxSpeedMps, 10);
+    const none = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-21', headers: AUTH });
+    t.same(none.json().days, []);
+    const bad = await app.inject({ url: '/api/devices/r1/trips?from=20.11.2026', headers: AUTH });
+    t.equal(bad.statusCode, 400);
+    t.match(bad.json().message, /querystring\.from must be from: a UTC day as YYYY-MM-DD/);
+    const impossible = await app.inject({ url: '/api/devices/r1/trips?to=2026-13-01', headers: AUTH });
+    t.equal(impossible.statusCode, 400);
+    t.match(impossible.json().message, /to 2026-13-01 is not a real date/);
   });
-  const base = Date.UTC(2026, 10, 20, 10, 0, 0);
-  // Riding east at ~10 m/s for a minute.
-  const fixes = Array.from({ length: 60 }, (_, i) =>
-    fix('r1', i + 1, { time: base + i * 1000, lon: 13.4 + i * 0.000147, speed: 10, hdop: 0.8 }),
-  );
-  await f.store.writeFixes(fixes);
-  await f.store.applyTrips(fixes);
-  const r = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-20&to=2026-11-20', headers: AUTH });
-  t.equal(r.statusCode, 200);
-  const days = r.json().days;
-  t.equal(days.length, 1);
-  t.equal(days[0].day, '2026-11-20');
-  t.ok(days[0].distanceM > 500 && days[0].distanceM < 700, `distance ${days[0].distanceM}`);
-  t.equal(days[0].maxSpeedMps, 10);
-  const none = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-21', headers: AUTH });
-  t.same(none.json().days, []);
-  const bad = await app.inject({ url: '/api/devices/r1/trips?from=20.11.2026', headers: AUTH });
-  t.equal(bad.statusCode, 400);
-  t.match(bad.json().message, /querystring\.from must be from: a UTC day as YYYY-MM-DD/);
-  const impossible = await app.inject({ url: '/api/devices/r1/trips?to=2026-13-01', headers: AUTH });
-  t.equal(impossible.statusCode, 400);
-  t.match(impossible.json().message, /to 2026-13-01 is not a real date/);
-});
+}
 
 t.test('healthz: ready only when every check answers in time', async (t) => {
   const state = { kafka: true };

@@ -9,6 +9,7 @@ import { buildServer, type ServerDeps } from '../../ingest/http/server.js';
 import { LiveView } from '../../ingest/live/live-view.js';
 import { createIngestMetrics, type IngestMetrics } from '../../ingest/metrics.js';
 import type { Fix } from '../../shared/fix.js';
+import { type Backend, backends } from './ingest-backends.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -21,9 +22,27 @@ export interface WebFixture {
   cleanup(): Promise<void>;
 }
 
-export async function webFixture(over: Partial<ServerDeps> = {}): Promise<WebFixture> {
+/** A fixture on the SQLite store (default) or, with backend 'postgres', a fresh PostgreSQL schema. */
+export async function webFixture(
+  over: Partial<ServerDeps> = {},
+  backend: Backend['name'] = 'sqlite',
+): Promise<WebFixture> {
+  if (backend === 'postgres') {
+    const pg = await backends.find((b) => b.name === 'postgres')!.open();
+    return withStore(pg.store, over, async () => {
+      await pg.store.close().catch(() => undefined);
+      await pg.cleanup();
+    });
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ingest-web-'));
   const store = await openStore({ sqlitePath: join(dir, 'ingest.db') });
+  return withStore(store, over, async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+function withStore(store: Store, over: Partial<ServerDeps>, cleanup: () => Promise<void>): WebFixture {
   const live = new LiveView();
   const metrics = createIngestMetrics();
   const deps: ServerDeps = {
@@ -40,10 +59,7 @@ export async function webFixture(over: Partial<ServerDeps> = {}): Promise<WebFix
     live,
     metrics,
     deps,
-    async cleanup() {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    cleanup,
   };
 }
 
