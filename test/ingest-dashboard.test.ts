@@ -131,8 +131,27 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   // Fix age: the parked rider's fix is ~26 s old, the moving one's is newer; the median of two is the older.
   t.match(await page.locator('#fix-age').textContent(), /^2\d\.\d s$/);
 
-  if (process.env['DASHBOARD_SCREENSHOT'])
+  if (process.env['DASHBOARD_SCREENSHOT']) {
     await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT'] });
+  }
+
+  // Clicking a row shows that device's last hour from the database (GET .../track).
+  await page.click('tr[data-device="rider-parked"]');
+  await page.locator('#track-note:not([hidden])').waitFor();
+  t.equal(await page.locator('#track-note').textContent(), 'rider-parked: 2 fixes in the last hour');
+  const trackLength = await page.evaluate(
+    () =>
+      (window as unknown as { fleetDashboard: { map: { track: { pts: unknown[] } } } }).fleetDashboard.map
+        .track.pts.length,
+  );
+  t.equal(trackLength, 2);
+  t.ok(await page.locator('tr.selected[data-device="rider-parked"]').count(), 'the row is highlighted');
+  if (process.env['DASHBOARD_SCREENSHOT_TRACK']) {
+    await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_TRACK'] });
+  }
+  await page.click('tr[data-device="rider-parked"]');
+  await page.locator('#track-note[hidden]').waitFor({ state: 'attached' });
+  t.equal(await page.locator('tr.selected').count(), 0, 'a second click clears it');
   t.same(errors, [], 'no errors in the page');
   t.same(
     requests.filter((u) => !u.startsWith(srv.url)),

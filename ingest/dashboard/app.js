@@ -140,7 +140,38 @@ setInterval(() => {
   $('map-note').textContent = map.markers.size === 0 ? 'waiting for positions…' : '';
 }, 1000);
 
-$('fit').addEventListener('click', () => map.fit());
+$('fit').addEventListener('click', () => {
+  selectDevice(null);
+});
+
+/** Shows (or, for the selected one or null, clears) a device's last hour from the database. */
+async function selectDevice(id) {
+  const note = $('track-note');
+  if (!id || id === table.selected) {
+    table.selected = null;
+    note.hidden = true;
+    map.setTrack(null);
+    table.paint();
+    return;
+  }
+  table.selected = id;
+  table.paint();
+  const from = Date.now() - 3600_000;
+  try {
+    const r = await getJson(`/api/devices/${encodeURIComponent(id)}/track?from=${from}&limit=5000`);
+    if (table.selected !== id) return; // another row was clicked meanwhile
+    map.setTrack(id, r.fixes);
+    note.textContent = `${id}: ${r.count} fixes in the last hour${r.truncated ? ' (first 5000)' : ''}`;
+  } catch (e) {
+    note.textContent = `${id}: track not loaded (${e.message})`;
+  }
+  note.hidden = false;
+}
+
+$('devices').tBodies[0].addEventListener('click', (e) => {
+  const tr = e.target.closest('tr');
+  if (tr?.dataset.device) selectDevice(tr.dataset.device);
+});
 $('device-filter').addEventListener('input', (e) => table.setFilter(e.target.value));
 connect();
 pollDevicesForever();

@@ -33,6 +33,8 @@ export class FleetMap {
     this.tileUrl = tileUrl;
     this.offlineAfterMs = offlineAfterS * 1000;
     this.markers = new Map();
+    /** The selected device's stored track: { id, pts } in world units, or null. */
+    this.track = null;
     this.view = { cx: 0.5, cy: 0.5, scale: 1024 };
     this.autoFit = true;
     this.tiles = new Map();
@@ -82,6 +84,41 @@ export class FleetMap {
     m.trail.push(p);
     if (m.trail.length > TRAIL_POINTS) m.trail.shift();
     if (this.autoFit && (this.markers.size === 1 || !this.inView(p, 0.04))) this.fit();
+    this.dirty = true;
+  }
+
+  /** Shows a device's stored track (from the database) and zooms to it; null clears it. */
+  setTrack(id, fixes) {
+    if (!id) {
+      this.track = null;
+      this.fit();
+      return;
+    }
+    this.track = { id, pts: fixes.map((f) => project(f.lon, f.lat)) };
+    const all = [...this.track.pts];
+    const m = this.markers.get(id);
+    if (m) all.push(project(m.lon, m.lat));
+    if (all.length > 0) {
+      const b = { x0: 1, y0: 1, x1: 0, y1: 0 };
+      for (const p of all) {
+        b.x0 = Math.min(b.x0, p.x);
+        b.x1 = Math.max(b.x1, p.x);
+        b.y0 = Math.min(b.y0, p.y);
+        b.y1 = Math.max(b.y1, p.y);
+      }
+      const minSpan = MIN_SPAN_M / this.metersPerWorld(b);
+      const { w, h } = this.size;
+      this.view = {
+        cx: (b.x0 + b.x1) / 2,
+        cy: (b.y0 + b.y1) / 2,
+        scale: Math.min(
+          (w * 0.8) / Math.max(b.x1 - b.x0, minSpan),
+          (h * 0.8) / Math.max(b.y1 - b.y0, minSpan),
+        ),
+      };
+    }
+    // Looking at one rider: the fleet must not pull the view away.
+    this.autoFit = false;
     this.dirty = true;
   }
 
@@ -232,6 +269,7 @@ export class FleetMap {
     this.drawGrid();
     const now = Date.now();
     for (const m of this.markers.values()) this.drawTrail(m);
+    if (this.track) this.drawTrack();
     for (const m of this.markers.values()) this.drawMarker(m, now);
     this.drawScale();
     ctx.fillStyle = '#5b6b7b';
@@ -345,6 +383,37 @@ export class FleetMap {
       else ctx.lineTo(s.x, s.y);
     });
     ctx.stroke();
+  }
+
+  drawTrack() {
+    const { ctx } = this;
+    const pts = this.track.pts.map((p) => this.toScreen(p));
+    ctx.strokeStyle = '#e3b341';
+    ctx.lineWidth = 3;
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    for (const [i, s] of pts.entries()) {
+      if (i === 0) ctx.moveTo(s.x, s.y);
+      else ctx.lineTo(s.x, s.y);
+    }
+    ctx.stroke();
+    if (pts[0]) {
+      // Where the track starts: a hollow ring.
+      ctx.strokeStyle = '#e3b341';
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(pts[0].x, pts[0].y, 5, 0, Math.PI * 2);
+      ctx.stroke();
+    }
+    const m = this.markers.get(this.track.id);
+    if (m) {
+      const s = this.toScreen(project(m.lon, m.lat));
+      ctx.strokeStyle = '#e3b341';
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(s.x, s.y, 11, 0, Math.PI * 2);
+      ctx.stroke();
+    }
   }
 
   drawMarker(m, now) {

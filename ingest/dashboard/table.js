@@ -41,6 +41,8 @@ export class DevicesTable {
     this.limit = limit;
     this.devices = new Map();
     this.filter = '';
+    /** The device whose track is on the map (its row is highlighted). */
+    this.selected = null;
     this.timer = null;
   }
 
@@ -136,6 +138,7 @@ export class DevicesTable {
   fill(tr, d, now) {
     const [idC, statusC, ageC, posC, speedC, seqC, gapsC, backlogC] = tr.cells;
     tr.dataset.device = d.deviceId;
+    tr.classList.toggle('selected', d.deviceId === this.selected);
     setText(idC, d.deviceId);
     const on = this.online(d, now);
     if (statusC.dataset.state !== String(on)) {
