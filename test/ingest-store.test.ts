@@ -113,6 +113,26 @@ for (const backend of backends) {
       t.ok(totals.missing >= 1 && totals.lost >= 1, 'gap totals count them');
     });
 
+    t.test('gaps stay exact across looks: new gaps above, backlog filling old ones', async (t) => {
+      const look = async () => (await store.devices()).find((x) => x.deviceId === 'looks')!;
+      await store.writeFixes([1, 2, 4].map((s) => makeFix('looks', s)));
+      t.same((await look()).gaps, [{ from: 3, to: 3, lost: false }]);
+      await store.writeFixes([7, 8, 11].map((s) => makeFix('looks', s)));
+      t.same((await look()).gaps, [
+        { from: 3, to: 3, lost: false },
+        { from: 5, to: 6, lost: false },
+        { from: 9, to: 10, lost: false },
+      ]);
+      await store.writeFixes([3, 6, 9, 12].map((s) => makeFix('looks', s)));
+      t.same((await look()).gaps, [
+        { from: 5, to: 5, lost: false },
+        { from: 10, to: 10, lost: false },
+      ]);
+      await store.writeFixes([5, 10, 13].map((s) => makeFix('looks', s)));
+      const d = await look();
+      t.same([d.gaps, d.missing, d.lost], [[], 0, 0], 'all filled');
+    });
+
     t.test('a device whose first stored seq is not 1 has a leading gap', async (t) => {
       await store.writeFixes([makeFix('late-start', 4)]);
       const d = (await store.devices()).find((x) => x.deviceId === 'late-start')!;

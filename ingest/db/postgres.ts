@@ -9,7 +9,8 @@ import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
 import { parseRanges } from '../trips/ranges.js';
-import { GAP_SQL, summarizeGaps } from './gaps.js';
+import { GapCache, type SeqSource } from './gap-cache.js';
+import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
 import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
@@ -205,6 +206,19 @@ export class PostgresStore implements Store {
     return r.rows.map(tripFromRow);
   }
 
+  private readonly gapCache = new GapCache();
+  private readonly seqSource: SeqSource = {
+    allGaps: async (deviceId, maxSeq) => toRanges((await this.pool.query(GAP_SQL, [deviceId, maxSeq])).rows),
+    seqsBetween: async (deviceId, from, to) =>
+      (await this.pool.query<{ seq: string }>(SEQS_BETWEEN_SQL, [deviceId, from, to])).rows.map((r) =>
+        Number(r.seq),
+      ),
+  };
+
+  private async gapsOf(deviceId: string, maxSeq: number, fixCount: number, dropped: number) {
+    return summarizeGaps(await this.gapCache.ranges(this.seqSource, deviceId, maxSeq, fixCount), dropped);
+  }
+
   async devices(): Promise<DeviceSummary[]> {
     const r = await this.pool.query<
       FixRow & { max_seq: string; fix_count: string; d_dropped: string; last_seen: string }
@@ -218,10 +232,6 @@ export class PostgresStore implements Store {
       const maxSeq = Number(row.max_seq);
       const fixCount = Number(row.fix_count);
       const dropped = Number(row.d_dropped);
-      const g =
-        maxSeq > fixCount
-          ? summarizeGaps((await this.pool.query(GAP_SQL, [row.device_id])).rows, dropped)
-          : { gaps: [], missing: 0, lost: 0 };
       out.push({
         deviceId: row.device_id,
         lastFix: rowToFix(row),
@@ -229,7 +239,7 @@ export class PostgresStore implements Store {
         maxSeq,
         fixCount,
         droppedThrough: dropped,
-        ...g,
+        ...(await this.gapsOf(row.device_id, maxSeq, fixCount, dropped)),
       });
     }
     return out;
@@ -238,12 +248,19 @@ export class PostgresStore implements Store {
   async gapTotals(): Promise<{ missing: number; lost: number }> {
     let missing = 0;
     let lost = 0;
-    const devs = await this.pool.query<{ device_id: string; dropped_through: string }>(
-      'SELECT device_id, dropped_through FROM devices WHERE max_seq > fix_count ORDER BY device_id',
+    const devs = await this.pool.query<{
+      device_id: string;
+      dropped_through: string;
+      max_seq: string;
+      fix_count: string;
+    }>(
+      'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
     );
     for (const d of devs.rows) {
-      const g = summarizeGaps(
-        (await this.pool.query(GAP_SQL, [d.device_id])).rows,
+      const g = await this.gapsOf(
+        d.device_id,
+        Number(d.max_seq),
+        Number(d.fix_count),
         Number(d.dropped_through),
       );
       missing += g.missing;

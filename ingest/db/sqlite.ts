@@ -9,7 +9,8 @@ import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
 import { parseRanges } from '../trips/ranges.js';
-import { GAP_SQL, summarizeGaps } from './gaps.js';
+import { GapCache, type SeqSource } from './gap-cache.js';
+import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
@@ -113,9 +114,12 @@ export class SqliteStore implements Store {
          ORDER BY d.device_id`,
       ),
       gapDevices: db.prepare(
-        'SELECT device_id, dropped_through FROM devices WHERE max_seq > fix_count ORDER BY device_id',
+        'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
       ),
-      gaps: db.prepare(GAP_SQL.replace('$1', '?')),
+      gaps: db.prepare(GAP_SQL.replace('$1', '?').replace('$2', '?')),
+      seqsBetween: db
+        .prepare(SEQS_BETWEEN_SQL.replace('$1', '?').replace('$2', '?').replace('$3', '?'))
+        .pluck(),
       getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
       putCursor: db.prepare(
         `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon,
@@ -275,33 +279,45 @@ export class SqliteStore implements Store {
     return (this.s.trips.all(deviceId, fromDay, toDay) as TripRow[]).map(tripFromRow);
   }
 
+  private readonly gapCache = new GapCache();
+  private readonly seqSource: SeqSource = {
+    allGaps: async (deviceId, maxSeq) =>
+      toRanges(this.s.gaps.all(deviceId, maxSeq) as { from_seq: number; to_seq: number }[]),
+    seqsBetween: async (deviceId, from, to) => this.s.seqsBetween.all(deviceId, from, to) as number[],
+  };
+
+  private async gapsOf(deviceId: string, maxSeq: number, fixCount: number, dropped: number) {
+    return summarizeGaps(await this.gapCache.ranges(this.seqSource, deviceId, maxSeq, fixCount), dropped);
+  }
+
   async devices(): Promise<DeviceSummary[]> {
     const rows = this.s.devices.all() as DeviceRow[];
-    return rows.map((r) => {
-      const g =
-        r.max_seq > r.fix_count
-          ? summarizeGaps(this.s.gaps.all(r.device_id) as { from_seq: number; to_seq: number }[], r.d_dropped)
-          : { gaps: [], missing: 0, lost: 0 };
-      return {
+    const out: DeviceSummary[] = [];
+    for (const r of rows) {
+      out.push({
         deviceId: r.device_id,
         lastFix: rowToFix(r),
         lastSeenMs: r.last_seen,
         maxSeq: r.max_seq,
         fixCount: r.fix_count,
         droppedThrough: r.d_dropped,
-        ...g,
-      };
-    });
+        ...(await this.gapsOf(r.device_id, r.max_seq, r.fix_count, r.d_dropped)),
+      });
+    }
+    return out;
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number }> {
     let missing = 0;
     let lost = 0;
-    for (const d of this.s.gapDevices.all() as { device_id: string; dropped_through: number }[]) {
-      const g = summarizeGaps(
-        this.s.gaps.all(d.device_id) as { from_seq: number; to_seq: number }[],
-        d.dropped_through,
-      );
+    const rows = this.s.gapDevices.all() as {
+      device_id: string;
+      dropped_through: number;
+      max_seq: number;
+      fix_count: number;
+    }[];
+    for (const d of rows) {
+      const g = await this.gapsOf(d.device_id, d.max_seq, d.fix_count, d.dropped_through);
       missing += g.missing;
       lost += g.lost;
     }
