@@ -26,7 +26,7 @@ const QUIET_FLUSH_MS = 1000;
 export interface OutboxOptions {
   /** Per device. */
   maxRows?: number;
-  /** Per device, measured on the GNSS timeline (the newest fix's time), not the Pi's clock. */
+  /** Per device, on the GNSS timeline (median time of the newest 5 fixes), not the Pi's clock. */
   maxAgeMs?: number;
   /** Wall clock, injectable for tests of status ages. */
   now?: () => number;
@@ -128,6 +128,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       ),
       nthOldest: db.prepare<[number, number], { seq: number }>(
         'SELECT seq FROM fix WHERE dev = ? ORDER BY seq LIMIT 1 OFFSET ?',
+      ),
+      newestTimes: db.prepare<[number], { time: number }>(
+        'SELECT time FROM fix WHERE dev = ? ORDER BY seq DESC LIMIT 5',
       ),
       oldestByAge: db.prepare<[number], { seq: number; time: number }>(
         'SELECT seq, time FROM fix WHERE dev = ? ORDER BY seq',
@@ -295,7 +298,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       if (through !== undefined && through < newest.seq)
         events.push(this.dropThrough(dev, deviceId, through, 'full'));
     }
-    const cutoff = newest.time - this.maxAgeMs;
+    // "Now" for the age bound is the median time of the newest stored fixes, not the newest fix
+    // alone: one fix with a garbage date far in the future (a receiver at cold start) must not
+    // make the whole backlog look a week old and wipe it.
+    const recent = this.q.newestTimes.all(dev).map((r) => r.time);
+    const now = recent.sort((a, b) => a - b)[Math.floor(recent.length / 2)] ?? newest.time;
+    const cutoff = now - this.maxAgeMs;
     let through: number | undefined;
     for (const r of this.q.oldestByAge.iterate(dev)) {
       if (r.time >= cutoff || r.seq >= newest.seq) break;
