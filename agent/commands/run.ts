@@ -128,6 +128,9 @@ async function run(args: string[]): Promise<number> {
     await stop('source ended and outbox empty');
   }
   await stopping;
+  // Everything is committed; should a handle (a port, a socket) still hold the event loop, do not
+  // let it turn a clean stop into systemd's SIGKILL.
+  setTimeout(() => process.exit(0), 2000).unref();
   return 0;
 }
 
