@@ -28,6 +28,7 @@ export interface StatusReport {
   db: string;
   running: boolean;
   pid: number | null;
+  memory: AgentState['memory'] | null;
   heartbeatAgeMs: number | null;
   gps: (GpsState & { lastFixAgeMs: number | null }) | null;
   kafka: (SenderState & { stats?: SenderStats; lastAckAgeMs: number | null }) | null;
@@ -62,6 +63,7 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       db,
       running,
       pid: agent?.pid ?? null,
+      memory: agent?.memory ?? null,
       heartbeatAgeMs,
       gps: gps ? { ...gps, lastFixAgeMs: gps.lastFixAt === null ? null : now - gps.lastFixAt } : null,
       kafka: kafka
@@ -100,7 +102,7 @@ function bytes(n: number): string {
 
 export function formatStatus(r: StatusReport): string {
   const lines = [
-    `agent:    ${r.running ? `running (pid ${r.pid})` : r.pid === null ? 'never ran on this file' : `not running (last seen ${age(r.heartbeatAgeMs)})`}`,
+    `agent:    ${r.running ? `running (pid ${r.pid}${r.memory ? `, ${r.memory.rssMb} MB RSS` : ''})` : r.pid === null ? 'never ran on this file' : `not running (last seen ${age(r.heartbeatAgeMs)})`}`,
   ];
   if (r.gps) {
     lines.push(
