@@ -14,6 +14,7 @@ import { syncGroup } from '../protocol/syncGroup/index.js';
 import type { ApiHandler } from '../server/api.js';
 import type { BrokerContext } from '../server/context.js';
 import { GroupCoordinator } from './coordinator.js';
+import { bindCoordinator } from './handler.js';
 import { GroupStore } from './store.js';
 
 export function createGroupApis(broker: BrokerContext): ApiHandler[] {
@@ -42,14 +43,14 @@ export function createGroupApis(broker: BrokerContext): ApiHandler[] {
   const coordinator = () => ready;
   return [
     findCoordinator,
-    joinGroup(coordinator),
-    syncGroup(coordinator),
-    heartbeat(coordinator),
-    leaveGroup(coordinator),
-    offsetCommit(coordinator),
-    offsetFetch(coordinator),
-    describeGroups(coordinator),
-    listGroups(coordinator),
-    deleteGroups(coordinator),
+    bindCoordinator(joinGroup, coordinator),
+    bindCoordinator(syncGroup, coordinator),
+    bindCoordinator(heartbeat, coordinator),
+    bindCoordinator(leaveGroup, coordinator),
+    bindCoordinator(offsetCommit, coordinator),
+    bindCoordinator(offsetFetch, coordinator),
+    bindCoordinator(describeGroups, coordinator),
+    bindCoordinator(listGroups, coordinator),
+    bindCoordinator(deleteGroups, coordinator),
   ];
 }

@@ -1,21 +1,17 @@
 // DescribeGroups (key 15): state, protocol and members of each group (ops tooling, kcat -L -G).
-import type { GroupCoordinator } from '../../groups/coordinator.js';
-import type { ApiHandler } from '../../server/api.js';
+import type { GroupApiHandler } from '../../groups/handler.js';
 import { ApiKey } from '../apiKeys.js';
-import { decodeDescribeGroupsRequest } from './request.js';
+import { type DescribeGroupsRequest, decodeDescribeGroupsRequest } from './request.js';
 import { encodeDescribeGroupsResponse } from './response.js';
 
-export function describeGroups(coordinator: () => Promise<GroupCoordinator>): ApiHandler {
-  return {
-    apiKey: ApiKey.DescribeGroups,
-    name: 'DescribeGroups',
-    minVersion: 0,
-    maxVersion: 5,
-    flexibleFrom: 5,
-    async handle(_ctx, req, version) {
-      const r = decodeDescribeGroupsRequest(req, version);
-      const c = await coordinator();
-      return encodeDescribeGroupsResponse(c.describe(r.groupIds), version);
-    },
-  };
-}
+export const describeGroups: GroupApiHandler<DescribeGroupsRequest> = {
+  apiKey: ApiKey.DescribeGroups,
+  name: 'DescribeGroups',
+  minVersion: 0,
+  maxVersion: 5,
+  flexibleFrom: 5,
+  decode: decodeDescribeGroupsRequest,
+  handle(c, r, version) {
+    return encodeDescribeGroupsResponse(c.describe(r.groupIds), version);
+  },
+};
