@@ -1,4 +1,5 @@
 // Command-line options of `npm run broker`, parsed into StartOptions with one-line errors.
+import { UsageError } from '../shared/config.js';
 import type { StartOptions } from './broker.js';
 
 export const USAGE = `Usage: npm run broker -- --data-dir DIR [options]
@@ -23,8 +24,6 @@ Options:
   --fetch-max-bytes BYTES     most record bytes in one fetch response (default 4 MiB)
   --help                      this text
 `;
-
-export class UsageError extends Error {}
 
 function int(name: string, raw: string | undefined, min: number): number {
   if (raw === undefined || !/^-?\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {

@@ -1,8 +1,9 @@
 // Entry point for `npm run broker`: parse options, start, stop cleanly on SIGTERM/SIGINT
 // (flush and fsync every segment, mark the shutdown clean so the next start skips recovery).
+import { UsageError } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { startBroker } from './broker.js';
-import { parseArgs, USAGE, UsageError } from './cli.js';
+import { parseArgs, USAGE } from './cli.js';
 
 const log = createLogger('broker');
 
