@@ -1,16 +1,14 @@
 // The group state machine with time under the test's control (ManualScheduler) and a real store in
 // a temp dir: joins, the MEMBER_ID_REQUIRED dance, delayed join, rebalance and session timeouts,
 // generations, error codes for bad input, offset commit rules and restart recovery.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { GroupCoordinator } from '../broker/groups/coordinator.js';
 import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ManualScheduler } from '../broker/groups/scheduler.js';
 import { GroupStore } from '../broker/groups/store.js';
 import type { JoinRequest, JoinResult } from '../broker/groups/types.js';
 import { createLogger } from '../shared/log.js';
+import { tempDir } from './helpers/broker-harness.js';
 
 const log = createLogger('test', 'silent');
 const SESSION = 10_000;
@@ -18,13 +16,13 @@ const REBALANCE = 30_000;
 const DELAY = 3000;
 
 async function setup(
-  t: { teardown(fn: () => Promise<void>): void },
+  t: Test,
   opts: {
     partitionExists?: (topic: string, p: number) => boolean;
     topicIdOf?: (topic: string) => string | undefined;
   } = {},
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'groups-'));
+  const dir = tempDir(t, 'groups-');
   const clock = new ManualScheduler();
   const open = async () =>
     new GroupCoordinator({
@@ -39,7 +37,6 @@ async function setup(
   const state = { c };
   t.teardown(async () => {
     await state.c.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
   });
   return { dir, clock, state, open };
 }

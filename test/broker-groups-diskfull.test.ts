@@ -2,18 +2,17 @@
 // limit fail with EFBIG. Refused commits must be reported as retriable errors, nothing refused may
 // be visible, the process must not crash, and the log must hold no torn frame afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { GroupStore } from '../broker/groups/store.js';
+import { tempDir } from './helpers/broker-harness.js';
 
 t.test(
   'a full disk: commits refused with COORDINATOR_NOT_AVAILABLE, acked ones intact, no torn tail',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'broker-groups-');
     const helper = join(import.meta.dirname, 'helpers/broker-groups-committer.ts');
     // 16 KiB: room for a couple of hundred commit records, then EFBIG.
     const child = spawn('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" --import tsx "${helper}"`], {

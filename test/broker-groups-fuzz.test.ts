@@ -1,15 +1,12 @@
 // Hostile bytes into every group API handler of a real broker: truncations, flipped bytes and
 // garbage after valid requests of each version. Each must give a response or a ProtocolError
 // (which closes only that connection), never another exception; the coordinator keeps serving.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { ProtocolError, Reader, Writer } from '../broker/protocol/codec.js';
 import type { RequestContext } from '../broker/server/api.js';
 import { createLogger } from '../shared/log.js';
-import { startGroupBroker } from './helpers/broker-groups.js';
+import { groupBroker } from './helpers/broker-groups.js';
 
 /** Deterministic PRNG so a failure reproduces. */
 function rng(seed: number) {
@@ -129,13 +126,7 @@ function mutate(seed: Buffer, rand: () => number): Buffer {
 }
 
 t.test('mutated requests: a response or a ProtocolError, never a crash', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  const broker = await startGroupBroker(dataDir);
-  let stopped = false;
-  t.teardown(async () => {
-    if (!stopped) await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { broker } = await groupBroker(t);
   const abort = new AbortController();
   const ctx = (apiKey: number, apiVersion: number): RequestContext => ({
     broker: broker.context,
@@ -177,7 +168,6 @@ t.test('mutated requests: a response or a ProtocolError, never a crash', async (
   const beat = await hb.handle(ctx(ApiKey.Heartbeat, 0), new Reader(seeds[ApiKey.Heartbeat]!(0)), 0);
   t.ok(beat, 'a valid request after the barrage is answered');
   await broker.stop(); // answers the parked joins and syncs
-  stopped = true;
   const results = await Promise.all(outcomes);
   const crashes = results.filter((r) => r !== 'response' && r !== 'protocol-error');
   t.same(crashes, [], `${calls} mutated requests, no exception other than ProtocolError`);

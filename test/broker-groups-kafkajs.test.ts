@@ -1,35 +1,24 @@
 // Consumer groups end to end: kafkajs clients against the real broker (ephemeral port, temp dir).
 // The classic cases: more consumers than partitions, one consumer for all, pub-sub across groups,
 // queue within a group, and a clean leave handing partitions over.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Consumer } from 'kafkajs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
-  client,
   committedOffsets,
+  groupBrokerWithAdmin,
   produce,
   type Received,
   stableWith,
   startConsumer,
-  startGroupBroker,
   waitFor,
 } from './helpers/broker-groups.js';
 
-async function setup(t: { teardown(fn: () => Promise<void>): void }, topic: string, partitions: number) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  const broker = await startGroupBroker(dataDir);
-  const kafka = client(broker.address);
-  const admin = kafka.admin();
-  await admin.connect();
+async function setup(t: Test, topic: string, partitions: number) {
+  const { broker, kafka, admin } = await groupBrokerWithAdmin(t);
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
   const consumers: Consumer[] = [];
   t.teardown(async () => {
     await Promise.all(consumers.map((c) => c.disconnect().catch(() => {})));
-    await admin.disconnect().catch(() => {});
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
   return { broker, kafka, admin, consumers };
 }

@@ -2,16 +2,12 @@
 // MEMBER_ID_REQUIRED dance, leads its own assignment, fetches and commits offsets; a second run
 // in the same group resumes where the first committed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import {
-  client,
   committedOffsets,
+  groupBrokerWithAdmin,
   produce,
   stableWith,
-  startGroupBroker,
   waitFor,
 } from './helpers/broker-groups.js';
 
@@ -61,16 +57,7 @@ function kcatGroup(
 }
 
 t.test('kcat -G consumes every message, commits, and a second run resumes from the commits', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  const broker = await startGroupBroker(dataDir);
-  const kafka = client(broker.address);
-  const admin = kafka.admin();
-  await admin.connect();
-  t.teardown(async () => {
-    await admin.disconnect();
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { broker, kafka, admin } = await groupBrokerWithAdmin(t);
   await admin.createTopics({ topics: [{ topic: 'kc', numPartitions: 3 }], waitForLeaders: true });
   const first = Array.from({ length: 30 }, (_, i) => `first-${i}`);
   await produce(kafka, 'kc', first);
@@ -101,16 +88,7 @@ t.test('kcat -G consumes every message, commits, and a second run resumes from t
 });
 
 t.test('kcat with group.instance.id: a restarted static member takes over and resumes', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  const broker = await startGroupBroker(dataDir);
-  const kafka = client(broker.address);
-  const admin = kafka.admin();
-  await admin.connect();
-  t.teardown(async () => {
-    await admin.disconnect();
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const { broker, kafka, admin } = await groupBrokerWithAdmin(t);
   await admin.createTopics({ topics: [{ topic: 'st', numPartitions: 3 }], waitForLeaders: true });
   await produce(kafka, 'st', ['s0', 's1', 's2', 's3', 's4', 's5']);
   const staticId = ['-X', 'group.instance.id=depot-7'];
@@ -128,17 +106,10 @@ t.test('kcat with group.instance.id: a restarted static member takes over and re
 t.test(
   'two kcat consumers in one group split the partitions; SIGTERM leaves cleanly and commits',
   async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-    const broker = await startGroupBroker(dataDir);
-    const kafka = client(broker.address);
-    const admin = kafka.admin();
-    await admin.connect();
+    const { broker, kafka, admin } = await groupBrokerWithAdmin(t);
     const procs: ReturnType<typeof spawn>[] = [];
-    t.teardown(async () => {
+    t.teardown(() => {
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-      await admin.disconnect();
-      await broker.stop();
-      rmSync(dataDir, { recursive: true, force: true });
     });
     await admin.createTopics({ topics: [{ topic: 'pair', numPartitions: 4 }], waitForLeaders: true });
     const lines: { who: string; partition: number; value: string }[] = [];

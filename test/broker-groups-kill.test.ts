@@ -2,20 +2,17 @@
 // partitions move to the survivor, which resumes from the committed offsets. Nothing is skipped;
 // the only duplicates are messages the dead consumer had not committed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import {
-  client,
   committedOffsets,
+  groupBrokerWithAdmin,
   produce,
   type Received,
   SESSION_MS,
   stableWith,
   startConsumer,
-  startGroupBroker,
   waitFor,
 } from './helpers/broker-groups.js';
 
@@ -23,20 +20,13 @@ const TOPIC = 'rides';
 const GROUP = 'tracker';
 
 t.test('SIGKILLed consumer: partitions move to the survivor, consumption resumes from commits', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  const broker = await startGroupBroker(dataDir);
-  const kafka = client(broker.address);
-  const admin = kafka.admin();
-  await admin.connect();
+  const { broker, kafka, admin } = await groupBrokerWithAdmin(t);
   let victim: ChildProcess | undefined;
   const survivorGot: Received[] = [];
   const survivor = { consumer: undefined as Awaited<ReturnType<typeof startConsumer>> | undefined };
   t.teardown(async () => {
     if (victim && victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL');
     await survivor.consumer?.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 4 }], waitForLeaders: true });
 

@@ -1,8 +1,6 @@
 // Committed offsets and group metadata survive the broker: a clean restart, and kill -9 while
 // commits are in flight (every acknowledged commit must be there afterwards).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
@@ -19,10 +17,10 @@ import {
   waitFor,
 } from './helpers/broker-groups.js';
 import { WireClient } from './helpers/broker-groups-wire.js';
+import { tempDir } from './helpers/broker-harness.js';
 
 t.test('clean restart: offsets survive; the group resumes after what it committed', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempDir(t, 'broker-groups-');
   let broker = await startGroupBroker(dataDir);
   let kafka = client(broker.address);
   let admin = kafka.admin();
@@ -74,8 +72,7 @@ t.test('clean restart: offsets survive; the group resumes after what it committe
 t.test(
   'a live consumer rides through a broker restart: its group comes back Stable, nothing redelivered',
   async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir(t, 'broker-groups-');
     let broker = await startGroupBroker(dataDir);
     const port = broker.port;
     const kafka = client(broker.address);
@@ -193,8 +190,7 @@ async function fetchOffset(wire: WireClient, group: string, partition: number): 
 }
 
 t.test('kill -9 with commits in flight: every acknowledged commit survives', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = tempDir(t, 'broker-groups-');
   const ROUNDS = 4;
   const acked = [-1, -1];
   const refused: number[] = [];

@@ -1,17 +1,11 @@
 // The durable group state log: survives torn tails and corruption by keeping the intact prefix,
 // compacts without losing the latest values, and batches concurrent appends into few fsyncs.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { decodeFrames, encodeFrame } from '../broker/groups/frame.js';
 import { GroupStore } from '../broker/groups/store.js';
-
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'groups-store-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from './helpers/broker-harness.js';
 
 const w = (topic: string, partition: number, offset: number) => ({
   topic,
@@ -40,7 +34,7 @@ t.test('frames: intact prefix kept, torn or corrupt tail reported', async (t) =>
 });
 
 t.test('a torn append at the end is cut at open; everything acknowledged before survives', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'groups-store-');
   let s = await GroupStore.open(dir);
   await s.commitOffsets('g', [w('t', 0, 5), w('t', 1, 6)]);
   await s.commitOffsets('g', [w('t', 0, 7)]);
@@ -64,7 +58,7 @@ t.test('a torn append at the end is cut at open; everything acknowledged before 
 });
 
 t.test('an intact record this version does not understand is skipped, not fatal', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'groups-store-');
   const path = join(dir, 'groups.log');
   writeFileSync(
     path,
@@ -81,7 +75,7 @@ t.test('an intact record this version does not understand is skipped, not fatal'
 });
 
 t.test('compaction keeps the latest value of everything and bounds the file', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'groups-store-');
   let s = await GroupStore.open(dir, { compactFloorBytes: 4096 });
   await s.saveGroup({
     groupId: 'g',
@@ -120,7 +114,7 @@ t.test('compaction keeps the latest value of everything and bounds the file', as
 });
 
 t.test('concurrent commits share fsyncs and all become durable in order', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'groups-store-');
   let s = await GroupStore.open(dir);
   await Promise.all(Array.from({ length: 200 }, (_, i) => s.commitOffsets('g', [w('t', 0, i)])));
   t.equal(s.committed('g', 't', 0)?.offset, 199, 'the last append wins in memory');

@@ -1,28 +1,17 @@
 // The group APIs on the wire, byte for byte, across the versions kafkajs and librdkafka use:
 // field layouts per version, error codes for bad input (unknown group, wrong generation, garbage
 // member id, oversize offsets), and a malformed request costing only its own connection.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import type { Reader, Writer } from '../broker/protocol/codec.js';
-import { client, startGroupBroker } from './helpers/broker-groups.js';
+import { groupBrokerWithAdmin } from './helpers/broker-groups.js';
 import { WireClient } from './helpers/broker-groups-wire.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-const broker = await startGroupBroker(dataDir);
-const admin = client(broker.address).admin();
-await admin.connect();
+const { broker, admin } = await groupBrokerWithAdmin(t);
 await admin.createTopics({ topics: [{ topic: 'w', numPartitions: 2 }], waitForLeaders: true });
 const wire = await WireClient.connect(broker.port);
-t.teardown(async () => {
-  wire.close();
-  await admin.disconnect();
-  await broker.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+t.teardown(() => wire.close());
 
 const META = Buffer.from('subscription');
 

@@ -1,11 +1,13 @@
 // Shared by the broker-groups end-to-end tests: the real broker on an ephemeral port in a temp dir,
 // kafkajs clients, bounded waits, and a record of what each consumer received.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Admin, AssignerProtocol, type Consumer, Kafka, logLevel } from 'kafkajs';
+import type { Test } from 'tap';
 import { type BrokerHandle, startBroker } from '../../broker/broker.js';
 import { createLogger } from '../../shared/log.js';
+import { tempDir } from './broker-harness.js';
 
 export const SESSION_MS = 6000;
 export const HEARTBEAT_MS = 500;
@@ -22,10 +24,25 @@ export async function startGroupBroker(dataDir = mkdtempSync(join(tmpdir(), 'bro
   return broker;
 }
 
-export function tempDataDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'broker-groups-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/** A group broker on a fresh temp data dir; at teardown it stops and the dir is removed. */
+export async function groupBroker(t: Test): Promise<{ dataDir: string; broker: BrokerHandle }> {
+  const dataDir = tempDir(t, 'broker-groups-');
+  const broker = await startGroupBroker(dataDir);
+  t.teardown(() => broker.stop()); // stop() is idempotent: a test may stop it itself
+  return { dataDir, broker };
+}
+
+/**
+ * groupBroker plus a kafkajs client and a connected admin. Teardown runs in reverse: whatever the
+ * test registers after this, then the admin disconnects, the broker stops, the dir is removed.
+ */
+export async function groupBrokerWithAdmin(t: Test) {
+  const { dataDir, broker } = await groupBroker(t);
+  const kafka = client(broker.address);
+  const admin = kafka.admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  return { dataDir, broker, kafka, admin };
 }
 
 export function client(address: string, clientId = 'groups-test'): Kafka {
