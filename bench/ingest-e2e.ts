@@ -3,7 +3,7 @@
 // ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database.
 // Two rates: from the first batch handed to the group to the last fix stored (steady state), and
 // from group start (including the group join, which the coordinator delays for a few seconds so
-// that members starting together land in one rebalance). The batched writer (flushRows 5000)
+// that members starting together land in one rebalance). The batched writer (INGEST_FLUSH_ROWS)
 // against one INSERT transaction per fix (flushRows 1), same pipeline, same run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
+import { ingestSpec } from '../ingest/config.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { fleetFixes, PG_URL } from './ingest.js';
@@ -120,7 +121,7 @@ export async function benchEndToEnd(
         topic: 'bench.big',
         groupId: `b-${name}`,
         expect: total,
-        flushRows: opts.flushRows ?? 5000,
+        flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
         ...big,
       });
       figures[`e2e_${name}_batched_fixes_per_s`] = b.steady;

@@ -35,6 +35,19 @@ for (const backend of backends) {
       t.equal(dev?.fixCount, 5, 'device count not inflated by redelivery');
     });
 
+    t.test('a large flush (COPY on PostgreSQL) is idempotent too', async (t) => {
+      const big = Array.from({ length: 6000 }, (_, i) => makeFix(`big-${i % 7}`, Math.floor(i / 7) + 1));
+      t.equal(await store.writeFixes(big), 6000);
+      t.equal(await store.writeFixes(big), 0, 'redelivered: nothing new');
+      const mixed = [
+        ...big.slice(0, 5000),
+        ...Array.from({ length: 10 }, (_, i) => makeFix('big-new', i + 1)),
+      ];
+      t.equal(await store.writeFixes(mixed), 10, 'only the new rows count');
+      const dev = (await store.devices()).find((d) => d.deviceId === 'big-0');
+      t.equal(dev?.fixCount, Math.ceil(6000 / 7));
+    });
+
     t.test('a batch with one bad row is rolled back whole', async (t) => {
       const bad = { ...makeFix('atomic', 2), lat: null as unknown as number };
       await t.rejects(store.writeFixes([makeFix('atomic', 1), bad, makeFix('atomic', 3)]));

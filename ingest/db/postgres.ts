@@ -1,9 +1,12 @@
 // PostgreSQL backend (pg): production, DATABASE_URL.
 //
-// Batch insert: one INSERT ... SELECT FROM unnest(array per column) ON CONFLICT DO NOTHING
-// RETURNING the new keys. One statement and 14 parameters whatever the batch size; measured against
-// COPY in bench/ingest.ts (COPY cannot skip conflicts itself, it needs a staging table and a second
-// INSERT ... ON CONFLICT, so it does more work for batches of the size the consumer writes).
+// Batch insert, measured in bench/ingest.ts, picked by size ('auto', the default):
+//   - INSERT ... SELECT FROM unnest(array per column) ON CONFLICT DO NOTHING RETURNING the new
+//     keys: one statement, 14 parameters whatever the size; fastest for the few hundred rows a
+//     steady-traffic flush holds (500 rows: ~50k fixes/s against COPY's ~25-39k).
+//   - COPY into a staging table, then INSERT ... SELECT ... ON CONFLICT (db/pg-copy.ts): COPY cannot
+//     skip conflicts itself, so two passes, but it wins from ~5000 rows on (20000 rows: ~85k
+//     against unnest's ~41-55k), which is what a backlog catch-up writes.
 import pg from 'pg';
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
@@ -24,11 +27,14 @@ export interface PostgresOptions {
   schema?: string;
   /** Pool size; the consumer groups each hold at most one connection per transaction. */
   max?: number;
-  /** Batch insert statement: 'unnest' (default, measured faster) or 'copy' (for the benchmark). */
+  /** Batch insert: 'auto' (default: unnest below COPY_FROM_ROWS rows, COPY from there), or forced. */
   insertMethod?: InsertMethod;
 }
 
-export type InsertMethod = 'unnest' | 'copy';
+export type InsertMethod = 'unnest' | 'copy' | 'auto';
+
+/** From this many rows a flush goes through COPY (bench/ingest.ts: the crossover is ~5000). */
+export const COPY_FROM_ROWS = 5000;
 
 const INSERT_FIXES = `INSERT INTO fixes (device_id, seq, time, lat, lon, alt, speed, course, hdop, sats, mode,
     quality, dropped_through, received_at)
@@ -58,12 +64,13 @@ type Queryable = pg.Pool | pg.PoolClient;
 export async function insertFixesPg(
   q: pg.PoolClient,
   fixes: readonly Fix[],
-  method: InsertMethod = 'unnest',
+  method: InsertMethod = 'auto',
 ): Promise<number> {
   const rows = uniqueFixes(sortedFixes(fixes));
   if (rows.length === 0) return 0;
   const now = Date.now();
-  const inserted = method === 'copy' ? await copyFixes(q, rows, now) : await unnestFixes(q, rows, now);
+  const copy = method === 'copy' || (method === 'auto' && rows.length >= COPY_FROM_ROWS);
+  const inserted = copy ? await copyFixes(q, rows, now) : await unnestFixes(q, rows, now);
   if (inserted.length === 0) return 0;
   const isNew = new Set(inserted.map((r) => `${r.seq}\u0000${r.device_id}`));
   const deltas = deviceDeltas(rows.filter((f) => isNew.has(`${f.seq}\u0000${f.deviceId}`)));
@@ -133,7 +140,7 @@ export class PostgresStore implements Store {
     if (!SCHEMA_NAME.test(this.schema)) {
       throw new Error(`postgres schema ${JSON.stringify(this.schema)} is not a plain lower-case identifier`);
     }
-    this.insertMethod = opts.insertMethod ?? 'unnest';
+    this.insertMethod = opts.insertMethod ?? 'auto';
     this.pool = new pg.Pool({
       connectionString: opts.connectionString,
       max: opts.max ?? 4,
