@@ -86,6 +86,10 @@ export class AgentPipeline {
     this.publishAll();
     this.timer = setInterval(() => this.publishAll(), STATE_EVERY_MS);
     this.timer.unref();
+    outbox.on('flushError', (e) => {
+      this.outboxError = e.message;
+      log.error({ err: e.message }, 'outbox commit failed');
+    });
     outbox.on('drop', (d) =>
       log.warn(d, 'outbox full: oldest unsent fixes dropped (the cloud will see droppedThrough)'),
     );

@@ -183,6 +183,18 @@ t.test('a quiet outbox commits deferred deletes on its own', async (t) => {
   ob.close();
 });
 
+t.test('a failing background commit is reported, not thrown', async (t) => {
+  const ob = new Outbox(tmp(t));
+  ob.append('bike-1', position(0));
+  ob.markSent(ob.newestUnsent());
+  const errors: Error[] = [];
+  ob.on('flushError', (e) => errors.push(e));
+  ob.db.close(); // the card went away
+  for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.match(errors[0]?.message, /not open/);
+  ob.close();
+});
+
 t.test('agent state is stored for the status command', async (t) => {
   const path = tmp(t);
   const ob = new Outbox(path, { now: () => 1234 });

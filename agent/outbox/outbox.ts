@@ -87,6 +87,8 @@ interface DropEvent {
 export interface OutboxEvents {
   append: [stored: number];
   drop: [DropEvent];
+  /** The background commit of deletes/state failed (it is retried). */
+  flushError: [Error];
 }
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -158,11 +160,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       ),
     };
     this.timer = setInterval(() => {
-      if (
-        (this.deferred.size > 0 || this.dirtyState.size > 0) &&
-        this.now() - this.lastCommitAt >= QUIET_FLUSH_MS
-      )
+      const idle = this.deferred.size === 0 && this.dirtyState.size === 0;
+      if (idle || this.now() - this.lastCommitAt < QUIET_FLUSH_MS) return;
+      try {
         this.flush();
+      } catch (e) {
+        // A timer must not crash the agent (disk full, card gone): report it, retry next tick.
+        this.emit('flushError', e instanceof Error ? e : new Error(String(e)));
+      }
     }, QUIET_FLUSH_MS / 2);
     this.timer.unref();
   }
