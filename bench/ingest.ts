@@ -1,11 +1,12 @@
 // Ingest figures: how fast fixes get into the database.
-//   npm exec -- node --import tsx bench/ingest.ts            (prints JSON figures)
+//   node --import tsx bench/ingest.ts [--db-only]      (prints JSON figures, ~1-2 minutes)
 // benchIngest() returns the same figures for bench/run.ts.
 //
-// 1. DB write path alone: batched writeFixes against one transaction (one INSERT) per fix, for
-//    SQLite and PostgreSQL (unnest and COPY).
-// 2. End to end: fixes pre-produced to the embedded broker, then the fix-store group consumes them
-//    into the database; fixes/s from start to the last one stored, batched against flushRows=1.
+// 1. DB write path alone: batched writeFixes (INGEST_FLUSH_ROWS rows, plus a flush-size sweep)
+//    against one transaction (one INSERT) per fix, for SQLite and PostgreSQL (unnest, COPY, auto).
+// 2. End to end (bench/ingest-e2e.ts): fixes pre-produced to the embedded broker, then the
+//    fix-store group consumes them into the database, batched against flushRows=1.
+// Fixes are a fleet of 200 devices interleaved by time, as the topic carries them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
