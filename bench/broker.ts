@@ -5,12 +5,13 @@
 // --memory also fills 10 topics x 12 partitions with ~1 GB and reports RSS while holding it,
 // after a restart on that data, and while consumers read across all partitions.
 // benchBroker() returns the same figures for bench/run.ts.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { type ChildBroker, childBroker } from '../test/helpers/broker-harness.js';
 
 const RECORD_BYTES = 100;
 const MB = 1024 * 1024;
@@ -74,49 +75,10 @@ function round(n: number, d: number): number {
   return Math.round(n * 10 ** d) / 10 ** d;
 }
 
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-async function startChild(dataDir: string, args: string[] = []): Promise<Child> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, '../broker/main.ts'),
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
-  );
-  let out = '';
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const on = (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+)[^\n]*broker listening/.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    proc.stdout!.on('data', on);
-    proc.stderr!.on('data', on);
-    proc.on('exit', (code) => reject(new Error(`broker exited ${code}: ${out}`)));
-  });
-  return {
-    proc,
-    port,
-    output: () => out,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** The broker in its own process (so its RSS and CPU are its own), logging at info: the figures
+ * below read its flush and load log lines. */
+function startChild(dataDir: string, args: string[] = []): Promise<ChildBroker> {
+  return childBroker(null, dataDir, args, { logLevel: 'info' });
 }
 
 /** How long the broker took to open its logs, from its "logs loaded" line. */
@@ -405,8 +367,7 @@ async function benchMemory(gb: number): Promise<MemoryFigures> {
     await c.disconnect();
     const peakRead = rssMb(b.proc.pid!, 'VmHWM');
     const cleanStartMs = loadMs(b.output());
-    b.proc.kill('SIGKILL');
-    await new Promise((r) => b.proc.once('exit', r));
+    await b.kill9();
     b = await startChild(dataDir, ['--segment-bytes', String(32 * MB)]);
     const uncleanStartMs = loadMs(b.output());
     const peakUnclean = rssMb(b.proc.pid!, 'VmHWM');

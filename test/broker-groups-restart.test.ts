@@ -1,8 +1,5 @@
 // Committed offsets and group metadata survive the broker: a clean restart, and kill -9 while
 // commits are in flight (every acknowledged commit must be there afterwards).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
@@ -17,7 +14,7 @@ import {
   waitFor,
 } from './helpers/broker-groups.js';
 import { WireClient } from './helpers/broker-groups-wire.js';
-import { tempDir } from './helpers/broker-harness.js';
+import { childBroker, tempDir } from './helpers/broker-harness.js';
 
 t.test('clean restart: offsets survive; the group resumes after what it committed', async (t) => {
   const dataDir = tempDir(t, 'broker-groups-');
@@ -125,32 +122,6 @@ t.test(
   },
 );
 
-/** Starts the broker in a child process on dataDir; resolves with its port and a kill function. */
-async function childBroker(dataDir: string) {
-  const p = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'helpers/broker-groups-broker.ts')],
-    {
-      env: { ...process.env, DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: p.stdout! }).once('line', (l) =>
-      resolve((JSON.parse(l) as { port: number }).port),
-    );
-    p.once('exit', (code) => reject(new Error(`broker child exited with ${code} before listening`)));
-  });
-  return {
-    port,
-    async kill9() {
-      p.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 async function commit(wire: WireClient, group: string, partition: number, offset: number): Promise<number> {
   const r = await wire.request(ApiKey.OffsetCommit, 5, (w) => {
     w.string(group).int32(-1).string('');
@@ -195,8 +166,7 @@ t.test('kill -9 with commits in flight: every acknowledged commit survives', asy
   const acked = [-1, -1];
   const refused: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const child = await childBroker(dataDir);
-    t.teardown(() => child.kill9());
+    const child = await childBroker(t, dataDir);
     if (round === 0) {
       const admin = client(`127.0.0.1:${child.port}`).admin();
       await admin.connect();
@@ -232,7 +202,7 @@ t.test('kill -9 with commits in flight: every acknowledged commit survives', asy
     await Promise.all(writers);
     wire.close();
   }
-  const child = await childBroker(dataDir);
+  const child = await childBroker(t, dataDir);
   const wire = await WireClient.connect(child.port);
   for (const p of [0, 1]) {
     const found = await fetchOffset(wire, 'crash', p);

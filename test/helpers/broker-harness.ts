@@ -50,12 +50,17 @@ export interface ChildBroker {
   kill9(): Promise<void>;
 }
 
-/** Run `broker/main.ts` as a child process and wait until it listens. */
+/**
+ * Run `broker/main.ts` as a child process and wait until it listens. `logLevel` (default: the
+ * LOG_LEVEL environment variable, else info) must be info or lower: the port is read from the
+ * "broker listening" line. Tests, bench/broker.ts and anything else that needs the broker in its
+ * own process start it here.
+ */
 export async function childBroker(
   t: Test | null,
   dataDir: string,
   args: string[] = [],
-  opts: { fileSizeLimitKb?: number } = {},
+  opts: { fileSizeLimitKb?: number; logLevel?: string } = {},
 ): Promise<ChildBroker> {
   const nodeArgs = [
     '--import',
@@ -67,7 +72,7 @@ export async function childBroker(
     '0',
     ...args,
   ];
-  const env = { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' };
+  const env = { ...process.env, LOG_LEVEL: opts.logLevel ?? process.env['LOG_LEVEL'] ?? 'info' };
   // A real write failure without root: RLIMIT_FSIZE makes writes past the limit fail with EFBIG
   // (broker/main.ts handles SIGXFSZ, so the write errors instead of killing the process).
   const proc =
