@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { type ChildBroker, childBroker } from '../test/helpers/broker-harness.js';
 
 const RECORD_BYTES = 100;
@@ -119,15 +119,19 @@ function client(port: number): Kafka {
   return new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
 }
 
-async function kafkajsProduce(port: number, topic: string, total: number, producers = 4): Promise<Rate> {
-  const k = client(port);
-  const ps = await Promise.all(
-    Array.from({ length: producers }, async () => {
+/** Connected producers set up like the agent's sender: idempotent, one request in flight. */
+function idempotentProducers(k: Kafka, n: number): Promise<Producer[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
       const p = k.producer({ idempotent: true, maxInFlightRequests: 1 });
       await p.connect();
       return p;
     }),
   );
+}
+
+async function kafkajsProduce(port: number, topic: string, total: number, producers = 4): Promise<Rate> {
+  const ps = await idempotentProducers(client(port), producers);
   const value = Buffer.alloc(RECORD_BYTES - 16, 'x');
   const perBatch = 500;
   let next = 0;
@@ -275,14 +279,7 @@ async function benchGroupCommit(producers: number): Promise<GroupCommitFigures> 
   try {
     const b = await startChild(dataDir);
     await createTopics(b.port, ['gc'], 12);
-    const k = client(b.port);
-    const ps = await Promise.all(
-      Array.from({ length: producers }, async () => {
-        const p = k.producer({ idempotent: true, maxInFlightRequests: 1 });
-        await p.connect();
-        return p;
-      }),
-    );
+    const ps = await idempotentProducers(client(b.port), producers);
     const value = Buffer.alloc(RECORD_BYTES - 16, 'g');
     let requests = 0;
     const t0 = performance.now();
