@@ -143,6 +143,21 @@ export async function benchDbPath(opts: { fixes?: number; batch?: number; device
       await s.done();
     }
   }
+  // The trips transaction (stores the fixes too, then folds them into the day rows).
+  for (const [name, scratch] of [
+    ['sqlite', sqliteScratch],
+    ['pg', () => pgScratch()],
+  ] as const) {
+    const sc = scratch();
+    await sc.store.migrate();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < fixes.length; i += batch) await sc.store.applyTrips(fixes.slice(i, i + batch));
+    figures[`${name}_trips_fixes_per_s`] = Math.round(
+      fixes.length / (Number(process.hrtime.bigint() - start) / 1e9),
+    );
+    await sc.done();
+  }
+
   const pgOne = pgScratch();
   await pgOne.store.migrate();
   figures['pg_one_per_fix_fixes_per_s'] = await timeOneByOne(pgOne.store, one);
