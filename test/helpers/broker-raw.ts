@@ -144,24 +144,33 @@ export class RawClient {
   private corr = 1;
   closed: Promise<void>;
 
-  private constructor(readonly socket: Socket) {
+  private constructor(
+    readonly socket: Socket,
+    private readonly clientId: string,
+  ) {
     socket.on('data', (d) => this.onData(d));
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     socket.on('error', () => {});
   }
 
-  static connect(port: number): Promise<RawClient> {
+  static connect(port: number, host = '127.0.0.1', clientId = 'raw-test'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
+      const s = connect(port, host, () => resolve(new RawClient(s, clientId)));
       s.once('error', reject);
     });
   }
 
-  /** Send a request; resolves with a Reader at the start of the response body. */
+  /**
+   * Send a request (header v1, or v2 with flexibleHeader); resolves with a Reader right after the
+   * correlation id: for a flexible version other than ApiVersions the caller reads the response
+   * header's tagged fields. Responses must come back in request order (Kafka's per-connection
+   * guarantee): one that does not is thrown as an error. Never settles if the connection closes
+   * first (await `closed` for that).
+   */
   request(apiKey: number, version: number, body: Writer | Buffer, flexibleHeader = false): Promise<Reader> {
     const corr = this.corr++;
     const h = new Writer();
-    h.int16(apiKey).int16(version).int32(corr).nullableString('raw-test');
+    h.int16(apiKey).int16(version).int32(corr).nullableString(this.clientId);
     if (flexibleHeader) h.taggedFields();
     const payload = Buffer.concat([h.toBuffer(), body instanceof Writer ? body.toBuffer() : body]);
     const size = Buffer.alloc(4);
