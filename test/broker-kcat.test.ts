@@ -3,7 +3,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { inProcessBroker, kafka } from './helpers/broker-harness.js';
+import { consumeFromStart, inProcessBroker, kafka } from './helpers/broker-harness.js';
 
 const run = promisify(execFile);
 
@@ -75,20 +75,10 @@ t.test('kafkajs and kcat read each other', async (t) => {
     [...Array.from({ length: 20 }, (_, i) => `from-kafkajs-${i}`), 'from-kcat-0', 'from-kcat-1'],
     'kcat reads kafkajs then its own records, in offset order',
   );
-  const consumer = kafka(b.address).consumer({ groupId: 'mixed-reader', maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  t.teardown(() => consumer.disconnect());
-  await consumer.subscribe({ topic: 'mixed', fromBeginning: true });
   const values: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          values.push(message.value!.toString());
-          if (values.length === 22) resolve();
-        },
-      })
-      .catch(reject);
+  await consumeFromStart(t, b.address, { topic: 'mixed', groupId: 'mixed-reader' }, (message) => {
+    values.push(message.value!.toString());
+    return values.length === 22;
   });
   t.same(values.slice(20), ['from-kcat-0', 'from-kcat-1'], 'kafkajs reads the gzip batch kcat wrote');
 });

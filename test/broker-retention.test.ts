@@ -8,7 +8,7 @@ import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
 import { ErrorCode } from '../broker/protocol/errors.js';
-import { inProcessBroker, kafka } from './helpers/broker-harness.js';
+import { consumeFromStart, inProcessBroker } from './helpers/broker-harness.js';
 import {
   buildBatch,
   decodeFetchV11,
@@ -64,20 +64,10 @@ t.test('retention.bytes deletes old segments; consumers below the start are rese
   t.equal(below.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE, 'fetch from 0 is out of range');
   t.equal(below.logStartOffset, log.logStartOffset, 'and reports the new log start');
 
-  const consumer = kafka(b.address).consumer({ groupId: 'late', maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  t.teardown(() => consumer.disconnect());
-  await consumer.subscribe({ topic: 'sized', fromBeginning: true });
   const offsets: number[] = [];
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          offsets.push(Number(message.offset));
-          if (Number(message.offset) === 59) resolve();
-        },
-      })
-      .catch(reject);
+  await consumeFromStart(t, b.address, { topic: 'sized', groupId: 'late' }, (message) => {
+    offsets.push(Number(message.offset));
+    return Number(message.offset) === 59;
   });
   t.equal(offsets[0], log.logStartOffset, 'consumer from the beginning starts at the log start');
   t.equal(offsets.length, 60 - log.logStartOffset, 'and reads every retained record');

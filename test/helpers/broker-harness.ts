@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, type StartOptions, startBroker } from '../../broker/broker.js';
 import { createLogger } from '../../shared/log.js';
@@ -34,6 +34,31 @@ export function kafka(address: string, clientId = 'broker-test'): Kafka {
     brokers: [address],
     logLevel: logLevel.NOTHING,
     retry: { retries: 3, initialRetryTime: 100 },
+  });
+}
+
+/**
+ * Reads `topic` from the beginning with a kafkajs consumer in `groupId`, giving each message to
+ * `onMessage` until it returns true. The consumer disconnects at teardown.
+ */
+export async function consumeFromStart(
+  t: Test,
+  address: string,
+  opts: { topic: string; groupId: string },
+  onMessage: (message: KafkaMessage) => boolean,
+): Promise<void> {
+  const consumer = kafka(address).consumer({ groupId: opts.groupId, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          if (onMessage(message)) resolve();
+        },
+      })
+      .catch(reject);
   });
 }
 
