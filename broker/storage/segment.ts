@@ -232,23 +232,11 @@ export class Segment {
   /** Position of the first batch whose last offset is >= `offset`, or -1 if none in this segment. */
   positionOf(offset: number): { position: number; baseOffset: number } | null {
     const i = floorIndex(this.idxOffsets, offset);
-    let found: { position: number; baseOffset: number } | null = null;
-    scanBatches(
-      this.fd,
+    const b = this.firstBatch(
       i < 0 ? 0 : this.idxPositions[i]!,
-      this.size,
-      false,
-      (b) => {
-        if (b.baseOffset + b.lastOffsetDelta >= offset) {
-          found = { position: b.position, baseOffset: b.baseOffset };
-          return false;
-        }
-        return true;
-      },
-      undefined,
-      this.lookupChunk,
+      (b) => b.baseOffset + b.lastOffsetDelta >= offset,
     );
-    return found;
+    return b && { position: b.position, baseOffset: b.baseOffset };
   }
 
   /** First batch with max timestamp >= ts: its base offset and timestamp, or null if none here. */
@@ -257,23 +245,8 @@ export class Segment {
     // Entries before the last one whose running max is < ts cannot hold a match.
     let i = floorIndex(this.timeTs, ts - 1);
     if (i < 0) i = 0;
-    let found: { offset: number; timestamp: number } | null = null;
-    scanBatches(
-      this.fd,
-      this.timePositions[i] ?? 0,
-      this.size,
-      false,
-      (b) => {
-        if (b.maxTimestamp >= ts) {
-          found = { offset: b.baseOffset, timestamp: b.maxTimestamp };
-          return false;
-        }
-        return true;
-      },
-      undefined,
-      this.lookupChunk,
-    );
-    return found;
+    const b = this.firstBatch(this.timePositions[i] ?? 0, (b) => b.maxTimestamp >= ts);
+    return b && { offset: b.baseOffset, timestamp: b.maxTimestamp };
   }
 
   /** Read up to `len` bytes at `position` (bounded by the segment's size). */
@@ -286,6 +259,15 @@ export class Segment {
 
   /** Read one batch header's worth to learn a batch's size, e.g. when it exceeds the fetch budget. */
   batchAt(position: number): BatchInfo | null {
+    return this.firstBatch(position, () => true, 4096);
+  }
+
+  /** The first batch header from `position` on for which `match` holds (no CRC check), or null. */
+  private firstBatch(
+    position: number,
+    match: (b: BatchInfo) => boolean,
+    chunk = this.lookupChunk,
+  ): BatchInfo | null {
     let found: BatchInfo | null = null;
     scanBatches(
       this.fd,
@@ -293,11 +275,12 @@ export class Segment {
       this.size,
       false,
       (b) => {
+        if (!match(b)) return true;
         found = b;
         return false;
       },
       undefined,
-      4096,
+      chunk,
     );
     return found;
   }
