@@ -19,6 +19,8 @@ function range(name: string, v: unknown, min: number, max: number, integer = fal
 /** Returns why the fix is invalid, or null when it is valid. */
 export function validateFix(fix: Fix): string | null {
   if (typeof fix.deviceId !== 'string' || fix.deviceId.length === 0) return 'deviceId is empty';
+  // PostgreSQL text cannot hold NUL, and no real device id has one: refuse it at the edge.
+  if (fix.deviceId.includes('\0')) return 'deviceId contains a NUL character';
   return (
     range('seq', fix.seq, 1, Number.MAX_SAFE_INTEGER, true) ??
     range('time', fix.time, MIN_TIME_MS, MAX_TIME_MS, true) ??

@@ -116,6 +116,7 @@ t.test('each field at its boundaries', async (t) => {
   ok({ deviceId: 'x'.repeat(64) }, '64-byte id');
   bad({ deviceId: 'x'.repeat(65) }, /65 bytes, at most 64/, '65-byte id');
   ok({ deviceId: 'курьер-7' }, 'non-ASCII id');
+  bad({ deviceId: 'rider\u00001' }, /deviceId contains a NUL character/, 'NUL in the id');
   bad({ droppedThrough: full.seq }, /droppedThrough/, 'droppedThrough must be below seq');
 });
 

@@ -120,6 +120,13 @@ t.test('good, bad, good on one partition: both good stored, bad dead-lettered wi
   group = undefined;
 });
 
+/** The encoder refuses a NUL in the device id, so a producer that has one is made by hand. */
+function withNulInDeviceId(record: Buffer): Buffer {
+  const b = Buffer.from(record);
+  b[b.indexOf('nul_id') + 3] = 0;
+  return b;
+}
+
 t.test(
   'a decoded fix the database refuses is isolated and dead-lettered; its neighbours are stored',
   async (t) => {
@@ -161,7 +168,7 @@ t.test(
       messages: [
         ...good.slice(0, 3).map((f) => ({ partition: 0, key: 'x', value: encodeFix(f) })),
         { partition: 0, key: 'x', value: encodeFix(makeFix('cursed', 9)) },
-        { partition: 0, key: 'x', value: encodeFix(makeFix('nul\u0000id', 1)) },
+        { partition: 0, key: 'x', value: withNulInDeviceId(encodeFix(makeFix('nul_id', 1))) },
         ...good.slice(3).map((f) => ({ partition: 0, key: 'x', value: encodeFix(f) })),
       ],
     });

@@ -8,10 +8,9 @@ export type Decoded = { fix: Fix } | { reason: string };
 export function decodeMessage(message: KafkaMessage): Decoded {
   if (!message.value || message.value.length === 0) return { reason: 'empty value (no fix record)' };
   try {
-    const fix = decodeFix(message.value);
-    // Valid UTF-8, but PostgreSQL text cannot hold NUL: refuse it here with a clear reason.
-    if (fix.deviceId.includes('\u0000')) return { reason: 'deviceId contains a NUL character' };
-    return { fix };
+    // decodeFix validates too (shared/fixvalidate.ts), e.g. a NUL in the device id, which
+    // PostgreSQL text cannot hold.
+    return { fix: decodeFix(message.value) };
   } catch (e) {
     // Anything else the decoder throws is a bug in it; still a bad record for this partition.
     return { reason: e instanceof FixDecodeError ? e.reason : `decoder failed: ${String(e)}` };
