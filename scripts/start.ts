@@ -191,6 +191,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
         '1',
         '--replay',
         REPLAY_LOG,
+        '--in-city',
         '--prefix',
         'replay-',
         '--db',

@@ -86,6 +86,32 @@ t.test('replayed captures: the capture fixes, moved a little per device', async 
   t.throws(() => captureFixes(join(ROOT, 'package.json')), /has no fixes/);
 });
 
+t.test('replayed captures in the city: moved onto the street grid, motion kept', async (t) => {
+  const fixes = captureFixes(FIXTURE);
+  const [track] = fleetTracks(1, 1, DEFAULT_CITY, [FIXTURE], { inCity: true });
+  const cityM = DEFAULT_CITY.size * DEFAULT_CITY.blockM;
+  const corner = { lat: DEFAULT_CITY.lat0, lon: DEFAULT_CITY.lon0 };
+  const a = track!.next(Date.UTC(2026, 0, 1));
+  const b = track!.next(Date.UTC(2026, 0, 1, 0, 0, 1));
+  t.ok(metres(a, fixes[0]!) > 1_000_000, 'far from where it was captured (Oregon)');
+  t.ok(
+    metres(a, corner) < cityM * 1.5,
+    `within the simulated city (${Math.round(metres(a, corner))} m from its corner)`,
+  );
+  // Consecutive positions differ by one of the capture's own steps: moved, not reshaped.
+  const step = (p: { lat: number; lon: number }, q: { lat: number; lon: number }) => [
+    q.lat - p.lat,
+    q.lon - p.lon,
+  ];
+  const [dLat, dLon] = step(a, b);
+  const same = fixes.some((f, k) => {
+    const next = fixes[(k + 1) % fixes.length]!;
+    const [fLat, fLon] = step(f, next);
+    return Math.abs(fLat! - dLat!) < 1e-9 && Math.abs(fLon! - dLon!) < 1e-9;
+  });
+  t.ok(same, 'the step between two positions is a step of the capture');
+});
+
 t.test('a fleet goes through outbox and sender to the real broker, each device its own seqs', async (t) => {
   const broker = await testBroker(t);
   const fleet = await startFleet({

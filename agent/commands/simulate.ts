@@ -21,6 +21,7 @@ options:
   --speed N          simulated seconds per real second (default 1: real time)
   --duration S       stop after S simulated seconds, once all is sent (default: until Ctrl-C)
   --replay FILE      replay this capture instead of riding the grid (repeat for several)
+  --in-city          move replayed captures onto the street grid's city (shape and motion kept)
   --seed N           random seed (default 1): the same seed rides the same way
   --prefix TEXT      device id prefix (default sim-)
   --db PATH          outbox file (default sim-outbox.db)
@@ -48,6 +49,7 @@ async function run(args: string[]): Promise<number> {
     speed: { type: 'string' },
     duration: { type: 'string' },
     replay: { type: 'string', multiple: true },
+    'in-city': { type: 'boolean' },
     seed: { type: 'string' },
     prefix: { type: 'string' },
     db: { type: 'string' },
@@ -77,6 +79,7 @@ async function run(args: string[]): Promise<number> {
     durationS:
       values.duration === undefined ? undefined : positiveNumber('duration', values.duration, 1, true),
     replay: values.replay,
+    replayInCity: values['in-city'],
     seed: values.seed === undefined ? 1 : positiveNumber('seed', values.seed, 1, true),
     idPrefix: values.prefix,
   });

@@ -30,6 +30,8 @@ export interface FleetOptions {
   seed?: number;
   /** NMEA captures to replay instead of riders on the street grid. */
   replay?: string[];
+  /** Move the replayed captures onto the simulated city (shape and motion kept). */
+  replayInCity?: boolean;
   city?: CityGrid;
   /** Device ids are prefix + a 4-digit number. */
   idPrefix?: string;
@@ -67,7 +69,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     { length: opts.devices },
     (_, i) => `${prefix}${String(i + 1).padStart(4, '0')}`,
   );
-  const tracks: Track[] = fleetTracks(opts.devices, opts.seed ?? 1, opts.city ?? DEFAULT_CITY, opts.replay);
+  const tracks: Track[] = fleetTracks(opts.devices, opts.seed ?? 1, opts.city ?? DEFAULT_CITY, opts.replay, {
+    inCity: opts.replayInCity,
+  });
   const outbox = new Outbox(opts.db, opts.outbox);
   const sender = new Sender({
     outbox,

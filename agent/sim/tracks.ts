@@ -46,12 +46,35 @@ export function replayTrack(fixes: readonly Position[], start: number, dLat: num
 }
 
 /** Tracks for n devices: riders on the grid, or the given captures round-robin. */
-export function fleetTracks(n: number, seed: number, city: CityGrid, captures: string[] = []): Track[] {
+export function fleetTracks(
+  n: number,
+  seed: number,
+  city: CityGrid,
+  captures: string[] = [],
+  opts: { inCity?: boolean } = {},
+): Track[] {
   const rnd = seededRandom(seed);
   const fixes = captures.map(captureFixes);
+  const centre = cityCentre(city);
   return Array.from({ length: n }, (_, i) => {
     const f = fixes[i % Math.max(1, fixes.length)];
     if (!f) return riderTrack(city, seededRandom(Math.floor(rnd() * 2 ** 32)));
-    return replayTrack(f, Math.floor(rnd() * f.length), (rnd() - 0.5) * 0.01, (rnd() - 0.5) * 0.01);
+    // inCity moves the whole capture (its shape and motion kept) onto the simulated city, so a
+    // demo map shows real receivers and simulated riders side by side, not a continent apart.
+    const base = opts.inCity
+      ? { dLat: centre.lat - f[0]!.lat, dLon: centre.lon - f[0]!.lon }
+      : { dLat: 0, dLon: 0 };
+    return replayTrack(
+      f,
+      Math.floor(rnd() * f.length),
+      base.dLat + (rnd() - 0.5) * 0.01,
+      base.dLon + (rnd() - 0.5) * 0.01,
+    );
   });
+}
+
+function cityCentre(city: CityGrid): { lat: number; lon: number } {
+  const halfM = (city.size * city.blockM) / 2;
+  const lat = city.lat0 + halfM / 111_320;
+  return { lat, lon: city.lon0 + halfM / (111_320 * Math.cos((lat * Math.PI) / 180)) };
 }
