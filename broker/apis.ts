@@ -35,7 +35,7 @@ export function createApiHandlers(broker: BrokerContext): ApiHandler[] {
     describeConfigs,
     createInitProducerId(broker),
     // Group coordinator APIs (broker-groups): FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
-    // LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups.
+    // LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups.
     ...createGroupApis(broker),
   ];
 }

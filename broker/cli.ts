@@ -10,7 +10,8 @@ Options:
   --data-dir DIR              where topics, segments and state live (required)
   --host HOST                 listen address (default 127.0.0.1)
   --port PORT                 listen port (default 9092; 0 = any free port)
-  --advertised-host HOST      host clients are told to connect to (default: the listen host)
+  --advertised-host HOST      host clients are told to connect to (default: the listen host;
+                              127.0.0.1 when listening on 0.0.0.0 or ::)
   --advertised-port PORT      port clients are told to connect to (default: the bound port)
   --node-id N                 broker id reported in metadata (default 1)
   --auto-create-topics BOOL   create unknown topics on metadata requests (default true)

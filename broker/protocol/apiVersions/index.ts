@@ -1,6 +1,6 @@
 // ApiVersions (key 18), v0-v3. v3 is flexible (librdkafka sends it first). The response header is
 // always v0 (no tagged fields), so a client that sent a version we do not know can still read the
-// UNSUPPORTED_VERSION answer and our version list, and retry with one we do (see server/dispatch).
+// UNSUPPORTED_VERSION answer and our version list, and retry with one we do (see server/connection.ts).
 
 import type { ApiHandler } from '../../server/api.js';
 import { ApiKey } from '../apiKeys.js';
