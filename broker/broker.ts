@@ -111,8 +111,10 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   });
   const addr = server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : config.port;
-  node.host =
-    config.advertisedHost ?? (config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host);
+  // Listening on every interface: this process (and, unless advertisedHost says otherwise, clients)
+  // reach the broker over loopback.
+  const localHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  node.host = config.advertisedHost ?? localHost;
   node.port = config.advertisedPort ?? boundPort;
 
   const retentionTimer = setInterval(() => {
@@ -154,7 +156,6 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
     return stopping;
   };
 
-  const localHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return {
     host: localHost,
     port: boundPort,
