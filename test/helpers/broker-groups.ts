@@ -1,8 +1,5 @@
 // Shared by the broker-groups end-to-end tests: the real broker on an ephemeral port in a temp dir,
 // kafkajs clients, bounded waits, and a record of what each consumer received.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Admin, AssignerProtocol, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, startBroker } from '../../broker/broker.js';
@@ -14,7 +11,7 @@ export const HEARTBEAT_MS = 500;
 /** Short, so tests do not sit out Kafka's 3 s; still long enough to gather simultaneous joiners. */
 export const INITIAL_DELAY_MS = 300;
 
-export async function startGroupBroker(dataDir = mkdtempSync(join(tmpdir(), 'broker-groups-')), port = 0) {
+export async function startGroupBroker(dataDir: string, port = 0) {
   const broker: BrokerHandle = await startBroker({
     dataDir,
     port,
