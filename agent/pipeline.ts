@@ -4,7 +4,7 @@
 import type { Position } from '../shared/fix.js';
 import type { Logger } from '../shared/log.js';
 import { gpsEvents } from './gps/positions.js';
-import type { NmeaSource, SourceState } from './gps/source.js';
+import type { NmeaSource, SourceCounters, SourceState } from './gps/source.js';
 import type { Outbox } from './outbox/outbox.js';
 import type { Sender, SenderState } from './sender/sender.js';
 
@@ -19,6 +19,8 @@ export interface GpsState {
   noFixes: number;
   rejected: number;
   lastFixAt: number | null;
+  /** What the source skipped and counted: junk bytes, bad checksums, reconnects (never fatal). */
+  nmea?: Readonly<SourceCounters>;
 }
 
 export interface AgentState {
@@ -193,7 +195,7 @@ export class AgentPipeline {
     this.agent.memory = { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
     const { outbox, sender } = this.opts;
     outbox.setState('agent', this.agent);
-    outbox.setState('gps', this.gps);
+    outbox.setState('gps', { ...this.gps, nmea: this.opts.source.counters });
     this.publishKafka(sender.state);
     // With a fix every second the state rides on the next append; otherwise commit it now.
     if (this.gps.fix !== 'fix' || this.stopped) {

@@ -2,6 +2,7 @@
 // agent, bad records on the topic, bad HTTP requests, bad protocol frames to the broker. Each gets
 // a clear error (or is skipped and counted) and nothing good is lost: the run ends with the same
 // exactly-once check as the fault tests.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -56,6 +57,17 @@ t.test('malformed input at every boundary: clear errors, nothing good lost', (t)
     stack.startAgent(id, { file: noisy, speed: 0 });
     t.equal(await stack.exited(`agent-${id}`), 0, 'the agent replayed the noisy file and finished');
     t.equal(stack.outbox(id).generated, EPOCHS, `all ${EPOCHS} epochs survived the noise`);
+    // ... and `agent status` shows what was skipped (each kind of junk stands before 80 lines).
+    const status = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'agent/main.ts', 'status', '--db', stack.agentDb(id), '--json'],
+      { encoding: 'utf8' },
+    );
+    const nmea = JSON.parse(status.stdout).gps.nmea;
+    t.ok(nmea.badChecksums >= 80, `bad checksums counted (${nmea.badChecksums})`);
+    t.ok(nmea.skippedLines >= 80, `junk lines counted (${nmea.skippedLines})`);
+    t.ok(nmea.overlongLines >= 80, `overlong lines counted (${nmea.overlongLines})`);
+    t.equal(nmea.sentences, EPOCHS * 2, 'every good sentence passed');
 
     // 3. Bad records on the topic: to the dead-letter topic with a reason, the partition goes on.
     const kafka = new Kafka({

@@ -108,6 +108,12 @@ export function formatStatus(r: StatusReport): string {
     lines.push(
       `gps:      ${r.gps.source}: ${r.gps.state}${r.gps.detail ? ` (${r.gps.detail})` : ''}, ${r.gps.fix}; last fix ${age(r.gps.lastFixAgeMs)}`,
     );
+    const n = r.gps.nmea;
+    if (n) {
+      lines.push(
+        `nmea:     ${n.sentences} sentences; skipped ${n.badChecksums} bad checksums, ${n.skippedLines} junk lines (${bytes(n.skippedBytes)}), ${n.overlongLines} overlong; ${n.disconnects} disconnects, ${n.silences} silences`,
+      );
+    }
   } else lines.push('gps:      unknown');
   if (r.kafka) {
     const k = r.kafka;
