@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
-import { checkExactlyOnce, eventually, expectedCount, sleep, withStack } from './helpers/stack.js';
+import { checkExactlyOnce, eventually, settleAndCheck, sleep, withStack } from './helpers/stack.js';
 
 t.test('agent SIGKILLed at random moments: nothing lost, nothing doubled', (t) =>
   withStack(t, async (stack) => {
@@ -34,12 +34,7 @@ t.test('agent SIGKILLed at random moments: nothing lost, nothing doubled', (t) =
     // A last run that is left alone: it drains what the killed runs left, then exits.
     stack.startAgent(id, { file: track, speed: 0 });
     t.equal(await stack.exited(`agent-${id}`), 0, 'the last run finished cleanly');
-    const caughtUp = await eventually(
-      () => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id)),
-      60_000,
-    );
-    t.ok(caughtUp, 'the database caught up');
-    checkExactlyOnce(t, stack, [id]);
+    await settleAndCheck(t, stack, [id]);
   }),
 );
 

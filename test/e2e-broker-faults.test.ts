@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Fix } from '../shared/fix.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
-import { checkExactlyOnce, eventually, expectedCount, sleep, withStack } from './helpers/stack.js';
+import { eventually, settleAndCheck, sleep, withStack } from './helpers/stack.js';
 
 t.test('broker away and back while riders move: all arrives, live view current first', (t) =>
   withStack(t, async (stack) => {
@@ -53,14 +53,7 @@ t.test('broker away and back while riders move: all arrives, live view current f
     );
 
     for (const id of devices) t.equal(await stack.exited(`agent-${id}`), 0, `${id} finished cleanly`);
-    t.ok(
-      await eventually(
-        () => devices.every((id) => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id))),
-        30_000,
-      ),
-      'the database caught up',
-    );
-    checkExactlyOnce(t, stack, devices);
+    await settleAndCheck(t, stack, devices);
   }),
 );
 
@@ -85,13 +78,6 @@ t.test('broker SIGKILLed under load, several times: nothing acknowledged is lost
     t.ok(killsUnderLoad >= 3, `${killsUnderLoad} of ${rounds} kills while agents were producing`);
 
     for (const id of devices) t.equal(await stack.exited(`agent-${id}`), 0, `${id} finished cleanly`);
-    t.ok(
-      await eventually(
-        () => devices.every((id) => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id))),
-        60_000,
-      ),
-      'the database caught up',
-    );
-    checkExactlyOnce(t, stack, devices);
+    await settleAndCheck(t, stack, devices);
   }),
 );

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
-import { checkExactlyOnce, eventually, expectedCount, sleep, withStack } from './helpers/stack.js';
+import { settleAndCheck, sleep, withStack } from './helpers/stack.js';
 
 t.test('ingest SIGKILLed mid-batch many times: every fix stored exactly once', (t) =>
   withStack(t, async (stack) => {
@@ -33,11 +33,6 @@ t.test('ingest SIGKILLed mid-batch many times: every fix stored exactly once', (
 
     // Agents exit by themselves once their file is replayed and their outbox is empty.
     for (const id of devices) t.equal(await stack.exited(`agent-${id}`), 0, `${id} finished cleanly`);
-    const done = await eventually(
-      () => devices.every((id) => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id))),
-      60_000,
-    );
-    t.ok(done, 'the database caught up');
-    checkExactlyOnce(t, stack, devices);
+    await settleAndCheck(t, stack, devices);
   }),
 );

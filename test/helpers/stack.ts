@@ -297,6 +297,21 @@ export function checkExactlyOnce(t: Test, stack: Stack, deviceIds: string[]): vo
   }
 }
 
+/** Waits (up to `timeoutMs`) for the database to hold what the outboxes say, then checks it exactly. */
+export async function settleAndCheck(
+  t: Test,
+  stack: Stack,
+  deviceIds: string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const caughtUp = await eventually(
+    () => deviceIds.every((id) => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id))),
+    timeoutMs,
+  );
+  t.ok(caughtUp, 'the database caught up');
+  checkExactlyOnce(t, stack, deviceIds);
+}
+
 /** Runs `body` with a fresh stack; stops every process afterwards, keeping the files if the test failed. */
 export async function withStack(t: Test, body: (stack: Stack) => Promise<void>): Promise<void> {
   const stack = new Stack();
