@@ -3,10 +3,10 @@
 // generations, error codes for bad input, offset commit rules and restart recovery.
 import t, { type Test } from 'tap';
 import { GroupCoordinator } from '../broker/groups/coordinator.js';
-import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ManualScheduler } from '../broker/groups/scheduler.js';
 import { GroupStore } from '../broker/groups/store.js';
 import type { JoinRequest, JoinResult } from '../broker/groups/types.js';
+import { ErrorCode as E } from '../broker/protocol/errors.js';
 import { createLogger } from '../shared/log.js';
 import { tempDir } from './helpers/broker-harness.js';
 

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { GroupStore } from '../broker/groups/store.js';
+import { ErrorCode as E } from '../broker/protocol/errors.js';
 import { tempDir } from './helpers/broker-harness.js';
 
 t.test(

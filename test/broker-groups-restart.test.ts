@@ -1,8 +1,8 @@
 // Committed offsets and group metadata survive the broker: a clean restart, and kill -9 while
 // commits are in flight (every acknowledged commit must be there afterwards).
 import t from 'tap';
-import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
+import { ErrorCode as E } from '../broker/protocol/errors.js';
 import {
   client,
   committedOffsets,

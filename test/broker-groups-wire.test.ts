@@ -2,9 +2,9 @@
 // field layouts per version, error codes for bad input (unknown group, wrong generation, garbage
 // member id, oversize offsets), and a malformed request costing only its own connection.
 import t from 'tap';
-import { GroupErrorCode as E } from '../broker/groups/errors.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import type { Reader, Writer } from '../broker/protocol/codec.js';
+import { ErrorCode as E } from '../broker/protocol/errors.js';
 import { groupBrokerWithAdmin } from './helpers/broker-groups.js';
 import { WireClient } from './helpers/broker-groups-wire.js';
 

@@ -14,7 +14,7 @@
 // Offsets and the group's metadata are persisted through GroupStore before they are acknowledged.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { GroupErrorCode as E } from './errors.js';
+import { ErrorCode as E } from '../protocol/errors.js';
 import { Group, Member } from './group.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import type { GroupStore, OffsetWrite, StoredGroup } from './store.js';
