@@ -97,9 +97,16 @@ export async function childBroker(
     '0',
     ...args,
   ];
-  const env = { ...process.env, LOG_LEVEL: opts.logLevel ?? process.env['LOG_LEVEL'] ?? 'info' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: opts.logLevel ?? process.env['LOG_LEVEL'] ?? 'info',
+  };
   // A real write failure without root: RLIMIT_FSIZE makes writes past the limit fail with EFBIG
   // (broker/main.ts handles SIGXFSZ, so the write errors instead of killing the process).
+  // The limit covers every file the process writes: tsx's compile cache too, and a cache entry
+  // for a big module, written before main.ts installs its handler, would kill the broker at
+  // start (SIGXFSZ) the first time after a source change. So no cache under a limit.
+  if (opts.fileSizeLimitKb !== undefined) env['TSX_DISABLE_CACHE'] = '1';
   const proc =
     opts.fileSizeLimitKb === undefined
       ? spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe'], env })
