@@ -191,6 +191,80 @@ t.test('CreateTopics refusals, DescribeConfigs broker, DeleteTopics unknown', as
   t.notOk(b.context.topics.get('ok'), 'deleted');
 });
 
+t.test(
+  'topics named by id: Metadata v12 and DeleteTopics v6 find them; an unknown id is UNKNOWN_TOPIC_ID',
+  async (t) => {
+    const b = await inProcessBroker(t);
+    const { id } = b.context.topics.create('by-id', 2);
+    const ghost = '0123456789abcdef0123456789abcdef';
+    const c = await RawClient.connect(b.port);
+    t.teardown(() => c.close());
+
+    const mw = new Writer().compactArray([id, ghost], (w, i) =>
+      w.uuid(i).compactNullableString(null).taggedFields(),
+    );
+    mw.bool(false).bool(false).taggedFields();
+    const m = await c.request(ApiKey.Metadata, 12, mw, true);
+    m.taggedFields(); // response header v1
+    m.int32(); // throttle
+    m.compactArray((r) => {
+      r.int32();
+      r.compactString();
+      r.int32();
+      r.compactNullableString();
+      r.taggedFields();
+      return 0;
+    });
+    m.compactNullableString(); // cluster id
+    m.int32(); // controller id
+    const topics = m.compactArray((r) => {
+      const errorCode = r.int16();
+      const name = r.compactNullableString();
+      const topicId = r.uuid();
+      r.bool(); // is_internal
+      const partitions = r.compactArray((r) => {
+        r.int16();
+        const index = r.int32();
+        r.int32(); // leader
+        r.int32(); // leader epoch
+        for (let i = 0; i < 3; i++) r.compactArray((r) => r.int32()); // replicas, isr, offline
+        r.taggedFields();
+        return index;
+      });
+      r.int32(); // authorized operations
+      r.taggedFields();
+      return { errorCode, name, topicId, partitions };
+    });
+    m.taggedFields();
+    t.equal(m.remaining, 0);
+    t.same(topics, [
+      { errorCode: ErrorCode.NONE, name: 'by-id', topicId: id, partitions: [0, 1] },
+      { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: ghost, partitions: [] },
+    ]);
+
+    const dw = new Writer().compactArray([ghost, id], (w, i) =>
+      w.compactNullableString(null).uuid(i).taggedFields(),
+    );
+    dw.int32(1000).taggedFields();
+    const d = await c.request(ApiKey.DeleteTopics, 6, dw, true);
+    d.taggedFields(); // response header v1
+    d.int32(); // throttle
+    const deleted = d.compactArray((r) => {
+      const name = r.compactNullableString();
+      const topicId = r.uuid();
+      const code = r.int16();
+      r.compactNullableString();
+      r.taggedFields();
+      return [name, topicId, code];
+    });
+    t.same(deleted, [
+      [null, ghost, ErrorCode.UNKNOWN_TOPIC_ID],
+      ['by-id', id, ErrorCode.NONE],
+    ]);
+    t.notOk(b.context.topics.get('by-id'), 'deleted by id');
+  },
+);
+
 t.test('Fetch long poll wakes on produce; byte limits return whole batches', async (t) => {
   const b = await inProcessBroker(t, { defaultPartitions: 1 });
   b.context.topics.create('lp', 1);

@@ -123,6 +123,11 @@ export class TopicManager {
     return [...this.topics.values()];
   }
 
+  /** The topic with this id, for requests that name topics by id (Metadata v10+, DeleteTopics v6). */
+  byId(id: string | null): Topic | undefined {
+    return this.list().find((t) => t.id === id);
+  }
+
   names(): string[] {
     return [...this.topics.keys()];
   }

@@ -55,7 +55,7 @@ export const deleteTopics: ApiHandler = {
   handle(ctx, req, version) {
     const { topics } = ctx.broker;
     const results = decode(req, version).map((t): Result => {
-      const name = t.name ?? topics.list().find((x) => x.id === t.id)?.name ?? null;
+      const name = t.name ?? topics.byId(t.id)?.name ?? null;
       if (name === null) {
         return { ...t, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: `no topic with id ${t.id}` };
       }

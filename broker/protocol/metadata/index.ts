@@ -51,7 +51,7 @@ export const metadata: ApiHandler = {
     } else {
       result = request.topics.map((rt) => {
         if (rt.name !== null) return lookup(ctx, rt.name, request.allowAutoTopicCreation);
-        const byId = topics.list().find((t) => t.id === rt.id);
+        const byId = topics.byId(rt.id);
         return byId
           ? describe(byId, node.nodeId)
           : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, id: rt.id, partitions: [] };
