@@ -1,14 +1,21 @@
 // Wires one ingest process: the store, the consumer groups, the HTTP server, the pollers.
 // main.ts turns env and flags into IngestOptions; tests and scripts/start.ts can call this directly.
+//
+// Kafka may be away at start-up or go away at any time (a broker restart, a kill -9): nothing
+// here waits for it or gives up on it. The groups are supervised (consumer/supervisor.ts), the
+// admin and DLQ producer connect in the background until they succeed, and /healthz says 503,
+// naming the group, while a group has no live consumer. Only a setting Kafka refuses ends the
+// process (onFatal).
 
 import type { FastifyInstance } from 'fastify';
 import { Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/log.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
+import { keepTrying } from './consumer/keep-trying.js';
 import { pollLag } from './consumer/lag.js';
-import { type RunningGroup, runGroup } from './consumer/runner.js';
 import type { FixSink } from './consumer/sink.js';
+import { type SupervisedGroup, superviseGroup } from './consumer/supervisor.js';
 import { openStore, type StoreOptions } from './db/open.js';
 import type { Store } from './db/store.js';
 import { startHttpServer } from './http/server.js';
@@ -41,14 +48,19 @@ export interface IngestOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   lagPollMs?: number;
-  /** A consumer group stopped for good (see runGroup's onFatal); main.ts exits non-zero. */
+  /** A group whose consumer has not been live this long is given a new one (supervisor.ts). */
+  stallMs?: number;
+  /**
+   * Kafka refused a setting (or a group keeps failing, see supervisor.ts); 'kafka' when the admin
+   * or producer cannot connect for that reason. main.ts exits non-zero.
+   */
   onFatal?: (group: string, e: Error) => void;
 }
 
 export interface IngestProcess {
   store: Store;
   live: LiveView;
-  groups: RunningGroup[];
+  groups: SupervisedGroup[];
   http?: { app: FastifyInstance; url: string; port: number };
   stop(): Promise<void>;
 }
@@ -64,14 +76,41 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     idempotent: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  const groups: RunningGroup[] = [];
+  const groups: SupervisedGroup[] = [];
   const stops: (() => void)[] = [];
+  const stopping = new AbortController();
   let http: IngestProcess['http'];
+  // In the background, retried until the broker answers: the DLQ producer (sends wait for it)
+  // and the admin (topic creation, lag polling, the kafka health check).
+  const fatal = (e: unknown) => {
+    if (!stopping.signal.aborted) o.onFatal?.('kafka', e instanceof Error ? e : new Error(String(e)));
+    return false;
+  };
+  const producerReady = keepTrying(
+    'connect the DLQ producer',
+    () => producer.connect(),
+    log,
+    stopping.signal,
+  ).catch(fatal);
+  void keepTrying('connect the admin client', () => admin.connect(), log, stopping.signal)
+    .then(async (up) => {
+      if (!up) return;
+      await ensureTopic(admin, o.dlqTopic, log);
+      if (stopping.signal.aborted) return;
+      stops.push(
+        pollLag(
+          admin,
+          groups.map((g) => g.groupId),
+          o.topic,
+          o.metrics,
+          log,
+          o.lagPollMs,
+        ),
+      );
+    })
+    .catch(fatal);
   try {
-    await admin.connect();
-    await ensureTopic(admin, o.dlqTopic, log);
-    await producer.connect();
-    const dlq = new DeadLetterQueue(producer, o.dlqTopic);
+    const dlq = new DeadLetterQueue(producer, o.dlqTopic, () => producerReady);
     const sinks: Record<GroupName, FixSink> = {
       'fix-store': fixStoreSink(store, o.metrics),
       trips: tripsSink(store, o.metrics, log.child({ group: 'trips' })),
@@ -82,7 +121,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     const publisher: GroupName = 'fix-store';
     for (const name of o.groups) {
       groups.push(
-        await runGroup({
+        superviseGroup({
           kafka,
           groupId: `${o.groupPrefix ?? ''}${name}`,
           topic: o.topic,
@@ -95,20 +134,11 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           deadLetter: name === publisher ? dlq : undefined,
           sessionTimeoutMs: o.sessionTimeoutMs,
           heartbeatIntervalMs: o.heartbeatIntervalMs,
+          stallMs: o.stallMs,
           onFatal: (e) => o.onFatal?.(name, e),
         }),
       );
     }
-    stops.push(
-      pollLag(
-        admin,
-        groups.map((g) => g.groupId),
-        o.topic,
-        o.metrics,
-        log,
-        o.lagPollMs,
-      ),
-    );
     stops.push(pollGaps(store, o.metrics, log));
     if (o.http) {
       http = await startHttpServer(
@@ -120,6 +150,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           health: {
             database: () => store.ping(),
             kafka: () => admin.describeCluster(),
+            ...groupHealthChecks(o.groups, groups),
           },
           logger: log,
           offlineAfterMs: o.http.offlineAfterMs,
@@ -136,6 +167,8 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   }
 
   async function shutdown(): Promise<void> {
+    // Not awaiting connects in flight: they see the abort, and the clients are disconnected below.
+    stopping.abort();
     for (const s of stops) s();
     await http?.app.close().catch(() => undefined);
     // Groups first: each finishes and commits its batch in hand, then the store can close.
@@ -146,6 +179,21 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   }
 
   return { store, live, groups, http, stop: shutdown };
+}
+
+/** One /healthz check per group: ready only while its consumer is live (joined, consuming). */
+function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[]) {
+  return Object.fromEntries(
+    groups.map((g, i) => [
+      `group:${names[i]}`,
+      async () => {
+        const s = g.state();
+        if (!s.live) {
+          throw new Error(`no live consumer for ${Math.round((Date.now() - s.since) / 1000)} s: ${s.why}`);
+        }
+      },
+    ]),
+  );
 }
 
 async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log: Logger): Promise<void> {

@@ -30,9 +30,14 @@ export function deadLetterHeaders(d: DeadRecord): IHeaders {
 }
 
 export class DeadLetterQueue {
+  /**
+   * @param ready resolves once the producer is connected (the ingest connects it in the
+   *   background, retrying while the broker is away; kafkajs refuses sends before that).
+   */
   constructor(
     private readonly producer: Producer,
     readonly topic: string,
+    private readonly ready: () => Promise<unknown> = () => Promise.resolve(),
   ) {}
 
   /**
@@ -46,6 +51,7 @@ export class DeadLetterQueue {
     } catch {
       value = Buffer.from(JSON.stringify(fix));
     }
+    await this.ready();
     await this.producer.send({
       topic: this.topic,
       acks: -1,
@@ -67,6 +73,7 @@ export class DeadLetterQueue {
   /** Resolves once the DLQ records are acknowledged by all in-sync replicas. */
   async send(records: DeadRecord[]): Promise<void> {
     if (records.length === 0) return;
+    await this.ready();
     await this.producer.send({
       topic: this.topic,
       acks: -1,

@@ -14,6 +14,7 @@ import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
 import { decodeMessage, reasonClass } from './decode.js';
 import { FlushBuffer } from './flush-buffer.js';
 import { guardedFlush } from './guarded-flush.js';
+import { describeError } from './kafka-errors.js';
 import type { FixSink } from './sink.js';
 
 export interface GroupOptions {
@@ -41,6 +42,11 @@ export interface GroupOptions {
    * should exit so the supervisor restarts it and the operator sees the error.
    */
   onFatal?: (e: Error) => void;
+  /**
+   * Given: every crash is reported here and kafkajs does not restart the consumer itself; the
+   * caller (supervisor.ts) replaces it. onFatal is then not called.
+   */
+  onCrash?: (e: Error) => void;
 }
 
 export interface RunningGroup {
@@ -48,8 +54,24 @@ export interface RunningGroup {
   readonly consumer: Consumer;
   /** Partitions of the topic this member holds now. */
   assigned(): number[];
+  /**
+   * Live: joined the group and not crashed, stopped or disconnected since. kafkajs restarts a
+   * crashed consumer by itself (live again at its next join); the supervisor watches this flag
+   * for a consumer that stays down.
+   */
+  state(): GroupState;
   /** Leaves the group after the batch in hand is durable and committed. */
   stop(): Promise<void>;
+}
+
+export interface GroupState {
+  live: boolean;
+  /** Date.now() of the last change of `live`. */
+  since: number;
+  /** Why it is not live (or 'joined'). */
+  why: string;
+  /** Joins so far (kafkajs rejoins after each rebalance). */
+  joins: number;
 }
 
 export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
@@ -62,7 +84,13 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
     maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: Math.min(o.flushMs, 1000),
-    retry: { retries: 10 },
+    retry: {
+      retries: 10,
+      // Supervised (onCrash given): no restart timer of kafkajs's own. Its restart runs in the
+      // background where nobody can cancel it reliably: a consumer stopped during that window
+      // could come back as a second member; and a consumer it does not restart just sits idle.
+      ...(o.onCrash ? { restartOnFailure: async () => false } : {}),
+    },
   });
   const buffer = new FlushBuffer(
     guardedFlush({ sink: o.sink, metrics: m, group: o.groupId, log, deadLetter: o.deadLetter }),
@@ -71,14 +99,31 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   );
 
   let assigned: number[] = [];
+  let state: GroupState = { live: false, since: Date.now(), why: 'starting', joins: 0 };
+  const setLive = (live: boolean, why: string) => {
+    if (!live) assigned = [];
+    state = live === state.live ? { ...state, why } : { ...state, live, since: Date.now(), why };
+  };
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
+    setLive(true, 'joined');
+    state.joins++;
     log.info({ partitions: assigned }, 'joined group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
+    setLive(false, `crashed: ${describeError(e.payload.error)}`);
+    if (o.onCrash) {
+      // Supervised: kafkajs was told not to restart (restartOnFailure above); the supervisor
+      // decides, with a fresh consumer.
+      log.error({ err: e.payload.error }, 'consumer crashed');
+      o.onCrash(e.payload.error);
+      return;
+    }
     log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
     if (!e.payload.restart) o.onFatal?.(e.payload.error);
   });
+  consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
+  consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     if (batch.messages.length === 0) return;
@@ -122,20 +167,29 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     );
   };
 
-  await consumer.connect();
-  await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    autoCommit: true,
-    partitionsConsumedConcurrently: o.concurrency ?? 12,
-    eachBatch,
-  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+    // Resolves after the first join attempt, joined or not: a failed join is a crash that kafkajs
+    // restarts by itself (or reports with restart=false, see onFatal).
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      partitionsConsumedConcurrently: o.concurrency ?? 12,
+      eachBatch,
+    });
+  } catch (e) {
+    // Connect or subscribe gave up (broker unreachable): leave nothing half-open behind.
+    await consumer.disconnect().catch(() => undefined);
+    throw e;
+  }
   log.info({ topic: o.topic, flushRows: o.flushRows, flushMs: o.flushMs }, 'consumer group running');
 
   return {
     groupId: o.groupId,
     consumer,
     assigned: () => assigned,
+    state: () => state,
     stop: async () => {
       await consumer.disconnect();
       await buffer.flushNow();

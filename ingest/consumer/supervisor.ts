@@ -1,0 +1,157 @@
+// Keeps one consumer group consuming for the life of the process, whatever the broker does.
+//
+// Why not leave it to kafkajs: kafkajs restarts a crashed consumer from a timer of its own, but
+// (a) consumer.connect()/subscribe() before the first run are not retried beyond its ~10 s of
+// connect retries, so a broker away at start-up (or killed while a second group connects) made
+// the ingest give up; (b) a crash it judges non-retriable leaves the consumer stopped for good;
+// (c) its restart cannot be cancelled reliably by a stop() racing with it. So kafkajs is told
+// never to restart (runGroup's onCrash) and this loop does it instead, always with a fresh
+// consumer, forever while the cause can heal (the broker away), and gives up (onFatal, the
+// process exits 1 and says why) only on a setting the broker refuses or on the same other
+// failure maxFailures times in a row without joining in between.
+//
+// A watchdog replaces a consumer that stays not live (not joined) for stallMs without crashing.
+// Offsets are still committed only by runGroup after the sink made the fixes durable; a replaced
+// consumer finishes or abandons its batch in hand, and whatever was not committed is delivered
+// again to the next one (the sinks are idempotent).
+import { describeError, isConfigError, isConnectionError } from './kafka-errors.js';
+import { type GroupOptions, type GroupState, type RunningGroup, runGroup } from './runner.js';
+
+export interface SupervisorOptions extends Omit<GroupOptions, 'onCrash' | 'onFatal'> {
+  /** Nothing more to try; the caller should exit non-zero so an operator sees `e`. */
+  onFatal?: (e: Error) => void;
+  /** Replace a consumer that has not been live for this long without crashing. Default 90 s. */
+  stallMs?: number;
+  /** Pause before the next consumer: first, doubled up to max. Default 500 ms .. 30 s. */
+  retryMs?: { first: number; max: number };
+  /** Failures in a row (not connection errors, no join in between) before giving up. Default 8. */
+  maxFailures?: number;
+}
+
+export interface SupervisedGroup {
+  readonly groupId: string;
+  /** Partitions held now (none while no consumer is live). */
+  assigned(): number[];
+  /** Live = the current consumer has joined and not crashed since; otherwise since when and why not. */
+  state(): GroupState;
+  /** Consumers replaced so far. */
+  replacements(): number;
+  /** Stops for good: the batch in hand is made durable and committed, the group left. */
+  stop(): Promise<void>;
+}
+
+export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
+  const log = o.log.child({ group: o.groupId });
+  const stallMs = o.stallMs ?? 90_000;
+  const first = o.retryMs?.first ?? 500;
+  const max = o.retryMs?.max ?? 30_000;
+  const maxFailures = o.maxFailures ?? 8;
+  let current: RunningGroup | undefined;
+  // Since when no consumer of ours has been live (undefined while one is), and the last reason.
+  let downSince: number | undefined = Date.now();
+  let lastWhy = 'starting';
+  let joins = 0;
+  let replaced = 0;
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+
+  /** Sleeps ms, or less if a crash or stop() wakes it. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const loop = async () => {
+    let delay = first;
+    let failures = 0;
+    while (!stopping) {
+      let crash: Error | undefined;
+      let g: RunningGroup | undefined;
+      try {
+        g = await runGroup({
+          ...o,
+          onCrash: (e) => {
+            crash ??= e;
+            wakeUp?.();
+          },
+        });
+      } catch (e) {
+        crash = e instanceof Error ? e : new Error(String(e)); // connect/subscribe gave up
+      }
+      current = g;
+      // Watch it until it crashes, stalls, or we stop.
+      let stalled: string | undefined;
+      while (g && !stopping && !crash) {
+        const s = g.state();
+        if (s.live) downSince = undefined;
+        else downSince ??= s.since;
+        if (!s.live && Date.now() - s.since >= stallMs) {
+          stalled = `not live for ${stallMs} ms (${s.why})`;
+          break;
+        }
+        await pause(Math.min(1000, stallMs / 4));
+      }
+      if (stopping) break;
+      const joinedMeanwhile = (g?.state().joins ?? 0) > 0;
+      if (g) joins += g.state().joins;
+      current = undefined;
+      // kafkajs has disconnected a crashed consumer itself; this also flushes its buffer.
+      await g?.stop().catch((e) => log.warn({ err: e }, 'stopping the old consumer failed'));
+      const e = crash ?? new Error(stalled);
+      const why = describeError(e);
+      downSince ??= Date.now();
+      lastWhy = why;
+      if (isConfigError(e)) {
+        log.fatal({ err: e }, 'consumer group cannot run with this configuration');
+        o.onFatal?.(e);
+        return;
+      }
+      if (joinedMeanwhile || stalled || isConnectionError(e)) failures = 0;
+      else failures++;
+      if (failures >= maxFailures) {
+        log.fatal({ err: e, failures }, 'consumer group keeps failing; giving up');
+        o.onFatal?.(e);
+        return;
+      }
+      if (joinedMeanwhile) delay = first;
+      replaced++;
+      log.warn(
+        { reason: why, retryInMs: delay, replacements: replaced },
+        'consumer down; starting a new one',
+      );
+      await pause(delay);
+      delay = Math.min(delay * 2, max);
+    }
+  };
+
+  const running = loop().catch((e) => {
+    log.fatal({ err: e }, 'consumer group supervisor failed');
+    o.onFatal?.(e instanceof Error ? e : new Error(String(e)));
+  });
+
+  return {
+    groupId: o.groupId,
+    assigned: () => current?.assigned() ?? [],
+    state: () => {
+      const s = current?.state();
+      if (s?.live) return { ...s, joins: joins + s.joins };
+      const why = s && s.why !== 'starting' ? s.why : lastWhy;
+      return { live: false, since: downSince ?? s?.since ?? Date.now(), why, joins };
+    },
+    replacements: () => replaced,
+    stop: async () => {
+      stopping = true;
+      wakeUp?.();
+      await running;
+      const g = current;
+      current = undefined;
+      await g?.stop();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+// The ingest process against a broker that is SIGKILLed and restarted (same port, same data dir)
+// while the ingest starts, connects and joins its groups: it must keep trying, never exit, never
+// sit idle, and in the end store every fix exactly once. Seen in CI (e2e-broker-faults): a broker
+// kill while the second group was still connecting made startIngest throw, so the whole ingest
+// exited 1 and nothing more was stored.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { Kafka, logLevel } from 'kafkajs';
+import t from 'tap';
+import { encodeFix } from '../shared/fixcodec.js';
+import { type ChildBroker, childBroker } from './helpers/broker-harness.js';
+import { makeFix } from './helpers/ingest-backends.js';
+import { waitFor } from './helpers/ingest-kafka.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const DEVICE = 'rider-r1';
+
+interface IngestChild {
+  proc: ChildProcess;
+  exit(): number | string | null;
+  exited: Promise<void>;
+  /** Structured log lines seen so far. */
+  lines: { msg?: string; group?: string; url?: string }[];
+  stderr(): string;
+}
+
+function startIngest(env: NodeJS.ProcessEnv): IngestChild {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--flush-ms', '50'], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let exit: number | string | null = null;
+  let stderr = '';
+  const lines: IngestChild['lines'] = [];
+  const exited = new Promise<void>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      exit = code ?? signal;
+      resolve();
+    }),
+  );
+  proc.stderr!.on('data', (d) => {
+    stderr += String(d);
+  });
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      stderr += `${line}\n`;
+    }
+  });
+  return { proc, exit: () => exit, exited, lines, stderr: () => stderr };
+}
+
+async function produce(address: string, seqs: number[]): Promise<void> {
+  const kafka = new Kafka({ clientId: 'resilience-test', brokers: [address], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: 'gps.fixes',
+      acks: -1,
+      messages: seqs.map((s) => ({ key: DEVICE, value: encodeFix(makeFix(DEVICE, s)) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function storedSeqs(dbPath: string): number[] {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db
+      .prepare<[string], { seq: number }>('SELECT seq FROM fixes WHERE device_id = ? ORDER BY seq')
+      .all(DEVICE)
+      .map((r) => r.seq);
+  } catch {
+    return []; // not migrated yet
+  } finally {
+    db.close();
+  }
+}
+
+async function health(url: string): Promise<{ status: number; body: { checks?: Record<string, string> } }> {
+  const r = await fetch(`${url}/healthz`);
+  return { status: r.status, body: (await r.json()) as { checks?: Record<string, string> } };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+t.test(
+  'broker SIGKILLed while the ingest starts, connects and joins: it keeps trying, stores all once',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-resilience-'));
+    const dataDir = join(dir, 'broker');
+    const dbPath = join(dir, 'ingest.db');
+    let broker: ChildBroker = await childBroker(t, dataDir, ['--default-partitions', '4']);
+    const port = broker.port;
+    const restartBroker = async () => {
+      broker = await childBroker(t, dataDir, ['--default-partitions', '4', '--port', String(port)], {
+        logLevel: 'info',
+      });
+    };
+    await produce(broker.address, range(1, 50));
+    // Down before the ingest starts: its first connect attempts all fail, for longer than kafkajs's
+    // own connect retries last.
+    await broker.kill9();
+
+    const ingest = startIngest({
+      KAFKA_BROKERS: `127.0.0.1:${port}`,
+      INGEST_SQLITE_PATH: dbPath,
+      INGEST_GROUPS: 'fix-store,live',
+      INGEST_TOKEN: TOKEN,
+      INGEST_HTTP_PORT: '0',
+      INGEST_SESSION_TIMEOUT_MS: '6000',
+    });
+    t.teardown(async () => {
+      if (ingest.exit() === null) {
+        ingest.proc.kill('SIGKILL');
+        await ingest.exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const says = (msg: string, group?: string) =>
+      ingest.lines.filter((l) => l.msg === msg && (group === undefined || l.group === group)).length;
+
+    // kafkajs gives up connecting after ~10 s; before the fix that ended the process.
+    await waitFor(
+      () =>
+        says('consumer down; starting a new one', 'fix-store') >= 1 || ingest.exit() !== null
+          ? true
+          : undefined,
+      100,
+    );
+    t.equal(
+      ingest.exit(),
+      null,
+      `still running with the broker away (stderr: ${ingest.stderr().slice(0, 400)})`,
+    );
+    const url = ingest.lines.find((l) => l.msg === 'HTTP server listening')?.url;
+    t.ok(url, 'the HTTP server is up although Kafka is not');
+    const down = await health(url!);
+    t.equal(down.status, 503, '/healthz: not ready while no group has a live consumer');
+    t.match(down.body.checks?.['group:fix-store'] ?? '', /^error: /, 'and it names the group');
+
+    // Back, then killed again just as a group joins (the consumer's connect/join/restart phases),
+    // three times.
+    for (let round = 0; round < 3; round++) {
+      const joinedBefore = says('joined group');
+      await restartBroker();
+      await waitFor(
+        () => (says('joined group') > joinedBefore || ingest.exit() !== null ? true : undefined),
+        20,
+      );
+      await broker.kill9();
+      t.equal(ingest.exit(), null, `round ${round + 1}: still running after the kill during the join`);
+      await new Promise((r) => setTimeout(r, 300 + round * 700));
+    }
+    await restartBroker();
+    await produce(broker.address, range(51, 100));
+
+    const seqs = await waitFor(() => {
+      if (ingest.exit() !== null) return [];
+      const s = storedSeqs(dbPath);
+      return s.length >= 100 ? s : undefined;
+    }, 200);
+    t.same(seqs, range(1, 100), 'every fix stored once, none missing');
+    t.equal(ingest.exit(), null, 'the ingest is still running');
+    const ok = await waitFor(async () => {
+      const h = await health(url!);
+      return h.status === 200 ? h : undefined;
+    }, 200);
+    t.same(ok.body.checks?.['group:live'], 'ok', '/healthz ready again, every group live');
+
+    ingest.proc.kill('SIGTERM');
+    await ingest.exited;
+    t.equal(ingest.exit(), 0, 'clean exit on SIGTERM');
+  },
+);
