@@ -13,7 +13,6 @@
 // The machine is shared: run it when nothing else does, and compare figures of one run.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildAgent } from '../agent/build.js';
@@ -22,6 +21,7 @@ import { openOutboxDb } from '../agent/outbox/schema.js';
 import { DEFAULT_BATCH_SIZE, Sender, type SenderStats } from '../agent/sender/sender.js';
 import type { Position } from '../shared/fix.js';
 import { createLogger } from '../shared/log.js';
+import { childBroker } from '../test/helpers/broker-harness.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -124,46 +124,14 @@ export function diskPerFix(
   }
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function waitForPort(port: number, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The embedded broker in its own process (its own core), as in production it is elsewhere. */
 async function brokerProcess(): Promise<{ address: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(ROOT, '.bench-broker-'));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'broker/main.ts'), '--data-dir', dataDir, '--port', String(port)],
-    { cwd: ROOT, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } },
-  );
-  await waitForPort(port);
+  const broker = await childBroker(null, dataDir);
   return {
-    address: `127.0.0.1:${port}`,
+    address: broker.address,
     async stop() {
-      await stopChild(child);
+      await broker.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import { ingestSpec } from '../ingest/config.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { encodeFix } from '../shared/fixcodec.js';
+import { childBroker } from '../test/helpers/broker-harness.js';
 import { fleetFixes, PG_URL } from './ingest.js';
 import type { ConsumeJob } from './ingest-e2e-consumer.js';
 
@@ -56,44 +56,13 @@ function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number }>
   });
 }
 
-/** The broker as its own process on an ephemeral port; resolves with its address. */
-async function startBrokerProcess(dataDir: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'broker/main.ts', '--data-dir', dataDir, '--port', '0'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, LOG_LEVEL: 'info' },
-    },
-  );
-  const address = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const e = JSON.parse(line);
-        if (e.msg === 'broker listening') resolve(e.advertised);
-      } catch {
-        // not JSON
-      }
-    });
-  });
-  return {
-    address,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 export async function benchEndToEnd(
   opts: { fixes?: number; backends?: ('sqlite' | 'pg')[]; flushRows?: number } = {},
 ): Promise<Record<string, number>> {
   const total = opts.fixes ?? 200_000;
   const singles = 3000;
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
-  const broker = await startBrokerProcess(dataDir);
+  const broker = await childBroker(null, dataDir);
   const kafka = new Kafka({ clientId: 'bench', brokers: [broker.address], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

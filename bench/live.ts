@@ -10,9 +10,8 @@
 // processes stamp times with performance.timeOrigin + performance.now() (the same wall clock).
 //
 //   node --import tsx bench/live.ts [sink|broker|both] [devices] [seconds]
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +21,7 @@ import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import type { Fix } from '../shared/fix.js';
+import { childBroker } from '../test/helpers/broker-harness.js';
 import { openSse } from '../test/helpers/sse-client.js';
 
 export interface LiveFigures {
@@ -117,59 +117,14 @@ async function directFeed(live: LiveView): Promise<Feed> {
 }
 
 /** A free TCP port on loopback (closed again at once; the broker binds it right after). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** The embedded broker in its own process, as in production where Kafka is not in ours. */
-async function startBrokerProcess(dataDir: string): Promise<{ address: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../broker/main.ts', import.meta.url)),
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-    ],
-    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error('the broker did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    address: `127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 async function brokerFeed(live: LiveView, dir: string, partitions: number): Promise<Feed> {
   const { Kafka, logLevel } = await import('kafkajs');
   const { runGroup } = await import('../ingest/consumer/runner.js');
   const { encodeFix } = await import('../shared/fixcodec.js');
   const { createLogger } = await import('../shared/log.js');
   const log = createLogger('bench-live', 'warn');
-  const broker = await startBrokerProcess(join(dir, 'broker'));
+  // The embedded broker in its own process, as in production where Kafka is not in ours.
+  const broker = await childBroker(null, join(dir, 'broker'));
   const kafka = new Kafka({ clientId: 'bench-live', brokers: [broker.address], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
