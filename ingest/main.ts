@@ -96,9 +96,12 @@ runMain(async () => {
   const h = withHttp ? httpOptions(cfg) : undefined;
   let ingest: IngestProcess | undefined;
   let stopping = false;
+  // Only for what no retry can fix (a setting Kafka refuses, a group failing the same way again
+  // and again); a broker that is merely away is waited for (ingest/consumer/supervisor.ts).
   const fatal = (group: string, e: Error) => {
-    log.fatal({ group, err: e }, 'consumer group stopped for good; exiting so the supervisor restarts us');
-    process.stderr.write(`ingest: consumer group ${group} stopped: ${e.message}\n`);
+    const what = group === 'kafka' ? 'Kafka client' : `consumer group ${group}`;
+    log.fatal({ group, err: e }, `${what} stopped for good; exiting so the supervisor restarts us`);
+    process.stderr.write(`ingest: ${what} stopped: ${e.message}\n`);
     if (stopping) return;
     stopping = true;
     // Still starting: nothing to finish (whatever was written is idempotent), just go.
