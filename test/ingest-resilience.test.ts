@@ -181,3 +181,36 @@ t.test(
     t.equal(ingest.exit(), 0, 'clean exit on SIGTERM');
   },
 );
+
+t.test('SIGTERM while Kafka has never been reachable: a clean exit 0, not a kill', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-resilience-'));
+  // A port nothing listens on: a broker started and SIGKILLed.
+  const broker = await childBroker(t, join(dir, 'broker'));
+  const port = broker.port;
+  await broker.kill9();
+  const ingest = startIngest({
+    KAFKA_BROKERS: `127.0.0.1:${port}`,
+    INGEST_SQLITE_PATH: join(dir, 'ingest.db'),
+    INGEST_GROUPS: 'fix-store',
+    INGEST_HTTP: 'false',
+  });
+  t.teardown(async () => {
+    if (ingest.exit() === null) {
+      ingest.proc.kill('SIGKILL');
+      await ingest.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Up and waiting for Kafka (the DLQ producer's first connect attempt failed and is retried).
+  await waitFor(
+    () =>
+      ingest.lines.some((l) => l.msg === 'Kafka step failed; retrying') || ingest.exit() !== null
+        ? true
+        : undefined,
+    50,
+  );
+  t.equal(ingest.exit(), null, 'running while Kafka is away');
+  ingest.proc.kill('SIGTERM');
+  await ingest.exited;
+  t.equal(ingest.exit(), 0, `exit 0 on SIGTERM (stderr: ${ingest.stderr().slice(0, 300)})`);
+});
