@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { ingestSpec } from '../ingest/config.js';
+import { INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { childBroker } from '../test/helpers/broker-harness.js';
@@ -33,9 +33,6 @@ async function produce(kafka: Kafka, topic: string, total: number, seqFrom: numb
   await producer.disconnect();
   return Math.round(total / s);
 }
-
-/** V8 flags of the ingest process: a larger young generation halves GC time at these rates. */
-export const INGEST_NODE_FLAGS = ['--max-semi-space-size=64'];
 
 /** Runs the fix-store group in its own process until `expect` fixes are stored. */
 function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number }> {

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { env, loadConfig, runMain, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { Supervisor, waitForHttp, waitForPort } from './supervisor.js';
@@ -161,6 +162,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
   sup.start({
     name: 'ingest',
     entry: 'ingest/main.ts',
+    nodeFlags: INGEST_NODE_FLAGS,
     args: ['run'],
     env: {
       ...kafkaEnv,

@@ -11,6 +11,8 @@ export interface ChildSpec {
   /** A TypeScript entry point of this repository, run with tsx, and its arguments. */
   entry: string;
   args: string[];
+  /** Flags for node itself (V8 settings), before the entry point. */
+  nodeFlags?: string[];
   env?: Record<string, string | undefined>;
 }
 
@@ -38,14 +40,18 @@ export class Supervisor {
 
   start(spec: ChildSpec): ChildProcess {
     const log = createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry, ...spec.args], {
-      env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: Ctrl-C in a terminal signals the whole foreground group at once,
-      // which would stop the broker while agents still flush. Only the supervisor gets it, and
-      // stops the children in order.
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      [...(spec.nodeFlags ?? []), '--import', 'tsx', spec.entry, ...spec.args],
+      {
+        env: { ...process.env, ...spec.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: Ctrl-C in a terminal signals the whole foreground group at once,
+        // which would stop the broker while agents still flush. Only the supervisor gets it, and
+        // stops the children in order.
+        detached: true,
+      },
+    );
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     const exited = new Promise<number | null>((resolve) =>

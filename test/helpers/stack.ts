@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Test } from 'tap';
+import { INGEST_NODE_FLAGS } from '../../ingest/config.js';
 import { waitForHttp, waitForPort } from '../../scripts/supervisor.js';
 import type { Fix } from '../../shared/fix.js';
 
@@ -61,9 +62,15 @@ export class Stack {
     return join(this.dir, `agent-${deviceId}.db`);
   }
 
-  private spawn(name: string, entry: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  private spawn(
+    name: string,
+    entry: string,
+    args: string[],
+    env: Record<string, string> = {},
+    nodeFlags: string[] = [],
+  ): ChildProcess {
     const log = createWriteStream(join(this.dir, 'logs', `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,15 +105,21 @@ export class Stack {
   async startIngest(name = 'ingest', env: Record<string, string> = {}): Promise<void> {
     this.httpPort ||= await freePort();
     const http = env['INGEST_HTTP'] !== 'false';
-    this.spawn(name, 'ingest/main.ts', ['run'], {
-      KAFKA_BROKERS: this.brokers,
-      INGEST_SQLITE_PATH: this.ingestDb,
-      INGEST_TOKEN: this.token,
-      INGEST_HTTP_PORT: String(this.httpPort),
-      INGEST_GROUPS: 'fix-store,live',
-      INGEST_FLUSH_MS: '100',
-      ...env,
-    });
+    this.spawn(
+      name,
+      'ingest/main.ts',
+      ['run'],
+      {
+        KAFKA_BROKERS: this.brokers,
+        INGEST_SQLITE_PATH: this.ingestDb,
+        INGEST_TOKEN: this.token,
+        INGEST_HTTP_PORT: String(this.httpPort),
+        INGEST_GROUPS: 'fix-store,live',
+        INGEST_FLUSH_MS: '100',
+        ...env,
+      },
+      INGEST_NODE_FLAGS,
+    );
     if (http) await waitForHttp(`http://127.0.0.1:${this.httpPort}/healthz`, 60_000);
   }
 
