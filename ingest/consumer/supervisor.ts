@@ -22,7 +22,8 @@ export interface SupervisorOptions extends Omit<GroupOptions, 'onCrash' | 'onFat
   onFatal?: (e: Error) => void;
   /** Replace a consumer that has not been live for this long without crashing. Default 90 s. */
   stallMs?: number;
-  /** Pause before the next consumer: first, doubled up to max. Default 500 ms .. 30 s. */
+  /** Pause before the next consumer: first, doubled up to max. Default 500 ms .. 5 s (cheap, and the
+   *  broker is used again within seconds of its return). */
   retryMs?: { first: number; max: number };
   /** Failures in a row (not connection errors, no join in between) before giving up. Default 8. */
   maxFailures?: number;
@@ -44,7 +45,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
   const log = o.log.child({ group: o.groupId });
   const stallMs = o.stallMs ?? 90_000;
   const first = o.retryMs?.first ?? 500;
-  const max = o.retryMs?.max ?? 30_000;
+  const max = o.retryMs?.max ?? 5_000;
   const maxFailures = o.maxFailures ?? 8;
   let current: RunningGroup | undefined;
   // Since when no consumer of ours has been live (undefined while one is), and the last reason.
