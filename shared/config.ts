@@ -131,6 +131,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** An env file read first; variables set in the environment win over it. */
   envFile?: string;
+  /**
+   * Command-line options standing in for variables (e.g. --device for DEVICE_ID); those given
+   * win over the environment and are checked by the same spec. Undefined means not given.
+   */
+  overrides?: Record<string, string | undefined>;
 }
 
 /**
@@ -138,8 +143,11 @@ export interface LoadOptions {
  * for the first bad variable (in spec order), so the message stays a single line.
  */
 export function loadConfig<S extends Spec>(spec: S, opts: LoadOptions = {}): Config<S> {
-  const envFile = opts.envFile ?? opts.env?.['ENV_FILE'];
-  const source = { ...(envFile ? readEnvFile(envFile) : {}), ...(opts.env ?? process.env) };
+  const env = opts.env ?? process.env;
+  const envFile = opts.envFile ?? env['ENV_FILE'];
+  const source = { ...(envFile ? readEnvFile(envFile) : {}), ...env };
+  for (const [name, value] of Object.entries(opts.overrides ?? {}))
+    if (value !== undefined) source[name] = value;
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(spec)) {
     const raw = source[name];

@@ -41,6 +41,15 @@ t.test('defaults, parsing and empty-as-unset', async (t) => {
   });
   t.same(d, { PORT: 65535, RATIO: 1, ON: true, MODE: 'b', HOSTS: ['a:1', 'b:2'], TOKEN: 's3cret' });
   t.equal(loadConfig(spec, { env: { PORT: '' } }).PORT, 8080, 'empty value means unset');
+  const o = loadConfig(spec, {
+    env: { PORT: '9000', MODE: 'b' },
+    overrides: { PORT: '9001', MODE: undefined },
+  });
+  t.same([o.PORT, o.MODE], [9001, 'b'], 'a given override wins over the environment, an absent one does not');
+  t.match(
+    errorOf(() => loadConfig(spec, { env: {}, overrides: { PORT: 'x' } })),
+    /PORT="x" is not allowed/,
+  );
 });
 
 t.test('a bad value is one line naming variable, value and what is allowed', async (t) => {
@@ -97,6 +106,13 @@ t.test('env file: read, overridden by the environment, bad lines named', async (
     errorOf(() => loadConfig(spec, { envFile: join(dir, 'missing.env') })),
     /cannot read env file .*ENOENT/,
   );
+  writeFileSync(file, 'MODE=b\n');
+  t.equal(loadConfig(spec, { env: { ENV_FILE: file } }).MODE, 'b', 'ENV_FILE names the file');
+  process.env['ENV_FILE'] = file;
+  t.teardown(() => {
+    delete process.env['ENV_FILE'];
+  });
+  t.equal(loadConfig(spec).MODE, 'b', 'also when the environment is the process environment');
 });
 
 t.test('kafka: TLS and SASL from config, plaintext refused off-box', async (t) => {

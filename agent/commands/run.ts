@@ -61,9 +61,7 @@ async function run(args: string[]): Promise<number> {
     KAFKA_BROKERS: values.brokers,
     KAFKA_TOPIC: values.topic,
   };
-  const env = { ...process.env };
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) env[k] = v;
-  const cfg = loadConfig(agentSpec, { env });
+  const cfg = loadConfig(agentSpec, { overrides });
   const deviceId = required(cfg.DEVICE_ID, 'DEVICE_ID', 'each device needs its own id (or --device ID)');
   const speed = values.speed === undefined ? 1 : Number(values.speed);
   if (!(speed >= 0) || !Number.isFinite(speed))

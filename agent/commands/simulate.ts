@@ -63,10 +63,9 @@ async function run(args: string[]): Promise<number> {
   if (values.devices === undefined)
     throw new UsageError('agent simulate: --devices N is required (see --help)');
   const devices = positiveNumber('devices', values.devices, 1, true);
-  const env = { ...process.env };
-  if (values.brokers !== undefined) env['KAFKA_BROKERS'] = values.brokers;
-  if (values.topic !== undefined) env['KAFKA_TOPIC'] = values.topic;
-  const cfg = loadConfig(kafkaSpec, { env });
+  const cfg = loadConfig(kafkaSpec, {
+    overrides: { KAFKA_BROKERS: values.brokers, KAFKA_TOPIC: values.topic },
+  });
   const brokers = cfg.KAFKA_BROKERS ?? [EMBEDDED_BROKER];
   const log = createLogger('simulate');
   const fleet = await startFleet({
