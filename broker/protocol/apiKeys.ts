@@ -19,5 +19,6 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   DescribeConfigs: 32,
+  SaslAuthenticate: 36,
   DeleteGroups: 42,
 } as const;
