@@ -338,7 +338,8 @@ export class FleetMap {
       ctx.moveTo(0, y);
       ctx.lineTo(w, y);
       ctx.stroke();
-      ctx.fillText(`${lat.toFixed(decimals)}°`, 4, y - 3);
+      // Not in the bottom strip: the scale bar and the longitude labels are drawn there.
+      if (y < h - 56) ctx.fillText(`${lat.toFixed(decimals)}°`, 4, y - 3);
     }
   }
 
