@@ -1,19 +1,14 @@
 // The ingest HTTP API through fastify.inject on a real SQLite store: auth (bearer, cookie,
 // ?token= only where allowed, redaction from logs), validation messages, devices/track/trips,
 // /healthz and /metrics.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t from 'tap';
 import { sessionValue } from '../ingest/http/auth.js';
-import { AUTH, buildServer, fix, TOKEN, webFixture } from './helpers/ingest-web.js';
+import { capturedLog, serve } from './helpers/ingest-http.js';
+import { AUTH, fix, TOKEN, webFixture } from './helpers/ingest-web.js';
 
 t.test('bearer token guards everything but /healthz', async (t) => {
-  const f = await webFixture();
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const f = await serve(t);
+  const { app } = f;
   const none = await app.inject({ url: '/api/devices' });
   t.equal(none.statusCode, 401);
   t.match(none.headers['www-authenticate'], /^Bearer/);
@@ -47,12 +42,8 @@ t.test('bearer token guards everything but /healthz', async (t) => {
 });
 
 t.test('dashboard login sets an HttpOnly cookie that is not the token', async (t) => {
-  const f = await webFixture();
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const f = await serve(t);
+  const { app } = f;
   const page = await app.inject({ url: '/' });
   t.equal(page.statusCode, 303);
   t.equal(page.headers.location, '/login');
@@ -108,19 +99,8 @@ t.test('dashboard login sets an HttpOnly cookie that is not the token', async (t
 });
 
 t.test('the token never reaches the request log', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  const f = await webFixture({ logger: pino({ level: 'debug' }, sink) });
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const { logger, lines } = capturedLog('debug');
+  const { app } = await serve(t, { logger });
   await app.inject({ url: `/?token=${TOKEN}` });
   await app.inject({ url: `/api/devices`, headers: AUTH });
   await app.inject({ url: `/api/live?bbox=1,2,3&token=${TOKEN}` });
@@ -138,12 +118,8 @@ t.test('the token never reaches the request log', async (t) => {
 for (const backend of ['sqlite', 'postgres'] as const) {
   t.test(`devices: last fix, online/offline by threshold, pending and lost gaps [${backend}]`, async (t) => {
     let now = Date.now();
-    const f = await webFixture({ now: () => now, offlineAfterMs: 60_000 }, backend);
-    const app = await buildServer(f.deps);
-    t.teardown(async () => {
-      await app.close();
-      await f.cleanup();
-    });
+    const f = await serve(t, { now: () => now, offlineAfterMs: 60_000 }, backend);
+    const { app } = f;
     // rider-1: seqs 1,2 then 6 reporting 1..3 dropped: 3 is lost, 4..5 still expected.
     await f.store.writeFixes([
       fix('rider-1', 1),
@@ -186,12 +162,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   t.test(`track: ISO or ms bounds, limit, clear 400s [${backend}]`, async (t) => {
-    const f = await webFixture({}, backend);
-    const app = await buildServer(f.deps);
-    t.teardown(async () => {
-      await app.close();
-      await f.cleanup();
-    });
+    const f = await serve(t, {}, backend);
+    const { app } = f;
     const base = Date.UTC(2026, 10, 20, 10, 0, 0);
     const fixes = Array.from({ length: 10 }, (_, i) => fix('r1', i + 1, { time: base + i * 1000 }));
     await f.store.writeFixes(fixes);
@@ -243,12 +215,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   t.test(`trips: per-day rows, day bounds checked [${backend}]`, async (t) => {
-    const f = await webFixture({}, backend);
-    const app = await buildServer(f.deps);
-    t.teardown(async () => {
-      await app.close();
-      await f.cleanup();
-    });
+    const f = await serve(t, {}, backend);
+    const { app } = f;
     const base = Date.UTC(2026, 10, 20, 10, 0, 0);
     // Riding east at ~10 m/s for a minute.
     const fixes = Array.from({ length: 60 }, (_, i) =>
@@ -276,7 +244,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
 t.test('healthz: ready only when every check answers in time', async (t) => {
   const state = { kafka: true };
-  const f = await webFixture({
+  const f = await serve(t, {
     healthTimeoutMs: 200,
     health: {
       kafka: async () => {
@@ -286,11 +254,7 @@ t.test('healthz: ready only when every check answers in time', async (t) => {
       slow: () => Promise.resolve(),
     },
   });
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const { app } = f;
   const ok = await app.inject({ url: '/healthz' });
   t.equal(ok.statusCode, 200);
   t.same(ok.json(), { status: 'ok', checks: { kafka: 'ok', database: 'ok', slow: 'ok' } });
@@ -302,13 +266,8 @@ t.test('healthz: ready only when every check answers in time', async (t) => {
   t.equal(down.json().checks.database, 'ok');
 
   // A database that hangs is as unready as one that refuses.
-  const hung = await webFixture({ healthTimeoutMs: 100, health: { database: () => new Promise(() => {}) } });
-  const app2 = await buildServer(hung.deps);
-  t.teardown(async () => {
-    await app2.close();
-    await hung.cleanup();
-  });
-  const r = await app2.inject({ url: '/healthz' });
+  const hung = await serve(t, { healthTimeoutMs: 100, health: { database: () => new Promise(() => {}) } });
+  const r = await hung.app.inject({ url: '/healthz' });
   t.equal(r.statusCode, 503);
   t.match(r.json().checks.database, /no answer within 100 ms/);
   // After close the real store refuses too.
@@ -320,12 +279,8 @@ t.test('healthz: ready only when every check answers in time', async (t) => {
 });
 
 t.test('metrics: Prometheus text and the dashboard summary agree', async (t) => {
-  const f = await webFixture();
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const f = await serve(t);
+  const { app } = f;
   const m = f.metrics;
   m.consumedFixes.inc({ group: 'fix-store' }, 1200);
   m.consumedFixes.inc({ group: 'live' }, 1100);
@@ -366,19 +321,8 @@ t.test('metrics: Prometheus text and the dashboard summary agree', async (t) => 
 });
 
 t.test('polled routes log successes at debug, failures at info', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  const f = await webFixture({ logger: pino({ level: 'info' }, sink) });
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-    await f.cleanup();
-  });
+  const { logger, lines } = capturedLog('info');
+  const { app } = await serve(t, { logger });
   lines.length = 0; // the start-up lines
   await app.inject({ url: '/api/stats', headers: AUTH });
   await app.inject({ url: '/healthz' });
@@ -391,19 +335,10 @@ t.test('polled routes log successes at debug, failures at info', async (t) => {
 });
 
 t.test('a failing database is a 500 with a generic message, logged with the cause', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  const f = await webFixture({ logger: pino({ level: 'info' }, sink) });
-  const app = await buildServer(f.deps);
-  t.teardown(async () => {
-    await app.close();
-  });
-  await f.cleanup(); // closes the store under the server
+  const { logger, lines } = capturedLog('info');
+  const f = await serve(t, { logger });
+  await f.cleanup(); // closes the store under the server (closing it again at the end is harmless)
+  const { app } = f;
   const r = await app.inject({ url: '/api/devices', headers: AUTH });
   t.equal(r.statusCode, 500);
   t.same(r.json(), {
