@@ -8,6 +8,7 @@
 // Every comparison is constant-time over SHA-256 digests, so neither content nor length leaks.
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LoginLimiter } from './login-limit.js';
 import { sameSecret } from './secret.js';
 import { checkShareToken } from './share.js';
 
@@ -75,11 +76,28 @@ export function isAuthorized(req: FastifyRequest, token: string, allowQuery: boo
  * Adds the check to every route of `app` (call on the root instance before registering routes).
  * It runs in preValidation, after the query string is parsed, so ?token= can be read.
  */
-export function installAuth(app: FastifyInstance, token: string, now: () => number = Date.now): void {
+export function installAuth(
+  app: FastifyInstance,
+  token: string,
+  now: () => number = Date.now,
+  logins?: LoginLimiter,
+): void {
   app.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
     const mode: AuthMode = req.routeOptions.config?.auth ?? 'bearer';
     if (mode === 'public') return;
-    if (isAuthorized(req, token, mode === 'query' || mode === 'page' || mode === 'device-stream')) return;
+    // Opening the page with ?token= is a login like POST /login, and limited the same way.
+    const pageLogin = mode === 'page' && logins !== undefined && queryToken(req) !== undefined;
+    if (pageLogin) {
+      const wait = logins.retryAfterS(req.ip);
+      if (wait > 0) return tooManyLogins(reply, wait);
+    }
+    if (isAuthorized(req, token, mode === 'query' || mode === 'page' || mode === 'device-stream')) {
+      if (pageLogin) logins.succeeded(req.ip);
+      return;
+    }
+    if (pageLogin && logins.failed(req.ip)) {
+      req.log.warn({ client: req.ip }, 'dashboard login blocked: too many wrong tokens');
+    }
     if (mode === 'device-stream') {
       const share = (req.query as Record<string, unknown> | undefined)?.['share'];
       const id = (req.params as Record<string, unknown> | undefined)?.['id'];
@@ -93,4 +111,16 @@ export function installAuth(app: FastifyInstance, token: string, now: () => numb
       message: 'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
     });
   });
+}
+
+/** The 429 for a client address that sent too many wrong tokens (login-limit.ts). */
+export function tooManyLogins(reply: FastifyReply, retryAfterS: number): FastifyReply {
+  return reply
+    .code(429)
+    .header('retry-after', String(retryAfterS))
+    .send({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: `too many wrong tokens from this address; try again in ${retryAfterS} s`,
+    });
 }

@@ -6,6 +6,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { clearedSessionCookie, queryToken, sameSecret, sessionCookie } from './auth.js';
+import type { LoginLimiter } from './login-limit.js';
 
 export interface DashboardOptions {
   token: string;
@@ -14,6 +15,8 @@ export interface DashboardOptions {
   tileUrl?: string;
   /** Mark the session cookie Secure (set when the server is reached over HTTPS). */
   cookieSecure: boolean;
+  /** Failed logins per client address (shared with the /?token= check in auth.ts). */
+  logins: LoginLimiter;
 }
 
 const ASSET_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
@@ -118,12 +121,24 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
       },
     },
     async (req, reply) => {
+      const loginPage = (status: number, error: string) =>
+        securityHeaders(reply, false)
+          .code(status)
+          .type(TYPES['.html']!)
+          .send(login.replace('__ERROR__', `<p class="error" role="alert">${error}</p>`));
+      // Checked before the token: while blocked, a right token gets the same answer as a wrong one.
+      const wait = opts.logins.retryAfterS(req.ip);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        return loginPage(429, `Too many wrong tokens from this address. Try again in ${wait} s.`);
+      }
       const { token } = req.body as { token: string };
       if (!sameSecret(token, opts.token)) {
-        req.log.warn('dashboard login with a wrong token');
-        const page = login.replace('__ERROR__', '<p class="error" role="alert">That token is not valid.</p>');
-        return securityHeaders(reply, false).code(401).type(TYPES['.html']!).send(page);
+        const blocked = opts.logins.failed(req.ip);
+        req.log.warn({ client: req.ip, blocked }, 'dashboard login with a wrong token');
+        return loginPage(401, 'That token is not valid.');
       }
+      opts.logins.succeeded(req.ip);
       return securityHeaders(reply, false)
         .header('set-cookie', sessionCookie(opts.token, opts.cookieSecure))
         .redirect('/', 303);

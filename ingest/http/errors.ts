@@ -54,6 +54,7 @@ function httpError(status: number): string {
     404: 'Not Found',
     413: 'Payload Too Large',
     415: 'Unsupported Media Type',
+    429: 'Too Many Requests',
     503: 'Service Unavailable',
   };
   return names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error');

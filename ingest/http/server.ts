@@ -14,6 +14,7 @@ import { type DevicesStore, devicesPlugin } from './devices.js';
 import { formatSchemaErrors, installErrorHandler } from './errors.js';
 import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
+import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
 import { metricsPlugin } from './metrics.js';
 import { redactUrl } from './redact.js';
 
@@ -41,6 +42,8 @@ export interface ServerDeps {
   /** Most SSE streams open at once (default 10,000); more are refused with 503. */
   sseMaxStreams?: number;
   healthTimeoutMs?: number;
+  /** Failed dashboard logins allowed per client address (login-limit.ts; default 5 a minute). */
+  loginLimit?: Partial<LoginLimitOptions>;
   /** Put each device's last stored fix into the live view at start (default true). */
   restoreLive?: boolean;
   now?: () => number;
@@ -78,7 +81,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   installErrorHandler(app);
   if (deps.restoreLive !== false) await restoreLiveView(deps.live, deps.store, app.log);
-  installAuth(app, deps.token, now);
+  // One limiter for both ways of logging in with the token: POST /login and /?token=.
+  const logins = new LoginLimiter(deps.loginLimit, now);
+  installAuth(app, deps.token, now, logins);
 
   await app.register(healthPlugin, { checks: deps.health, timeoutMs: deps.healthTimeoutMs ?? 2000 });
   await app.register(devicesPlugin, { store: deps.store, live: deps.live, offlineAfterMs, now });
@@ -96,6 +101,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     offlineAfterMs,
     tileUrl: deps.tileUrl,
     cookieSecure: deps.cookieSecure ?? false,
+    logins,
   });
   return app;
 }
