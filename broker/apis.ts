@@ -20,6 +20,8 @@ import { createInitProducerId } from './protocol/initProducerId/index.js';
 import { listOffsets } from './protocol/listOffsets/index.js';
 import { metadata } from './protocol/metadata/index.js';
 import { produce } from './protocol/produce/index.js';
+import { saslAuthenticate } from './protocol/saslAuthenticate/index.js';
+import { saslHandshake } from './protocol/saslHandshake/index.js';
 import type { ApiHandler } from './server/api.js';
 import type { BrokerContext } from './server/context.js';
 
@@ -34,6 +36,10 @@ export function createApiHandlers(broker: BrokerContext): ApiHandler[] {
     deleteTopics,
     describeConfigs,
     createInitProducerId(broker),
+    // Always registered, as in Kafka: without SASL on the listener they answer ILLEGAL_SASL_STATE,
+    // so a client configured for SASL gets a clear error instead of an unknown API.
+    saslHandshake,
+    saslAuthenticate,
     // Group coordinator APIs (broker-groups): FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
     // LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups.
     ...createGroupApis(broker),

@@ -1,6 +1,9 @@
 // Command-line options of `npm run broker`, parsed into StartOptions with one-line errors.
 import { UsageError } from '../shared/config.js';
 import type { StartOptions } from './broker.js';
+import { isSaslMechanism, SASL_MECHANISMS, type SaslMechanism } from './protocol/sasl/mechanism.js';
+import { deriveScramCredential, MAX_ITERATIONS, MIN_ITERATIONS } from './protocol/sasl/scram.js';
+import { credentialJson, loadSaslUsers } from './protocol/sasl/users.js';
 
 export const USAGE = `Usage: npm run broker -- --data-dir DIR [options]
 
@@ -23,7 +26,15 @@ Options:
   --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 16 MiB)
   --retention-check-ms MS     how often retention runs (default 60000)
   --fetch-max-bytes BYTES     most record bytes in one fetch response (default 4 MiB)
+  --sasl-users FILE           turn on SASL: every client logs in as one of these users (JSON,
+                              see broker/README.md) before any API but ApiVersions
+  --sasl-mechanisms LIST      mechanisms offered with --sasl-users (default
+                              PLAIN,SCRAM-SHA-256,SCRAM-SHA-512)
   --help                      this text
+
+  npm run broker -- scram-credential [--iterations N] < password-file
+                              prints a users-file entry with SCRAM credentials for the
+                              password on stdin, so the broker's file holds no password
 `;
 
 function int(name: string, raw: string | undefined, min: number): number {
@@ -41,11 +52,22 @@ function bool(name: string, raw: string | undefined): boolean {
   throw new UsageError(`${name} needs true or false, got '${raw ?? ''}'`);
 }
 
+function mechanisms(raw: string | undefined): SaslMechanism[] {
+  const list = (raw ?? '').split(',').map((m) => m.trim().toUpperCase());
+  const bad = list.find((m) => !isSaslMechanism(m));
+  if (bad !== undefined) {
+    throw new UsageError(`--sasl-mechanisms: '${bad}' is not one of ${SASL_MECHANISMS.join(', ')}`);
+  }
+  return [...new Set(list as SaslMechanism[])];
+}
+
 /** Returns null for --help. */
 export function parseArgs(argv: string[]): StartOptions | null {
   const o: Partial<StartOptions> & { topicDefaults: NonNullable<StartOptions['topicDefaults']> } = {
     topicDefaults: {},
   };
+  let saslUsers: string | undefined;
+  let saslMechanisms: SaslMechanism[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--help' || flag === '-h') return null;
@@ -104,10 +126,53 @@ export function parseArgs(argv: string[]): StartOptions | null {
       case '--retention-check-ms':
         o.retentionCheckMs = int(name, value, 10);
         break;
+      case '--sasl-users':
+        if (!value) throw new UsageError('--sasl-users needs a file');
+        saslUsers = value;
+        break;
+      case '--sasl-mechanisms':
+        saslMechanisms = mechanisms(value);
+        break;
       default:
         throw new UsageError(`unknown option '${flag}' (see --help)`);
     }
   }
   if (!o.dataDir) throw new UsageError('--data-dir is required (see --help)');
+  if (saslMechanisms && !saslUsers) throw new UsageError('--sasl-mechanisms needs --sasl-users');
+  if (saslUsers) {
+    try {
+      o.sasl = { mechanisms: saslMechanisms ?? [...SASL_MECHANISMS], users: loadSaslUsers(saslUsers) };
+    } catch (e) {
+      throw new UsageError(`--sasl-users ${(e as Error).message}`);
+    }
+  }
   return o as StartOptions;
+}
+
+/**
+ * `scram-credential [--iterations N]`: the users-file entry for the password given on stdin (its
+ * first line), as JSON. The password is read from stdin, never argv, so it stays out of `ps` and
+ * shell history.
+ */
+export function scramCredentialEntry(argv: string[], stdin: string): string {
+  let iterations = MIN_ITERATIONS;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const eq = flag.indexOf('=');
+    const name = eq > 0 ? flag.slice(0, eq) : flag;
+    const value = eq > 0 ? flag.slice(eq + 1) : argv[++i];
+    if (name !== '--iterations') throw new UsageError(`scram-credential: unknown option '${flag}'`);
+    iterations = int(name, value, MIN_ITERATIONS);
+    if (iterations > MAX_ITERATIONS) throw new UsageError(`--iterations must be at most ${MAX_ITERATIONS}`);
+  }
+  const password = stdin.split(/\r?\n/)[0] ?? '';
+  if (!password) throw new UsageError('scram-credential: give the password on stdin');
+  return JSON.stringify(
+    {
+      'SCRAM-SHA-256': credentialJson(deriveScramCredential('SCRAM-SHA-256', password, iterations)),
+      'SCRAM-SHA-512': credentialJson(deriveScramCredential('SCRAM-SHA-512', password, iterations)),
+    },
+    null,
+    2,
+  );
 }

@@ -2,6 +2,7 @@
 // CreateTopics configs and auto-created topics start from.
 
 import type { CoordinatorSettings } from './groups/coordinator.js';
+import type { SaslSettings } from './protocol/sasl/session.js';
 
 export interface TopicDefaults {
   /** Keep data at least this long; -1 = forever by time. */
@@ -38,6 +39,11 @@ export interface BrokerConfig {
   fetchMaxBytes: number;
   /** Consumer group coordinator settings (session bounds, initial rebalance delay); Kafka's defaults if unset. */
   groups?: Partial<CoordinatorSettings>;
+  /**
+   * SASL on the listener (SASL_PLAINTEXT): every connection must log in with one of these
+   * mechanisms before any API but ApiVersions/SaslHandshake/SaslAuthenticate. Unset = no SASL.
+   */
+  sasl?: SaslSettings;
 }
 
 export const DEFAULT_TOPIC_DEFAULTS: TopicDefaults = {

@@ -1,16 +1,23 @@
 // Entry point for `npm run broker`: parse options, start, stop cleanly on SIGTERM/SIGINT
 // (flush and fsync every segment, mark the shutdown clean so the next start skips recovery).
+
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { startBroker } from './broker.js';
-import { parseArgs, USAGE } from './cli.js';
+import { parseArgs, scramCredentialEntry, USAGE } from './cli.js';
 
 const log = createLogger('broker');
 
 async function main(): Promise<void> {
   let opts: ReturnType<typeof parseArgs>;
+  const argv = process.argv.slice(2);
   try {
-    opts = parseArgs(process.argv.slice(2));
+    if (argv[0] === 'scram-credential') {
+      process.stdout.write(`${scramCredentialEntry(argv.slice(1), readFileSync(0, 'utf8'))}\n`);
+      return;
+    }
+    opts = parseArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`broker: ${e.message}\n`);
@@ -23,6 +30,13 @@ async function main(): Promise<void> {
     return;
   }
   const broker = await startBroker({ ...opts, logger: log });
+  // Which users exist is not secret to the operator; their credentials never reach the log.
+  if (opts.sasl) {
+    log.info(
+      { mechanisms: opts.sasl.mechanisms, users: opts.sasl.users.names() },
+      'SASL required on the listener',
+    );
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -12,6 +12,7 @@
 // so a handler may await (long poll, fsync) without reordering responses.
 import type { Logger } from '../../shared/log.js';
 import type { Reader, Writer } from '../protocol/codec.js';
+import type { SaslSession } from '../protocol/sasl/session.js';
 import type { BrokerContext } from './context.js';
 
 export interface RequestContext {
@@ -27,6 +28,13 @@ export interface RequestContext {
   readonly log: Logger;
   /** Aborted when the connection closes or the broker stops: long polls should give up. */
   readonly signal: AbortSignal;
+  /**
+   * This connection's SASL state (authenticated from the start when the listener has no SASL).
+   * Set by every connection; optional only so a context built outside one (tests) can omit it.
+   */
+  readonly sasl?: SaslSession;
+  /** Close the connection right after this request's response is written (SASL refusals). */
+  closeAfterResponse?(): void;
 }
 
 /** Returned by a handler when the protocol says no response is sent (Produce with acks=0). */

@@ -6,12 +6,20 @@ import { ApiKey } from '../protocol/apiKeys.js';
 import { apiRanges, encodeApiVersionsResponse } from '../protocol/apiVersions/index.js';
 import { ProtocolError, Reader, Writer } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { SaslSession } from '../protocol/sasl/session.js';
 import { isFlexible, NO_RESPONSE, type RequestContext } from './api.js';
 import type { BrokerContext } from './context.js';
-import { FrameDecoder, FrameError } from './framing.js';
+import { FrameDecoder, FrameError, MIN_REQUEST_HEADER } from './framing.js';
 
 /** Stop reading from a client that pipelines more than this many unanswered requests. */
 const MAX_QUEUED = 64;
+
+/** What a client may send before it has logged in on a SASL listener (Kafka's list). */
+const BEFORE_AUTH: ReadonlySet<number> = new Set([
+  ApiKey.ApiVersions,
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
+]);
 
 export class Connection {
   private readonly decoder: FrameDecoder;
@@ -20,6 +28,7 @@ export class Connection {
   private closed = false;
   private readonly abort = new AbortController();
   private readonly log: Logger;
+  private readonly sasl: SaslSession;
   readonly remoteAddress: string;
 
   constructor(
@@ -31,6 +40,8 @@ export class Connection {
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.log = broker.log.child({ conn: id, remote: this.remoteAddress });
     this.decoder = new FrameDecoder(broker.config.maxRequestBytes);
+    this.sasl = new SaslSession(broker.config.sasl, this.log);
+    if (!this.sasl.authenticated) this.decoder.minFrameBytes = 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
@@ -70,6 +81,7 @@ export class Connection {
   }
 
   private async handle(frame: Buffer): Promise<void> {
+    if (this.sasl.expectsRawToken) return this.handleRawSaslToken(frame);
     const r = new Reader(frame);
     let apiKey = -1;
     let correlationId = -1;
@@ -103,8 +115,18 @@ export class Connection {
         this.close();
         return;
       }
+      if (!this.sasl.authenticated && !BEFORE_AUTH.has(apiKey)) {
+        // Kafka closes such a connection too; nothing of the request is acted on.
+        this.log.warn(
+          { api: handler.name, apiVersion, clientId, mechanism: this.sasl.mechanism },
+          'request before SASL authentication; closing connection',
+        );
+        this.close();
+        return;
+      }
       const flexible = isFlexible(handler, apiVersion);
       if (flexible) r.taggedFields();
+      let closeAfter = false;
       const ctx: RequestContext = {
         broker: this.broker,
         apiKey,
@@ -115,11 +137,20 @@ export class Connection {
         remoteAddress: this.remoteAddress,
         log: this.log.child({ api: handler.name, v: apiVersion, corr: correlationId, client: clientId }),
         signal: this.abort.signal,
+        sasl: this.sasl,
+        closeAfterResponse: () => {
+          closeAfter = true;
+        },
       };
       const out = await handler.handle(ctx, r, apiVersion);
-      if (out === NO_RESPONSE || this.closed) return;
-      const body = out instanceof Writer ? [out.toBuffer()] : Array.isArray(out) ? out : [out];
-      await this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, body);
+      if (out !== NO_RESPONSE && !this.closed) {
+        const body = out instanceof Writer ? [out.toBuffer()] : Array.isArray(out) ? out : [out];
+        await this.send(correlationId, flexible && apiKey !== ApiKey.ApiVersions, body);
+      }
+      if (closeAfter) this.closeAfterFlush();
+      else if (apiKey === ApiKey.SaslAuthenticate && this.sasl.authenticated) {
+        this.decoder.minFrameBytes = MIN_REQUEST_HEADER;
+      }
     } catch (e) {
       if (e instanceof ProtocolError) {
         this.log.warn(
@@ -131,6 +162,30 @@ export class Connection {
       }
       this.close();
     }
+  }
+
+  /**
+   * After a v0 SaslHandshake the client sends bare SASL tokens (size-prefixed, no request header)
+   * and gets bare tokens back; a refused login just closes the connection (v0 has no error field).
+   */
+  private async handleRawSaslToken(token: Buffer): Promise<void> {
+    let reply: Buffer | null;
+    try {
+      reply = await this.sasl.rawToken(token);
+    } catch (err) {
+      this.log.error({ err }, 'SASL token handling failed; closing connection');
+      this.close();
+      return;
+    }
+    if (this.closed) return;
+    if (reply === null) {
+      this.closeAfterFlush();
+      return;
+    }
+    const head = Buffer.allocUnsafe(4);
+    head.writeInt32BE(reply.length, 0);
+    this.socket.write(Buffer.concat([head, reply]));
+    if (this.sasl.authenticated) this.decoder.minFrameBytes = MIN_REQUEST_HEADER;
   }
 
   private send(correlationId: number, headerTags: boolean, body: Buffer[]): Promise<void> | undefined {
@@ -162,6 +217,17 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.socket.destroy();
+    this.finish();
+  }
+
+  /**
+   * Close once what was written has gone out (an error answer the client must still read): FIN
+   * after the last byte, then the socket is destroyed, so a client that keeps its side open does
+   * not hold the broker's stop.
+   */
+  private closeAfterFlush(): void {
+    if (this.closed) return;
+    this.socket.end(() => this.socket.destroy());
     this.finish();
   }
 

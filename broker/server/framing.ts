@@ -16,6 +16,11 @@ export const MIN_REQUEST_HEADER = 10;
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /**
+   * Smallest frame accepted. A SASL listener lowers it until the login is done: after a v0
+   * SaslHandshake the client sends bare tokens, which can be shorter than a request header.
+   */
+  minFrameBytes = MIN_REQUEST_HEADER;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -27,7 +32,7 @@ export class FrameDecoder {
     for (;;) {
       if (this.buffered < 4) break;
       const size = this.peekSize();
-      if (size < MIN_REQUEST_HEADER) throw new FrameError(`request size ${size} is below the minimum header`);
+      if (size < this.minFrameBytes) throw new FrameError(`request size ${size} is below the minimum header`);
       if (size > this.maxFrameBytes) {
         throw new FrameError(`request size ${size} exceeds the maximum of ${this.maxFrameBytes} bytes`);
       }
