@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { Kafka, type KafkaMessage, logLevel, type SASLOptions } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, type StartOptions, startBroker } from '../../broker/broker.js';
 import { createLogger } from '../../shared/log.js';
@@ -28,12 +28,14 @@ export async function inProcessBroker(
   return Object.assign(h, { dataDir });
 }
 
-export function kafka(address: string, clientId = 'broker-test'): Kafka {
+/** A kafkajs client for the broker under test; `sasl` logs in (the broker's `sasl` option). */
+export function kafka(address: string, clientId = 'broker-test', sasl?: SASLOptions): Kafka {
   return new Kafka({
     clientId,
     brokers: [address],
     logLevel: logLevel.NOTHING,
     retry: { retries: 3, initialRetryTime: 100 },
+    ...(sasl ? { sasl } : {}),
   });
 }
 
