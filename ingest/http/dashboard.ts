@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { clearedSessionCookie, queryToken, sameSecret, sessionCookie } from './auth.js';
 import type { LoginLimiter } from './login-limit.js';
+import { noQuery, objectOf, str } from './schemas.js';
 
 export interface DashboardOptions {
   token: string;
@@ -20,8 +21,6 @@ export interface DashboardOptions {
 }
 
 const ASSET_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
-/** Routes that take no query parameters (unknown ones are dropped by ajv's removeAdditional). */
-const NO_QUERY = { type: 'object', properties: {} } as const;
 
 /** Where index.html takes the page config (kept valid JSON so the file lints as it is). */
 const CONFIG_PLACEHOLDER = '{"placeholder": "__CONFIG__"}';
@@ -87,7 +86,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
       config: { auth: 'page' },
       // The ops dashboard. Opening /?token=... logs in and redirects to a clean URL.
       schema: {
-        querystring: { type: 'object', properties: { token: { type: 'string' } } },
+        querystring: objectOf({ token: str }),
       },
     },
     async (req, reply) => {
@@ -101,10 +100,8 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
     },
   );
 
-  app.get(
-    '/login',
-    { config: { auth: 'public' }, schema: { querystring: { type: 'object', properties: {} } } },
-    (_req, reply) => securityHeaders(reply, false).type(TYPES['.html']!).send(login.replace('__ERROR__', '')),
+  app.get('/login', { config: { auth: 'public' }, schema: { querystring: noQuery } }, (_req, reply) =>
+    securityHeaders(reply, false).type(TYPES['.html']!).send(login.replace('__ERROR__', '')),
   );
 
   app.post(
@@ -146,15 +143,12 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
   );
 
   // The login page's stylesheet is public (the page is shown before there is a session).
-  app.get('/login.css', { config: { auth: 'public' }, schema: { querystring: NO_QUERY } }, (_req, reply) =>
+  app.get('/login.css', { config: { auth: 'public' }, schema: { querystring: noQuery } }, (_req, reply) =>
     securityHeaders(reply, false).type(TYPES['.css']!).send(asset('login.css').body),
   );
 
-  app.post(
-    '/logout',
-    { config: { auth: 'public' }, schema: { querystring: NO_QUERY } },
-    async (_req, reply) =>
-      reply.header('set-cookie', clearedSessionCookie(opts.cookieSecure)).redirect('/login', 303),
+  app.post('/logout', { config: { auth: 'public' }, schema: { querystring: noQuery } }, async (_req, reply) =>
+    reply.header('set-cookie', clearedSessionCookie(opts.cookieSecure)).redirect('/login', 303),
   );
 
   app.get(
@@ -162,12 +156,9 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
     {
       // Static files of the dashboard page.
       schema: {
-        params: {
-          type: 'object',
-          properties: {
-            file: { type: 'string', pattern: '^[a-z0-9-]+\\.(js|css|svg)$', description: 'a file name' },
-          },
-        },
+        params: objectOf({
+          file: { type: 'string', pattern: '^[a-z0-9-]+\\.(js|css|svg)$', description: 'a file name' },
+        }),
       },
     },
     async (req, reply) => {

@@ -6,7 +6,7 @@ import type { Store } from '../db/store.js';
 import type { LiveView } from '../live/live-view.js';
 import { badRequest } from './errors.js';
 import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
-import { deviceSchema, errorSchema, fixSchema } from './schemas.js';
+import { arrayOf, deviceSchema, fixSchema, int, num, objectOf, replies, str } from './schemas.js';
 
 export type DevicesStore = Pick<Store, 'devices' | 'track' | 'trips'>;
 
@@ -29,18 +29,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
     {
       config: { polled: true },
       // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected).
-      schema: {
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              now: { type: 'integer' },
-              offlineAfterS: { type: 'number' },
-              devices: { type: 'array', items: deviceSchema },
-            },
-          },
-        },
-      },
+      schema: { response: replies({ now: int, offlineAfterS: num, devices: arrayOf(deviceSchema) }) },
     },
     async () => {
       const t = now();
@@ -70,34 +59,28 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
       // Stored fixes of one device in [from, to), ordered by GNSS time.
       schema: {
         params: deviceIdParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            from: timeParam('from (default: 24 hours before to)'),
-            to: timeParam('to (default: now)'),
-            limit: {
-              type: 'integer',
-              minimum: 1,
-              maximum: MAX_TRACK_LIMIT,
-              default: 10_000,
-              description: `an integer from 1 to ${MAX_TRACK_LIMIT}`,
-            },
+        querystring: objectOf({
+          from: timeParam('from (default: 24 hours before to)'),
+          to: timeParam('to (default: now)'),
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_TRACK_LIMIT,
+            default: 10_000,
+            description: `an integer from 1 to ${MAX_TRACK_LIMIT}`,
           },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              deviceId: { type: 'string' },
-              from: { type: 'string' },
-              to: { type: 'string' },
-              count: { type: 'integer' },
-              truncated: { type: 'boolean', description: 'true when limit cut the track short' },
-              fixes: { type: 'array', items: fixSchema },
-            },
+        }),
+        response: replies(
+          {
+            deviceId: str,
+            from: str,
+            to: str,
+            count: int,
+            truncated: { type: 'boolean', description: 'true when limit cut the track short' },
+            fixes: arrayOf(fixSchema),
           },
-          400: errorSchema,
-        },
+          { badRequest: true },
+        ),
       },
     },
     async (req) => {
@@ -122,34 +105,24 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
       // Per-day trip totals of one device (UTC days of GNSS time), oldest first.
       schema: {
         params: deviceIdParams,
-        querystring: {
-          type: 'object',
-          properties: { from: dayParam('from'), to: dayParam('to') },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              deviceId: { type: 'string' },
-              days: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    day: { type: 'string' },
-                    distanceM: { type: 'number' },
-                    movingS: { type: 'number' },
-                    maxSpeedMps: { type: 'number' },
-                    fixes: { type: 'integer' },
-                    firstTime: { type: 'integer' },
-                    lastTime: { type: 'integer' },
-                  },
-                },
-              },
-            },
+        querystring: objectOf({ from: dayParam('from'), to: dayParam('to') }),
+        response: replies(
+          {
+            deviceId: str,
+            days: arrayOf(
+              objectOf({
+                day: str,
+                distanceM: num,
+                movingS: num,
+                maxSpeedMps: num,
+                fixes: int,
+                firstTime: int,
+                lastTime: int,
+              }),
+            ),
           },
-          400: errorSchema,
-        },
+          { badRequest: true },
+        ),
       },
     },
     async (req) => {

@@ -2,6 +2,7 @@
 // callbacks given by the caller, so this file knows nothing about how to reach them. Public:
 // load balancers and systemd watchdogs have no token.
 import type { FastifyPluginAsync } from 'fastify';
+import { objectOf, str } from './schemas.js';
 
 /** A check resolves when the dependency answered and rejects (or times out) when it did not. */
 export type HealthCheck = () => Promise<unknown>;
@@ -26,30 +27,16 @@ async function run(check: HealthCheck, timeoutMs: number): Promise<string> {
   }
 }
 
+/** The same body whether ready or not: `checks` names each dependency's answer. */
+const healthSchema = objectOf({ status: str, checks: { type: 'object', additionalProperties: str } });
+
 export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
   app.get(
     '/healthz',
     {
       config: { auth: 'public', polled: true },
       // Ready (200) when every dependency answers; 503 naming the one that does not.
-      schema: {
-        response: {
-          '2xx': {
-            type: 'object',
-            properties: {
-              status: { type: 'string' },
-              checks: { type: 'object', additionalProperties: { type: 'string' } },
-            },
-          },
-          '5xx': {
-            type: 'object',
-            properties: {
-              status: { type: 'string' },
-              checks: { type: 'object', additionalProperties: { type: 'string' } },
-            },
-          },
-        },
-      },
+      schema: { response: { '2xx': healthSchema, '5xx': healthSchema } },
     },
     async (_req, reply) => {
       const names = Object.keys(opts.checks);

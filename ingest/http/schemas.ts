@@ -1,55 +1,63 @@
 // Response schemas: they document the API and let fastify serialize fast (and drop anything
-// a backend adds that the API does not promise).
+// a backend adds that the API does not promise). Every object in our JSON is a plain
+// `{type: 'object', properties}`, so the routes build them with objectOf/arrayOf rather than
+// spelling the wrapper out at each level.
+
+export const int = { type: 'integer' } as const;
+export const num = { type: 'number' } as const;
+export const str = { type: 'string' } as const;
+
+export const objectOf = <P extends Record<string, unknown>>(properties: P) =>
+  ({ type: 'object', properties }) as const;
+export const arrayOf = <I>(items: I) => ({ type: 'array', items }) as const;
+
+/** For routes that take no query parameters (unknown ones are dropped by ajv's removeAdditional). */
+export const noQuery = objectOf({});
 
 export const fixSchema = {
-  type: 'object',
-  required: ['deviceId', 'seq', 'time', 'lat', 'lon', 'mode'],
-  properties: {
-    deviceId: { type: 'string' },
-    seq: { type: 'integer' },
+  ...objectOf({
+    deviceId: str,
+    seq: int,
     time: { type: 'integer', description: 'GNSS UTC, ms since 1970' },
-    lat: { type: 'number' },
-    lon: { type: 'number' },
-    alt: { type: 'number' },
+    lat: num,
+    lon: num,
+    alt: num,
     speed: { type: 'number', description: 'm/s' },
-    course: { type: 'number' },
-    hdop: { type: 'number' },
-    sats: { type: 'integer' },
-    mode: { type: 'integer' },
-    quality: { type: 'integer' },
-    droppedThrough: { type: 'integer' },
-  },
+    course: num,
+    hdop: num,
+    sats: int,
+    mode: int,
+    quality: int,
+    droppedThrough: int,
+  }),
+  required: ['deviceId', 'seq', 'time', 'lat', 'lon', 'mode'],
 } as const;
 
-export const errorSchema = {
-  type: 'object',
-  properties: {
-    statusCode: { type: 'integer' },
-    error: { type: 'string' },
-    message: { type: 'string' },
-  },
-} as const;
+export const errorSchema = objectOf({ statusCode: int, error: str, message: str });
 
-export const gapSchema = {
-  type: 'object',
-  properties: { from: { type: 'integer' }, to: { type: 'integer' }, lost: { type: 'boolean' } },
-} as const;
+/**
+ * A route's response schemas: `ok` is the 200 body's properties; routes that check their input
+ * beyond the schema (impossible dates, from > to) also document their 400.
+ */
+export const replies = <P extends Record<string, unknown>>(ok: P, o: { badRequest?: boolean } = {}) => ({
+  200: objectOf(ok),
+  ...(o.badRequest ? { 400: errorSchema } : {}),
+});
 
-export const deviceSchema = {
-  type: 'object',
-  properties: {
-    deviceId: { type: 'string' },
-    status: { type: 'string', enum: ['online', 'offline'] },
-    lastFix: fixSchema,
-    lastSeen: { type: 'string', description: 'ISO time the cloud last received a fix' },
-    lastSeenMs: { type: 'integer' },
-    /** How far the newest fix trails the time it was received: a device uploading backlog. */
-    backlogS: { type: 'number' },
-    maxSeq: { type: 'integer' },
-    fixCount: { type: 'integer' },
-    droppedThrough: { type: 'integer' },
-    missing: { type: 'integer', description: 'seqs not received yet (may still arrive)' },
-    lost: { type: 'integer', description: 'seqs the device dropped for good' },
-    gaps: { type: 'array', items: gapSchema },
-  },
-} as const;
+export const gapSchema = objectOf({ from: int, to: int, lost: { type: 'boolean' } });
+
+export const deviceSchema = objectOf({
+  deviceId: str,
+  status: { type: 'string', enum: ['online', 'offline'] },
+  lastFix: fixSchema,
+  lastSeen: { type: 'string', description: 'ISO time the cloud last received a fix' },
+  lastSeenMs: int,
+  /** How far the newest fix trails the time it was received: a device uploading backlog. */
+  backlogS: num,
+  maxSeq: int,
+  fixCount: int,
+  droppedThrough: int,
+  missing: { type: 'integer', description: 'seqs not received yet (may still arrive)' },
+  lost: { type: 'integer', description: 'seqs the device dropped for good' },
+  gaps: arrayOf(gapSchema),
+});
