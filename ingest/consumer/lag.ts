@@ -4,6 +4,7 @@
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../../shared/log.js';
 import type { IngestMetrics } from '../metrics.js';
+import { pollEvery } from './poll.js';
 
 export async function measureLag(
   admin: Admin,
@@ -35,24 +36,11 @@ export function pollLag(
   log: Logger,
   intervalMs = 10_000,
 ): () => void {
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      for (const g of groups) {
-        for (const { partition, lag } of await measureLag(admin, g, topic)) {
-          metrics.consumerLag.set({ group: g, topic, partition: String(partition) }, lag);
-        }
+  return pollEvery(intervalMs, 'measure consumer lag', log, async () => {
+    for (const g of groups) {
+      for (const { partition, lag } of await measureLag(admin, g, topic)) {
+        metrics.consumerLag.set({ group: g, topic, partition: String(partition) }, lag);
       }
-    } catch (e) {
-      log.warn({ err: e }, 'could not measure consumer lag');
-    } finally {
-      busy = false;
     }
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  void tick();
-  return () => clearInterval(timer);
+  });
 }

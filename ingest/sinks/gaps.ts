@@ -1,26 +1,14 @@
 // Refreshes the seq-gap gauges from the database now and then. Not per flush: a device with a
 // permanent (lost) gap would make every flush scan its seqs.
 import type { Logger } from '../../shared/log.js';
+import { pollEvery } from '../consumer/poll.js';
 import type { Store } from '../db/store.js';
 import type { IngestMetrics } from '../metrics.js';
 
 export function pollGaps(store: Store, metrics: IngestMetrics, log: Logger, intervalMs = 15_000): () => void {
-  let busy = false;
-  const tick = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const { missing, lost } = await store.gapTotals();
-      metrics.seqMissing.set(missing);
-      metrics.seqLost.set(lost);
-    } catch (e) {
-      log.warn({ err: e }, 'could not count seq gaps');
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  void tick();
-  return () => clearInterval(timer);
+  return pollEvery(intervalMs, 'count seq gaps', log, async () => {
+    const { missing, lost } = await store.gapTotals();
+    metrics.seqMissing.set(missing);
+    metrics.seqLost.set(lost);
+  });
 }
