@@ -63,6 +63,11 @@ export class LiveView {
     return this.latest.get(deviceId);
   }
 
+  /** The newest fix of every device (GET /api/devices lists those the database lacks). */
+  all(): IterableIterator<LiveEvent> {
+    return this.latest.values();
+  }
+
   /**
    * Adds a subscriber. It is offered the current position(s) right away, then every change.
    * Call close() on the result when the client goes away.
