@@ -314,8 +314,9 @@ t.test('acks=0 gets no response; the next request on the connection is answered 
   const size = Buffer.alloc(4);
   size.writeInt32BE(frame.length);
   c.write(Buffer.concat([size, frame]));
-  // RawClient checks correlation ids: a stray response to 999 would fail this request.
-  const f = decodeFetchV11(await c.request(ApiKey.Fetch, 11, fetchBody('fire', 0, 0)));
+  // RawClient checks correlation ids: a stray response to 999 would fail this request. A long
+  // poll: the batch is served once the broker's background fsync has made it durable.
+  const f = decodeFetchV11(await c.request(ApiKey.Fetch, 11, fetchBody('fire', 0, 0, 10_000)));
   t.equal(f.highWatermark, 1, 'the acks=0 batch was stored');
   t.ok(f.records.includes(Buffer.from('no ack')));
 });

@@ -1,6 +1,11 @@
 // The log of one partition: an ordered list of segments, the last one active. Appends go to the
 // active segment (rolling to a new one at segment.bytes); reads find the segment by base offset
 // and the position through its sparse index. Retention deletes whole old segments.
+//
+// Reads stop at the high watermark: the end of what is fsync'ed (flusher.ts), not the end of
+// what is written. A consumer that saw a batch a power cut then took back could commit an offset
+// past the log's new end and skip the batches written there next (the producer's retry among
+// them). Everything below the high watermark survives a power cut, so that cannot happen.
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
@@ -12,7 +17,7 @@ import {
 } from '../produce-state/producer-state.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { BASE_OFFSET, BatchError, type BatchInfo, batchSizeAt, validateBatch } from './batch.js';
-import type { GroupFlusher } from './flusher.js';
+import type { Durable, GroupFlusher, SyncPoint } from './flusher.js';
 import { fsyncDir, JsonFile } from './json-file.js';
 import { Segment } from './segment.js';
 
@@ -27,8 +32,11 @@ export type ReadResult =
   | { errorCode: 0; records: Buffer | null }
   | { errorCode: typeof ErrorCode.OFFSET_OUT_OF_RANGE; message: string };
 
-export class PartitionLog {
+export class PartitionLog implements Durable {
   private segments: Segment[] = [];
+  /** High watermark: offsets below it are on disk, and it sits at `hwPosition` in the active segment. */
+  private hw = 0;
+  private hwPosition = 0;
   private producers = new ProducerStateTable();
   private waiters = new Set<() => void>();
   private readonly snapshotFile: JsonFile<ProducerSnapshot>;
@@ -88,6 +96,10 @@ export class PartitionLog {
       p.segments.push(segment);
     }
     p.recoverProducerState();
+    // After a kill -9 the tail may be only in the page cache: make it durable before serving it.
+    if (!clean) p.active.flushSync();
+    p.hw = p.logEndOffset;
+    p.hwPosition = p.active.size;
     return p;
   }
 
@@ -97,6 +109,11 @@ export class PartitionLog {
 
   get logEndOffset(): number {
     return this.active.nextOffset;
+  }
+
+  /** End of what is fsync'ed: what consumers may read (Fetch), and the latest offset (ListOffsets). */
+  get highWatermark(): number {
+    return this.hw;
   }
 
   get sizeBytes(): number {
@@ -189,9 +206,8 @@ export class PartitionLog {
         message: `append failed: ${err.code ?? err.message}`,
       };
     }
-    this.flusher.markDirty(this.active);
+    this.flusher.markDirty(this);
     this.producers.record(h, baseOffset);
-    this.notify();
     return { errorCode: 0, baseOffset, duplicate: false, logAppendTime: -1 };
   }
 
@@ -199,17 +215,41 @@ export class PartitionLog {
   private roll(): void {
     const old = this.active;
     old.flushSync();
+    // All of the old segment is durable now; the high watermark moves to its end (and is the new
+    // segment's start once that exists).
+    const grew = old.nextOffset > this.hw;
+    this.hw = old.nextOffset;
+    this.hwPosition = old.size;
     this.producers.expire(Date.now(), PRODUCER_EXPIRY_MS);
     this.snapshotFile.write(this.producers.snapshot(old.nextOffset));
     this.segments.push(Segment.create(this.dir, old.nextOffset, this.indexInterval));
+    this.hwPosition = 0;
     fsyncDir(this.dir);
+    if (grew) this.notify();
     this.log.debug({ topic: this.topic, partition: this.partition, base: old.nextOffset }, 'rolled segment');
   }
 
+  /** Where the log ends now, for the flusher's next round. */
+  syncPoint(): SyncPoint {
+    const a = this.active;
+    return { segment: a, offset: a.nextOffset, position: a.size };
+  }
+
+  /** The flusher made everything up to `p` durable: serve it, and wake parked fetches. */
+  durable(p: SyncPoint): void {
+    // A point taken before a roll is behind the roll's own fsync (which moved hw already).
+    if (p.offset <= this.hw || p.segment !== this.active) return;
+    this.hw = p.offset;
+    this.hwPosition = p.position;
+    this.notify();
+  }
+
   /**
-   * Whole batches starting with the one containing `offset`, up to `maxBytes`. With
-   * `atLeastOne` the first batch comes whole even if larger, so a big batch can never block a
-   * consumer (Kafka does the same for the first partition with data in a fetch).
+   * Whole batches starting with the one containing `offset`, up to `maxBytes` and never past the
+   * high watermark. With `atLeastOne` the first batch comes whole even if larger, so a big batch
+   * can never block a consumer (Kafka does the same for the first partition with data in a
+   * fetch). Offsets between the high watermark and the log end are valid but not readable yet
+   * (empty, as Kafka answers a fetch there).
    */
   read(offset: number, maxBytes: number, atLeastOne = true): ReadResult {
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
@@ -218,14 +258,16 @@ export class PartitionLog {
         message: `offset ${offset} outside [${this.logStartOffset}, ${this.logEndOffset}]`,
       };
     }
-    if (offset === this.logEndOffset) return { errorCode: 0, records: null };
+    if (offset >= this.hw) return { errorCode: 0, records: null };
     let i = this.segmentIndexFor(offset);
     for (; i < this.segments.length; i++) {
       const seg = this.segments[i]!;
       if (seg.nextOffset <= offset) continue;
       const at = seg.positionOf(offset);
       if (!at) continue;
-      const data = seg.read(at.position, Math.max(maxBytes, 0));
+      // Only the active segment can hold data past the high watermark (a roll fsyncs the old one).
+      const readable = seg === this.active ? this.hwPosition - at.position : Number.MAX_SAFE_INTEGER;
+      const data = seg.read(at.position, Math.max(Math.min(maxBytes, readable), 0));
       let end = 0;
       for (;;) {
         const size = batchSizeAt(data, end);
@@ -235,7 +277,7 @@ export class PartitionLog {
       if (end > 0) return { errorCode: 0, records: data.subarray(0, end) };
       if (!atLeastOne) return { errorCode: 0, records: null };
       const first = seg.batchAt(at.position);
-      if (!first) return { errorCode: 0, records: null };
+      if (!first || first.size > readable) return { errorCode: 0, records: null };
       return { errorCode: 0, records: seg.read(at.position, first.size) };
     }
     return { errorCode: 0, records: null };
@@ -275,8 +317,8 @@ export class PartitionLog {
     return best ? best.offsetForTimestamp(best.maxTimestamp) : null;
   }
 
-  /** Resolves on the next append (or when `signal` aborts). For fetch long polls. */
-  waitForAppend(signal: AbortSignal): Promise<void> {
+  /** Resolves when the high watermark next moves (or when `signal` aborts). For fetch long polls. */
+  waitForData(signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         this.waiters.delete(done);

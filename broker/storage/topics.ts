@@ -64,7 +64,7 @@ export function checkTopicName(name: string): string | null {
 
 export class TopicManager {
   private readonly topics = new Map<string, Topic>();
-  readonly flusher = new GroupFlusher();
+  readonly flusher: GroupFlusher;
   private readonly root: string;
 
   constructor(
@@ -72,6 +72,9 @@ export class TopicManager {
     private readonly log: Logger,
   ) {
     this.root = join(config.dataDir, 'topics');
+    this.flusher = new GroupFlusher((err) =>
+      log.error({ err }, 'fsync failed: nothing more is acknowledged with acks=-1 or served until a restart'),
+    );
   }
 
   /** Load every topic; `clean` says the previous run shut down cleanly (skip full tail checks). */

@@ -1,7 +1,9 @@
 // Fetch (key 1): whole batches from each requested partition, within partition_max_bytes and
 // the request's max_bytes (the first batch is always returned whole so a large batch cannot
-// stall a consumer). Long poll: with fewer than min_bytes available, wait for an append to any
-// requested partition, up to max_wait_ms.
+// stall a consumer). Only data below the high watermark (fsync'ed, storage/log.ts) is served.
+// Long poll: with fewer than min_bytes available, wait until the high watermark of any requested
+// partition moves, up to max_wait_ms; a parked fetch is answered in the same event-loop turn as
+// the fsync round that made new data readable.
 import { setMaxListeners } from 'node:events';
 import type { ApiHandler, RequestContext } from '../../server/api.js';
 import { ApiKey } from '../apiKeys.js';
@@ -30,7 +32,7 @@ function readAll(ctx: RequestContext, req: FetchRequest) {
       const res: FetchPartitionResponse = {
         partition: p.partition,
         errorCode: ErrorCode.NONE,
-        highWatermark: log.logEndOffset,
+        highWatermark: log.highWatermark,
         logStartOffset: log.logStartOffset,
         records: null,
       };
@@ -68,7 +70,7 @@ export const fetch: ApiHandler = {
       !ctx.signal.aborted &&
       !hasError(result.out)
     ) {
-      await waitForAppend(ctx, request, deadline - Date.now());
+      await waitForData(ctx, request, deadline - Date.now());
       result = readAll(ctx, request);
     }
     return encodeFetchResponse(result.out, version);
@@ -79,8 +81,8 @@ function hasError(out: { partitions: FetchPartitionResponse[] }[]): boolean {
   return out.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
 }
 
-/** Wait for an append to any requested partition, the timeout, or the connection closing. */
-async function waitForAppend(ctx: RequestContext, req: FetchRequest, ms: number): Promise<void> {
+/** Wait for new readable data in any requested partition, the timeout, or the connection closing. */
+async function waitForData(ctx: RequestContext, req: FetchRequest, ms: number): Promise<void> {
   const ac = new AbortController();
   setMaxListeners(0, ac.signal); // one listener per requested partition
   const onAbort = () => ac.abort();
@@ -89,7 +91,7 @@ async function waitForAppend(ctx: RequestContext, req: FetchRequest, ms: number)
   for (const t of req.topics) {
     for (const p of t.partitions) {
       const log = ctx.broker.topics.partition(t.topic, p.partition);
-      if (log) waits.push(log.waitForAppend(ac.signal));
+      if (log) waits.push(log.waitForData(ac.signal));
     }
   }
   let timer: NodeJS.Timeout | undefined;
