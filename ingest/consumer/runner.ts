@@ -36,6 +36,15 @@ export interface GroupOptions {
   heartbeatIntervalMs?: number;
   /** Largest fetch per partition (bytes); default 1 MiB. */
   maxBytesPerPartition?: number;
+  /** Long-poll wait of a fetch with nothing to read (ms); default min(flushMs, 1000). */
+  maxWaitTimeInMs?: number;
+  /**
+   * Commit offsets at most this often (ms) instead of after every batch. kafkajs fetches again
+   * only after the batches' commits, each a round trip (an fsync on the embedded broker); a sink
+   * whose redelivery is free (the live view ignores older fixes) takes that off its path.
+   * Offsets not yet committed at a crash, stop or rebalance are read again.
+   */
+  commitIntervalMs?: number;
   /**
    * The consumer stopped for good (kafkajs will not restart it, e.g. the broker refused the
    * session timeout). A process that runs but consumes nothing must not look healthy: the caller
@@ -83,7 +92,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     sessionTimeout: o.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
     maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
-    maxWaitTimeInMs: Math.min(o.flushMs, 1000),
+    maxWaitTimeInMs: o.maxWaitTimeInMs ?? Math.min(o.flushMs, 1000),
     retry: {
       retries: 10,
       // Supervised (onCrash given): no restart timer of kafkajs's own. Its restart runs in the
@@ -125,7 +134,9 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
   consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  const lazyCommit = o.commitIntervalMs !== undefined;
+  const eachBatch = async (p: EachBatchPayload) => {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
     if (batch.messages.length === 0) return;
     const good: Fix[] = [];
     const bad: DeadRecord[] = [];
@@ -160,6 +171,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     const last = batch.lastOffset();
     // kafkajs (autoCommit) commits the resolved offsets right after eachBatch returns.
     resolveOffset(last);
+    if (lazyCommit) await p.commitOffsetsIfNecessary();
     await heartbeat();
     m.consumerLag.set(
       { ...labels, topic: batch.topic, partition: String(batch.partition) },
@@ -174,7 +186,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     // restarts by itself (or reports with restart=false, see onFatal).
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommit: true,
+      autoCommit: !lazyCommit,
+      ...(lazyCommit ? { autoCommitInterval: o.commitIntervalMs } : {}),
       partitionsConsumedConcurrently: o.concurrency ?? 12,
       eachBatch,
     });
