@@ -19,6 +19,7 @@ import { type SupervisedGroup, superviseGroup } from './consumer/supervisor.js';
 import { openStore, type StoreOptions } from './db/open.js';
 import type { Store } from './db/store.js';
 import { startHttpServer } from './http/server.js';
+import { liveGroupOptions } from './live/group-options.js';
 import { LiveView } from './live/live-view.js';
 import type { IngestMetrics } from './metrics.js';
 import { fixStoreSink } from './sinks/fix-store.js';
@@ -126,9 +127,8 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           groupId: `${o.groupPrefix ?? ''}${name}`,
           topic: o.topic,
           sink: sinks[name],
-          flushRows: name === 'live' ? Math.min(o.flushRows, 500) : o.flushRows,
-          // The live view is in memory: flushing it sooner costs nothing and shows riders sooner.
-          flushMs: name === 'live' ? Math.min(o.flushMs, 50) : o.flushMs,
+          // The live view is in memory: tuned for latency (live/group-options.ts).
+          ...(name === 'live' ? liveGroupOptions(o) : { flushRows: o.flushRows, flushMs: o.flushMs }),
           metrics: o.metrics,
           log,
           deadLetter: name === publisher ? dlq : undefined,

@@ -1,6 +1,8 @@
 // The `live` consumer group end to end: fixes produced with kafkajs to the real embedded broker,
 // consumed by the real runner into the live view, pushed to an SSE client. A backlog produced
 // after newer fixes never moves the rider back; a bad record on the partition does not stall it.
+// The group runs with the live settings of the ingest (live/group-options.ts): offsets are still
+// committed, once a second instead of after every batch.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +11,11 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { runGroup } from '../ingest/consumer/runner.js';
 import { startHttpServer } from '../ingest/http/server.js';
+import { liveGroupOptions } from '../ingest/live/group-options.js';
 import type { Fix } from '../shared/fix.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
-import { startTestBroker } from './helpers/ingest-kafka.js';
+import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
 import { openSse } from './helpers/sse-client.js';
 
@@ -28,8 +31,7 @@ t.test('live group: broker -> runner -> live view -> SSE, newest by GNSS time', 
     groupId: 'live',
     topic: TOPIC,
     sink: f.live,
-    flushRows: 500,
-    flushMs: 10,
+    ...liveGroupOptions({ flushRows: 20_000 }),
     metrics: f.metrics,
     log: createLogger('test', 'silent'),
   });
@@ -77,5 +79,19 @@ t.test('live group: broker -> runner -> live view -> SSE, newest by GNSS time', 
   );
   t.equal(live?.consumed, 11, 'the runner counted every record');
   t.equal(live?.dlq, 1, 'and the bad one');
+
+  // While fixes keep coming, the interval commit catches up with everything consumed so far.
+  const ends = await k.admin.fetchTopicOffsets(TOPIC);
+  const consumedUpTo = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+  let seq = 13;
+  await waitFor(async () => {
+    await send([fix('rider-1', seq, { time: base + seq * 1000, lat: 52.64 })]);
+    seq++;
+    const done = await committed(k.admin, 'live', TOPIC);
+    return [...consumedUpTo].every(([p, high]) => (done.get(p) ?? -1) >= high || high === 0)
+      ? true
+      : undefined;
+  }, 250);
+  t.pass(`offsets committed up to what was consumed (${seq - 13} more fixes sent meanwhile)`);
   client.close();
 });
