@@ -5,15 +5,20 @@
 import { SaslAuthError, type SaslServer, type SaslStep } from './mechanism.js';
 import { type ScramCredential, type ScramMechanism, scramPasswordMatches } from './scram.js';
 
+interface StoredPassword {
+  mechanism: ScramMechanism;
+  cred: ScramCredential;
+}
+
 export class PlainServer implements SaslServer {
   readonly mechanism = 'PLAIN';
   private user = '';
   private used = false;
 
   constructor(
-    private readonly credential: (
-      user: string,
-    ) => { mechanism: ScramMechanism; cred: ScramCredential } | undefined,
+    private readonly credential: (user: string) => StoredPassword | undefined,
+    /** Checked instead for an unknown user, so the answer takes as long as for a known one. */
+    private readonly decoy: (user: string) => StoredPassword,
   ) {}
 
   get userName(): string | undefined {
@@ -32,10 +37,10 @@ export class PlainServer implements SaslServer {
       throw new SaslAuthError('authzid', 'PLAIN authorization id differs from the user');
     }
     const found = this.credential(authcid);
+    const check = found ?? this.decoy(authcid);
+    const matches = await scramPasswordMatches(check.mechanism, check.cred, password);
     if (!found) throw new SaslAuthError('unknown-user', 'unknown user');
-    if (!(await scramPasswordMatches(found.mechanism, found.cred, password))) {
-      throw new SaslAuthError('bad-password', 'wrong password');
-    }
+    if (!matches) throw new SaslAuthError('bad-password', 'wrong password');
     return { response: Buffer.alloc(0), done: true };
   }
 }

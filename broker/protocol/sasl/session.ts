@@ -88,7 +88,10 @@ export class SaslSession {
     const users = s.users;
     this.server =
       mechanism === 'PLAIN'
-        ? new PlainServer((u) => users.plain(u))
+        ? new PlainServer(
+            (u) => users.plain(u),
+            (u) => users.decoy(u),
+          )
         : new ScramServer(
             mechanism,
             (u) => users.scram(mechanism, u),

@@ -65,6 +65,15 @@ export class SaslUsers {
   fakeSalt(name: string): Buffer {
     return createHmac('sha256', this.fakeKey).update(name).digest();
   }
+
+  /** A credential no password matches, costing a PLAIN check as much as a real user's. */
+  decoy(name: string): { mechanism: ScramMechanism; cred: ScramCredential } {
+    const zero = Buffer.alloc(32);
+    return {
+      mechanism: 'SCRAM-SHA-256',
+      cred: { salt: this.fakeSalt(name), iterations: MIN_ITERATIONS, storedKey: zero, serverKey: zero },
+    };
+  }
 }
 
 /** The JSON form of one stored credential (what `scram-credential` prints). */
