@@ -3,6 +3,7 @@
 // /healthz and /metrics.
 import t from 'tap';
 import { sessionValue } from '../ingest/http/auth.js';
+import { LiveView } from '../ingest/live/live-view.js';
 import { capturedLog, serve } from './helpers/ingest-http.js';
 import { AUTH, fix, TOKEN, webFixture } from './helpers/ingest-web.js';
 
@@ -157,6 +158,63 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       later.devices.map((d: { status: string }) => d.status),
       ['offline', 'offline'],
     );
+  });
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  t.test(`devices: those only the live view knows are listed too, once [${backend}]`, async (t) => {
+    // As under `--groups live`: the live group sees devices no fix-store group wrote.
+    // The store stamps what it writes with the real clock, so the test's clock starts there too.
+    let now = Date.now();
+    const live = new LiveView(() => now);
+    const f = await serve(t, { now: () => now, offlineAfterMs: 60_000, live }, backend);
+    await f.store.writeFixes([fix('rider-1', 1)]);
+    const z = fix('zeta', 7, { time: now - 5000 });
+    await live.handleBatch([z, fix('alpha', 3, { droppedThrough: 1 })]);
+    const list = async () => (await f.app.inject({ url: '/api/devices', headers: AUTH })).json().devices;
+
+    const devices = await list();
+    t.same(
+      devices.map((d: { deviceId: string; stored: boolean }) => [d.deviceId, d.stored]),
+      [
+        ['rider-1', true],
+        ['alpha', false],
+        ['zeta', false],
+      ],
+      'stored devices first (database order), then live-only ones by id',
+    );
+    const zeta = devices[2];
+    t.same(zeta, {
+      deviceId: 'zeta',
+      status: 'online',
+      lastFix: z,
+      lastSeen: new Date(now).toISOString(),
+      lastSeenMs: now,
+      backlogS: 5,
+      stored: false,
+    });
+    t.notOk('missing' in zeta || 'gaps' in zeta || 'fixCount' in zeta, 'unknown counts are absent, not zero');
+    t.equal(devices[1].lastFix.droppedThrough, 1);
+
+    now += 61_000;
+    t.same(
+      (await list()).map((d: { status: string }) => d.status),
+      ['offline', 'offline', 'offline'],
+      'live-only devices go offline like the others',
+    );
+
+    // Once the database has the device it is listed once, from there.
+    await f.store.writeFixes([z]);
+    const after = await list();
+    t.same(
+      after.map((d: { deviceId: string; stored: boolean }) => [d.deviceId, d.stored]),
+      [
+        ['rider-1', true],
+        ['zeta', true],
+        ['alpha', false],
+      ],
+    );
+    t.equal(after.find((d: { deviceId: string }) => d.deviceId === 'zeta').fixCount, 1);
   });
 }
 

@@ -1,9 +1,11 @@
 // Devices feature: the fleet list with online state and gaps, a device's track and its trips.
 // Everything here reads the database (the fix-store and trips groups write it); the list is
-// topped up from the live view, which can be a moment ahead of the database.
+// topped up from the live view, which can be a moment ahead of the database or hold devices
+// it lacks.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../db/store.js';
 import type { LiveView } from '../live/live-view.js';
+import { listDevices } from './device-list.js';
 import { badRequest } from './errors.js';
 import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
 import { arrayOf, deviceSchema, fixSchema, int, num, objectOf, replies, str } from './schemas.js';
@@ -28,27 +30,13 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
     '/api/devices',
     {
       config: { polled: true },
-      // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected).
+      // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected);
+      // then those only the live view knows (device-list.ts).
       schema: { response: replies({ now: int, offlineAfterS: num, devices: arrayOf(deviceSchema) }) },
     },
     async () => {
       const t = now();
-      const rows = await store.devices();
-      const devices = rows.map((d) => {
-        const l = live.get(d.deviceId);
-        // The live group may have seen a newer fix than the fix-store group has written yet.
-        const liveNewer = l !== undefined && l.fix.time > d.lastFix.time;
-        const lastFix = liveNewer ? l.fix : d.lastFix;
-        const lastSeenMs = Math.max(d.lastSeenMs, l?.receivedAt ?? 0);
-        return {
-          ...d,
-          lastFix,
-          lastSeenMs,
-          lastSeen: new Date(lastSeenMs).toISOString(),
-          status: t - lastSeenMs <= offlineAfterMs ? 'online' : 'offline',
-          backlogS: Math.max(0, (lastSeenMs - lastFix.time) / 1000),
-        };
-      });
+      const devices = listDevices(await store.devices(), live, { now: t, offlineAfterMs });
       return { now: t, offlineAfterS: offlineAfterMs / 1000, devices };
     },
   );

@@ -60,4 +60,8 @@ export const deviceSchema = objectOf({
   missing: { type: 'integer', description: 'seqs not received yet (may still arrive)' },
   lost: { type: 'integer', description: 'seqs the device dropped for good' },
   gaps: arrayOf(gapSchema),
+  stored: {
+    type: 'boolean',
+    description: 'false: known only from the live view (not in the database), so no counts or gaps',
+  },
 });
