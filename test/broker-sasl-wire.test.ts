@@ -205,6 +205,13 @@ t.test('before login: ApiVersions lists the SASL APIs; any other API closes the 
   t.equal(await metadata(w2, 'sneaky'), null, 'Metadata mid-login: closed');
   t.notOk(b.context.topics.names().includes('sneaky'));
 
+  // A big frame before login is refused before it is buffered (512 KiB, as Kafka's
+  // sasl.server.max.receive.size); after login the broker's usual limit applies.
+  const big = await Wire.open(t, b.port);
+  big.raw(Buffer.alloc(600 * 1024));
+  t.equal(await big.next(), null, '600 KiB frame before login: closed');
+  t.match(logs.text(), /"reason":"request size 614400 exceeds the maximum of 524288 bytes"/);
+
   // SaslAuthenticate without a handshake: ILLEGAL_SASL_STATE, then closed.
   const w3 = await Wire.open(t, b.port);
   const a = await authenticate(w3, 1, Buffer.from('\0agent\0x'));

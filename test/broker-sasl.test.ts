@@ -75,6 +75,29 @@ for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {
   });
 }
 
+t.test('after login the usual request size applies (before it, 512 KiB)', async (t) => {
+  const { b } = await saslBroker(t);
+  const producer = kafka(b.address, 'big', sasl('scram-sha-256', 'agent', PASSWORD)).producer();
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  // One partition, one batch of 8 x 100 KiB: an 800 KiB Produce request.
+  const value = Buffer.alloc(100 * 1024, 7);
+  await producer.send({
+    topic: 'big',
+    acks: -1,
+    messages: Array.from({ length: 8 }, () => ({ key: 'k', value })),
+  });
+  const admin = kafka(b.address, 'big-admin', sasl('scram-sha-256', 'agent', PASSWORD)).admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets('big');
+  await admin.disconnect();
+  t.equal(
+    offsets.reduce((n, o) => n + Number(o.high), 0),
+    8,
+    'the 800 KiB request was served: 8 records stored',
+  );
+});
+
 t.test('refused: wrong password, unknown user (each mechanism); nothing acted on', async (t) => {
   const { b, logs } = await saslBroker(t);
   for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'] as const) {

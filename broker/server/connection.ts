@@ -14,6 +14,8 @@ import { FrameDecoder, FrameError, MIN_REQUEST_HEADER } from './framing.js';
 /** Stop reading from a client that pipelines more than this many unanswered requests. */
 const MAX_QUEUED = 64;
 
+const MAX_FRAME_BEFORE_LOGIN = 512 * 1024;
+
 /** What a client may send before it has logged in on a SASL listener (Kafka's list). */
 const BEFORE_AUTH: ReadonlySet<number> = new Set([
   ApiKey.ApiVersions,
@@ -41,7 +43,7 @@ export class Connection {
     this.log = broker.log.child({ conn: id, remote: this.remoteAddress });
     this.decoder = new FrameDecoder(broker.config.maxRequestBytes);
     this.sasl = new SaslSession(broker.config.sasl, this.log);
-    if (!this.sasl.authenticated) this.decoder.minFrameBytes = 0;
+    if (!this.sasl.authenticated) this.limitFramesUntilLogin();
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
@@ -149,7 +151,7 @@ export class Connection {
       }
       if (closeAfter) this.closeAfterFlush();
       else if (apiKey === ApiKey.SaslAuthenticate && this.sasl.authenticated) {
-        this.decoder.minFrameBytes = MIN_REQUEST_HEADER;
+        this.liftFrameLimits();
       }
     } catch (e) {
       if (e instanceof ProtocolError) {
@@ -185,7 +187,21 @@ export class Connection {
     const head = Buffer.allocUnsafe(4);
     head.writeInt32BE(reply.length, 0);
     this.socket.write(Buffer.concat([head, reply]));
-    if (this.sasl.authenticated) this.decoder.minFrameBytes = MIN_REQUEST_HEADER;
+    if (this.sasl.authenticated) this.liftFrameLimits();
+  }
+
+  /**
+   * Before login: bare v0 tokens may be shorter than a request header, and nobody unauthenticated
+   * gets to make the broker hold a big frame (Kafka's sasl.server.max.receive.size, 512 KiB).
+   */
+  private limitFramesUntilLogin(): void {
+    this.decoder.minFrameBytes = 0;
+    this.decoder.maxFrameBytes = Math.min(this.broker.config.maxRequestBytes, MAX_FRAME_BEFORE_LOGIN);
+  }
+
+  private liftFrameLimits(): void {
+    this.decoder.minFrameBytes = MIN_REQUEST_HEADER;
+    this.decoder.maxFrameBytes = this.broker.config.maxRequestBytes;
   }
 
   private send(correlationId: number, headerTags: boolean, body: Buffer[]): Promise<void> | undefined {

@@ -22,7 +22,8 @@ export class FrameDecoder {
    */
   minFrameBytes = MIN_REQUEST_HEADER;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  /** Largest frame accepted; a SASL listener keeps it small until the login is done. */
+  constructor(public maxFrameBytes: number) {}
 
   /** Add socket bytes; returns the complete frames (without the size prefix) now available. */
   push(chunk: Buffer): Buffer[] {
