@@ -1,13 +1,20 @@
 // Live latency: from a fix entering the live path to an SSE client having parsed it, with
 // 10,000 devices each sending one fix a second (goal: p99 <= 50 ms).
 //
-//   mode 'sink':   the fix is handed to LiveView.handleBatch (as the consumer runner does), in
-//                  batches every 50 ms like the live group's flush interval.
-//   mode 'broker': the fix is produced with kafkajs to the embedded broker/, consumed by the
-//                  real `live` consumer group (ingest/consumer/runner.ts) into the live view.
+//   mode 'sink':   the fix is handed to LiveView.handleBatch (as the consumer runner does).
+//   mode 'broker': the fix is produced with kafkajs (acks=-1) to the embedded broker/ (its own
+//                  process), consumed by the real `live` consumer group (ingest/consumer/runner.ts,
+//                  with the ingest's live settings, ingest/live/group-options.ts) into the view.
+// Every SLICE_MS the fixes of the devices due in that slice are sent, each stamped when it is
+// handed over; a slice never waits for an earlier one's acknowledgement (the devices are
+// independent; waiting would delay the later fixes' stamps and hide a slow broker). In broker
+// mode the producer is a separate process, as the agents are separate machines: its encoding
+// does not share the ingest's event loop. It sends one request per slice (100 fixes over 12
+// partitions) over PRODUCERS connections, where 10,000 agents would each send one fix per
+// request over their own connection.
 // The SSE clients (one fleet stream carrying every device, plus per-device customer streams)
-// run in a separate process so their parsing does not share the server's event loop; both
-// processes stamp times with performance.timeOrigin + performance.now() (the same wall clock).
+// run in a separate process too; all processes stamp times with performance.timeOrigin +
+// performance.now() (the same wall clock).
 //
 //   node --import tsx bench/live.ts [sink|broker|both] [devices] [seconds]
 import { type ChildProcess, fork } from 'node:child_process';
@@ -16,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { openStore } from '../ingest/db/open.js';
 import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
@@ -45,21 +53,29 @@ export interface LiveFigures {
   /** From handing over (sink: handleBatch; broker: producer.send) to the live view having it. */
   toSinkP50Ms: number;
   toSinkP99Ms: number;
-  /** How long handing one batch over took (broker: the produce round trip with acks=all). */
+  /** How long handing one slice over took (broker: the produce round trip with acks=-1). */
   sendP50Ms: number;
   sendP99Ms: number;
   /**
    * CPU time of the server process per fix (µs): live view, SSE formatting and writes (and, in
-   * broker mode, the kafkajs producer and consumer). Independent of how busy the machine is.
+   * broker mode, the kafkajs consumer). Independent of how busy the machine is.
    */
   serverCpuUsPerFix: number;
   /** 1-minute load average at the end: this machine's 2 cores are shared, read figures with it. */
   loadAvg: number;
 }
 
+const self = fileURLToPath(import.meta.url);
 const now = () => performance.timeOrigin + performance.now();
 const TOKEN = 'bench-token-0123456789abcdef';
-const BATCH_MS = 50;
+/** A fix waits at most this long for the next send (a real agent sends each at once). */
+const SLICE_MS = 10;
+/**
+ * Producer connections, taking the slices in turn. A broker answers one connection's requests in
+ * order and an acks=-1 request only after its fsync, so one connection would carry at most one
+ * slice per fsync; the agents each have their own.
+ */
+const PRODUCERS = 10;
 const id = (i: number) => `dev-${String(i).padStart(5, '0')}`;
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -106,21 +122,101 @@ async function clientMain(url: string, deviceStreams: number, devices: number): 
   });
 }
 
-interface Feed {
-  /** Hands fixes to the live path; resolves when they are on their way. */
-  send(fixes: Fix[]): Promise<void>;
-  close(): Promise<void>;
+/** The fixes of slice `s` (the devices due then, seq = the second), stamped by `stamp`. */
+function sliceFixes(s: number, devices: number, stamp: (i: number, seq: number) => number): Fix[] {
+  const perSecond = 1000 / SLICE_MS;
+  const perSlice = Math.ceil(devices / perSecond);
+  const seq = Math.floor(s / perSecond) + 1;
+  const first = (s % perSecond) * perSlice;
+  const out: Fix[] = [];
+  for (let i = first; i < Math.min(devices, first + perSlice); i++) out.push(fixOf(i, seq, stamp(i, seq)));
+  return out;
 }
 
-async function directFeed(live: LiveView): Promise<Feed> {
-  return { send: (fixes) => live.handleBatch(fixes), close: async () => {} };
+interface SendReport {
+  /** Per (device, seq): when it was handed over; index device * (seconds + 1) + seq. */
+  sentAt: number[];
+  /** Per slice: how long the hand-over took (ms). */
+  ackMs: number[];
+  fixesSent: number;
 }
 
-/** A free TCP port on loopback (closed again at once; the broker binds it right after). */
-async function brokerFeed(live: LiveView, dir: string, partitions: number): Promise<Feed> {
+/** Runs the slices from `start`, each at its due time, none waiting for an earlier one. */
+async function runSlices(
+  devices: number,
+  seconds: number,
+  start: number,
+  send: (fixes: Fix[]) => Promise<void>,
+): Promise<SendReport> {
+  const sentAt = new Array<number>(devices * (seconds + 1)).fill(0);
+  const ackMs: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  let fixesSent = 0;
+  const slices = seconds * (1000 / SLICE_MS);
+  for (let s = 0; s < slices; s++) {
+    const wait = start + s * SLICE_MS - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const t = now();
+    const batch = sliceFixes(s, devices, (i, seq) => {
+      sentAt[i * (seconds + 1) + seq] = t;
+      return t;
+    });
+    fixesSent += batch.length;
+    inFlight.push(send(batch).then(() => void ackMs.push(now() - t)));
+  }
+  await Promise.all(inFlight);
+  return { sentAt, ackMs, fixesSent };
+}
+
+/** The producer process (broker mode): connects, then runs the slices when told to. */
+async function producerMain(address: string, devices: number, seconds: number): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const { encodeFix } = await import('../shared/fixcodec.js');
+  const kafka = new Kafka({
+    clientId: 'bench-live-producer',
+    brokers: [address],
+    logLevel: logLevel.NOTHING,
+  });
+  const producers = Array.from({ length: PRODUCERS }, () =>
+    kafka.producer({ allowAutoTopicCreation: false }),
+  );
+  await Promise.all(producers.map((p) => p.connect()));
+  process.send?.({ ready: true });
+  let slice = 0;
+  process.once('message', async (m: { start: number }) => {
+    const report = await runSlices(devices, seconds, m.start, async (fixes) => {
+      await producers[slice++ % PRODUCERS]!.send({
+        topic: 'gps.fixes',
+        acks: -1,
+        messages: fixes.map((f) => ({ key: f.deviceId, value: encodeFix(f) })),
+      });
+    });
+    await Promise.all(producers.map((p) => p.disconnect()));
+    process.send?.(report, () => process.exit(0));
+  });
+}
+
+/** Forks this file in another role and waits for its first message (ready). */
+async function child(args: string[]): Promise<ChildProcess> {
+  const c = fork(self, args, { execArgv: ['--import', 'tsx'] });
+  await new Promise<void>((resolve, reject) => {
+    c.once('message', () => resolve());
+    c.once('exit', (code) => reject(new Error(`bench ${args[0]} process exited with ${code}`)));
+  });
+  return c;
+}
+
+/** Broker mode: the broker, the live group into `live`, and the producer process. */
+async function brokerSetup(
+  live: LiveView,
+  dir: string,
+  partitions: number,
+  devices: number,
+  seconds: number,
+) {
   const { Kafka, logLevel } = await import('kafkajs');
   const { runGroup } = await import('../ingest/consumer/runner.js');
-  const { encodeFix } = await import('../shared/fixcodec.js');
+  const { liveGroupOptions } = await import('../ingest/live/group-options.js');
   const { createLogger } = await import('../shared/log.js');
   const log = createLogger('bench-live', 'warn');
   // The embedded broker in its own process, as in production where Kafka is not in ours.
@@ -129,41 +225,53 @@ async function brokerFeed(live: LiveView, dir: string, partitions: number): Prom
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'gps.fixes', numPartitions: partitions }] });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
   const group = await runGroup({
     kafka,
     groupId: 'live',
     topic: 'gps.fixes',
     sink: live,
-    flushRows: 500,
-    flushMs: BATCH_MS,
+    ...liveGroupOptions({ flushRows: 20_000 }),
     metrics: createIngestMetrics(),
     log,
   });
   // Wait until the group holds its partitions before producing.
   for (let i = 0; i < 200 && group.assigned().length < partitions; i++)
     await new Promise((r) => setTimeout(r, 50));
+  const producer = await child(['--producer', broker.address, String(devices), String(seconds)]);
   return {
-    async send(fixes) {
-      await producer.send({
-        topic: 'gps.fixes',
-        acks: -1,
-        messages: fixes.map((f) => ({ key: f.deviceId, value: encodeFix(f) })),
+    async run(start: number): Promise<SendReport> {
+      return new Promise((resolve, reject) => {
+        producer.once('message', (m) => resolve(m as SendReport));
+        producer.once('exit', (code) => reject(new Error(`bench producer exited with ${code}`)));
+        producer.send({ start });
       });
     },
     async close() {
+      producer.kill();
       await group.stop();
-      await producer.disconnect();
       await admin.disconnect();
       await broker.stop();
     },
   };
 }
 
-export async function benchLive(
-  opts: { mode?: 'sink' | 'broker'; devices?: number; seconds?: number; deviceStreams?: number } = {},
-): Promise<LiveFigures> {
+type BenchOptions = { mode?: 'sink' | 'broker'; devices?: number; seconds?: number; deviceStreams?: number };
+
+/**
+ * Runs the bench with the server side (live view, HTTP, consumer) in a process started with the
+ * ingest's V8 flags (ingest/config.ts), as `npm run ingest` runs it: its GC is part of the latency.
+ */
+export async function benchLive(opts: BenchOptions = {}): Promise<LiveFigures> {
+  const c = fork(self, ['--server', JSON.stringify(opts)], {
+    execArgv: [...INGEST_NODE_FLAGS, '--import', 'tsx'],
+  });
+  return new Promise((resolve, reject) => {
+    c.once('message', (m) => resolve(m as LiveFigures));
+    c.once('exit', (code) => reject(new Error(`bench server process exited with ${code}`)));
+  });
+}
+
+async function runServer(opts: BenchOptions): Promise<LiveFigures> {
   const mode = opts.mode ?? 'sink';
   const devices = opts.devices ?? 10_000;
   const seconds = opts.seconds ?? 10;
@@ -179,7 +287,6 @@ export async function benchLive(
     for (const f of fixes) sunk.push(Number(f.deviceId.slice(4)), f.seq, t);
     return handle(fixes);
   };
-  const ackMs: number[] = [];
   const metrics = createIngestMetrics();
   const srv = await startHttpServer({
     token: TOKEN,
@@ -190,44 +297,16 @@ export async function benchLive(
     logger: false,
   });
   let client: ChildProcess | undefined;
-  let feed: Feed | undefined;
+  let broker: Awaited<ReturnType<typeof brokerSetup>> | undefined;
   try {
-    feed = mode === 'sink' ? await directFeed(live) : await brokerFeed(live, dir, 12);
-    client = fork(
-      fileURLToPath(import.meta.url),
-      ['--client', srv.url, String(deviceStreams), String(devices)],
-      {
-        execArgv: ['--import', 'tsx'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      client!.once('message', () => resolve());
-      client!.once('exit', (code) => reject(new Error(`bench client exited with ${code}`)));
-    });
-
-    // Each device sends once a second; every BATCH_MS the devices due in that slice are sent.
-    const sentAt = new Float64Array(devices * (seconds + 1));
-    const perSlice = Math.ceil(devices / (1000 / BATCH_MS));
-    const slices = seconds * (1000 / BATCH_MS);
-    const start = now();
+    if (mode === 'broker') broker = await brokerSetup(live, dir, 12, devices, seconds);
+    client = await child(['--client', srv.url, String(deviceStreams), String(devices)]);
+    const start = now() + 100;
     const cpu0 = process.cpuUsage();
-    let fixesSent = 0;
-    for (let s = 0; s < slices; s++) {
-      const due = start + s * BATCH_MS;
-      const wait = due - now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const seq = Math.floor(s / (1000 / BATCH_MS)) + 1;
-      const first = (s % (1000 / BATCH_MS)) * perSlice;
-      const batch: Fix[] = [];
-      const t = now();
-      for (let i = first; i < Math.min(devices, first + perSlice); i++) {
-        batch.push(fixOf(i, seq, t));
-        sentAt[i * (seconds + 1) + seq] = t;
-      }
-      fixesSent += batch.length;
-      await feed.send(batch);
-      ackMs.push(now() - t);
-    }
+    // Each device sends once a second; every SLICE_MS the devices due in that slice are sent.
+    const { sentAt, ackMs, fixesSent } = broker
+      ? await broker.run(start)
+      : await runSlices(devices, seconds, start, (fixes) => live.handleBatch(fixes));
     // Let the last events arrive.
     await new Promise((r) => setTimeout(r, mode === 'broker' ? 2000 : 500));
     const cpu = process.cpuUsage(cpu0);
@@ -273,17 +352,23 @@ export async function benchLive(
     };
   } finally {
     client?.kill();
-    await feed?.close();
+    await broker?.close();
     await srv.app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const self = fileURLToPath(import.meta.url);
 if (process.argv[1] === self) {
-  if (process.argv[2] === '--client') {
+  if (process.argv[2] === '--server') {
+    const f = await runServer(JSON.parse(process.argv[3]!) as BenchOptions);
+    // kafkajs leaves sockets and timers behind; the figures are what matters.
+    if (process.send) process.send(f, () => process.exit(0));
+    else process.stdout.write(`${JSON.stringify(f)}\n`, () => process.exit(0));
+  } else if (process.argv[2] === '--client') {
     void clientMain(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]));
+  } else if (process.argv[2] === '--producer') {
+    void producerMain(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]));
   } else {
     const which = process.argv[2] ?? 'sink';
     const devices = Number(process.argv[3] ?? 10_000);
