@@ -56,6 +56,12 @@ export interface GroupOptions {
    * caller (supervisor.ts) replaces it. onFatal is then not called.
    */
   onCrash?: (e: Error) => void;
+  /**
+   * The caller gave up waiting for the start (connect, subscribe, first join): the consumer is
+   * disconnected at once, which fails the kafkajs step in flight, and runGroup rejects instead of
+   * going on to join as a member nobody supervises.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunningGroup {
@@ -179,9 +185,17 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     );
   };
 
+  const abandon = () => void consumer.disconnect().catch(() => undefined);
+  const notAbandoned = () => {
+    if (o.signal?.aborted) throw new Error('consumer start abandoned by its supervisor');
+  };
+  o.signal?.addEventListener('abort', abandon, { once: true });
   try {
+    notAbandoned();
     await consumer.connect();
+    notAbandoned();
     await consumer.subscribe({ topics: [o.topic], fromBeginning: true });
+    notAbandoned();
     // Resolves after the first join attempt, joined or not: a failed join is a crash that kafkajs
     // restarts by itself (or reports with restart=false, see onFatal).
     await consumer.run({
@@ -191,10 +205,14 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       partitionsConsumedConcurrently: o.concurrency ?? 12,
       eachBatch,
     });
+    notAbandoned();
   } catch (e) {
-    // Connect or subscribe gave up (broker unreachable): leave nothing half-open behind.
+    // Connect or subscribe gave up (broker unreachable) or the start was abandoned: leave nothing
+    // half-open behind.
     await consumer.disconnect().catch(() => undefined);
     throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', abandon);
   }
   log.info({ topic: o.topic, flushRows: o.flushRows, flushMs: o.flushMs }, 'consumer group running');
 

@@ -11,6 +11,11 @@
 // failure maxFailures times in a row without joining in between.
 //
 // A watchdog replaces a consumer that stays not live (not joined) for stallMs without crashing.
+// No step of a replacement may hang the loop either (a broker that accepts connections but never
+// answers can keep a kafkajs connect, join or disconnect waiting for as long as its request
+// timeout and retries allow, minutes): starting a consumer gets stallMs and is then abandoned
+// (runGroup disconnects it), stopping one gets stopMs and is then abandoned; both are logged and
+// the loop goes on with a fresh consumer.
 // Offsets are still committed only by runGroup after the sink made the fixes durable; a replaced
 // consumer finishes or abandons its batch in hand, and whatever was not committed is delivered
 // again to the next one (the sinks are idempotent).
@@ -20,8 +25,12 @@ import { type GroupOptions, type GroupState, type RunningGroup, runGroup } from 
 export interface SupervisorOptions extends Omit<GroupOptions, 'onCrash' | 'onFatal'> {
   /** Nothing more to try; the caller should exit non-zero so an operator sees `e`. */
   onFatal?: (e: Error) => void;
-  /** Replace a consumer that has not been live for this long without crashing. Default 90 s. */
+  /** Replace a consumer that has not been live for this long without crashing, or give up
+   *  waiting for a new one to start (connect, subscribe, first join). Default 90 s. */
   stallMs?: number;
+  /** Abandon a consumer whose stop (batch in hand made durable, group left) takes longer. Its
+   *  uncommitted fixes are delivered again to the next consumer. Default 30 s. */
+  stopMs?: number;
   /** Pause before the next consumer: first, doubled up to max. Default 500 ms .. 5 s (cheap, and the
    *  broker is used again within seconds of its return). */
   retryMs?: { first: number; max: number };
@@ -47,7 +56,10 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
   const first = o.retryMs?.first ?? 500;
   const max = o.retryMs?.max ?? 5_000;
   const maxFailures = o.maxFailures ?? 8;
+  const stopMs = o.stopMs ?? 30_000;
   let current: RunningGroup | undefined;
+  // The start in progress, so that stop() can abandon it at once.
+  let starting: AbortController | undefined;
   // Since when no consumer of ours has been live (undefined while one is), and the last reason.
   let downSince: number | undefined = Date.now();
   let lastWhy = 'starting';
@@ -74,16 +86,26 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
     while (!stopping) {
       let crash: Error | undefined;
       let g: RunningGroup | undefined;
+      const attempt = new AbortController();
+      starting = attempt;
       try {
-        g = await runGroup({
-          ...o,
-          onCrash: (e) => {
-            crash ??= e;
-            wakeUp?.();
-          },
-        });
+        g = await within(
+          runGroup({
+            ...o,
+            signal: attempt.signal,
+            onCrash: (e) => {
+              crash ??= e;
+              wakeUp?.();
+            },
+          }),
+          stallMs,
+          attempt,
+          'consumer did not start (connect, subscribe, first join)',
+        );
       } catch (e) {
-        crash = e instanceof Error ? e : new Error(String(e)); // connect/subscribe gave up
+        crash = e instanceof Error ? e : new Error(String(e)); // connect/subscribe gave up, or timed out
+      } finally {
+        starting = undefined;
       }
       current = g;
       // Watch it until it crashes, stalls, or we stop.
@@ -103,7 +125,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
       if (g) joins += g.state().joins;
       current = undefined;
       // kafkajs has disconnected a crashed consumer itself; this also flushes its buffer.
-      await g?.stop().catch((e) => log.warn({ err: e }, 'stopping the old consumer failed'));
+      if (g) await stopWithin(g);
       const e = crash ?? new Error(stalled);
       const why = describeError(e);
       downSince ??= Date.now();
@@ -113,7 +135,8 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
         o.onFatal?.(e);
         return;
       }
-      if (joinedMeanwhile || stalled || isConnectionError(e)) failures = 0;
+      // A step that timed out is a stall: the broker is there but not answering, which heals.
+      if (joinedMeanwhile || stalled || e instanceof KafkaStepTimeout || isConnectionError(e)) failures = 0;
       else failures++;
       if (failures >= maxFailures) {
         log.fatal({ err: e, failures }, 'consumer group keeps failing; giving up');
@@ -148,11 +171,60 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
     replacements: () => replaced,
     stop: async () => {
       stopping = true;
+      starting?.abort();
       wakeUp?.();
       await running;
       const g = current;
       current = undefined;
-      await g?.stop();
+      if (g) await stopWithin(g);
     },
   };
+
+  /** Stops g, or gives up on it after stopMs: what it had not committed is delivered again. */
+  async function stopWithin(g: RunningGroup): Promise<void> {
+    try {
+      await within(g.stop(), stopMs, undefined, 'old consumer did not stop');
+    } catch (e) {
+      log.warn({ reason: describeError(e) }, 'abandoning the old consumer');
+    }
+  }
+}
+
+/** A Kafka step that did not finish in time; the supervisor treats it like a stall. */
+export class KafkaStepTimeout extends Error {
+  override name = 'KafkaStepTimeout';
+}
+
+/**
+ * p, or a KafkaStepTimeout after ms. On the timeout `abandon` is aborted so the work behind p can
+ * let go; aborted by anyone else (stop()), it settles at once too. From then on p's own outcome
+ * is swallowed.
+ */
+function within<T>(
+  p: Promise<T>,
+  ms: number,
+  abandon: AbortController | undefined,
+  what: string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const settle = (done: () => void) => {
+      clearTimeout(timer);
+      abandon?.signal.removeEventListener('abort', onAbort);
+      done();
+    };
+    const onAbort = () => {
+      p.catch(() => undefined);
+      settle(() => reject(new KafkaStepTimeout(`${what}: abandoned`)));
+    };
+    const timer = setTimeout(() => {
+      p.catch(() => undefined);
+      settle(() => reject(new KafkaStepTimeout(`${what} within ${ms} ms`)));
+      abandon?.abort();
+    }, ms);
+    abandon?.signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => settle(() => resolve(v)),
+      (e) => settle(() => reject(e)),
+    );
+  });
 }
