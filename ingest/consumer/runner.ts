@@ -70,9 +70,10 @@ export interface RunningGroup {
   /** Partitions of the topic this member holds now. */
   assigned(): number[];
   /**
-   * Live: joined the group and not crashed, stopped or disconnected since. kafkajs restarts a
-   * crashed consumer by itself (live again at its next join); the supervisor watches this flag
-   * for a consumer that stays down.
+   * Live: joined the group, not crashed, stopped or disconnected since, and the coordinator
+   * answered a heartbeat (or the join) within the session timeout. kafkajs restarts a crashed
+   * consumer by itself (live again at its next join); the supervisor watches this flag for a
+   * consumer that stays down.
    */
   state(): GroupState;
   /** Leaves the group after the batch in hand is durable and committed. */
@@ -93,9 +94,10 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   const log = o.log.child({ group: o.groupId });
   const m = o.metrics;
   const labels = { group: o.groupId };
+  const sessionTimeoutMs = o.sessionTimeoutMs ?? 30_000;
   const consumer = o.kafka.consumer({
     groupId: o.groupId,
-    sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+    sessionTimeout: sessionTimeoutMs,
     heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
     maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: o.maxWaitTimeInMs ?? Math.min(o.flushMs, 1000),
@@ -115,6 +117,11 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
 
   let assigned: number[] = [];
   let state: GroupState = { live: false, since: Date.now(), why: 'starting', joins: 0 };
+  // When the coordinator last answered this member (its join or a heartbeat). kafkajs reports
+  // nothing while it waits on a broker that went away or stopped answering: no crash until its
+  // request timeouts and retries run out (minutes), so a joined consumer would look live all along.
+  // Past the session timeout the broker has dropped the member anyway.
+  let answeredAt = 0;
   const setLive = (live: boolean, why: string) => {
     if (!live) assigned = [];
     state = live === state.live ? { ...state, why } : { ...state, live, since: Date.now(), why };
@@ -122,6 +129,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
     setLive(true, 'joined');
+    answeredAt = Date.now();
     state.joins++;
     log.info({ partitions: assigned }, 'joined group');
   });
@@ -136,6 +144,9 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     }
     log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
     if (!e.payload.restart) o.onFatal?.(e.payload.error);
+  });
+  consumer.on(consumer.events.HEARTBEAT, () => {
+    answeredAt = Date.now();
   });
   consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
   consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
@@ -220,7 +231,15 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     groupId: o.groupId,
     consumer,
     assigned: () => assigned,
-    state: () => state,
+    state: () => {
+      if (!state.live || Date.now() - answeredAt <= sessionTimeoutMs) return state;
+      return {
+        ...state,
+        live: false,
+        since: answeredAt + sessionTimeoutMs,
+        why: `no heartbeat answered within the session timeout (${sessionTimeoutMs} ms)`,
+      };
+    },
     stop: async () => {
       await consumer.disconnect();
       await buffer.flushNow();
