@@ -10,7 +10,8 @@
 // process exits 1 and says why) only on a setting the broker refuses or on the same other
 // failure maxFailures times in a row without joining in between.
 //
-// A watchdog replaces a consumer that stays not live (not joined) for stallMs without crashing.
+// A watchdog replaces a consumer that stays not live (not joined, or its heartbeats unanswered,
+// runner.ts) for stallMs without crashing.
 // No step of a replacement may hang the loop either (a broker that accepts connections but never
 // answers can keep a kafkajs connect, join or disconnect waiting for as long as its request
 // timeout and retries allow, minutes): starting a consumer gets stallMs and is then abandoned
