@@ -4,11 +4,15 @@ import { env } from '../shared/config.js';
 
 /**
  * V8 flags the ingest process runs with: at tens of thousands of fixes/s the default young
- * generation makes the scavenger run constantly (~20% of the consumer's CPU); 64 MB semi-spaces
- * took the measured end-to-end rate from ~65-80k to ~90-125k fixes/s. `npm run ingest` (in
- * package.json, which cannot import this) and `npm start` pass them; so should any other launcher.
+ * generation makes the scavenger run constantly (~20% of the consumer's CPU); larger semi-spaces
+ * took the measured end-to-end rate from ~65-80k to ~90-125k fixes/s. 16 MB, not 64: a scavenge
+ * stops the event loop for as long as it copies the survivors, and with 64 MB those pauses
+ * reached 120-320 ms (8 MB: 40-55 ms), showing in the live view's p99 latency; broker to SQLite
+ * measured 111k/121k fixes/s with 16 MB against 64k/107k with 64 MB, same machine, alternating.
+ * `npm run ingest` (in package.json, which cannot import this) and `npm start` pass them; so
+ * should any other launcher.
  */
-export const INGEST_NODE_FLAGS = ['--max-semi-space-size=64'];
+export const INGEST_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export const GROUP_NAMES = ['fix-store', 'trips', 'live'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
