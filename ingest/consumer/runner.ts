@@ -152,6 +152,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
 
   const lazyCommit = o.commitIntervalMs !== undefined;
+  let committing = false;
   const eachBatch = async (p: EachBatchPayload) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
     if (batch.messages.length === 0) return;
@@ -188,7 +189,14 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     const last = batch.lastOffset();
     // kafkajs (autoCommit) commits the resolved offsets right after eachBatch returns.
     resolveOffset(last);
-    if (lazyCommit) await p.commitOffsetsIfNecessary();
+    if (lazyCommit && !committing) {
+      // One at a time: the batches of a fetch all get here together, and each commit would wait
+      // its turn (an fsync on the embedded broker) on the connection the next fetch uses.
+      committing = true;
+      await p.commitOffsetsIfNecessary().finally(() => {
+        committing = false;
+      });
+    }
     await heartbeat();
     m.consumerLag.set(
       { ...labels, topic: batch.topic, partition: String(batch.partition) },
