@@ -60,7 +60,7 @@ t.test('the unit has what the service needs', async (t) => {
     t.match(unit, new RegExp(`^${line}$`, 'm'), line);
   }
   t.match(unit, /^WatchdogSec=\d+$/m);
-  t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/gps-agent\/dist\/gps-agent\.mjs run$/m);
+  t.match(unit, /^ExecStart=\/usr\/bin\/node (--[a-z-]+=\S+ )*\/opt\/gps-agent\/dist\/gps-agent\.mjs run$/m);
 });
 
 t.test('install.sh --root installs into a temporary root and starts nothing', async (t) => {
