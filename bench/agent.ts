@@ -9,7 +9,9 @@
 //    sending to the embedded broker (its own process): RSS, CPU, wire bytes per fix, disk bytes
 //    per fix of the whole process; as the service runs it (bundle) and from sources (tsx).
 // 3. drain: a backlog in the outbox, then `agent run` starts with the broker (its own process) up:
-//    fixes/s and wire bytes per fix; also the Sender alone in this process.
+//    fixes/s and wire bytes per fix, and the RSS while draining and at 1 Hz afterwards (what a
+//    device holds after a tunnel); also the Sender alone in this process.
+// The bundle runs with the node flags of systemd/gps-agent.service's ExecStart, as the service.
 // The machine is shared: run it when nothing else does, and compare figures of one run.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +29,18 @@ const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
 const CLK_TCK = 100;
 const quiet = createLogger('bench', 'silent');
+const UNIT = join(ROOT, 'systemd/gps-agent.service');
+/** How long the agent runs at 1 Hz after a drain before its RSS is sampled (V8 shrinks lazily). */
+const AFTER_DRAIN_SETTLE_MS = 10_000;
+const AFTER_DRAIN_SAMPLES = 20;
+
+/** The node flags the service runs with: the words between node and the bundle in ExecStart. */
+export function serviceNodeFlags(unit = readFileSync(UNIT, 'utf8')): string[] {
+  const words = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const bundle = words.findIndex((w) => w.endsWith('.mjs'));
+  if (bundle < 1) throw new Error(`${UNIT}: no ExecStart=node ... bundle.mjs line`);
+  return words.slice(1, bundle);
+}
 
 export interface LiveFigures {
   seconds: number;
@@ -51,6 +65,14 @@ export interface DrainFigures {
   wireBytesPerFix: number;
 }
 
+export interface DrainProcessFigures extends DrainFigures {
+  /** Highest RSS sampled while draining, MB. */
+  peakRssMb: number;
+  /** At 1 Hz once drained (after AFTER_DRAIN_SETTLE_MS), median of the samples, MB. */
+  rssAfterMb: { median: number; max: number };
+  rssAnonAfterMb: number;
+}
+
 export interface AgentFigures {
   disk: {
     fixes: number;
@@ -61,9 +83,11 @@ export interface AgentFigures {
   };
   /** The agent as the service runs it (dist/gps-agent.mjs) and from sources through tsx. */
   live: { bundle: LiveFigures; sources: LiveFigures };
+  /** Node flags of the unit's ExecStart, used for the bundle runs. */
+  serviceNodeFlags: string[];
   drain: {
-    bundle: DrainFigures;
-    sources: DrainFigures;
+    bundle: DrainProcessFigures;
+    sources: DrainProcessFigures;
     senderInProcess: DrainFigures & { batchSize: number };
   };
   goals: { rssMb: number; drainFixesPerSecond: number };
@@ -307,7 +331,7 @@ export async function benchDrainProcess(
   fixes: number,
   entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
   nodeFlags: string[] = [],
-): Promise<DrainFigures> {
+): Promise<DrainProcessFigures> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-drainp-'));
   const db = join(dir, 'outbox.db');
@@ -349,17 +373,34 @@ export async function benchDrainProcess(
       { cwd: ROOT, stdio: 'ignore', env: { ...process.env, OUTBOX_MAX_ROWS: String(fixes + 100) } },
     );
     try {
+      const pid = child.pid!;
       while (backlog() >= fixes) await new Promise((r) => setTimeout(r, 10));
       const t0 = process.hrtime.bigint();
-      while (backlog() > 2) await new Promise((r) => setTimeout(r, 20));
+      let peakKb = 0;
+      while (backlog() > 2) {
+        peakKb = Math.max(peakKb, procStat(pid).rssKb);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      await new Promise((r) => setTimeout(r, 5500)); // the next state publication has the counters
+      await new Promise((r) => setTimeout(r, Math.max(5500, AFTER_DRAIN_SETTLE_MS))); // counters published
       const k = senderStats(db);
+      const rss: number[] = [];
+      const anon: number[] = [];
+      for (let i = 0; i < AFTER_DRAIN_SAMPLES; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const st = procStat(pid);
+        rss.push(st.rssKb / 1024);
+        anon.push(st.anonKb / 1024);
+      }
+      const r1 = (x: number) => Math.round(x * 10) / 10;
       return {
         fixes,
         seconds: Math.round(seconds * 100) / 100,
         fixesPerSecond: Math.round(fixes / seconds),
         wireBytesPerFix: Math.round(((k.drainBytes + k.liveBytes) / (k.drainFixes + k.liveFixes)) * 10) / 10,
+        peakRssMb: r1(peakKb / 1024),
+        rssAfterMb: { median: r1(median(rss)), max: r1(Math.max(...rss)) },
+        rssAnonAfterMb: r1(median(anon)),
       };
     } finally {
       await stopChild(child);
@@ -383,11 +424,13 @@ export async function benchAgent(
     pageSize1kCommit5: diskPerFix(diskFixes, 1024, 5),
   };
   const bundle = [await buildAgent()];
+  const flags = serviceNodeFlags();
   return {
     disk,
-    live: { bundle: await benchLive(liveSeconds, bundle), sources: await benchLive(liveSeconds) },
+    live: { bundle: await benchLive(liveSeconds, bundle, flags), sources: await benchLive(liveSeconds) },
+    serviceNodeFlags: flags,
     drain: {
-      bundle: await benchDrainProcess(drainFixes, bundle),
+      bundle: await benchDrainProcess(drainFixes, bundle, flags),
       sources: await benchDrainProcess(drainFixes),
       senderInProcess: await benchDrain(drainFixes, opts.batchSize ?? DEFAULT_BATCH_SIZE),
     },
