@@ -141,6 +141,11 @@ const PARTS: Part[] = [
       },
       {
         part: 'agent',
+        figure: 'RSS while draining the backlog / at 1 Hz after it (peak / median MB)',
+        value: `${fmt(num(f, 'drain', 'bundle', 'peakRssMb'), 1)} / ${fmt(num(f, 'drain', 'bundle', 'rssAfterMb', 'median'), 1)}`,
+      },
+      {
+        part: 'agent',
         figure: 'bytes per fix on the wire, live / draining',
         value: `${fmt(num(f, 'live', 'bundle', 'wireBytesPerFixSteady'))} / ${fmt(num(f, 'drain', 'bundle', 'wireBytesPerFix'))}`,
       },
