@@ -4,8 +4,9 @@
 //
 //   npm run bench                 all parts (about 8 minutes on 2 cores)
 //   npm run bench -- --memory     also the broker's 10 topics x 12 partitions x 1 GB memory check
-//   npm run bench -- --only agent,ingest
-import { mkdirSync, writeFileSync } from 'node:fs';
+//   npm run bench -- --only agent,ingest   those parts again; the others keep their last figures
+//   npm run bench -- --report             latest.md again from latest.json, nothing measured
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -223,14 +224,74 @@ function table(rows: Row[]): string {
   return `${head}\n${body}`;
 }
 
+/** One part's last measurement. */
+interface PartResult {
+  when: string;
+  machine: string;
+  load: string;
+  figures: Figures;
+}
+
+const isoMinute = () => new Date().toISOString().slice(0, 16).replace('T', ' ');
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+
+/** The last results, per part; older files (one run for all parts) are read too. */
+function readResults(file: string): Record<string, PartResult> {
+  if (!existsSync(file)) return {};
+  const old = JSON.parse(readFileSync(file, 'utf8')) as {
+    parts?: Record<string, PartResult>;
+    machine?: string;
+    when?: string;
+    figures?: Record<string, Figures>;
+  };
+  if (old.parts) return old.parts;
+  const out: Record<string, PartResult> = {};
+  for (const [name, figures] of Object.entries(old.figures ?? {})) {
+    out[name] = { when: old.when ?? '?', machine: old.machine ?? '?', load: '?', figures };
+  }
+  return out;
+}
+
+/** The table of every part measured so far, in PARTS order, each part's run named above it. */
+function report(results: Record<string, PartResult>): string {
+  const rows: Row[] = [];
+  const runs = new Map<string, string[]>();
+  for (const part of PARTS) {
+    const r = results[part.name];
+    if (!r) continue;
+    const failed = r.figures['failed'];
+    if (typeof failed === 'string') rows.push({ part: part.name, figure: 'failed', value: failed });
+    else rows.push(...part.rows(r.figures));
+    const run = `${r.when} UTC on ${r.machine}; load average ${r.load} at the end`;
+    runs.set(run, [...(runs.get(run) ?? []), part.name]);
+  }
+  const heads = [...runs].map(([run, names]) => `Measured ${run}: ${names.join(', ')}.`);
+  return `${heads.join('\n')}\n\n${table(rows)}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { memory: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      memory: { type: 'boolean' },
+      only: { type: 'string' },
+      report: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run bench [-- --memory] [-- --only ${PARTS.map((p) => p.name).join(',')}]\n`,
+      `usage: npm run bench [-- --memory] [-- --only ${PARTS.map((p) => p.name).join(',')}] [-- --report]\n`,
     );
+    return;
+  }
+  if (values.report) {
+    // Only the table again, from the figures on disk (after editing the rows' wording, say).
+    const md = `${report(readResults(join(import.meta.dirname, 'results', 'latest.json')))}\n`;
+    writeFileSync(join(import.meta.dirname, 'results', 'latest.md'), md);
+    process.stdout.write(md);
     return;
   }
   const only = values.only?.split(',');
@@ -239,9 +300,10 @@ async function main(): Promise<void> {
   const parts = PARTS.filter((p) => !only || only.includes(p.name));
   const cpu = cpus();
   const machine = `${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const dir = join(import.meta.dirname, 'results');
+  // --only re-measures some parts: the others keep their last figures, each with when it ran.
+  const results = only ? readResults(join(dir, 'latest.json')) : {};
   const started = Date.now();
-  const raw: Record<string, Figures> = {};
-  const rows: Row[] = [];
   for (const [i, part] of parts.entries()) {
     const t0 = Date.now();
     process.stderr.write(`[bench ${i + 1}/${parts.length}] ${part.name}: ${part.what} ...\n`);
@@ -253,27 +315,26 @@ async function main(): Promise<void> {
         ),
       30_000,
     );
+    let figures: Figures;
     try {
-      raw[part.name] = await part.run({ memory: values.memory ?? false });
-      rows.push(...part.rows(raw[part.name]!));
+      figures = await part.run({ memory: values.memory ?? false });
     } catch (e) {
-      rows.push({ part: part.name, figure: 'failed', value: (e as Error).message.split('\n')[0]! });
+      figures = { failed: (e as Error).message.split('\n')[0]! };
     } finally {
       clearInterval(tick);
     }
+    results[part.name] = { when: isoMinute(), machine, load: loadText(), figures };
     process.stderr.write(
       `[bench ${i + 1}/${parts.length}] ${part.name}: done in ${Math.round((Date.now() - t0) / 1000)} s\n`,
     );
   }
-  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-  const md = `Measured ${when} UTC on ${machine}; load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ')} at the end; ${Math.round((Date.now() - started) / 1000)} s in all.\n\n${table(rows)}\n`;
-  const dir = join(import.meta.dirname, 'results');
+  const md = `${report(results)}\n`;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ machine, when, figures: raw }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ parts: results }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), md);
-  process.stdout.write(`\n${md}`);
+  process.stdout.write(
+    `\n${parts.map((p) => p.name).join(', ')} measured in ${Math.round((Date.now() - started) / 1000)} s\n\n${md}`,
+  );
   // Benchmarks leave kafkajs sockets and timers behind; the figures are written, so end here.
   process.exit(0);
 }
