@@ -4,13 +4,12 @@
 // agent with a wrong password is refused by the broker and keeps every fix in its outbox.
 // Then SASL_SSL: PLAIN inside TLS, with socat terminating TLS in front of the broker as in
 // e2e-tls.test.ts (the embedded broker speaks plaintext only).
-import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { waitForPort } from '../scripts/supervisor.js';
 import { childBroker } from './helpers/broker-harness.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
+import { makePki, tlsProxy } from './helpers/pki.js';
 import { eventually, freePort, settleAndCheck, withStack } from './helpers/stack.js';
 
 const EPOCHS = 40;
@@ -91,49 +90,10 @@ t.test('agent (SCRAM-SHA-512) -> SASL broker -> ingest (SCRAM-SHA-256): every fi
   }),
 );
 
-/** A private CA and a server certificate for 127.0.0.1 (no client certificates: SASL says who). */
-function makeServerPki(dir: string): { ca: string; cert: string; key: string } {
-  const p = (f: string) => join(dir, f);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=sasl test CA',
-  );
-  writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl('req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=server');
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    p('server.csr'),
-    '-CA',
-    p('ca.pem'),
-    '-CAkey',
-    p('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    p('server.pem'),
-    '-days',
-    '2',
-    '-extfile',
-    p('server.ext'),
-  );
-  return { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key') };
-}
-
 t.test('SASL_SSL: PLAIN inside TLS, agent -> broker -> ingest', (t) =>
   withStack(t, async (stack) => {
-    const pki = makeServerPki(stack.dir);
+    // No client certificates: SASL says who.
+    const pki = makePki(stack.dir, { caName: 'sasl test CA' });
     const tlsPort = await freePort();
     // The broker advertises the TLS port, so every connection the clients make goes through TLS.
     const broker = await childBroker(t, join(stack.dir, 'broker'), [
@@ -144,18 +104,7 @@ t.test('SASL_SSL: PLAIN inside TLS, agent -> broker -> ingest', (t) =>
       '--advertised-port',
       String(tlsPort),
     ]);
-    const proxy = spawn(
-      'socat',
-      [
-        `OPENSSL-LISTEN:${tlsPort},bind=127.0.0.1,reuseaddr,fork,cert=${pki.cert},key=${pki.key},verify=0`,
-        `TCP:127.0.0.1:${broker.port}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    t.teardown(() => {
-      proxy.kill('SIGKILL');
-    });
-    await waitForPort('127.0.0.1', tlsPort, 10_000);
+    await tlsProxy(t, { port: tlsPort, to: broker.port, pki });
     stack.brokerPort = tlsPort;
     const tls = { KAFKA_TLS: 'true', KAFKA_TLS_CA_FILE: pki.ca };
     await stack.startIngest('ingest', {

@@ -2,8 +2,7 @@
 // same KAFKA_TLS_* variables the systemd env file sets. The embedded broker speaks plaintext only
 // (a production cluster terminates TLS itself), so socat terminates TLS in front of it, and the
 // broker advertises the TLS port, so every connection kafkajs makes goes through TLS.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import t from 'tap';
@@ -11,59 +10,10 @@ import { loadConfig } from '../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { childBroker, tempDir } from './helpers/broker-harness.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
+import { makePki, tlsProxy } from './helpers/pki.js';
 import { freePort, sleep } from './helpers/stack.js';
 
 const EPOCHS = 30;
-
-/** A private CA, a server certificate for 127.0.0.1 and a client certificate, all signed by it. */
-function makePki(
-  dir: string,
-): Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {
-  const p = (f: string) => join(dir, f);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=fleet test CA',
-  );
-  writeFileSync(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const who of ['server', 'client']) {
-    ssl('req', ...ec, '-keyout', p(`${who}.key`), '-out', p(`${who}.csr`), '-subj', `/CN=${who}`);
-    const ext = who === 'server' ? ['-extfile', p('server.ext')] : [];
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      p(`${who}.csr`),
-      '-CA',
-      p('ca.pem'),
-      '-CAkey',
-      p('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      p(`${who}.pem`),
-      '-days',
-      '2',
-      ...ext,
-    );
-  }
-  return {
-    ca: p('ca.pem'),
-    serverCert: p('server.pem'),
-    serverKey: p('server.key'),
-    clientCert: p('client.pem'),
-    clientKey: p('client.key'),
-  };
-}
 
 function runAgent(deviceId: string, track: string, db: string, env: Record<string, string>) {
   const child = spawn(
@@ -97,22 +47,11 @@ function runAgent(deviceId: string, track: string, db: string, env: Record<strin
 
 t.test('agent produces through mutual TLS; without its client certificate it keeps everything', async (t) => {
   const dir = tempDir(t, 'e2e-tls-');
-  const pki = makePki(dir);
+  const pki = makePki(dir, { client: true });
   const tlsPort = await freePort();
   const broker = await childBroker(t, join(dir, 'broker'), ['--advertised-port', String(tlsPort)]);
-  // verify=1: the proxy demands a client certificate signed by the CA (mutual TLS).
-  const proxy = spawn(
-    'socat',
-    [
-      `OPENSSL-LISTEN:${tlsPort},bind=127.0.0.1,reuseaddr,fork,cert=${pki.serverCert},key=${pki.serverKey},cafile=${pki.ca},verify=1`,
-      `TCP:127.0.0.1:${broker.port}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  t.teardown(() => {
-    proxy.kill('SIGKILL');
-  });
-  await sleep(500);
+  // The proxy demands a client certificate signed by the CA (mutual TLS).
+  await tlsProxy(t, { port: tlsPort, to: broker.port, pki, verifyClient: true });
 
   const track = join(dir, 'track.nmea');
   writeNmeaTrack(track, { epochs: EPOCHS, startMs: Date.UTC(2026, 10, 25, 16, 0, 0) });
@@ -120,8 +59,8 @@ t.test('agent produces through mutual TLS; without its client certificate it kee
     KAFKA_BROKERS: `127.0.0.1:${tlsPort}`,
     KAFKA_TLS: 'true',
     KAFKA_TLS_CA_FILE: pki.ca,
-    KAFKA_TLS_CERT_FILE: pki.clientCert,
-    KAFKA_TLS_KEY_FILE: pki.clientKey,
+    KAFKA_TLS_CERT_FILE: pki.clientCert!,
+    KAFKA_TLS_KEY_FILE: pki.clientKey!,
   };
 
   const good = runAgent('tls-rider', track, join(dir, 'good.db'), tlsEnv);
