@@ -10,50 +10,20 @@ import {
   stableWith,
   waitFor,
 } from './helpers/broker-groups.js';
+import { runCommand } from './helpers/run.js';
 
 /** Runs `kcat -G` until it has reached the end of every assigned partition (-e); bounded. */
-function kcatGroup(
+async function kcatGroup(
   address: string,
   group: string,
   topic: string,
   extra: string[] = [],
 ): Promise<{ code: number | null; lines: string[] }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      'kcat',
-      [
-        '-b',
-        address,
-        '-G',
-        group,
-        '-X',
-        'auto.offset.reset=earliest',
-        ...extra,
-        '-e',
-        '-q',
-        '-f',
-        '%p %o %s\\n',
-        topic,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`kcat did not finish in 30 s; stderr: ${err}`));
-    }, 30_000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, lines: out.split('\n').filter((l) => l !== '') });
-    });
+  const args = ['-b', address, '-G', group, '-X', 'auto.offset.reset=earliest', ...extra];
+  const r = await runCommand('kcat', [...args, '-e', '-q', '-f', '%p %o %s\\n', topic], {
+    timeoutMs: 30_000,
   });
+  return { code: r.code, lines: r.stdout.split('\n').filter((l) => l !== '') };
 }
 
 t.test('kcat -G consumes every message, commits, and a second run resumes from the commits', async (t) => {

@@ -1,39 +1,25 @@
 // `npm run broker -- --sasl-users FILE`: the users file (password entries and stored SCRAM
 // credentials from `scram-credential`), one-line errors for a bad file or option that never
 // quote the file (it may hold passwords), and the broker process serving logins from it.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { parseArgs } from '../broker/cli.js';
 import { childBroker, kafka, tempDir } from './helpers/broker-harness.js';
+import { runCommand } from './helpers/run.js';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, '../broker/main.ts');
 const AGENT_PASSWORD = 'agent-pw-0123';
 const INGEST_PASSWORD = 'ingest-pw-4567';
 
-function scramCredential(
-  args: string[],
-  stdin: string,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', main, 'scram-credential', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, out, err }));
-    p.stdin.end(stdin);
+async function scramCredential(args: string[], stdin: string) {
+  const r = await runCommand(process.execPath, ['--import', 'tsx', main, 'scram-credential', ...args], {
+    input: stdin,
   });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 async function startFails(args: string[]): Promise<{ code: number; stderr: string }> {

@@ -1,36 +1,15 @@
 // librdkafka (kcat) against the broker with SASL on: security.protocol=SASL_PLAINTEXT with each
 // mechanism produces and consumes; a wrong password and a mechanism the listener does not offer
 // fail with librdkafka's authentication error, and nothing reaches the topic.
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { SaslUsers } from '../broker/protocol/sasl/users.js';
 import { inProcessBroker } from './helpers/broker-harness.js';
+import { runCommand } from './helpers/run.js';
 
 const PASSWORD = 'kcat-s3cret';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** kcat, asynchronously (the broker runs in this process: a sync spawn would starve it). */
-function kcat(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
-}
+const kcat = (args: string[], input?: string) => runCommand('kcat', args, { input });
 
 const saslArgs = (address: string, mechanism: string, password = PASSWORD) => [
   '-b',
