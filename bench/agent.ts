@@ -42,6 +42,13 @@ export function serviceNodeFlags(unit = readFileSync(UNIT, 'utf8')): string[] {
   return words.slice(1, bundle);
 }
 
+/** The allocator and libuv settings the service runs with (Environment=MALLOC_*=, UV_*= lines). */
+export function serviceRuntimeEnv(unit = readFileSync(UNIT, 'utf8')): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=((?:MALLOC_|UV_)\w+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  return env;
+}
+
 export interface LiveFigures {
   seconds: number;
   fixes: number;
@@ -85,6 +92,7 @@ export interface AgentFigures {
   live: { bundle: LiveFigures; sources: LiveFigures };
   /** Node flags of the unit's ExecStart, used for the bundle runs. */
   serviceNodeFlags: string[];
+  serviceRuntimeEnv: Record<string, string>;
   drain: {
     bundle: DrainProcessFigures;
     sources: DrainProcessFigures;
@@ -189,6 +197,7 @@ export async function benchLive(
   seconds: number,
   entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
   nodeFlags: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<LiveFigures> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-agent-'));
@@ -211,7 +220,7 @@ export async function benchLive(
         '--brokers',
         broker.address,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env, LOG_LEVEL: 'info' } },
     );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -331,6 +340,7 @@ export async function benchDrainProcess(
   fixes: number,
   entry: string[] = ['--import', 'tsx', join(ROOT, 'agent/main.ts')],
   nodeFlags: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<DrainProcessFigures> {
   const broker = await brokerProcess();
   const dir = mkdtempSync(join(ROOT, '.bench-drainp-'));
@@ -370,7 +380,7 @@ export async function benchDrainProcess(
         '--brokers',
         broker.address,
       ],
-      { cwd: ROOT, stdio: 'ignore', env: { ...process.env, OUTBOX_MAX_ROWS: String(fixes + 100) } },
+      { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ...env, OUTBOX_MAX_ROWS: String(fixes + 100) } },
     );
     try {
       const pid = child.pid!;
@@ -425,12 +435,17 @@ export async function benchAgent(
   };
   const bundle = [await buildAgent()];
   const flags = serviceNodeFlags();
+  const runtimeEnv = serviceRuntimeEnv();
   return {
     disk,
-    live: { bundle: await benchLive(liveSeconds, bundle, flags), sources: await benchLive(liveSeconds) },
+    live: {
+      bundle: await benchLive(liveSeconds, bundle, flags, runtimeEnv),
+      sources: await benchLive(liveSeconds),
+    },
     serviceNodeFlags: flags,
+    serviceRuntimeEnv: runtimeEnv,
     drain: {
-      bundle: await benchDrainProcess(drainFixes, bundle, flags),
+      bundle: await benchDrainProcess(drainFixes, bundle, flags, runtimeEnv),
       sources: await benchDrainProcess(drainFixes),
       senderInProcess: await benchDrain(drainFixes, opts.batchSize ?? DEFAULT_BATCH_SIZE),
     },
