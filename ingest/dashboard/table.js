@@ -151,13 +151,15 @@ export class DevicesTable {
     setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
     setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
     setText(seqC, String(Math.max(d.maxSeq ?? 0, f.seq)));
-    const gapsKey = `${d.missing}/${d.lost}`;
+    const gapsKey = `${d.missing}/${d.lost}/${d.stored}`;
     if (gapsC.dataset.key !== gapsKey) {
       gapsC.dataset.key = gapsKey;
       gapsC.replaceChildren();
       if (d.missing > 0) gapsC.append(el('span', 'badge pending', `${d.missing} pending`));
       if (d.lost > 0) gapsC.append(el('span', 'badge lost', `${d.lost} lost`));
-      if (d.missing === 0 && d.lost === 0) gapsC.append(el('span', 'dim', 'none'));
+      // A device the database has not stored (the process runs without fix-store): no gap count exists.
+      if (d.stored === false) gapsC.append(el('span', 'dim', 'not stored'));
+      else if (d.missing === 0 && d.lost === 0) gapsC.append(el('span', 'dim', 'none'));
     }
     gapsC.title = gapTitle(d.gaps ?? []);
     const backlog = d.backlogS > BACKLOG_S ? `${Math.round(d.backlogS)} s behind` : '';
