@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
 import t from 'tap';
 import { encodeFix } from '../shared/fixcodec.js';
 import { type ChildBroker, childBroker } from './helpers/broker-harness.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { waitFor } from './helpers/ingest-kafka.js';
+import { storedSeqsIn } from './helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const DEVICE = 'rider-r1';
@@ -70,20 +70,7 @@ async function produce(address: string, seqs: number[]): Promise<void> {
   }
 }
 
-function storedSeqs(dbPath: string): number[] {
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    return db
-      .prepare<[string], { seq: number }>('SELECT seq FROM fixes WHERE device_id = ? ORDER BY seq')
-      .all(DEVICE)
-      .map((r) => r.seq);
-  } catch {
-    return []; // not migrated yet
-  } finally {
-    db.close();
-  }
-}
+const storedSeqs = (dbPath: string) => storedSeqsIn(dbPath, DEVICE);
 
 async function health(url: string): Promise<{ status: number; body: { checks?: Record<string, string> } }> {
   const r = await fetch(`${url}/healthz`);

@@ -40,6 +40,25 @@ export interface AgentOptions {
   env?: Record<string, string>;
 }
 
+/** Every seq an ingest SQLite file holds for a device, ascending; none before the ingest has made
+ *  the file or run its migrations. Read-only, so it can watch a running ingest. */
+export function storedSeqsIn(dbPath: string, deviceId: string): number[] {
+  if (!existsSync(dbPath)) return [];
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db
+      .prepare<[string], { seq: number }>('SELECT seq FROM fixes WHERE device_id = ? ORDER BY seq')
+      .all(deviceId)
+      .map((r) => r.seq);
+  } catch (e) {
+    if (/no such table: fixes/.test((e as Error).message)) return [];
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
 export class Stack {
   readonly dir = mkdtempSync(join(tmpdir(), 'fleet-e2e-'));
   readonly token = 'e2e-token-0123456789abcdef';
@@ -190,17 +209,7 @@ export class Stack {
 
   /** Every seq the ingest database holds for a device, ascending (none before the ingest made the file). */
   storedSeqs(deviceId: string): number[] {
-    if (!existsSync(this.ingestDb)) return [];
-    const db = new Database(this.ingestDb, { readonly: true, fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 5000');
-      return db
-        .prepare<[string], { seq: number }>('SELECT seq FROM fixes WHERE device_id = ? ORDER BY seq')
-        .all(deviceId)
-        .map((r) => r.seq);
-    } finally {
-      db.close();
-    }
+    return storedSeqsIn(this.ingestDb, deviceId);
   }
 
   async api<T>(path: string): Promise<T> {
