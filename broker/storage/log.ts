@@ -111,7 +111,8 @@ export class PartitionLog implements Durable {
     return this.active.nextOffset;
   }
 
-  /** End of what is fsync'ed: what consumers may read (Fetch), and the latest offset (ListOffsets). */
+  /** End of what is fsync'ed: what consumers may read (Fetch). ListOffsets "latest" still answers
+   *  logEndOffset (a fetch there just waits for the fsync round). */
   get highWatermark(): number {
     return this.hw;
   }
@@ -219,7 +220,7 @@ export class PartitionLog implements Durable {
     // segment's start once that exists).
     const grew = old.nextOffset > this.hw;
     this.hw = old.nextOffset;
-    this.hwPosition = old.size;
+    this.hwPosition = old.size; // stays true if creating the next segment fails (disk full)
     this.producers.expire(Date.now(), PRODUCER_EXPIRY_MS);
     this.snapshotFile.write(this.producers.snapshot(old.nextOffset));
     this.segments.push(Segment.create(this.dir, old.nextOffset, this.indexInterval));
