@@ -45,10 +45,6 @@ export class SaslSession {
     this.state = settings ? 'handshake' : 'authenticated';
   }
 
-  get enabled(): boolean {
-    return this.settings !== undefined;
-  }
-
   get authenticated(): boolean {
     return this.state === 'authenticated';
   }
@@ -60,10 +56,6 @@ export class SaslSession {
 
   get mechanism(): SaslMechanism | undefined {
     return this.server?.mechanism;
-  }
-
-  get user(): string | undefined {
-    return this.state === 'authenticated' ? this.server?.userName : undefined;
   }
 
   handshake(
