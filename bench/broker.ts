@@ -5,13 +5,13 @@
 // --memory also fills 10 topics x 12 partitions with ~1 GB and reports RSS while holding it,
 // after a restart on that data, and while consumers read across all partitions.
 // benchBroker() returns the same figures for bench/run.ts.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { type ChildBroker, childBroker } from '../test/helpers/broker-harness.js';
+import { runCommand } from '../test/helpers/run.js';
 
 const RECORD_BYTES = 100;
 const MB = 1024 * 1024;
@@ -176,23 +176,12 @@ async function kafkajsConsume(port: number, topic: string, total: number): Promi
   return rate(n, ms);
 }
 
-function runKcat(args: string[], input?: string): Promise<{ ms: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const p = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (d) => chunks.push(d));
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    p.on('exit', (code) =>
-      code === 0
-        ? resolve({ ms: performance.now() - t0, stdout: Buffer.concat(chunks).toString() })
-        : reject(new Error(`kcat ${args.join(' ')} exited ${code}: ${err.slice(0, 500)}`)),
-    );
-    p.stdin.end(input ?? '');
-  });
+/** kcat to completion; the time it took. A non-zero exit is a failed run. */
+async function runKcat(args: string[], input?: string): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now();
+  const r = await runCommand('kcat', args, { input, timeoutMs: 600_000 });
+  if (r.code !== 0) throw new Error(`kcat ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 500)}`);
+  return { ms: performance.now() - t0, stdout: r.stdout };
 }
 
 async function kcatProduce(port: number, topic: string, total: number): Promise<Rate> {
