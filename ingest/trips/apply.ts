@@ -33,10 +33,19 @@ export interface TripTx {
   lastFixBefore(deviceId: string, ms: number): Promise<Fix | null>;
 }
 
+/**
+ * TripApplyResult plus what the rebuilds cost, which bench/trips-reconnect.ts reads (the stores
+ * hand the object on as it is, through the SQLite writer thread too).
+ */
+export interface TripApplyDetail extends TripApplyResult {
+  /** Stored fixes the rebuilds read back (the cost that grows with the length of the day). */
+  rebuildReads: number;
+}
+
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
 
-export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyResult> {
-  const result: TripApplyResult = { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
+export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyDetail> {
+  const result: TripApplyDetail = { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0, rebuildReads: 0 };
   if (fixes.length === 0) return result;
   result.inserted = await tx.insertFixes(fixes);
   const perDevice = new Map<string, Fix[]>();
@@ -73,7 +82,9 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
     if (lateFrom !== Number.POSITIVE_INFINITY) {
       // Fresh fixes of this batch are folded in by the rebuild too (they are stored by now).
       for (const f of fresh) lateFrom = Math.min(lateFrom, f.time);
-      result.recomputedDays += await rebuildFrom(tx, deviceId, utcDay(lateFrom), state);
+      const rebuilt = await rebuildFrom(tx, deviceId, utcDay(lateFrom), state);
+      result.recomputedDays += rebuilt.days;
+      result.rebuildReads += rebuilt.reads;
       continue;
     }
     if (fresh.length === 0) continue;
@@ -89,13 +100,13 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
   return result;
 }
 
-/** Recomputes every day of the device from `day` on, from the stored fixes. Returns how many days. */
+/** Recomputes every day of the device from `day` on, from the stored fixes: how many days, fixes read. */
 async function rebuildFrom(
   tx: TripTx,
   deviceId: string,
   day: string,
   old: TripState | null,
-): Promise<number> {
+): Promise<{ days: number; reads: number }> {
   const start = dayStartMs(day);
   const prev = await tx.lastFixBefore(deviceId, start);
   // The jitter anchor before the rebuilt range is not stored; the last fix is the best stand-in.
@@ -127,5 +138,5 @@ async function rebuildFrom(
       ),
     });
   }
-  return days.size;
+  return { days: days.size, reads: fixes.length };
 }
