@@ -111,8 +111,8 @@ export class PartitionLog implements Durable {
     return this.active.nextOffset;
   }
 
-  /** End of what is fsync'ed: what consumers may read (Fetch). ListOffsets "latest" still answers
-   *  logEndOffset (a fetch there just waits for the fsync round). */
+  /** End of what is fsync'ed: what consumers may read (Fetch) and what ListOffsets tells them is
+   *  "latest"; their timestamp lookups stop here too (protocol/listOffsets/resolve.ts). */
   get highWatermark(): number {
     return this.hw;
   }

@@ -1,6 +1,8 @@
-// Consumer lag per group and partition, from the broker's view: log end offset minus the
-// group's committed offset. Polled, because a stuck consumer (database down) fetches nothing
-// and so can never report its own growing lag.
+// Consumer lag per group and partition, from the broker's view: the partition's "latest"
+// offset minus the group's committed offset. "Latest" is the high watermark (what consumers can
+// fetch; on our broker the fsync'ed end, not the log end), as Kafka answers ListOffsets, so
+// the gauge counts only records the group could already have read. Polled, because a stuck
+// consumer (database down) fetches nothing and so can never report its own growing lag.
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../../shared/log.js';
 import type { IngestMetrics } from '../metrics.js';

@@ -1,14 +1,12 @@
 // ListOffsets (key 2), v1-v7 (v6+ flexible): earliest (-2), latest (-1), max timestamp (-3)
-// or the first offset whose batch timestamp is >= a given time.
+// or the first offset whose batch timestamp is >= a given time. A consumer is never told an
+// offset past the high watermark (what Fetch serves); see resolve.ts.
 import type { ApiHandler } from '../../server/api.js';
 import { ApiKey } from '../apiKeys.js';
 import type { Reader } from '../codec.js';
-import { Writer } from '../codec.js';
+import { ProtocolError, Writer } from '../codec.js';
 import { ErrorCode } from '../errors.js';
-
-const LATEST = -1;
-const EARLIEST = -2;
-const MAX_TIMESTAMP = -3;
+import { resolveOffset } from './resolve.js';
 
 interface PartitionQuery {
   partition: number;
@@ -17,8 +15,13 @@ interface PartitionQuery {
 
 function decode(r: Reader, version: number) {
   const flex = version >= 6;
-  r.int32(); // replica_id
-  if (version >= 2) r.int8(); // isolation_level
+  const replicaId = r.int32();
+  // v1 has no isolation level: READ_UNCOMMITTED. Both levels answer the same here (no
+  // transactions), but an unknown one is a malformed request, as Kafka refuses it too.
+  const isolation = version >= 2 ? r.int8() : 0;
+  if (isolation !== 0 && isolation !== 1) {
+    throw new ProtocolError('invalid-value', `ListOffsets isolation_level ${isolation} (expected 0 or 1)`);
+  }
   const topics = r.arr(flex, (r) => {
     const name = r.str(flex);
     const partitions = r.arr(flex, (r): PartitionQuery => {
@@ -32,7 +35,7 @@ function decode(r: Reader, version: number) {
     return { name, partitions };
   });
   r.tags(flex);
-  return topics;
+  return { replicaId, topics };
 }
 
 interface PartitionAnswer {
@@ -66,26 +69,16 @@ export const listOffsets: ApiHandler = {
   maxVersion: 7,
   flexibleFrom: 6,
   handle(ctx, req, version) {
-    const topics = decode(req, version).map((t) => ({
+    const { replicaId, topics: queries } = decode(req, version);
+    const topics = queries.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((q): PartitionAnswer => {
         const log = ctx.broker.topics.partition(t.name, q.partition);
-        const a: PartitionAnswer = { partition: q.partition, errorCode: 0, timestamp: -1, offset: -1 };
         if (!log) {
-          a.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-          return a;
+          const errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return { partition: q.partition, errorCode, timestamp: -1, offset: -1 };
         }
-        if (q.timestamp === LATEST) a.offset = log.logEndOffset;
-        else if (q.timestamp === EARLIEST) a.offset = log.logStartOffset;
-        else {
-          const found =
-            q.timestamp === MAX_TIMESTAMP ? log.maxTimestamp() : log.offsetForTimestamp(q.timestamp);
-          if (found) {
-            a.offset = Math.max(found.offset, log.logStartOffset);
-            a.timestamp = found.timestamp;
-          }
-        }
-        return a;
+        return { partition: q.partition, errorCode: 0, ...resolveOffset(log, q.timestamp, replicaId) };
       }),
     }));
     return encode(topics, version);
