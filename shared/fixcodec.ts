@@ -17,7 +17,7 @@
 //   | u8 sats | u8 quality | uvarint droppedThrough (version 2 only)
 import type { Fix, FixMode } from './fix.js';
 import { validateFix } from './fixvalidate.js';
-import { readUvarint, readZigzag, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
+import { MAX_VARINT_BYTES, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
 
 export const CURRENT_VERSION = 2;
 export const MAX_DEVICE_ID_BYTES = 64;
@@ -104,13 +104,7 @@ export function decodeFix(input: Uint8Array): Fix {
   const lat = r.i32('lat') / 1e7;
   const lon = r.i32('lon') / 1e7;
   const idLen = r.u8('deviceId length');
-  const idBytes = r.bytes(idLen, 'deviceId');
-  let deviceId: string;
-  try {
-    deviceId = utf8Strict.decode(idBytes);
-  } catch {
-    throw new FixDecodeError('deviceId is not valid UTF-8');
-  }
+  const deviceId = r.utf8(idLen, 'deviceId');
   const fix: Fix = { deviceId, seq, time, lat, lon, mode: mode as FixMode };
   if (flags & FLAG_ALT) fix.alt = r.zigzag('alt') / 100;
   if (flags & FLAG_SPEED) fix.speed = r.uvarint('speed') / 100;
@@ -166,26 +160,53 @@ class Cursor {
     this.o += 4;
     return v;
   }
-  bytes(n: number, field: string): Buffer {
+  /**
+   * A strictly valid UTF-8 string. Device ids are nearly always ASCII, which is valid UTF-8 and
+   * reads byte for byte as latin1: that path skips the strict decoder and the subarray it needs
+   * (the ingest decodes every fix it consumes, so this is on its hottest path).
+   */
+  utf8(n: number, field: string): string {
     this.need(n, field);
-    const v = this.buf.subarray(this.o, this.o + n);
-    this.o += n;
-    return v;
+    const start = this.o;
+    const end = start + n;
+    this.o = end;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (this.buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return this.buf.toString('latin1', start, end);
+    try {
+      return utf8Strict.decode(this.buf.subarray(start, end));
+    } catch {
+      throw new FixDecodeError(`${field} is not valid UTF-8`);
+    }
   }
   uvarint(field: string): number {
-    const res = readUvarint(this.buf, this.o);
-    if (res === 'truncated')
-      throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
-    if (res === 'overflow') throw new FixDecodeError(`${field} is larger than 2^53`);
-    this.o = res.next;
-    return res.value;
+    return this.varint(field, false);
   }
   zigzag(field: string): number {
-    const res = readZigzag(this.buf, this.o);
-    if (res === 'truncated')
-      throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
-    if (res === 'overflow') throw new FixDecodeError(`${field} is larger than 2^52`);
-    this.o = res.next;
-    return res.value;
+    const u = this.varint(field, true);
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+  }
+  /** LEB128 as shared/varint.ts writes it, read in place (no result object per field). */
+  private varint(field: string, zigzag: boolean): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+      const b = this.buf[this.o + i];
+      if (b === undefined)
+        throw new FixDecodeError(`truncated: ${this.buf.length} bytes end inside ${field}`);
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        if (value > Number.MAX_SAFE_INTEGER) break;
+        this.o += i + 1;
+        return value;
+      }
+      scale *= 0x80;
+    }
+    throw new FixDecodeError(`${field} is larger than 2^${zigzag ? 52 : 53}`);
   }
 }
