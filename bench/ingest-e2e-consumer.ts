@@ -1,6 +1,8 @@
 // The consuming side of the end-to-end benchmark, run as its own process (as the ingest service
 // is), started by bench/ingest-e2e.ts with the same V8 flags as `npm run ingest`.
-// argv[2]: JSON ConsumeJob. Prints one JSON line: { steady, withJoin } in fixes/s.
+// argv[2]: JSON ConsumeJob. Prints one JSON line: { steady, withJoin } in fixes/s, and
+// cpuUsPerFix: the process's CPU time (all threads, user + system) over the steady part, divided
+// by the fixes: unlike the rates, it hardly moves when other work shares the machine.
 import { Kafka, logLevel } from 'kafkajs';
 import { runGroup } from '../ingest/consumer/runner.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
@@ -31,6 +33,7 @@ async function main(job: ConsumeJob) {
   const metrics = createIngestMetrics();
   const start = process.hrtime.bigint();
   let firstBatch: bigint | undefined;
+  let cpuAtFirstBatch: NodeJS.CpuUsage | undefined;
   const group = await runGroup({
     kafka,
     groupId: job.groupId,
@@ -42,7 +45,9 @@ async function main(job: ConsumeJob) {
     log: createLogger('bench', 'warn'),
   });
   group.consumer.on(group.consumer.events.START_BATCH_PROCESS, () => {
-    firstBatch ??= process.hrtime.bigint();
+    if (firstBatch !== undefined) return;
+    firstBatch = process.hrtime.bigint();
+    cpuAtFirstBatch = process.cpuUsage();
   });
   for (;;) {
     const written = (await metrics.writtenFixes.get()).values[0]?.value ?? 0;
@@ -50,10 +55,14 @@ async function main(job: ConsumeJob) {
     await new Promise((r) => setTimeout(r, 10));
   }
   const end = process.hrtime.bigint();
+  const cpu = process.cpuUsage(cpuAtFirstBatch);
   await group.stop();
   await store.close();
   const rate = (from: bigint) => Math.round(job.expect / (Number(end - from) / 1e9));
-  process.stdout.write(`${JSON.stringify({ steady: rate(firstBatch ?? start), withJoin: rate(start) })}\n`);
+  const cpuUsPerFix = Math.round(((cpu.user + cpu.system) / job.expect) * 100) / 100;
+  process.stdout.write(
+    `${JSON.stringify({ steady: rate(firstBatch ?? start), withJoin: rate(start), cpuUsPerFix })}\n`,
+  );
 }
 
 main(JSON.parse(process.argv[2] ?? '{}') as ConsumeJob).then(

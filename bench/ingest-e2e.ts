@@ -35,7 +35,7 @@ async function produce(kafka: Kafka, topic: string, total: number, seqFrom: numb
 }
 
 /** Runs the fix-store group in its own process until `expect` fixes are stored. */
-function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number }> {
+function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number; cpuUsPerFix: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -92,6 +92,7 @@ export async function benchEndToEnd(
       });
       figures[`e2e_${name}_batched_fixes_per_s`] = b.steady;
       figures[`e2e_${name}_batched_incl_join_fixes_per_s`] = b.withJoin;
+      figures[`e2e_${name}_batched_cpu_us_per_fix`] = b.cpuUsPerFix;
       const small = target(name);
       const one = await consume({
         broker: broker.address,
