@@ -70,17 +70,22 @@ interface Totals {
   flushes: number;
   recomputedDays: number;
   rebuildReads: number;
+  resumedRebuilds: number;
   seconds: number;
 }
 
 async function feed(store: Store, fixes: Fix[], batch: number): Promise<Totals> {
-  const t: Totals = { flushes: 0, recomputedDays: 0, rebuildReads: 0, seconds: 0 };
+  const t: Totals = { flushes: 0, recomputedDays: 0, rebuildReads: 0, resumedRebuilds: 0, seconds: 0 };
   const start = process.hrtime.bigint();
   for (let i = 0; i < fixes.length; i += batch) {
-    const r: TripApplyResult & { rebuildReads?: number } = await store.applyTrips(fixes.slice(i, i + batch));
+    // The extra counts of ingest/trips/apply.ts's TripApplyDetail (NaN if the code predates them).
+    const r: TripApplyResult & { rebuildReads?: number; resumedRebuilds?: number } = await store.applyTrips(
+      fixes.slice(i, i + batch),
+    );
     t.flushes++;
     t.recomputedDays += r.recomputedDays;
     t.rebuildReads += r.rebuildReads ?? Number.NaN;
+    t.resumedRebuilds += r.resumedRebuilds ?? Number.NaN;
   }
   t.seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return t;
@@ -168,6 +173,7 @@ export async function benchTripsReconnect(
       out[`${b}_reconnect_s`] = round(r.seconds, 1);
       out[`${b}_reconnect_flushes`] = r.flushes;
       out[`${b}_recomputed_days`] = r.recomputedDays;
+      out[`${b}_resumed_rebuilds`] = r.resumedRebuilds;
       out[`${b}_rebuild_reads`] = r.rebuildReads;
       out[`${b}_rebuild_reads_per_fix`] = round(r.rebuildReads / sc.reconnect.length, 2);
       out[`${b}_devices_differing_from_in_order`] = await mismatches(s.store, sc.all);

@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { type Checkpoints, checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
@@ -202,7 +203,7 @@ export class PostgresStore implements Store {
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
-    return this.tx((c) => applyTripsTx(tripTx(c), fixes));
+    return this.tx((c) => applyTripsTx(tripTx(c, checkpointsFor(this)), fixes));
   }
 
   async trips(deviceId: string, fromDay = '0000-00-00', toDay = '9999-99-99'): Promise<TripDay[]> {
@@ -290,8 +291,9 @@ export class PostgresStore implements Store {
   }
 }
 
-function tripTx(c: pg.PoolClient): TripTx {
+function tripTx(c: pg.PoolClient, checkpoints: Checkpoints): TripTx {
   return {
+    checkpoints,
     insertFixes: (fixes) => insertFixesPg(c, fixes),
     getState: async (deviceId) => {
       const r = await c.query('SELECT * FROM trip_state WHERE device_id = $1 FOR UPDATE', [deviceId]);
@@ -373,6 +375,17 @@ function tripTx(c: pg.PoolClient): TripTx {
         [deviceId, ms],
       );
       return r.rows[0] ? rowToFix(r.rows[0]) : null;
+    },
+    // One statement, so the count and the fixes come from the same snapshot (READ COMMITTED).
+    fixesFromCounted: async (deviceId, fromMs) => {
+      const r = await c.query<FixRow & { fix_count: string }>(
+        `SELECT d.fix_count, f.* FROM devices d
+           LEFT JOIN fixes f ON f.device_id = d.device_id AND f.time >= $2
+         WHERE d.device_id = $1 ORDER BY f.time, f.seq`,
+        [deviceId, fromMs],
+      );
+      const fixes = r.rows.filter((row) => row.seq !== null).map(rowToFix);
+      return { fixes, before: r.rows[0] ? Number(r.rows[0].fix_count) - fixes.length : 0 };
     },
   };
 }

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
@@ -206,6 +207,7 @@ export class SqliteStore implements Store {
   private tripTx(): TripTx {
     const s = this.s;
     return {
+      checkpoints: checkpointsFor(this),
       insertFixes: async (fixes) => this.insert(fixes).length,
       getState: async (deviceId) => {
         const r = s.getCursor.get(deviceId) as
@@ -271,6 +273,17 @@ export class SqliteStore implements Store {
       lastFixBefore: async (deviceId, ms) => {
         const r = s.lastFixBefore.get(deviceId, ms) as FixRow | undefined;
         return r ? rowToFix(r) : null;
+      },
+      fixesFromCounted: async (deviceId, fromMs) => {
+        const rows = this.db
+          .prepare(
+            `SELECT d.fix_count, f.* FROM devices d
+               LEFT JOIN fixes f ON f.device_id = d.device_id AND f.time >= ?
+             WHERE d.device_id = ? ORDER BY f.time, f.seq`,
+          )
+          .all(fromMs, deviceId) as (FixRow & { fix_count: number })[];
+        const fixes = rows.filter((r) => r.seq !== null).map(rowToFix);
+        return { fixes, before: rows[0] ? rows[0].fix_count - fixes.length : 0 };
       },
     };
   }

@@ -5,13 +5,16 @@
 //   - a fix in that set is a redelivery: skipped;
 //   - a fix newer than the cursor in both seq and GNSS time (the common case) extends the day rows;
 //   - anything else is an out-of-order backlog fix: the device's days are rebuilt from the stored
-//     fixes, from that fix's day on, which gives the numbers of an in-order run.
+//     fixes, from that fix's day on, which gives the numbers of an in-order run (rebuild.ts; it
+//     continues from a checkpoint of an earlier rebuild when it can, with the same result).
 // The fixes themselves are inserted (idempotently) in the same transaction, so a rebuild never
 // depends on the fix-store group having caught up.
 import type { Fix } from '../../shared/fix.js';
 import type { TripApplyResult } from '../db/store.js';
-import { accumulate, dayStartMs, type TripCursor, type TripDay, utcDay } from './accumulate.js';
+import { accumulate, type TripCursor, type TripDay, utcDay } from './accumulate.js';
+import type { Checkpoints } from './checkpoints.js';
 import { addSeqs, hasSeq, type SeqRanges } from './ranges.js';
+import { rebuildFrom } from './rebuild.js';
 
 export interface TripState {
   cursor: TripCursor;
@@ -31,6 +34,13 @@ export interface TripTx {
   fixesFrom(deviceId: string, fromMs: number): Promise<Fix[]>;
   /** The stored fix with the greatest time < ms. */
   lastFixBefore(deviceId: string, ms: number): Promise<Fix | null>;
+  /**
+   * As fixesFrom, plus how many stored fixes of the device have time < fromMs, both read in one
+   * snapshot (one statement): a checkpoint holds while that count is unchanged.
+   */
+  fixesFromCounted(deviceId: string, fromMs: number): Promise<{ fixes: Fix[]; before: number }>;
+  /** This database's checkpoints (checkpoints.ts); unset: every rebuild starts at 00:00. */
+  checkpoints?: Checkpoints | undefined;
 }
 
 /**
@@ -40,12 +50,21 @@ export interface TripTx {
 export interface TripApplyDetail extends TripApplyResult {
   /** Stored fixes the rebuilds read back (the cost that grows with the length of the day). */
   rebuildReads: number;
+  /** Rebuilds that continued from a checkpoint instead of 00:00. */
+  resumedRebuilds: number;
 }
 
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
 
 export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyDetail> {
-  const result: TripApplyDetail = { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0, rebuildReads: 0 };
+  const result: TripApplyDetail = {
+    inserted: 0,
+    applied: 0,
+    skipped: 0,
+    recomputedDays: 0,
+    rebuildReads: 0,
+    resumedRebuilds: 0,
+  };
   if (fixes.length === 0) return result;
   result.inserted = await tx.insertFixes(fixes);
   const perDevice = new Map<string, Fix[]>();
@@ -62,6 +81,7 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
     const applied = state?.applied ?? [];
     const fresh: Fix[] = [];
     let lateFrom = Number.POSITIVE_INFINITY;
+    let lateTo = Number.NEGATIVE_INFINITY;
     let lastSeq = cursor?.lastSeq ?? 0;
     let lastTime = cursor?.lastTime ?? Number.NEGATIVE_INFINITY;
     const seen = new Set<number>();
@@ -77,14 +97,22 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
         lastTime = f.time;
       } else {
         lateFrom = Math.min(lateFrom, f.time);
+        lateTo = Math.max(lateTo, f.time);
       }
     }
     if (lateFrom !== Number.POSITIVE_INFINITY) {
       // Fresh fixes of this batch are folded in by the rebuild too (they are stored by now).
       for (const f of fresh) lateFrom = Math.min(lateFrom, f.time);
-      const rebuilt = await rebuildFrom(tx, deviceId, utcDay(lateFrom), state);
+      const rebuilt = await rebuildFrom(
+        tx,
+        deviceId,
+        utcDay(lateFrom),
+        { from: lateFrom, to: lateTo },
+        state,
+      );
       result.recomputedDays += rebuilt.days;
       result.rebuildReads += rebuilt.reads;
+      if (rebuilt.resumed) result.resumedRebuilds++;
       continue;
     }
     if (fresh.length === 0) continue;
@@ -98,45 +126,4 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
     result.applied += fresh.length;
   }
   return result;
-}
-
-/** Recomputes every day of the device from `day` on, from the stored fixes: how many days, fixes read. */
-async function rebuildFrom(
-  tx: TripTx,
-  deviceId: string,
-  day: string,
-  old: TripState | null,
-): Promise<{ days: number; reads: number }> {
-  const start = dayStartMs(day);
-  const prev = await tx.lastFixBefore(deviceId, start);
-  // The jitter anchor before the rebuilt range is not stored; the last fix is the best stand-in.
-  const cursor: TripCursor | null = prev
-    ? {
-        lastSeq: prev.seq,
-        lastTime: prev.time,
-        lastLat: prev.lat,
-        lastLon: prev.lon,
-        anchorLat: prev.lat,
-        anchorLon: prev.lon,
-      }
-    : null;
-  const fixes = await tx.fixesFrom(deviceId, start);
-  const days = new Map<string, TripDay>();
-  const next = accumulate(deviceId, cursor, fixes, days);
-  await tx.deleteDaysFrom(deviceId, day);
-  await tx.putDays([...days.values()]);
-  if (next) {
-    // lastSeq must never go back, or an old redelivery would look fresh.
-    next.lastSeq = Math.max(next.lastSeq, old?.cursor.lastSeq ?? 0);
-    // Every stored fix read here is now folded in, including ones the fix-store group stored
-    // before trips saw them: when they arrive they are skipped, not rebuilt again.
-    await tx.putState(deviceId, {
-      cursor: next,
-      applied: addSeqs(
-        old?.applied ?? [],
-        fixes.map((f) => f.seq),
-      ),
-    });
-  }
-  return { days: days.size, reads: fixes.length };
 }

@@ -19,22 +19,34 @@ export function hasSeq(r: SeqRanges, seq: number): boolean {
   return false;
 }
 
-/** Union of the ranges and the seqs (any order), merged, at most MAX_RANGES ranges. */
-export function addSeqs(r: SeqRanges, seqs: Iterable<number>): SeqRanges {
-  const all: [number, number][] = r.map(([a, b]) => [a, b]);
-  for (const s of seqs) all.push([s, s]);
+/**
+ * Union of the ranges, the seqs (any order) and `more` (further ranges), merged, at most
+ * MAX_RANGES ranges. The cap applies once, to the union: the same set gives the same ranges
+ * however it was handed in (a rebuild from a checkpoint passes the checkpoint's seqs as `more`).
+ */
+export function addSeqs(r: SeqRanges, seqs: Iterable<number>, more: SeqRanges = []): SeqRanges {
+  const singles: SeqRanges = [];
+  for (const s of seqs) singles.push([s, s]);
+  const out = unionRanges(r, more, singles);
+  // Merging the oldest ranges marks the seqs between them as done: a fix that old arriving now
+  // is ignored by trips (it is still stored by the fixes insert).
+  while (out.length > MAX_RANGES) {
+    const [first, second] = out;
+    out.splice(0, 2, [first![0], second![1]]);
+  }
+  return out;
+}
+
+/** Union of range lists, merged, uncapped; new arrays, the inputs are left as they are. */
+export function unionRanges(...lists: SeqRanges[]): SeqRanges {
+  const all: SeqRanges = [];
+  for (const l of lists) for (const [a, b] of l) all.push([a, b]);
   all.sort((x, y) => x[0] - y[0]);
   const out: SeqRanges = [];
   for (const [a, b] of all) {
     const last = out[out.length - 1];
     if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
     else out.push([a, b]);
-  }
-  // Merging the oldest ranges marks the seqs between them as done: a fix that old arriving now
-  // is ignored by trips (it is still stored by the fixes insert).
-  while (out.length > MAX_RANGES) {
-    const [first, second] = out;
-    out.splice(0, 2, [first![0], second![1]]);
   }
   return out;
 }

@@ -1,0 +1,101 @@
+// Checkpoints: where a rebuild can start instead of the day's first fix.
+//
+// After a dead zone the agent drains its outbox oldest first while live fixes keep coming, so a
+// device's backlog reaches the trips group over many flushes, each with fixes older than the
+// cursor. A rebuild from the day start for each of them reads the whole day every time
+// (bench/trips-reconnect.ts). But a rebuild is a pure function of the stored fixes: the state it
+// reaches at time B (day rows so far, cursor, jitter anchor) depends only on the stored fixes
+// before B. So a rebuild remembers its state just before each hole in the seqs (where the rest of
+// the backlog will land) and the next rebuild of that day continues from the latest one before
+// its earliest late fix, reading only the fixes from there on. Same additions in the same order:
+// the numbers are those of a rebuild from the day start, to the last bit.
+//
+// A checkpoint holds while the stored fixes before its boundary are the same. Fixes are only ever
+// inserted (never updated or deleted), so counting them is enough: it records how many there were
+// and is used only if the count read with the fixes after it (one snapshot) still matches. That
+// covers fixes the fix-store group or another ingest process stored meanwhile, a rolled-back
+// transaction, and a rebalance that moved the device away and back.
+//
+// Kept in memory, per database, bounded: lost on restart, when the next rebuild starts at the day
+// start again, as it always did.
+import type { TripCursor, TripDay } from './accumulate.js';
+import type { SeqRanges } from './ranges.js';
+
+export interface Checkpoint {
+  /** The day the rebuild started at (00:00 UTC): only a rebuild of that same day may use it. */
+  day: string;
+  /** The state has folded every stored fix with time < boundary, and none after. */
+  boundary: number;
+  /** Time from the last fix folded to the next stored one: how much the hole may still take. */
+  gapMs: number;
+  /** How many stored fixes of the device had time < boundary (any day). */
+  before: number;
+  cursor: TripCursor;
+  /** The rows from `day` on as folded so far. */
+  rows: TripDay[];
+  /** Seqs of the fixes folded from the day start to the boundary (they join trip_state.applied). */
+  seqs: SeqRanges;
+}
+
+/** Per device: a reconnect leaves one hole; a few more cover lost fixes earlier in the day. */
+export const CHECKPOINTS_PER_DEVICE = 4;
+/** Devices remembered; beyond, the least recently rebuilt are forgotten. */
+export const CHECKPOINT_DEVICES = 20_000;
+/** A day with more seq holes than this keeps no checkpoints (memory: the seqs are copied). */
+export const MAX_CHECKPOINT_RANGES = 1000;
+
+export class Checkpoints {
+  private readonly byDevice = new Map<string, Checkpoint[]>();
+
+  constructor(private readonly maxDevices = CHECKPOINT_DEVICES) {}
+
+  /** The latest checkpoint of a rebuild of `day` whose boundary is at or before `fromMs`. */
+  latest(deviceId: string, day: string, fromMs: number): Checkpoint | undefined {
+    let best: Checkpoint | undefined;
+    for (const c of this.byDevice.get(deviceId) ?? []) {
+      if (c.day === day && c.boundary <= fromMs && (!best || c.boundary > best.boundary)) best = c;
+    }
+    return best;
+  }
+
+  /**
+   * Replaces the device's checkpoints. Beyond CHECKPOINTS_PER_DEVICE it keeps the first one after
+   * `frontier` (the latest late fix: a backlog drained oldest first continues there), then those
+   * before the widest holes (a dead zone's backlog, not a fix lost here and there).
+   */
+  set(deviceId: string, list: Checkpoint[], frontier = Number.NEGATIVE_INFINITY): void {
+    this.byDevice.delete(deviceId); // re-inserted last: the map's order is the eviction order
+    if (list.length === 0) return;
+    let keep = list;
+    if (list.length > CHECKPOINTS_PER_DEVICE) {
+      const next = list.find((c) => c.boundary > frontier);
+      const rest = list.filter((c) => c !== next).sort((a, b) => b.gapMs - a.gapMs);
+      keep = [...(next ? [next] : []), ...rest].slice(0, CHECKPOINTS_PER_DEVICE);
+      keep.sort((a, b) => a.boundary - b.boundary);
+    }
+    this.byDevice.set(deviceId, keep);
+    while (this.byDevice.size > this.maxDevices) {
+      this.byDevice.delete(this.byDevice.keys().next().value!);
+    }
+  }
+
+  get(deviceId: string): readonly Checkpoint[] {
+    return this.byDevice.get(deviceId) ?? [];
+  }
+
+  get size(): number {
+    return this.byDevice.size;
+  }
+}
+
+const perDatabase = new WeakMap<object, Checkpoints>();
+
+/** The checkpoints of the database `owner` (a store or connection object) writes to. */
+export function checkpointsFor(owner: object): Checkpoints {
+  let c = perDatabase.get(owner);
+  if (!c) {
+    c = new Checkpoints();
+    perDatabase.set(owner, c);
+  }
+  return c;
+}
