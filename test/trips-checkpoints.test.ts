@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import type { TripApplyDetail } from '../ingest/trips/apply.js';
+import { coversRanges, unionRanges } from '../ingest/trips/ranges.js';
 import type { Fix } from '../shared/fix.js';
 import { backends } from './helpers/ingest-backends.js';
 import { type Delivery, MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
@@ -53,6 +54,34 @@ async function replay(
   t.equal(mismatched, 0, 'every flush counts the same as with rebuilds from 00:00');
   return { resumed, reads, refReads };
 }
+
+t.test('seq ranges: union without the cap, coverage', async (t) => {
+  const a: [number, number][] = [
+    [1, 5],
+    [9, 9],
+  ];
+  t.same(unionRanges(a, [[6, 8]], [[20, 22]]), [
+    [1, 9],
+    [20, 22],
+  ]);
+  t.same(
+    a,
+    [
+      [1, 5],
+      [9, 9],
+    ],
+    'inputs left as they were',
+  );
+  t.ok(
+    coversRanges(a, [
+      [2, 4],
+      [9, 9],
+    ]),
+  );
+  t.notOk(coversRanges(a, [[4, 6]]), 'runs past a range');
+  t.notOk(coversRanges(a, [[7, 7]]));
+  t.ok(coversRanges(a, []));
+});
 
 t.test('memory: random reconnect deliveries, checkpoints against rebuilds from 00:00', async (t) => {
   let resumed = 0;
@@ -118,33 +147,30 @@ t.test(
   },
 );
 
-t.test(
-  'memory: a checkpoint whose transaction rolled back still joins the seqs it folded to applied',
-  async (t) => {
-    const fx = route('rollback', 200, DAY + 3_600_000, prng(5));
-    const ref = new MemoryTrips(false);
-    const sut = new MemoryTrips(true);
-    for (const m of [ref, sut]) {
-      await m.applyTrips([...fx.slice(0, 50), ...fx.slice(100, 150)]); // hole 51..100
-      m.writeFixes(fx.slice(50, 80)); // fix-store is further along
-    }
-    // A later device of the same transaction fails: the rebuild of 'rollback' is undone, its
-    // checkpoint (memory) stays, with seqs 51..80 that applied no longer has.
-    sut.failPutStateOf = 'z-other';
-    const other = { ...fx[0]!, deviceId: 'z-other' };
-    await t.rejects(sut.applyTrips([...fx.slice(50, 60), other]), /putState failed/);
-    sut.failPutStateOf = undefined;
-    t.equal(sut.checkpoints!.get('rollback').length, 1, 'the checkpoint outlives the rollback');
-    // Then the next stretch first (continues from that checkpoint), the failed one later.
-    for (const batch of [fx.slice(80, 90), fx.slice(50, 80), fx.slice(90, 100)]) {
-      const want = await ref.applyTrips(batch);
-      const got = await sut.applyTrips(batch);
-      t.same(counts(got), counts(want));
-    }
-    t.same(sut.trips('rollback'), ref.trips('rollback'));
-    t.same(sut.states.get('rollback'), ref.states.get('rollback'));
-  },
-);
+t.test('memory: a checkpoint whose transaction rolled back is not used', async (t) => {
+  const fx = route('rollback', 200, DAY + 3_600_000, prng(5));
+  const ref = new MemoryTrips(false);
+  const sut = new MemoryTrips(true);
+  for (const m of [ref, sut]) {
+    await m.applyTrips([...fx.slice(0, 50), ...fx.slice(100, 150)]); // hole 51..100
+    m.writeFixes(fx.slice(50, 80)); // fix-store is further along
+  }
+  // A later device of the same transaction fails: the rebuild of 'rollback' is undone, its
+  // checkpoint (memory) stays, with seqs 51..80 that applied no longer has.
+  sut.failPutStateOf = 'z-other';
+  const other = { ...fx[0]!, deviceId: 'z-other' };
+  await t.rejects(sut.applyTrips([...fx.slice(50, 60), other]), /putState failed/);
+  sut.failPutStateOf = undefined;
+  t.equal(sut.checkpoints!.get('rollback').length, 1, 'the checkpoint outlives the rollback');
+  // Then the next stretch first (continues from that checkpoint), the failed one later.
+  for (const batch of [fx.slice(80, 90), fx.slice(50, 80), fx.slice(90, 100)]) {
+    const want = await ref.applyTrips(batch);
+    const got = await sut.applyTrips(batch);
+    t.same(counts(got), counts(want));
+  }
+  t.same(sut.trips('rollback'), ref.trips('rollback'));
+  t.same(sut.states.get('rollback'), ref.states.get('rollback'));
+});
 
 /** One in-order pass over each device's fixes, as the trips group would fold them without a gap. */
 function inOrder(fixes: Fix[]): TripDay[] {

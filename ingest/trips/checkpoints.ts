@@ -11,10 +11,13 @@
 // the numbers are those of a rebuild from the day start, to the last bit.
 //
 // A checkpoint holds while the stored fixes before its boundary are the same. Fixes are only ever
-// inserted (never updated or deleted), so counting them is enough: it records how many there were
-// and is used only if the count read with the fixes after it (one snapshot) still matches. That
-// covers fixes the fix-store group or another ingest process stored meanwhile, a rolled-back
-// transaction, and a rebalance that moved the device away and back.
+// inserted (never updated or deleted; a retention job deleting them would have to change this), so
+// counting them is enough: it records how many there were and is used only if the count read with
+// the fixes after it (one snapshot) still matches. That covers fixes the fix-store group or another
+// ingest process stored meanwhile, and a rebalance that moved the device away and back. And it is
+// used only if trip_state.applied has every seq it folded: the transaction that made it committed
+// (a rolled-back one could have counted a fix that is gone while another one was stored since).
+// The one blind spot: seqs beyond applied's 1000-range cap count as folded anyway (README).
 //
 // Kept in memory, per database, bounded: lost on restart, when the next rebuild starts at the day
 // start again, as it always did.
@@ -33,7 +36,7 @@ export interface Checkpoint {
   cursor: TripCursor;
   /** The rows from `day` on as folded so far. */
   rows: TripDay[];
-  /** Seqs of the fixes folded from the day start to the boundary (they join trip_state.applied). */
+  /** Seqs of the fixes folded from the day start to the boundary (applied must have them all). */
   seqs: SeqRanges;
 }
 

@@ -19,15 +19,11 @@ export function hasSeq(r: SeqRanges, seq: number): boolean {
   return false;
 }
 
-/**
- * Union of the ranges, the seqs (any order) and `more` (further ranges), merged, at most
- * MAX_RANGES ranges. The cap applies once, to the union: the same set gives the same ranges
- * however it was handed in (a rebuild from a checkpoint passes the checkpoint's seqs as `more`).
- */
-export function addSeqs(r: SeqRanges, seqs: Iterable<number>, more: SeqRanges = []): SeqRanges {
+/** Union of the ranges and the seqs (any order), merged, at most MAX_RANGES ranges. */
+export function addSeqs(r: SeqRanges, seqs: Iterable<number>): SeqRanges {
   const singles: SeqRanges = [];
   for (const s of seqs) singles.push([s, s]);
-  const out = unionRanges(r, more, singles);
+  const out = unionRanges(r, singles);
   // Merging the oldest ranges marks the seqs between them as done: a fix that old arriving now
   // is ignored by trips (it is still stored by the fixes insert).
   while (out.length > MAX_RANGES) {
@@ -49,6 +45,22 @@ export function unionRanges(...lists: SeqRanges[]): SeqRanges {
     else out.push([a, b]);
   }
   return out;
+}
+
+/** Whether every seq of `sub` is in `r` (both merged, as addSeqs and unionRanges return them). */
+export function coversRanges(r: SeqRanges, sub: SeqRanges): boolean {
+  return sub.every(([a, b]) => {
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [x, y] = r[mid]!;
+      if (a < x) hi = mid - 1;
+      else if (a > y) lo = mid + 1;
+      else return b <= y;
+    }
+    return false;
+  });
 }
 
 export function parseRanges(text: string | null | undefined): SeqRanges {

@@ -9,7 +9,7 @@ import type { Fix } from '../../shared/fix.js';
 import { accumulate, dayStartMs, type TripCursor, type TripDay } from './accumulate.js';
 import type { TripState, TripTx } from './apply.js';
 import { type Checkpoint, MAX_CHECKPOINT_RANGES } from './checkpoints.js';
-import { addSeqs, type SeqRanges, unionRanges } from './ranges.js';
+import { addSeqs, coversRanges, type SeqRanges, unionRanges } from './ranges.js';
 
 export interface Rebuilt {
   /** Days rewritten (from `day` on). */
@@ -40,7 +40,10 @@ export async function rebuildFrom(
   const cp = cps.latest(deviceId, day, late.from);
   if (cp) {
     const { fixes, before } = await tx.fixesFromCounted(deviceId, cp.boundary);
-    if (before === cp.before) {
+    // The count proves the stored fixes before the boundary the same; `applied` having all the
+    // seqs the checkpoint folded proves its transaction committed (a rolled-back one may have
+    // inserted a fix the count now counts in place of another one stored since).
+    if (before === cp.before && coversRanges(old?.applied ?? [], cp.seqs)) {
       const from: FoldFrom = {
         cursor: { ...cp.cursor },
         rows: cp.rows.map((r) => ({ ...r })),
@@ -93,7 +96,7 @@ async function rebuildFromDayStart(
   const fixes = await tx.fixesFrom(deviceId, start);
   const days = new Map<string, TripDay>();
   const next = accumulate(deviceId, anchorAt(prev), fixes, days);
-  await writeRebuilt(tx, deviceId, day, old, days, next, fixes, []);
+  await writeRebuilt(tx, deviceId, day, old, days, next, fixes);
   return { days: days.size, reads: fixes.length, resumed: false };
 }
 
@@ -101,7 +104,7 @@ async function rebuildFromDayStart(
 interface FoldFrom {
   cursor: TripCursor | null;
   rows: TripDay[];
-  /** Seqs folded before (a checkpoint's); unioned into applied. */
+  /** Seqs folded from 00:00 up to here (a checkpoint's). */
   seqs: SeqRanges;
   /** Stored fixes before the first one of the fold. */
   before: number;
@@ -149,7 +152,7 @@ async function foldAndWrite(
     }
     i = j;
   }
-  await writeRebuilt(tx, deviceId, day, old, days, cursor, fixes, from.seqs);
+  await writeRebuilt(tx, deviceId, day, old, days, cursor, fixes);
   return { days: days.size, checkpoints };
 }
 
@@ -161,7 +164,6 @@ async function writeRebuilt(
   days: Map<string, TripDay>,
   next: TripCursor | null,
   fixes: Fix[],
-  foldedBefore: SeqRanges,
 ): Promise<void> {
   await tx.deleteDaysFrom(deviceId, day);
   await tx.putDays([...days.values()]);
@@ -169,14 +171,13 @@ async function writeRebuilt(
     // lastSeq must never go back, or an old redelivery would look fresh.
     next.lastSeq = Math.max(next.lastSeq, old?.cursor.lastSeq ?? 0);
     // Every stored fix read here is now folded in, including ones the fix-store group stored
-    // before trips saw them: when they arrive they are skipped, not rebuilt again. Those before a
-    // checkpoint were read by an earlier rebuild; they join too, as a rebuild from 00:00 has them.
+    // before trips saw them: when they arrive they are skipped, not rebuilt again. (Those before a
+    // checkpoint are in `applied` already: it is used only then.)
     await tx.putState(deviceId, {
       cursor: next,
       applied: addSeqs(
         old?.applied ?? [],
         fixes.map((f) => f.seq),
-        foldedBefore,
       ),
     });
   }
