@@ -5,6 +5,9 @@
 //   mode 'broker': the fix is produced (acks=-1) to the embedded broker/ (its own process),
 //                  consumed by the real `live` consumer group (ingest/consumer/runner.ts, with the
 //                  ingest's live settings, ingest/live/group-options.ts) into the live view.
+//   mode 'all':    as broker, with the fix-store and trips groups in the same process writing
+//                  every fix to its SQLite file (default flush settings), as `npm run ingest -- run`
+//                  runs them: their synchronous transactions share the live group's event loop.
 // Every SLICE_MS the fixes of the devices due in that slice are sent, each stamped when it is
 // handed over (broker mode: when its request is written to the socket). A slice never waits for
 // an earlier one's acknowledgement: the devices are independent, and waiting would delay the
@@ -17,7 +20,7 @@
 // does not share the server's event loop. All stamp times with performance.timeOrigin +
 // performance.now() (the same wall clock).
 //
-//   node --import tsx bench/live.ts [sink|broker|both] [devices] [seconds]
+//   node --import tsx bench/live.ts [sink|broker|all|both] [devices] [seconds]
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,8 +29,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { type Reader, Writer } from '../broker/protocol/codec.js';
-import { INGEST_NODE_FLAGS } from '../ingest/config.js';
+import { INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { openStore } from '../ingest/db/open.js';
+import type { Store } from '../ingest/db/store.js';
 import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
@@ -38,7 +42,7 @@ import { buildBatch, RawClient, type RawRecord } from '../test/helpers/broker-ra
 import { openSse } from '../test/helpers/sse-client.js';
 
 export interface LiveFigures {
-  mode: 'sink' | 'broker';
+  mode: Mode;
   devices: number;
   seconds: number;
   fixesSent: number;
@@ -259,13 +263,16 @@ async function child(args: string[]): Promise<ChildProcess> {
   return c;
 }
 
-/** Broker mode: the broker, the live group into `live`, and the producer process. */
+type Mode = 'sink' | 'broker' | 'all';
+
+/** Broker mode: the broker, the live group into `live` (all: and the store groups), the producer. */
 async function brokerSetup(
   live: LiveView,
   dir: string,
   partitions: number,
   devices: number,
   seconds: number,
+  store: Store | undefined,
 ) {
   const { Kafka, logLevel } = await import('kafkajs');
   const { runGroup } = await import('../ingest/consumer/runner.js');
@@ -278,17 +285,34 @@ async function brokerSetup(
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'gps.fixes', numPartitions: partitions }] });
-  const group = await runGroup({
-    kafka,
-    groupId: 'live',
-    topic: 'gps.fixes',
-    sink: live,
-    ...liveGroupOptions({ flushRows: 20_000 }),
-    metrics: createIngestMetrics(),
-    log,
-  });
-  // Wait until the group holds its partitions before producing.
-  for (let i = 0; i < 200 && group.assigned().length < partitions; i++)
+  const metrics = createIngestMetrics();
+  const flush = {
+    flushRows: ingestSpec.INGEST_FLUSH_ROWS.default!,
+    flushMs: ingestSpec.INGEST_FLUSH_MS.default!,
+  };
+  const groups = [
+    await runGroup({
+      kafka,
+      groupId: 'live',
+      topic: 'gps.fixes',
+      sink: live,
+      ...liveGroupOptions(flush),
+      metrics,
+      log,
+    }),
+  ];
+  if (store) {
+    const { fixStoreSink } = await import('../ingest/sinks/fix-store.js');
+    const { tripsSink } = await import('../ingest/sinks/trips.js');
+    for (const [groupId, sink] of [
+      ['fix-store', fixStoreSink(store, metrics)],
+      ['trips', tripsSink(store, metrics, log)],
+    ] as const) {
+      groups.push(await runGroup({ kafka, groupId, topic: 'gps.fixes', sink, ...flush, metrics, log }));
+    }
+  }
+  // Wait until each group holds its partitions before producing.
+  for (let i = 0; i < 200 && groups.some((g) => g.assigned().length < partitions); i++)
     await new Promise((r) => setTimeout(r, 50));
   const producer = await child([
     '--producer',
@@ -307,14 +331,14 @@ async function brokerSetup(
     },
     async close() {
       producer.kill();
-      await group.stop();
+      for (const g of groups) await g.stop();
       await admin.disconnect();
       await broker.stop();
     },
   };
 }
 
-type BenchOptions = { mode?: 'sink' | 'broker'; devices?: number; seconds?: number; deviceStreams?: number };
+type BenchOptions = { mode?: Mode; devices?: number; seconds?: number; deviceStreams?: number };
 
 /**
  * Runs the bench with the server side (live view, HTTP, consumer) in a process started with the
@@ -338,7 +362,8 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
   const total = WARMUP_SECONDS + seconds;
   const deviceStreams = opts.deviceStreams ?? 100;
   const dir = mkdtempSync(join(tmpdir(), 'bench-live-'));
-  const store = await openStore({ sqlitePath: join(dir, 'ingest.db') });
+  // As ingest/app.ts opens it for a process running live and store groups together.
+  const store = await openStore({ sqlitePath: join(dir, 'ingest.db'), sqliteWriterThread: mode === 'all' });
   const live = new LiveView();
   // When each fix reached the live view: splits broker + consumer time from the SSE part.
   const sunk: number[] = [];
@@ -360,7 +385,8 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
   let client: ChildProcess | undefined;
   let broker: Awaited<ReturnType<typeof brokerSetup>> | undefined;
   try {
-    if (mode === 'broker') broker = await brokerSetup(live, dir, 12, devices, total);
+    if (mode !== 'sink')
+      broker = await brokerSetup(live, dir, 12, devices, total, mode === 'all' ? store : undefined);
     client = await child(['--client', srv.url, String(deviceStreams), String(devices)]);
     const start = now() + 100;
     let cpu0 = process.cpuUsage();
@@ -381,7 +407,7 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
     const { sentAt } = sent;
     const fixesSent = sentAt.filter((t, k) => t > 0 && k % (total + 1) > WARMUP_SECONDS).length;
     // Let the last events arrive.
-    await new Promise((r) => setTimeout(r, mode === 'broker' ? 2000 : 500));
+    await new Promise((r) => setTimeout(r, mode === 'sink' ? 500 : 2000));
     const cpu = process.cpuUsage(cpu0);
     const result = await new Promise<{ fleet: number[]; perDevice: number[] }>((resolve) => {
       client!.once('message', (m) => resolve(m as { fleet: number[]; perDevice: number[] }));
@@ -448,7 +474,7 @@ if (process.argv[1] === self) {
     const which = process.argv[2] ?? 'sink';
     const devices = Number(process.argv[3] ?? 10_000);
     const seconds = Number(process.argv[4] ?? 10);
-    for (const mode of which === 'both' ? (['sink', 'broker'] as const) : [which as 'sink' | 'broker']) {
+    for (const mode of which === 'both' ? (['sink', 'broker'] as const) : [which as Mode]) {
       const f = await benchLive({ mode, devices, seconds });
       process.stdout.write(`${JSON.stringify(f)}\n`);
     }

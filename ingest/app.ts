@@ -68,7 +68,10 @@ export interface IngestProcess {
 
 export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   const log = o.log;
-  const store = await openStore(o.store);
+  // The live group pushes each fix as it comes; a store group's synchronous SQLite transaction on
+  // the same event loop would hold those pushes for its whole length (db/sqlite-threaded.ts).
+  const sharesLoop = o.groups.includes('live') && o.groups.some((g) => g !== 'live');
+  const store = await openStore({ ...o.store, sqliteWriterThread: o.store.sqliteWriterThread ?? sharesLoop });
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();

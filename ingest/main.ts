@@ -10,6 +10,7 @@ import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
 import { openStore } from './db/open.js';
+import { ThreadedSqliteStore } from './db/sqlite-threaded.js';
 import { httpOptions, httpSpec } from './http/config.js';
 import { metrics } from './metrics.js';
 
@@ -125,7 +126,16 @@ runMain(async () => {
     onFatal: (group, e) => fatal(group, e),
     http: h && { ...h, tileUrl: h.tileUrl },
   });
-  log.info({ groups, backend: ingest.store.kind, brokers, http: ingest.http?.url ?? null }, 'ingest running');
+  log.info(
+    {
+      groups,
+      backend: ingest.store.kind,
+      sqliteWriterThread: ingest.store instanceof ThreadedSqliteStore,
+      brokers,
+      http: ingest.http?.url ?? null,
+    },
+    'ingest running',
+  );
   const running = ingest;
   const stop = (signal: string) => {
     if (stopping) return;

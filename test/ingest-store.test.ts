@@ -1,4 +1,5 @@
-// One suite, run against both store backends: SQLite (temp file) and the real PostgreSQL.
+// One suite, run against every store backend: SQLite (a temp file; the store itself, and with its
+// writes on a thread as `ingest run` opens it) and the real PostgreSQL.
 import t from 'tap';
 import type { Fix } from '../shared/fix.js';
 import { backends, makeFix, T0 } from './helpers/ingest-backends.js';

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresStore } from '../../ingest/db/postgres.js';
 import { SqliteStore } from '../../ingest/db/sqlite.js';
+import { ThreadedSqliteStore } from '../../ingest/db/sqlite-threaded.js';
 import type { Store } from '../../ingest/db/store.js';
 
 export const PG_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Backend {
-  name: 'sqlite' | 'postgres';
+  name: 'sqlite' | 'sqlite-writer-thread' | 'postgres';
   /** A fresh, migrated, empty store. `reopen` gives a second handle on the same data. */
   open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
 }
@@ -19,25 +20,31 @@ let counter = 0;
 export const uniqueSchema = (tag: string) =>
   `t_${tag}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase();
 
-export const backends: Backend[] = [
-  {
-    name: 'sqlite',
+/** A SQLite backend: the store itself, or with its writes on a thread (ingest run's default). */
+function sqliteBackend(name: Backend['name'], make: (path: string) => Store): Backend {
+  return {
+    name,
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'ingest-store-'));
       const path = join(dir, 'fixes.db');
-      const store = new SqliteStore(path);
+      const store = make(path);
       await store.migrate();
       return {
         store,
         reopen: async () => {
-          const s = new SqliteStore(path);
+          const s = make(path);
           await s.migrate();
           return s;
         },
         cleanup: async () => rmSync(dir, { recursive: true, force: true }),
       };
     },
-  },
+  };
+}
+
+export const backends: Backend[] = [
+  sqliteBackend('sqlite', (path) => new SqliteStore(path)),
+  sqliteBackend('sqlite-writer-thread', (path) => new ThreadedSqliteStore(path)),
   {
     name: 'postgres',
     async open() {
