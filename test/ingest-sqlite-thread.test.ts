@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SqliteStore } from '../ingest/db/sqlite.js';
 import { ThreadedSqliteStore } from '../ingest/db/sqlite-threaded.js';
 import type { Store } from '../ingest/db/store.js';
@@ -15,7 +15,7 @@ import type { Fix } from '../shared/fix.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { startTestBroker } from './helpers/ingest-kafka.js';
 
-function scratch(t: Tap.Test) {
+function scratch(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'ingest-sqlite-thread-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
