@@ -72,11 +72,21 @@ interface Totals {
   rebuildReads: number;
   resumedRebuilds: number;
   seconds: number;
+  /** CPU time of this process (all threads: the SQLite writer too), which other load moves less. */
+  cpuUs: number;
 }
 
 async function feed(store: Store, fixes: Fix[], batch: number): Promise<Totals> {
-  const t: Totals = { flushes: 0, recomputedDays: 0, rebuildReads: 0, resumedRebuilds: 0, seconds: 0 };
+  const t: Totals = {
+    flushes: 0,
+    recomputedDays: 0,
+    rebuildReads: 0,
+    resumedRebuilds: 0,
+    seconds: 0,
+    cpuUs: 0,
+  };
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < fixes.length; i += batch) {
     // The extra counts of ingest/trips/apply.ts's TripApplyDetail (NaN if the code predates them).
     const r: TripApplyResult & { rebuildReads?: number; resumedRebuilds?: number } = await store.applyTrips(
@@ -88,6 +98,8 @@ async function feed(store: Store, fixes: Fix[], batch: number): Promise<Totals> 
     t.resumedRebuilds += r.resumedRebuilds ?? Number.NaN;
   }
   t.seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu);
+  t.cpuUs = used.user + used.system;
   return t;
 }
 
@@ -169,7 +181,9 @@ export async function benchTripsReconnect(
       const m = await feed(s.store, sc.morning, o.flushRows);
       const r = await feed(s.store, sc.reconnect, o.flushRows);
       out[`${b}_morning_fixes_per_s`] = Math.round(sc.morning.length / m.seconds);
+      out[`${b}_morning_cpu_us_per_fix`] = round(m.cpuUs / sc.morning.length, 2);
       out[`${b}_reconnect_fixes_per_s`] = Math.round(sc.reconnect.length / r.seconds);
+      out[`${b}_reconnect_cpu_us_per_fix`] = round(r.cpuUs / sc.reconnect.length, 2);
       out[`${b}_reconnect_s`] = round(r.seconds, 1);
       out[`${b}_reconnect_flushes`] = r.flushes;
       out[`${b}_recomputed_days`] = r.recomputedDays;

@@ -124,10 +124,14 @@ t.test(
       t.same(counts(got), counts(want));
       return got;
     };
-    await both([...fx.slice(0, 50), ...fx.slice(60, 100), ...fx.slice(200, 300)]); // holes 51..60, 101..200
-    const first = await both(fx.slice(100, 120)); // late: rebuild from 00:00, checkpoints at both holes
-    t.equal(first.resumedRebuilds, 0);
-    t.equal(sut.checkpoints!.get('ahead').length, 2, 'one checkpoint per hole');
+    // In order, with holes at seqs 51..60 and 101..200: the day's first flush starts the chain of
+    // checkpoints (carry.ts), one before each hole.
+    const start = await both([...fx.slice(0, 50), ...fx.slice(60, 100), ...fx.slice(200, 300)]);
+    t.equal(start.rebuildReads, 190, "the day's first fixes read once, to start the chain");
+    t.equal(sut.checkpoints!.holes('ahead').length, 2, 'one checkpoint per hole');
+    const first = await both(fx.slice(100, 120)); // late: the backlog of the second hole
+    t.equal(first.resumedRebuilds, 1, 'even the first late flush continues from a checkpoint');
+    t.equal(first.rebuildReads, 120, 'reading the fixes from the hole on (100..119, 200..299)');
     const second = await both(fx.slice(120, 140));
     t.equal(second.resumedRebuilds, 1, 'the next stretch of backlog continues from the checkpoint');
     t.ok(second.rebuildReads < 200, `read ${second.rebuildReads} fixes, not the day`);
@@ -155,15 +159,23 @@ t.test('memory: a checkpoint whose transaction rolled back is not used', async (
     await m.applyTrips([...fx.slice(0, 50), ...fx.slice(100, 150)]); // hole 51..100
     m.writeFixes(fx.slice(50, 80)); // fix-store is further along
   }
-  // A later device of the same transaction fails: the rebuild of 'rollback' is undone, its
-  // checkpoint (memory) stays, with seqs 51..80 that applied no longer has.
+  // A later device of the same transaction fails: the rebuild of 'rollback' (from the checkpoint
+  // before 51, reading 51..80 that fix-store stored) is undone; its checkpoint before 101 (memory)
+  // stays, having folded seqs 51..80 that applied does not have.
   sut.failPutStateOf = 'z-other';
   const other = { ...fx[0]!, deviceId: 'z-other' };
   await t.rejects(sut.applyTrips([...fx.slice(50, 60), other]), /putState failed/);
   sut.failPutStateOf = undefined;
-  t.equal(sut.checkpoints!.get('rollback').length, 1, 'the checkpoint outlives the rollback');
-  // Then the next stretch first (continues from that checkpoint), the failed one later.
-  for (const batch of [fx.slice(80, 90), fx.slice(50, 80), fx.slice(90, 100)]) {
+  t.ok(
+    sut.checkpoints!.holes('rollback').some((c) => coversRanges(c.seqs, [[51, 80]])),
+    'the checkpoint outlives the rollback',
+  );
+  // Then the next stretch first: the count before that checkpoint matches (51..80 are stored),
+  // but applied shows its transaction did not commit.
+  const next = await sut.applyTrips(fx.slice(80, 90));
+  t.equal(next.resumedRebuilds, 0, 'not continued from the rolled-back checkpoint');
+  t.same(counts(next), counts(await ref.applyTrips(fx.slice(80, 90))));
+  for (const batch of [fx.slice(90, 95), fx.slice(50, 80), fx.slice(95, 100)]) {
     const want = await ref.applyTrips(batch);
     const got = await sut.applyTrips(batch);
     t.same(counts(got), counts(want));

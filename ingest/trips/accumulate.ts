@@ -45,6 +45,8 @@ export interface TripCursor {
   anchorLon: number;
 }
 
+const DAY_MS = 86_400_000;
+
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -78,8 +80,17 @@ export function accumulate(
   days: Map<string, TripDay>,
 ): TripCursor | null {
   let c = cursor;
+  // utcDay (a Date and an ISO string) per fix was most of the fold's time; fixes come in time
+  // order, so the day only changes at midnight.
+  let day = '';
+  let dayFrom = Number.POSITIVE_INFINITY;
+  let dayTo = Number.NEGATIVE_INFINITY;
   for (const f of fixes) {
-    const day = utcDay(f.time);
+    if (!(f.time >= dayFrom && f.time < dayTo)) {
+      day = utcDay(f.time);
+      dayFrom = dayStartMs(day);
+      dayTo = dayFrom + DAY_MS;
+    }
     let row = days.get(day);
     if (!row) {
       row = {

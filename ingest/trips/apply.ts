@@ -12,6 +12,7 @@
 import type { Fix } from '../../shared/fix.js';
 import type { TripApplyResult } from '../db/store.js';
 import { accumulate, type TripCursor, type TripDay, utcDay } from './accumulate.js';
+import { carryCheckpoints } from './carry.js';
 import type { Checkpoints } from './checkpoints.js';
 import { addSeqs, hasSeq, type SeqRanges } from './ranges.js';
 import { rebuildFrom } from './rebuild.js';
@@ -48,7 +49,8 @@ export interface TripTx {
  * hand the object on as it is, through the SQLite writer thread too).
  */
 export interface TripApplyDetail extends TripApplyResult {
-  /** Stored fixes the rebuilds read back (the cost that grows with the length of the day). */
+  /** Stored fixes read back by rebuilds (the cost that grows with the length of the day), and to
+   * start a day's checkpoints (carry.ts). */
   rebuildReads: number;
   /** Rebuilds that continued from a checkpoint instead of 00:00. */
   resumedRebuilds: number;
@@ -120,10 +122,12 @@ export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<T
     for (const row of await tx.getDays(deviceId, [...new Set(fresh.map((f) => utcDay(f.time)))])) {
       days.set(row.day, row);
     }
+    const lastTimeBefore = cursor?.lastTime ?? null; // accumulate moves the cursor on
     const next = accumulate(deviceId, cursor, fresh, days);
     await tx.putDays([...days.values()]);
     if (next) await tx.putState(deviceId, { cursor: next, applied: addSeqs(applied, seen) });
     result.applied += fresh.length;
+    result.rebuildReads += await carryCheckpoints(tx, deviceId, lastTimeBefore, fresh);
   }
   return result;
 }

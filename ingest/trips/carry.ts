@@ -1,0 +1,48 @@
+// Carrying the checkpoints (checkpoints.ts) through in-order flushes, so that the first late flush
+// after a dead zone finds one at the start of the hole instead of reading the day from 00:00.
+//
+// The state a rebuild from 00:00 would reach after this flush's fixes is the end checkpoint's
+// state with these fixes folded on: one more fold of the flush, in memory, alongside the one that
+// writes the rows (which may differ: an in-order run keeps the true jitter anchor over midnight,
+// a rebuild starts from the approximated one). A day's first fixes start the chain: a rebuild of
+// that day would read only them, so two reads make its state. A process started mid-day has no
+// chain for the day, nor does a device after the chain fell out of step; their first rebuild of
+// the day starts it. The checkpoints claim only "the fold of the stored fixes before my
+// boundary"; the checks when one is used (rebuild.ts) are the same whoever made it.
+import type { Fix } from '../../shared/fix.js';
+import { dayStartMs, utcDay } from './accumulate.js';
+import type { TripTx } from './apply.js';
+import { anchorAt, foldFrom, fromCheckpoint } from './fold.js';
+
+/**
+ * After an in-order flush folded `fresh` (time order) onto a cursor whose last time was
+ * `lastTimeBefore` (null: the device's first fixes). Returns the stored fixes it read.
+ */
+export async function carryCheckpoints(
+  tx: TripTx,
+  deviceId: string,
+  lastTimeBefore: number | null,
+  fresh: readonly Fix[],
+): Promise<number> {
+  const cps = tx.checkpoints;
+  const first = fresh[0];
+  if (!cps || !first) return 0;
+  const day = utcDay(fresh[fresh.length - 1]!.time);
+  const start = dayStartMs(day);
+  const end = cps.end(deviceId);
+  if (end && end.day === day && end.cursor.lastTime === lastTimeBefore && end.boundary <= first.time) {
+    const folded = foldFrom(deviceId, day, fromCheckpoint(end), fresh);
+    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end);
+    return 0;
+  }
+  if (lastTimeBefore === null || lastTimeBefore < start) {
+    const { fixes, before } = await tx.fixesFromCounted(deviceId, start);
+    const prev = await tx.lastFixBefore(deviceId, start);
+    const folded = foldFrom(deviceId, day, { cursor: anchorAt(prev), rows: [], seqs: [], before }, fixes);
+    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end);
+    return fixes.length;
+  }
+  // Out of step (or none): the holes stand, the end is of no use any more.
+  if (end) cps.set(deviceId, [...cps.holes(deviceId)], undefined);
+  return 0;
+}
