@@ -14,6 +14,9 @@ import { dayStartMs, utcDay } from './accumulate.js';
 import type { TripTx } from './apply.js';
 import { anchorAt, foldFrom, fromCheckpoint } from './fold.js';
 
+/** No late fix to go by here: beyond the cap, the checkpoints before the widest holes are kept. */
+const WIDEST = Number.POSITIVE_INFINITY;
+
 /**
  * After an in-order flush folded `fresh` (time order) onto a cursor whose last time was
  * `lastTimeBefore` (null: the device's first fixes). Returns the stored fixes it read.
@@ -32,14 +35,14 @@ export async function carryCheckpoints(
   const end = cps.end(deviceId);
   if (end && end.day === day && end.cursor.lastTime === lastTimeBefore && end.boundary <= first.time) {
     const folded = foldFrom(deviceId, day, fromCheckpoint(end), fresh);
-    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end);
+    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end, WIDEST);
     return 0;
   }
   if (lastTimeBefore === null || lastTimeBefore < start) {
     const { fixes, before } = await tx.fixesFromCounted(deviceId, start);
     const prev = await tx.lastFixBefore(deviceId, start);
     const folded = foldFrom(deviceId, day, { cursor: anchorAt(prev), rows: [], seqs: [], before }, fixes);
-    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end);
+    cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end, WIDEST);
     return fixes.length;
   }
   // Out of step (or none): the holes stand, the end is of no use any more.
