@@ -2,23 +2,15 @@
 // garbage after valid requests of each version. Each must give a response or a ProtocolError
 // (which closes only that connection), never another exception; the coordinator keeps serving.
 import t from 'tap';
+import { seededRandom } from '../agent/sim/random.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { ProtocolError, Reader, Writer } from '../broker/protocol/codec.js';
 import type { RequestContext } from '../broker/server/api.js';
 import { createLogger } from '../shared/log.js';
 import { groupBroker } from './helpers/broker-groups.js';
 
-/** Deterministic PRNG so a failure reproduces. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the fleet simulator's) so a failure reproduces. */
+const rng = seededRandom;
 
 const protocols = (w: Writer) =>
   w.array([{ name: 'range', metadata: Buffer.from([0, 1, 0, 0, 0, 1, 0, 1, 116]) }], (w, p) => {

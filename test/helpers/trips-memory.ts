@@ -1,6 +1,8 @@
 // The trips transaction's database side (TripTx) in memory, with the semantics of the two stores'
 // SQL, plus a generator of reconnect-like deliveries. Without checkpoints it runs the rebuild from
 // 00:00 (the behaviour before checkpoints), which the tests use as the reference.
+
+import { seededRandom } from '../../agent/sim/random.js';
 import type { TripDay } from '../../ingest/trips/accumulate.js';
 import { applyTripsTx, type TripApplyDetail, type TripState, type TripTx } from '../../ingest/trips/apply.js';
 import { Checkpoints } from '../../ingest/trips/checkpoints.js';
@@ -112,17 +114,8 @@ export class MemoryTrips {
   }
 }
 
-/** Small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG (the fleet simulator's mulberry32), so a failing seed can be replayed. */
+export const prng = seededRandom;
 
 const M_PER_DEG_LAT = 111_195;
 
