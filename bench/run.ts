@@ -16,6 +16,7 @@ import { benchBroker } from './broker.js';
 import { benchGroups } from './broker-groups.js';
 import { benchIngest } from './ingest.js';
 import { benchLive } from './live.js';
+import { benchTripsReconnect } from './trips-reconnect.js';
 
 /** One row of the table: what, how much, and the goal the issues set (if any). */
 interface Row {
@@ -199,6 +200,33 @@ const PARTS: Part[] = [
         value: `${fmt(num(f, 'pg_unnest_batched_fixes_per_s'))} / ${fmt(num(f, 'pg_copy_batched_fixes_per_s'))} / ${fmt(num(f, 'pg_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'pg_unnest_over_one_per_fix'), 1)})`,
         goal: 'x >= 50',
         met: num(f, 'pg_unnest_over_one_per_fix') >= 50,
+      },
+    ],
+  },
+  {
+    name: 'trips',
+    what: 'the trips group: a morning in order, then a city-wide reconnect (bench/trips-reconnect.ts)',
+    run: async () => benchTripsReconnect(),
+    rows: (f) => [
+      {
+        part: 'trips',
+        figure: '200 riders, 2 h in order: SQLite / PostgreSQL (fixes/s)',
+        value: `${fmt(num(f, 'sqlite_morning_fixes_per_s'))} / ${fmt(num(f, 'postgres_morning_fixes_per_s'))}`,
+      },
+      {
+        part: 'trips',
+        figure: 'then a 20 min dead zone drained beside live fixes: SQLite / PostgreSQL (fixes/s)',
+        value: `${fmt(num(f, 'sqlite_reconnect_fixes_per_s'))} / ${fmt(num(f, 'postgres_reconnect_fixes_per_s'))}`,
+      },
+      {
+        part: 'trips',
+        figure:
+          'stored fixes the rebuilds read per late fix; devices whose rows differ from an in-order pass',
+        value: `${fmt(num(f, 'sqlite_rebuild_reads_per_fix'), 2)}; ${fmt(num(f, 'sqlite_devices_differing_from_in_order') + num(f, 'postgres_devices_differing_from_in_order'))}`,
+        goal: '0 differing',
+        met:
+          num(f, 'sqlite_devices_differing_from_in_order') === 0 &&
+          num(f, 'postgres_devices_differing_from_in_order') === 0,
       },
     ],
   },
