@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { ingestSpec } from '../ingest/config.js';
 import { openStore } from '../ingest/db/open.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
-import type { Store, TripApplyResult } from '../ingest/db/store.js';
+import type { Store } from '../ingest/db/store.js';
 import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import type { Fix } from '../shared/fix.js';
 import { fleetFixes, PG_URL } from './ingest.js';
@@ -88,14 +88,11 @@ async function feed(store: Store, fixes: Fix[], batch: number): Promise<Totals> 
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   for (let i = 0; i < fixes.length; i += batch) {
-    // The extra counts of ingest/trips/apply.ts's TripApplyDetail (NaN if the code predates them).
-    const r: TripApplyResult & { rebuildReads?: number; resumedRebuilds?: number } = await store.applyTrips(
-      fixes.slice(i, i + batch),
-    );
+    const r = await store.applyTrips(fixes.slice(i, i + batch));
     t.flushes++;
     t.recomputedDays += r.recomputedDays;
-    t.rebuildReads += r.rebuildReads ?? Number.NaN;
-    t.resumedRebuilds += r.resumedRebuilds ?? Number.NaN;
+    t.rebuildReads += r.rebuildReads;
+    t.resumedRebuilds += r.resumedRebuilds;
   }
   t.seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const used = process.cpuUsage(cpu);

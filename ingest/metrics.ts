@@ -57,6 +57,21 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
       help: 'Seqs the devices reported dropped (droppedThrough) and that are not stored: lost for good',
       registers,
     }),
+    tripDaysRebuilt: new Counter({
+      name: 'ingest_trip_days_rebuilt_total',
+      help: 'Trip days rebuilt because late (out-of-order) fixes arrived for them',
+      registers,
+    }),
+    tripRebuildsResumed: new Counter({
+      name: 'ingest_trip_rebuilds_resumed_total',
+      help: 'Trip rebuilds that continued from a checkpoint instead of reading the day from 00:00',
+      registers,
+    }),
+    tripRebuildReads: new Counter({
+      name: 'ingest_trip_rebuild_reads_total',
+      help: 'Stored fixes the trip rebuilds read back (grows with late fixes, e.g. after a reconnect)',
+      registers,
+    }),
     sinkErrors: new Counter({
       name: 'ingest_sink_errors_total',
       help: 'Failed sink flushes (the batch is retried, offsets not committed)',

@@ -3,15 +3,15 @@
 // the same counts. Checked against the rebuild from 00:00 (MemoryTrips without checkpoints) over
 // random reconnect deliveries, and on both stores against that and against an in-order run.
 import t, { type Test } from 'tap';
+import type { TripApplyResult } from '../ingest/db/store.js';
 import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
-import type { TripApplyDetail } from '../ingest/trips/apply.js';
 import { coversRanges, unionRanges } from '../ingest/trips/ranges.js';
 import type { Fix } from '../shared/fix.js';
 import { backends } from './helpers/ingest-backends.js';
 import { type Delivery, MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
 
 const DAY = Date.UTC(2026, 2, 2);
-const counts = (r: TripApplyDetail) => [r.inserted, r.applied, r.skipped, r.recomputedDays];
+const counts = (r: TripApplyResult) => [r.inserted, r.applied, r.skipped, r.recomputedDays];
 
 /** Routes of `devices` devices; some start late on the day before, so their backlog crosses midnight. */
 function routes(seed: number, devices: number, n: number): Fix[][] {
@@ -27,7 +27,7 @@ async function replay(
   delivery: Delivery,
   ref: MemoryTrips,
   sut: {
-    applyTrips(f: readonly Fix[]): Promise<TripApplyDetail>;
+    applyTrips(f: readonly Fix[]): Promise<TripApplyResult>;
     writeFixes(f: readonly Fix[]): Promise<number> | number;
   },
 ) {
@@ -207,7 +207,7 @@ for (const backend of backends) {
     const delivery = reconnects(rs, prng(4242), { drain: 15, flush: 400 });
     const ref = new MemoryTrips(false);
     const r = await replay(t, delivery, ref, {
-      applyTrips: (f) => store.applyTrips(f) as Promise<TripApplyDetail>,
+      applyTrips: (f) => store.applyTrips(f) as Promise<TripApplyResult>,
       writeFixes: (f) => store.writeFixes(f),
     });
     t.ok(r.resumed > 10, `${r.resumed} rebuilds continued from a checkpoint`);
@@ -246,7 +246,7 @@ for (const backend of backends) {
       }
       let resumed = 0;
       for (let i = 0; i < stream.length; i += 310) {
-        resumed += ((await store.applyTrips(stream.slice(i, i + 310))) as TripApplyDetail).resumedRebuilds;
+        resumed += ((await store.applyTrips(stream.slice(i, i + 310))) as TripApplyResult).resumedRebuilds;
       }
       t.ok(resumed > 0, `${resumed} rebuilds continued from a checkpoint`);
       for (const fx of devices) {

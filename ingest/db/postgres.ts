@@ -18,7 +18,7 @@ import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
 import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
-import type { DeviceSummary, Store, TripApplyResult } from './store.js';
+import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -202,7 +202,7 @@ export class PostgresStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return noTripWork();
     return this.tx((c) => applyTripsTx(tripTx(c, checkpointsFor(this)), fixes));
   }
 

@@ -13,7 +13,7 @@ import type { Fix } from '../../shared/fix.js';
 import { packFixes } from './fix-columns.js';
 import { SqliteStore } from './sqlite.js';
 import { SqliteWriter } from './sqlite-writer.js';
-import type { DeviceSummary, Store, TripApplyResult, TripDay } from './store.js';
+import { type DeviceSummary, noTripWork, type Store, type TripApplyResult, type TripDay } from './store.js';
 
 export class ThreadedSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -46,7 +46,7 @@ export class ThreadedSqliteStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return noTripWork();
     return this.writer.applyTrips(packFixes(fixes));
   }
 

@@ -15,7 +15,7 @@ import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
-import type { DeviceSummary, Store, TripApplyResult } from './store.js';
+import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 
 interface DeviceRow extends FixRow {
   max_seq: number;
@@ -190,7 +190,7 @@ export class SqliteStore implements Store {
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
-    if (fixes.length === 0) return { inserted: 0, applied: 0, skipped: 0, recomputedDays: 0 };
+    if (fixes.length === 0) return noTripWork();
     return this.lock.run(async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {

@@ -42,7 +42,21 @@ export interface TripApplyResult {
   /** Fixes already folded in before (redelivery): ignored. */
   skipped: number;
   recomputedDays: number;
+  /** Stored fixes read back by those rebuilds (the cost that grows with the length of the day). */
+  rebuildReads: number;
+  /** Rebuilds that continued from a checkpoint instead of 00:00 (ingest/trips/checkpoints.ts). */
+  resumedRebuilds: number;
 }
+
+/** What applying no fixes did. */
+export const noTripWork = (): TripApplyResult => ({
+  inserted: 0,
+  applied: 0,
+  skipped: 0,
+  recomputedDays: 0,
+  rebuildReads: 0,
+  resumedRebuilds: 0,
+});
 
 export interface Store {
   /** 'sqlite' or 'postgres', for logs and metrics labels. */

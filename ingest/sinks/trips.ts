@@ -12,6 +12,9 @@ export function tripsSink(store: Store, metrics: IngestMetrics, log: Logger, gro
     async handleBatch(fixes: readonly Fix[]) {
       const r = await store.applyTrips(fixes);
       metrics.writtenFixes.inc({ group }, r.inserted);
+      metrics.tripDaysRebuilt.inc(r.recomputedDays);
+      metrics.tripRebuildsResumed.inc(r.resumedRebuilds);
+      metrics.tripRebuildReads.inc(r.rebuildReads);
       if (r.recomputedDays > 0) {
         log.info({ recomputedDays: r.recomputedDays }, 'late or redelivered fixes: trip days rebuilt');
       }

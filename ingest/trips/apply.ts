@@ -10,7 +10,7 @@
 // The fixes themselves are inserted (idempotently) in the same transaction, so a rebuild never
 // depends on the fix-store group having caught up.
 import type { Fix } from '../../shared/fix.js';
-import type { TripApplyResult } from '../db/store.js';
+import { noTripWork, type TripApplyResult } from '../db/store.js';
 import { accumulate, type TripCursor, type TripDay, utcDay } from './accumulate.js';
 import { carryCheckpoints } from './carry.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -44,29 +44,10 @@ export interface TripTx {
   checkpoints?: Checkpoints | undefined;
 }
 
-/**
- * TripApplyResult plus what the rebuilds cost, which bench/trips-reconnect.ts reads (the stores
- * hand the object on as it is, through the SQLite writer thread too).
- */
-export interface TripApplyDetail extends TripApplyResult {
-  /** Stored fixes read back by rebuilds (the cost that grows with the length of the day), and to
-   * start a day's checkpoints (carry.ts). */
-  rebuildReads: number;
-  /** Rebuilds that continued from a checkpoint instead of 00:00. */
-  resumedRebuilds: number;
-}
-
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
 
-export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyDetail> {
-  const result: TripApplyDetail = {
-    inserted: 0,
-    applied: 0,
-    skipped: 0,
-    recomputedDays: 0,
-    rebuildReads: 0,
-    resumedRebuilds: 0,
-  };
+export async function applyTripsTx(tx: TripTx, fixes: readonly Fix[]): Promise<TripApplyResult> {
+  const result = noTripWork();
   if (fixes.length === 0) return result;
   result.inserted = await tx.insertFixes(fixes);
   const perDevice = new Map<string, Fix[]>();

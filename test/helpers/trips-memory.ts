@@ -3,8 +3,9 @@
 // 00:00 (the behaviour before checkpoints), which the tests use as the reference.
 
 import { seededRandom } from '../../agent/sim/random.js';
+import type { TripApplyResult } from '../../ingest/db/store.js';
 import type { TripDay } from '../../ingest/trips/accumulate.js';
-import { applyTripsTx, type TripApplyDetail, type TripState, type TripTx } from '../../ingest/trips/apply.js';
+import { applyTripsTx, type TripState, type TripTx } from '../../ingest/trips/apply.js';
 import { Checkpoints } from '../../ingest/trips/checkpoints.js';
 import type { Fix } from '../../shared/fix.js';
 
@@ -39,7 +40,7 @@ export class MemoryTrips {
   }
 
   /** One transaction: on error everything it wrote is undone (the checkpoints are not: memory). */
-  async applyTrips(fixes: readonly Fix[]): Promise<TripApplyDetail> {
+  async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     // Only a transaction that is made to fail needs the copy to roll back to.
     const before = this.failPutStateOf
       ? copy({ fixes: this.fixes, states: this.states, days: this.days })
