@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { type ChildBroker, childBroker } from '../test/helpers/broker-harness.js';
 import { runCommand } from '../test/helpers/run.js';
+import { printFigures } from './print-figures.js';
 
 const RECORD_BYTES = 100;
 const MB = 1024 * 1024;
@@ -381,17 +382,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  benchBroker({
-    records: arg('--records') ? Number(arg('--records')) : undefined,
-    memory: argv.includes('--memory'),
-    memoryGb: arg('--memory-gb') ? Number(arg('--memory-gb')) : undefined,
-  }).then(
-    (f) => {
-      process.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
-    },
-    (e) => {
-      process.stderr.write(`bench/broker: ${(e as Error).stack}\n`);
-      process.exit(1);
-    },
+  printFigures(() =>
+    benchBroker({
+      records: arg('--records') ? Number(arg('--records')) : undefined,
+      memory: argv.includes('--memory'),
+      memoryGb: arg('--memory-gb') ? Number(arg('--memory-gb')) : undefined,
+    }),
   );
 }

@@ -17,6 +17,7 @@ import { SqliteStore } from '../ingest/db/sqlite.js';
 import type { Store } from '../ingest/db/store.js';
 import type { Fix } from '../shared/fix.js';
 import { benchEndToEnd } from './ingest-e2e.js';
+import { printFigures } from './print-figures.js';
 
 export const PG_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -197,14 +198,5 @@ export async function benchIngest(opts: { fixes?: number; e2e?: boolean } = {}) 
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const e2e = !process.argv.includes('--db-only');
-  benchIngest({ e2e }).then(
-    (f) => {
-      process.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
-      process.exit(0);
-    },
-    (e) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(1);
-    },
-  );
+  printFigures(() => benchIngest({ e2e }));
 }

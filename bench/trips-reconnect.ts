@@ -22,6 +22,7 @@ import type { Store } from '../ingest/db/store.js';
 import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import type { Fix } from '../shared/fix.js';
 import { fleetFixes, PG_URL } from './ingest.js';
+import { printFigures } from './print-figures.js';
 
 export interface ReconnectOptions {
   devices: number;
@@ -231,19 +232,8 @@ function parseOptions(argv: string[]): { o: ReconnectOptions; backends: ('sqlite
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  Promise.resolve()
-    .then(() => {
-      const { o, backends } = parseOptions(process.argv.slice(2));
-      return benchTripsReconnect(o, backends);
-    })
-    .then(
-      (f) => {
-        process.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
-        process.exit(0);
-      },
-      (e) => {
-        process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        process.exit(1);
-      },
-    );
+  printFigures(async () => {
+    const { o, backends } = parseOptions(process.argv.slice(2));
+    return benchTripsReconnect(o, backends);
+  });
 }
