@@ -136,6 +136,12 @@ export class SqliteStore implements Store {
       ),
       deleteDaysFrom: db.prepare('DELETE FROM trip_days WHERE device_id = ? AND day >= ?'),
       fixesFrom: db.prepare('SELECT * FROM fixes WHERE device_id = ? AND time >= ? ORDER BY time, seq'),
+      // One statement, so the count and the fixes come from the same snapshot.
+      fixesFromCounted: db.prepare(
+        `SELECT d.fix_count, f.* FROM devices d
+           LEFT JOIN fixes f ON f.device_id = d.device_id AND f.time >= ?
+         WHERE d.device_id = ? ORDER BY f.time, f.seq`,
+      ),
       lastFixBefore: db.prepare(
         'SELECT * FROM fixes WHERE device_id = ? AND time < ? ORDER BY time DESC, seq DESC LIMIT 1',
       ),
@@ -275,13 +281,7 @@ export class SqliteStore implements Store {
         return r ? rowToFix(r) : null;
       },
       fixesFromCounted: async (deviceId, fromMs) => {
-        const rows = this.db
-          .prepare(
-            `SELECT d.fix_count, f.* FROM devices d
-               LEFT JOIN fixes f ON f.device_id = d.device_id AND f.time >= ?
-             WHERE d.device_id = ? ORDER BY f.time, f.seq`,
-          )
-          .all(fromMs, deviceId) as (FixRow & { fix_count: number })[];
+        const rows = s.fixesFromCounted.all(fromMs, deviceId) as (FixRow & { fix_count: number })[];
         const fixes = rows.filter((r) => r.seq !== null).map(rowToFix);
         return { fixes, before: rows[0] ? rows[0].fix_count - fixes.length : 0 };
       },
