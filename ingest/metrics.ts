@@ -37,7 +37,7 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
     }),
     consumerLag: new Gauge({
       name: 'ingest_consumer_lag',
-      help: 'Messages behind: log end offset minus the committed offset, per group and partition',
+      help: 'Messages behind: high watermark (what consumers can read) minus the committed offset, per group and partition',
       labelNames: ['group', 'topic', 'partition'] as const,
       registers,
     }),

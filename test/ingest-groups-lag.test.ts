@@ -1,4 +1,4 @@
-// Consumer lag as the gauge reports it: log end offset minus the group's committed offset, per
+// Consumer lag as the gauge reports it: high watermark minus the group's committed offset, per
 // partition; a partition the group never committed counts from the earliest retained offset.
 import t from 'tap';
 import { measureLag, pollLag } from '../ingest/consumer/lag.js';

@@ -5,10 +5,11 @@
 //
 // Why: better-sqlite3 runs a statement to its end on the thread that calls it. When the store
 // groups share a process with the live group (`ingest run`, the default), each fix-store or
-// trips flush would stop the live pushes for the whole transaction: at 10,000 riders a second
-// the live p99 went from 43 ms to 1.6 s (bench/live.ts `all`). The price is CPU: each batch is
-// packed into columns and unpacked on the other side (fix-columns.ts), so a process that runs
-// only store groups is better off with SqliteStore itself (ingest/db/open.ts decides).
+// trips flush would stop the live pushes for the whole transaction (a 100,000-fix write: 0.6-1.2 s
+// on the store itself, 67-103 ms here, test/ingest-sqlite-thread.test.ts). It does not make the
+// three groups fit one 2-core process at 10,000 riders (bench/live.ts `all`). The price is CPU:
+// each batch is packed into columns and unpacked on the other side (fix-columns.ts), so a process
+// that runs only store groups is better off with SqliteStore itself (ingest/app.ts decides).
 import type { Fix } from '../../shared/fix.js';
 import { packFixes } from './fix-columns.js';
 import { SqliteStore } from './sqlite.js';

@@ -44,7 +44,7 @@ function startThread(path: string): Worker {
   });
 }
 
-export function revive(e: ThreadError): Error {
+function revive(e: ThreadError): Error {
   const err = new Error(e.message) as Error & { code?: string };
   err.name = e.name;
   if (e.code !== undefined) err.code = e.code;
