@@ -3,57 +3,22 @@
 // sit idle, and in the end store every fix exactly once. Seen in CI (e2e-broker-faults): a broker
 // kill while the second group was still connecting made startIngest throw, so the whole ingest
 // exited 1 and nothing more was stored.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import t from 'tap';
 import { encodeFix } from '../shared/fixcodec.js';
 import { type ChildBroker, childBroker } from './helpers/broker-harness.js';
 import { makeFix } from './helpers/ingest-backends.js';
+import { startIngestChild } from './helpers/ingest-child.js';
 import { waitFor } from './helpers/ingest-kafka.js';
 import { storedSeqsIn } from './helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const DEVICE = 'rider-r1';
 
-interface IngestChild {
-  proc: ChildProcess;
-  exit(): number | string | null;
-  exited: Promise<void>;
-  /** Structured log lines seen so far. */
-  lines: { msg?: string; group?: string; url?: string }[];
-  stderr(): string;
-}
-
-function startIngest(env: NodeJS.ProcessEnv): IngestChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--flush-ms', '50'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let exit: number | string | null = null;
-  let stderr = '';
-  const lines: IngestChild['lines'] = [];
-  const exited = new Promise<void>((resolve) =>
-    proc.on('exit', (code, signal) => {
-      exit = code ?? signal;
-      resolve();
-    }),
-  );
-  proc.stderr!.on('data', (d) => {
-    stderr += String(d);
-  });
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line));
-    } catch {
-      stderr += `${line}\n`;
-    }
-  });
-  return { proc, exit: () => exit, exited, lines, stderr: () => stderr };
-}
+const startIngest = (env: NodeJS.ProcessEnv) => startIngestChild(['run', '--flush-ms', '50'], env);
 
 async function produce(address: string, seqs: number[]): Promise<void> {
   const kafka = new Kafka({ clientId: 'resilience-test', brokers: [address], logLevel: logLevel.NOTHING });

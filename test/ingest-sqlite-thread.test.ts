@@ -2,18 +2,17 @@
 // store suite (ingest-store.test.ts) cannot show. The event loop keeps turning during a large
 // transaction; a file that cannot be opened is an error, not a dead thread; a closed store says
 // so; and `ingest run` with live and store groups in one process picks it.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
 import { SqliteStore } from '../ingest/db/sqlite.js';
 import { ThreadedSqliteStore } from '../ingest/db/sqlite-threaded.js';
 import type { Store } from '../ingest/db/store.js';
 import type { Fix } from '../shared/fix.js';
 import { makeFix } from './helpers/ingest-backends.js';
-import { startTestBroker } from './helpers/ingest-kafka.js';
+import { startIngestChild } from './helpers/ingest-child.js';
+import { startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 function scratch(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'ingest-sqlite-thread-'));
@@ -89,31 +88,18 @@ t.test('ingest run: live and store groups in one process use the writer thread',
   const dir = scratch(t);
   await k.createTopic('gps.fixes', 2);
   const runWith = async (groups: string) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--groups', groups], {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: k.address,
-        INGEST_SQLITE_PATH: join(dir, `${groups}.db`),
-        INGEST_TOKEN: 'test-token-0123456789abcdef',
-        INGEST_HTTP_PORT: '0',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const ingest = startIngestChild(['run', '--groups', groups], {
+      KAFKA_BROKERS: k.address,
+      INGEST_SQLITE_PATH: join(dir, `${groups}.db`),
+      INGEST_TOKEN: 'test-token-0123456789abcdef',
+      INGEST_HTTP_PORT: '0',
     });
-    const exited = new Promise((r) => child.on('exit', r));
-    const running = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        try {
-          const e = JSON.parse(line) as Record<string, unknown>;
-          if (e['msg'] === 'ingest running') resolve(e);
-        } catch {
-          // not a log line
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`ingest exited with ${code}`)));
+    const running = await waitFor(() => {
+      if (ingest.exit() !== null) throw new Error(`ingest exited with ${ingest.exit()}: ${ingest.stderr()}`);
+      return ingest.lines.find((l) => l.msg === 'ingest running');
     });
-    child.kill('SIGTERM');
-    await exited;
+    ingest.proc.kill('SIGTERM');
+    await ingest.exited;
     return running['sqliteWriterThread'];
   };
   t.teardown(() => k.stop());
