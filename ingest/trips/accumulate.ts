@@ -47,12 +47,33 @@ export interface TripCursor {
 
 const DAY_MS = 86_400_000;
 
+// utcDay and dayStartMs run several times per fix of a flush (apply, accumulate, carry); a Date
+// and an ISO string each time were a visible part of the trips CPU. The UTC day depends only on
+// floor(ms / DAY_MS) (JS time has no leap seconds), so the strings are made once per day number
+// and kept, bounded (a flush touches a day or two; a rebuild of old backlogs a few more).
+const DAY_CACHE_MAX = 4096;
+const dayNames = new Map<number, string>();
+const dayStarts = new Map<string, number>();
+
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const n = Math.floor(ms / DAY_MS);
+  let day = dayNames.get(n);
+  if (day === undefined) {
+    day = new Date(ms).toISOString().slice(0, 10); // throws for an invalid time, as before
+    if (dayNames.size >= DAY_CACHE_MAX) dayNames.clear();
+    dayNames.set(n, day);
+  }
+  return day;
 }
 
 export function dayStartMs(day: string): number {
-  return Date.parse(`${day}T00:00:00Z`);
+  let ms = dayStarts.get(day);
+  if (ms === undefined) {
+    ms = Date.parse(`${day}T00:00:00Z`);
+    if (dayStarts.size >= DAY_CACHE_MAX) dayStarts.clear();
+    dayStarts.set(day, ms);
+  }
+  return ms;
 }
 
 /** Great-circle distance in metres. */
