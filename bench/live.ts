@@ -7,7 +7,8 @@
 //                  ingest's live settings, ingest/live/group-options.ts) into the live view.
 //   mode 'all':    as broker, with the fix-store and trips groups in the same process writing
 //                  every fix to its SQLite file (default flush settings), as `npm run ingest -- run`
-//                  runs them: their synchronous transactions share the live group's event loop.
+//                  runs them: on their own thread (ingest/groups-thread.ts), sharing the process,
+//                  its 2 cores and the database with the live group.
 // Every SLICE_MS the fixes of the devices due in that slice are sent, each stamped when it is
 // handed over (broker mode: when its request is written to the socket). A slice never waits for
 // an earlier one's acknowledgement: the devices are independent, and waiting would delay the
@@ -30,8 +31,8 @@ import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { type Reader, Writer } from '../broker/protocol/codec.js';
 import { INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
-import { openStore } from '../ingest/db/open.js';
-import type { Store } from '../ingest/db/store.js';
+import { openStore, type StoreOptions } from '../ingest/db/open.js';
+import { GroupsThread } from '../ingest/groups-thread.js';
 import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
@@ -272,7 +273,7 @@ async function brokerSetup(
   partitions: number,
   devices: number,
   seconds: number,
-  store: Store | undefined,
+  storeGroups: StoreOptions | undefined,
 ) {
   const { Kafka, logLevel } = await import('kafkajs');
   const { runGroup } = await import('../ingest/consumer/runner.js');
@@ -301,18 +302,28 @@ async function brokerSetup(
       log,
     }),
   ];
-  if (store) {
-    const { fixStoreSink } = await import('../ingest/sinks/fix-store.js');
-    const { tripsSink } = await import('../ingest/sinks/trips.js');
-    for (const [groupId, sink] of [
-      ['fix-store', fixStoreSink(store, metrics)],
-      ['trips', tripsSink(store, metrics, log)],
-    ] as const) {
-      groups.push(await runGroup({ kafka, groupId, topic: 'gps.fixes', sink, ...flush, metrics, log }));
-    }
-  }
+  // As ingest/app.ts runs them beside the live group.
+  const thread = storeGroups
+    ? await GroupsThread.start(
+        {
+          kafka: { clientId: 'bench-live', brokers: [broker.address] },
+          topic: 'gps.fixes',
+          dlqTopic: 'gps.fixes.dlq',
+          groups: ['fix-store', 'trips'],
+          store: storeGroups,
+          ...flush,
+        },
+        (group, e) => {
+          throw new Error(`store group ${group} stopped: ${e.message}`);
+        },
+      )
+    : undefined;
   // Wait until each group holds its partitions before producing.
-  for (let i = 0; i < 200 && groups.some((g) => g.assigned().length < partitions); i++)
+  const assigned = async () => [
+    ...groups.map((g) => g.assigned().length),
+    ...((await thread?.states()) ?? []).map((s) => s.assigned.length),
+  ];
+  for (let i = 0; i < 200 && (await assigned()).some((n) => n < partitions); i++)
     await new Promise((r) => setTimeout(r, 50));
   const producer = await child([
     '--producer',
@@ -332,6 +343,7 @@ async function brokerSetup(
     async close() {
       producer.kill();
       for (const g of groups) await g.stop();
+      await thread?.stop();
       await admin.disconnect();
       await broker.stop();
     },
@@ -362,8 +374,8 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
   const total = WARMUP_SECONDS + seconds;
   const deviceStreams = opts.deviceStreams ?? 100;
   const dir = mkdtempSync(join(tmpdir(), 'bench-live-'));
-  // As ingest/app.ts opens it for a process running live and store groups together.
-  const store = await openStore({ sqlitePath: join(dir, 'ingest.db'), sqliteWriterThread: mode === 'all' });
+  const storeOptions = { sqlitePath: join(dir, 'ingest.db') };
+  const store = await openStore(storeOptions);
   const live = new LiveView();
   // When each fix reached the live view: splits broker + consumer time from the SSE part.
   const sunk: number[] = [];
@@ -386,7 +398,7 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
   let broker: Awaited<ReturnType<typeof brokerSetup>> | undefined;
   try {
     if (mode !== 'sink')
-      broker = await brokerSetup(live, dir, 12, devices, total, mode === 'all' ? store : undefined);
+      broker = await brokerSetup(live, dir, 12, devices, total, mode === 'all' ? storeOptions : undefined);
     client = await child(['--client', srv.url, String(deviceStreams), String(devices)]);
     const start = now() + 100;
     let cpu0 = process.cpuUsage();

@@ -14,10 +14,12 @@ import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
 import { keepTrying } from './consumer/keep-trying.js';
 import { pollLag } from './consumer/lag.js';
+import type { GroupState } from './consumer/runner.js';
 import type { FixSink } from './consumer/sink.js';
 import { type SupervisedGroup, superviseGroup } from './consumer/supervisor.js';
 import { openStore, type StoreOptions } from './db/open.js';
 import type { Store } from './db/store.js';
+import { GroupsThread } from './groups-thread.js';
 import { startHttpServer } from './http/server.js';
 import { liveGroupOptions } from './live/group-options.js';
 import { LiveView } from './live/live-view.js';
@@ -61,17 +63,23 @@ export interface IngestOptions {
 export interface IngestProcess {
   store: Store;
   live: LiveView;
+  /** The groups run on this thread. */
   groups: SupervisedGroup[];
+  /** The store groups' own thread, when they share the process with the live group. */
+  thread?: GroupsThread | undefined;
   http?: { app: FastifyInstance; url: string; port: number };
   stop(): Promise<void>;
 }
 
 export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   const log = o.log;
-  // The live group pushes each fix as it comes; a store group's synchronous SQLite transaction on
-  // the same event loop would hold those pushes for its whole length (db/sqlite-threaded.ts).
-  const sharesLoop = o.groups.includes('live') && o.groups.some((g) => g !== 'live');
-  const store = await openStore({ ...o.store, sqliteWriterThread: o.store.sqliteWriterThread ?? sharesLoop });
+  // The live group pushes each fix as it comes: with it in the process, the store groups run on a
+  // thread of their own, so that their decoding, garbage and transactions do not hold those pushes
+  // (groups-thread.ts). This thread then runs the live group, the HTTP server and the reads.
+  const storeGroups = o.groups.filter((g) => g !== 'live');
+  const threaded = o.groups.includes('live') && storeGroups.length > 0;
+  const here: readonly GroupName[] = threaded ? ['live'] : o.groups;
+  const store = await openStore(o.store);
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();
@@ -81,6 +89,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const groups: SupervisedGroup[] = [];
+  let thread: GroupsThread | undefined;
   const stops: (() => void)[] = [];
   const stopping = new AbortController();
   let http: IngestProcess['http'];
@@ -114,6 +123,25 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     })
     .catch(fatal);
   try {
+    if (threaded) {
+      thread = await GroupsThread.start(
+        {
+          kafka: o.kafka,
+          topic: o.topic,
+          dlqTopic: o.dlqTopic,
+          groups: storeGroups,
+          groupPrefix: o.groupPrefix,
+          store: o.store,
+          flushRows: o.flushRows,
+          flushMs: o.flushMs,
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          lagPollMs: o.lagPollMs,
+          stallMs: o.stallMs,
+        },
+        (group, e) => o.onFatal?.(group, e),
+      );
+    }
     const dlq = new DeadLetterQueue(producer, o.dlqTopic, () => producerReady);
     const sinks: Record<GroupName, FixSink> = {
       'fix-store': fixStoreSink(store, o.metrics),
@@ -123,7 +151,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     // Only one group publishes bad records to the DLQ (fix-store, or the first group run here if
     // fix-store is elsewhere would double them); the others count and log.
     const publisher: GroupName = 'fix-store';
-    for (const name of o.groups) {
+    for (const name of here) {
       groups.push(
         superviseGroup({
           kafka,
@@ -142,18 +170,20 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
         }),
       );
     }
-    stops.push(pollGaps(store, o.metrics, log));
     if (o.http) {
+      // The gap gauges are read only through /metrics.
+      stops.push(pollGaps(store, o.metrics, log));
       http = await startHttpServer(
         {
           token: o.http.token,
           store,
           live,
           registry: o.metrics.registry,
+          moreMetrics: thread?.metrics,
           health: {
             database: () => store.ping(),
             kafka: () => admin.describeCluster(),
-            ...groupHealthChecks(o.groups, groups),
+            ...groupHealthChecks(here, groups, thread),
           },
           logger: log,
           offlineAfterMs: o.http.offlineAfterMs,
@@ -175,28 +205,39 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     for (const s of stops) s();
     await http?.app.close().catch(() => undefined);
     // Groups first: each finishes and commits its batch in hand, then the store can close.
-    await Promise.all(groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))));
+    await Promise.all([
+      ...groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))),
+      thread?.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed')),
+    ]);
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await store.close().catch(() => undefined);
   }
 
-  return { store, live, groups, http, stop: shutdown };
+  return { store, live, groups, thread, http, stop: shutdown };
 }
 
-/** One /healthz check per group: ready only while its consumer is live (joined, consuming). */
-function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[]) {
-  return Object.fromEntries(
-    groups.map((g, i) => [
-      `group:${names[i]}`,
-      async () => {
-        const s = g.state();
-        if (!s.live) {
-          throw new Error(`no live consumer for ${Math.round((Date.now() - s.since) / 1000)} s: ${s.why}`);
-        }
-      },
-    ]),
-  );
+/** One /healthz check per group, here or on the store groups' thread: ready only while its consumer is live (joined, consuming). */
+function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[], thread?: GroupsThread) {
+  const check = (name: string, state: () => Promise<GroupState>) => [
+    `group:${name}`,
+    async () => {
+      const s = await state();
+      if (!s.live) {
+        throw new Error(`no live consumer for ${Math.round((Date.now() - s.since) / 1000)} s: ${s.why}`);
+      }
+    },
+  ];
+  return Object.fromEntries([
+    ...groups.map((g, i) => check(names[i]!, async () => g.state())),
+    ...(thread?.groups ?? []).map((name) =>
+      check(name, async () => {
+        const s = (await thread!.states()).find((t) => t.name === name);
+        if (!s) throw new Error(`the store groups thread does not run ${name}`);
+        return s.state;
+      }),
+    ),
+  ]);
 }
 
 async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log: Logger): Promise<void> {

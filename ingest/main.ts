@@ -10,7 +10,6 @@ import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
 import { openStore } from './db/open.js';
-import { ThreadedSqliteStore } from './db/sqlite-threaded.js';
 import { httpOptions, httpSpec } from './http/config.js';
 import { metrics } from './metrics.js';
 
@@ -130,7 +129,7 @@ runMain(async () => {
     {
       groups,
       backend: ingest.store.kind,
-      sqliteWriterThread: ingest.store instanceof ThreadedSqliteStore,
+      storeGroupsThread: ingest.thread !== undefined,
       brokers,
       http: ingest.http?.url ?? null,
     },

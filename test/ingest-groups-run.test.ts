@@ -39,6 +39,7 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
   );
   let url: string | undefined;
   const joined = new Set<string>();
+  let running: Record<string, unknown> | undefined;
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr += String(d);
@@ -48,6 +49,7 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
       const e = JSON.parse(line);
       if (e.msg === 'HTTP server listening') url = e.url;
       if (e.msg === 'joined group') joined.add(e.group);
+      if (e.msg === 'ingest running') running = e;
     } catch {
       // not a log line
     }
@@ -64,6 +66,8 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
   await waitFor(() => (joined.size === 3 && url ? true : exit !== null ? 'dead' : undefined));
   t.equal(exit, null, `running (stderr: ${stderr.slice(0, 500)})`);
   t.same([...joined].sort(), ['fix-store', 'live', 'trips']);
+  // With the live group in the process, the store groups run on their own thread (ingest/groups-thread.ts).
+  t.equal(running?.['storeGroupsThread'], true, 'store groups on their own thread');
 
   const fixes = [1, 2, 3, 4, 5].map((s) => makeFix('rider-7', s, { speed: 10, lat: 52.5 + s * 1e-3 }));
   await k.producer.send({
@@ -110,7 +114,23 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
     5,
     'written over all groups = rows stored',
   );
+  // One /metrics for both threads: the live group's series (this thread), the store groups' (their
+  // thread) and the process's own, once each.
   t.match(metricsText, /ingest_consumed_fixes_total\{group="live"\} 6/);
+  t.match(metricsText, /ingest_consumed_fixes_total\{group="fix-store"\} 6/);
+  t.match(metricsText, /ingest_consumed_fixes_total\{group="trips"\} 6/);
+  t.equal(metricsText.match(/^process_start_time_seconds /gm)?.length, 1, 'process metrics once');
+  t.match(metricsText, /^process_start_time_seconds \d{10}/m, 'not summed over threads');
+  const health = (await (await fetch(`${url}/healthz`)).json()) as {
+    status: string;
+    checks: Record<string, string>;
+  };
+  t.same(
+    Object.keys(health.checks).sort(),
+    ['database', 'group:fix-store', 'group:live', 'group:trips', 'kafka'],
+    'one health check per group, whichever thread runs it',
+  );
+  t.equal(health.status, 'ok', JSON.stringify(health.checks));
   t.match(metricsText, /ingest_consumer_lag\{group="fix-store",topic="gps.fixes",partition="\d+"\}/);
 
   child.kill('SIGTERM');

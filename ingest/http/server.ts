@@ -15,7 +15,7 @@ import { formatSchemaErrors, installErrorHandler } from './errors.js';
 import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
 import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
-import { metricsPlugin } from './metrics.js';
+import { type MetricsJson, metricsPlugin } from './metrics.js';
 import { redactUrl } from './redact.js';
 
 export interface ServerDeps {
@@ -27,6 +27,8 @@ export interface ServerDeps {
   live: LiveView;
   /** prom-client registry served at /metrics and summarised for the dashboard. */
   registry: Registry;
+  /** Metrics kept elsewhere (the store groups' thread), merged into /metrics and /api/stats. */
+  moreMetrics?: (() => Promise<MetricsJson>) | undefined;
   /** /healthz checks by name, e.g. { kafka: () => admin.describeCluster(), database: () => store.ping() }. */
   health: Record<string, HealthCheck>;
   /** Logger for requests and errors; false = silent (tests). Default: none. */
@@ -95,7 +97,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     maxStallMs: deps.sseMaxStallMs ?? 60_000,
     maxStreams: deps.sseMaxStreams ?? 10_000,
   });
-  await app.register(metricsPlugin, { registry: deps.registry, live: deps.live, now });
+  await app.register(metricsPlugin, {
+    registry: deps.registry,
+    more: deps.moreMetrics,
+    live: deps.live,
+    now,
+  });
   await app.register(dashboardPlugin, {
     token: deps.token,
     offlineAfterMs,

@@ -1,0 +1,57 @@
+// The store groups' thread (groups-thread.ts says why): startIngest() with the groups it was
+// given and no HTTP server, its own logger and metrics registry, answering the main thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../shared/log.js';
+import { toThreadError } from '../shared/module-worker.js';
+import { type IngestProcess, startIngest } from './app.js';
+import type { GroupsThreadOptions, ThreadGroupState, ThreadMessage, ThreadRequest } from './groups-thread.js';
+import { createIngestMetrics } from './metrics.js';
+
+const port = parentPort;
+if (!port) throw new Error('groups-thread-worker.ts runs as a worker thread (see groups-thread.ts)');
+const o = workerData as GroupsThreadOptions;
+const send = (m: ThreadMessage) => port.postMessage(m);
+const log = createLogger('ingest').child({ thread: 'store-groups' });
+// Its own registry: the main thread merges it into what /metrics serves.
+const metrics = createIngestMetrics();
+
+let ingest: IngestProcess | undefined;
+try {
+  ingest = await startIngest({
+    ...o,
+    metrics,
+    log,
+    onFatal: (group, e) => send({ type: 'fatal', group, error: toThreadError(e) }),
+  });
+  send({ type: 'started' });
+} catch (e) {
+  send({ type: 'startFailed', error: toThreadError(e) });
+}
+
+async function answer(op: ThreadRequest['op']): Promise<unknown> {
+  const running = ingest;
+  if (!running) throw new Error('the store groups did not start');
+  switch (op) {
+    case 'states':
+      return running.groups.map(
+        (g, i): ThreadGroupState => ({
+          name: o.groups[i]!,
+          groupId: g.groupId,
+          state: g.state(),
+          assigned: g.assigned(),
+        }),
+      );
+    case 'metrics':
+      return metrics.registry.getMetricsAsJSON();
+    case 'stop':
+      await running.stop();
+      return undefined;
+  }
+}
+
+port.on('message', (r: ThreadRequest) => {
+  answer(r.op).then(
+    (result) => send({ type: 'reply', id: r.id, ok: true, result }),
+    (e: unknown) => send({ type: 'reply', id: r.id, ok: false, error: toThreadError(e) }),
+  );
+});

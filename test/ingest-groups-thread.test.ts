@@ -1,0 +1,130 @@
+// The store groups on their own worker thread (ingest/groups-thread.ts), driven as app.ts drives
+// it: real broker, real SQLite file, the thread's own Kafka client. What the process-level tests
+// (ingest-groups-run, the e2e kill tests) cannot pin down: what the thread answers, how it stops,
+// and that a start or a group that fails there is reported with its reason, not as a dead thread.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { SqliteStore } from '../ingest/db/sqlite.js';
+import { GroupsThread, type GroupsThreadOptions } from '../ingest/groups-thread.js';
+import { encodeFix } from '../shared/fixcodec.js';
+import { makeFix } from './helpers/ingest-backends.js';
+import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
+
+const TOPIC = 'gps.fixes';
+
+async function setup(t: Test) {
+  const k = await startTestBroker();
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-groups-thread-'));
+  t.teardown(async () => {
+    await k.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await k.createTopic(TOPIC, 2);
+  const options = (more: Partial<GroupsThreadOptions> = {}): GroupsThreadOptions => ({
+    kafka: { clientId: 'groups-thread-test', brokers: [k.address] },
+    topic: TOPIC,
+    dlqTopic: `${TOPIC}.dlq`,
+    groups: ['fix-store', 'trips'],
+    store: { sqlitePath: join(dir, 'ingest.db') },
+    flushRows: 1000,
+    flushMs: 20,
+    sessionTimeoutMs: 6000,
+    ...more,
+  });
+  return { k, dir, options };
+}
+
+t.test(
+  'the thread stores and folds what the broker holds, answers states and metrics, commits on stop',
+  async (t) => {
+    const { k, options } = await setup(t);
+    const fatal: string[] = [];
+    const thread = await GroupsThread.start(options(), (group, e) => fatal.push(`${group}: ${e.message}`));
+    let stopped = false;
+    t.teardown(() => (stopped ? undefined : thread.stop()));
+
+    const fixes = ['a', 'b', 'c'].flatMap((d) =>
+      [1, 2, 3, 4].map((s) => makeFix(`rider-${d}`, s, { speed: 5 })),
+    );
+    await k.producer.send({
+      topic: TOPIC,
+      messages: fixes.map((f) => ({ key: f.deviceId, value: encodeFix(f) })),
+    });
+
+    const states = await waitFor(async () => {
+      const s = await thread.states();
+      return s.every((g) => g.state.live && g.assigned.length === 2) ? s : undefined;
+    });
+    t.same(
+      states.map((s) => [s.name, s.groupId, s.assigned]),
+      [
+        ['fix-store', 'fix-store', [0, 1]],
+        ['trips', 'trips', [0, 1]],
+      ],
+      'both groups joined on the thread, each with both partitions',
+    );
+
+    // The thread's registry: the main thread merges it into /metrics.
+    const consumed = await waitFor(async () => {
+      const m = (await thread.metrics()).find((x) => x.name === 'ingest_consumed_fixes_total');
+      const byGroup = Object.fromEntries((m?.values ?? []).map((v) => [v.labels['group'], v.value]));
+      return byGroup['fix-store'] === 12 && byGroup['trips'] === 12 ? byGroup : undefined;
+    });
+    t.same(consumed, { 'fix-store': 12, trips: 12 }, 'each group counted every fix');
+
+    const store = new SqliteStore(options().store.sqlitePath);
+    await store.migrate();
+    t.teardown(() => store.close());
+    for (const d of ['a', 'b', 'c']) {
+      const rows = await waitFor(async () => {
+        const r = await store.trips(`rider-${d}`);
+        return r[0]?.fixes === 4 ? r : undefined;
+      });
+      t.equal(rows.length, 1, `rider-${d}: one day folded`);
+      t.equal(
+        (await store.track(`rider-${d}`, 0, Date.UTC(2100, 0), 100)).length,
+        4,
+        `rider-${d}: 4 fixes stored`,
+      );
+    }
+
+    await thread.stop();
+    stopped = true;
+    const ends = new Map(
+      (await k.admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, Number(p.offset)]),
+    );
+    for (const group of ['fix-store', 'trips']) {
+      t.same(await committed(k.admin, group, TOPIC), ends, `${group}: everything consumed is committed`);
+    }
+    await t.rejects(thread.states(), /store groups thread exited/, 'a stopped thread says so');
+    t.same(fatal, [], 'nothing fatal');
+  },
+);
+
+t.test('a start that fails on the thread is an error with its reason', async (t) => {
+  const { dir, options } = await setup(t);
+  const notAFile = join(dir, 'a-directory');
+  mkdirSync(notAFile);
+  await t.rejects(
+    GroupsThread.start(options({ store: { sqlitePath: notAFile } }), () => undefined),
+    /directory|unable to open|SQLITE_CANTOPEN/i,
+  );
+});
+
+t.test('a setting Kafka refuses, met on the thread, reaches onFatal with the group and why', async (t) => {
+  const { options } = await setup(t);
+  let reported: { group: string; e: Error } | undefined;
+  // The broker refuses a session timeout below its group.min.session.timeout.ms (6 s).
+  const thread = await GroupsThread.start(
+    options({ groups: ['fix-store'], sessionTimeoutMs: 3000, heartbeatIntervalMs: 1000 }),
+    (group, e) => {
+      reported ??= { group, e };
+    },
+  );
+  t.teardown(() => thread.stop());
+  const r = await waitFor(() => reported);
+  t.equal(r.group, 'fix-store');
+  t.match(r.e.message, /session timeout/i);
+});
