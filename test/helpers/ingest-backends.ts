@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresStore } from '../../ingest/db/postgres.js';
 import { SqliteStore } from '../../ingest/db/sqlite.js';
-import { ThreadedSqliteStore } from '../../ingest/db/sqlite-threaded.js';
 import type { Store } from '../../ingest/db/store.js';
 
 export const PG_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Backend {
-  name: 'sqlite' | 'sqlite-writer-thread' | 'postgres';
+  name: 'sqlite' | 'postgres';
   /** A fresh, migrated, empty store. `reopen` gives a second handle on the same data. */
   open(): Promise<{ store: Store; reopen: () => Promise<Store>; cleanup: () => Promise<void> }>;
 }
@@ -20,10 +19,10 @@ let counter = 0;
 export const uniqueSchema = (tag: string) =>
   `t_${tag}_${process.pid}_${Date.now().toString(36)}_${counter++}`.toLowerCase();
 
-/** A SQLite backend: the store itself, or with its writes on a thread (ingest run's default). */
-function sqliteBackend(name: Backend['name'], make: (path: string) => Store): Backend {
+/** The embedded backend: a SQLite file in a temp dir. */
+function sqliteBackend(make: (path: string) => Store): Backend {
   return {
-    name,
+    name: 'sqlite',
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'ingest-store-'));
       const path = join(dir, 'fixes.db');
@@ -43,8 +42,7 @@ function sqliteBackend(name: Backend['name'], make: (path: string) => Store): Ba
 }
 
 export const backends: Backend[] = [
-  sqliteBackend('sqlite', (path) => new SqliteStore(path)),
-  sqliteBackend('sqlite-writer-thread', (path) => new ThreadedSqliteStore(path)),
+  sqliteBackend((path) => new SqliteStore(path)),
   {
     name: 'postgres',
     async open() {
