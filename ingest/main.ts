@@ -120,8 +120,6 @@ runMain(async () => {
     metrics,
     log,
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
-    // A few heartbeats per session, so one lost packet does not cost the partitions.
-    heartbeatIntervalMs: Math.max(300, Math.floor(cfg.INGEST_SESSION_TIMEOUT_MS / 10)),
     onFatal: (group, e) => fatal(group, e),
     http: h && { ...h, tileUrl: h.tileUrl },
   });

@@ -118,7 +118,7 @@ t.test('a setting Kafka refuses, met on the thread, reaches onFatal with the gro
   let reported: { group: string; e: Error } | undefined;
   // The broker refuses a session timeout below its group.min.session.timeout.ms (6 s).
   const thread = await GroupsThread.start(
-    options({ groups: ['fix-store'], sessionTimeoutMs: 3000, heartbeatIntervalMs: 1000 }),
+    options({ groups: ['fix-store'], sessionTimeoutMs: 3000 }),
     (group, e) => {
       reported ??= { group, e };
     },

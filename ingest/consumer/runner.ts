@@ -33,6 +33,7 @@ export interface GroupOptions {
   /** Partitions processed at the same time (their fixes share flushes). Default 12. */
   concurrency?: number;
   sessionTimeoutMs?: number;
+  /** Default: a tenth of the session (at least 300 ms), so one lost heartbeat does not cost the partitions. */
   heartbeatIntervalMs?: number;
   /** Largest fetch per partition (bytes); default 1 MiB. */
   maxBytesPerPartition?: number;
@@ -98,7 +99,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   const consumer = o.kafka.consumer({
     groupId: o.groupId,
     sessionTimeout: sessionTimeoutMs,
-    heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
+    heartbeatInterval: o.heartbeatIntervalMs ?? Math.max(300, Math.floor(sessionTimeoutMs / 10)),
     maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: o.maxWaitTimeInMs ?? Math.min(o.flushMs, 1000),
     retry: {
