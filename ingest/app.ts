@@ -242,6 +242,9 @@ function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[
 
 async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log: Logger): Promise<void> {
   try {
+    // Asked first: kafkajs logs the broker's "already exists" answer to a create as an error, at
+    // every start of every process (and of the store groups' thread).
+    if ((await admin.listTopics()).includes(topic)) return;
     await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
   } catch (e) {
     // Production clusters may forbid topic creation; the topic is then made by the operators.
