@@ -8,7 +8,8 @@
 //   devices     per device running totals kept in the same transaction as the fixes insert, so
 //               /devices and the gap gauges never scan the fixes table to count
 //   trip_days   per device and UTC day: distance, moving time, max speed
-//   trip_state  per device: the cursor the trips group continues from (see ingest/trips/README.md)
+//   trip_state  per device: the cursor the trips group continues from, and a version every write
+//               bumps (see ingest/trips/README.md)
 
 export interface Migration {
   version: number;
@@ -82,6 +83,11 @@ export function migrations(d: Dialect): Migration[] {
       version: 2,
       name: 'trip_state.applied: seqs folded in, so a redelivery is skipped instead of rebuilt',
       sql: `ALTER TABLE trip_state ADD COLUMN applied TEXT NOT NULL DEFAULT '[]';`,
+    },
+    {
+      version: 3,
+      name: 'trip_state.version: bumped by every write, so a state kept in memory is known stale',
+      sql: `ALTER TABLE trip_state ADD COLUMN version ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;`,
     },
   ];
 }

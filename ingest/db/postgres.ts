@@ -10,9 +10,10 @@
 import pg from 'pg';
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
-import { applyTripsTx, type TripTx } from '../trips/apply.js';
+import { applyTripsTx, type StateWrite, type TripTx } from '../trips/apply.js';
 import { type Checkpoints, checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
+import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
 import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
@@ -135,6 +136,8 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly insertMethod: InsertMethod;
+  /** Trip states kept after commit (ingest/trips/state-cache.ts). */
+  private readonly tripCache = new TripStateCache();
 
   constructor(opts: PostgresOptions) {
     this.schema = opts.schema ?? 'public';
@@ -203,7 +206,10 @@ export class PostgresStore implements Store {
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     if (fixes.length === 0) return noTripWork();
-    return this.tx((c) => applyTripsTx(tripTx(c, checkpointsFor(this)), fixes));
+    const staged = this.tripCache.stage();
+    const res = await this.tx((c) => applyTripsTx(tripTx(c, checkpointsFor(this), staged), fixes));
+    staged.install(); // only now: what a rolled-back transaction folded is never kept
+    return res;
   }
 
   async trips(deviceId: string, fromDay = '0000-00-00', toDay = '9999-99-99'): Promise<TripDay[]> {
@@ -291,9 +297,55 @@ export class PostgresStore implements Store {
   }
 }
 
-function tripTx(c: pg.PoolClient, checkpoints: Checkpoints): TripTx {
+// Only over the version the state was read (or kept) with: a device missing from RETURNING was
+// written by someone else since. One statement for all the devices of a flush.
+const UPDATE_STATES = `UPDATE trip_state AS t SET last_seq = u.last_seq, last_time = u.last_time,
+    last_lat = u.last_lat, last_lon = u.last_lon, anchor_lat = u.anchor_lat, anchor_lon = u.anchor_lon,
+    applied = u.applied, version = t.version + 1
+  FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+    $8::text[], $9::bigint[])
+    AS u(device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, applied, version)
+  WHERE t.device_id = u.device_id AND t.version = u.version
+  RETURNING t.device_id`;
+
+const INSERT_STATES = `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat,
+    anchor_lon, applied, version)
+  SELECT u.*, 1 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[],
+    $7::float8[], $8::text[]) AS u
+  ON CONFLICT (device_id) DO NOTHING
+  RETURNING device_id`;
+
+async function putStatesPg(c: pg.PoolClient, writes: readonly StateWrite[]): Promise<Set<string>> {
+  const stale = new Set<string>();
+  const updates = writes.filter((w) => w.version !== null);
+  const inserts = writes.filter((w) => w.version === null);
+  for (const [sql, list] of [
+    [UPDATE_STATES, updates],
+    [INSERT_STATES, inserts],
+  ] as const) {
+    if (list.length === 0) continue;
+    const params: unknown[] = [
+      list.map((w) => w.deviceId),
+      list.map((w) => w.state.cursor.lastSeq),
+      list.map((w) => w.state.cursor.lastTime),
+      list.map((w) => w.state.cursor.lastLat),
+      list.map((w) => w.state.cursor.lastLon),
+      list.map((w) => w.state.cursor.anchorLat),
+      list.map((w) => w.state.cursor.anchorLon),
+      list.map((w) => JSON.stringify(w.state.applied)),
+    ];
+    if (sql === UPDATE_STATES) params.push(list.map((w) => w.version));
+    const r = await c.query<{ device_id: string }>(sql, params);
+    const written = new Set(r.rows.map((row) => row.device_id));
+    for (const w of list) if (!written.has(w.deviceId)) stale.add(w.deviceId);
+  }
+  return stale;
+}
+
+function tripTx(c: pg.PoolClient, checkpoints: Checkpoints, cache: StagedTrips): TripTx {
   return {
     checkpoints,
+    cache,
     insertFixes: (fixes) => insertFixesPg(c, fixes),
     getState: async (deviceId) => {
       const r = await c.query('SELECT * FROM trip_state WHERE device_id = $1 FOR UPDATE', [deviceId]);
@@ -309,28 +361,11 @@ function tripTx(c: pg.PoolClient, checkpoints: Checkpoints): TripTx {
               anchorLon: row.anchor_lon,
             },
             applied: parseRanges(row.applied),
+            version: Number(row.version),
           }
         : null;
     },
-    putState: async (deviceId, { cursor: t, applied }) => {
-      await c.query(
-        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, applied)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
-           last_lat = excluded.last_lat, last_lon = excluded.last_lon,
-           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon, applied = excluded.applied`,
-        [
-          deviceId,
-          t.lastSeq,
-          t.lastTime,
-          t.lastLat,
-          t.lastLon,
-          t.anchorLat,
-          t.anchorLon,
-          JSON.stringify(applied),
-        ],
-      );
-    },
+    putStates: (writes) => putStatesPg(c, writes),
     getDays: async (deviceId, days) => {
       const r = await c.query<TripRow>(
         'SELECT * FROM trip_days WHERE device_id = $1 AND day = ANY($2::text[]) ORDER BY day',

@@ -10,6 +10,7 @@ import type { TripDay } from '../trips/accumulate.js';
 import { applyTripsTx, type TripTx } from '../trips/apply.js';
 import { checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
+import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
 import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
@@ -51,6 +52,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
   private stmts: ReturnType<SqliteStore['prepare']> | undefined;
+  /** Trip states kept after commit (ingest/trips/state-cache.ts). */
+  private readonly tripCache = new TripStateCache();
 
   constructor(readonly path: string) {
     this.db = new Database(path);
@@ -122,12 +125,14 @@ export class SqliteStore implements Store {
         .prepare(SEQS_BETWEEN_SQL.replace('$1', '?').replace('$2', '?').replace('$3', '?'))
         .pluck(),
       getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
-      putCursor: db.prepare(
-        `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon,
-           applied) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, last_time = excluded.last_time,
-           last_lat = excluded.last_lat, last_lon = excluded.last_lon,
-           anchor_lat = excluded.anchor_lat, anchor_lon = excluded.anchor_lon, applied = excluded.applied`,
+      // Only over the version the state was read (or kept) with: changes 0 means someone else wrote it.
+      updateState: db.prepare(
+        `UPDATE trip_state SET last_seq = ?, last_time = ?, last_lat = ?, last_lon = ?, anchor_lat = ?,
+           anchor_lon = ?, applied = ?, version = version + 1 WHERE device_id = ? AND version = ?`,
+      ),
+      insertState: db.prepare(
+        `INSERT INTO trip_state (last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, applied,
+           device_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (device_id) DO NOTHING`,
       ),
       getDay: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day = ?'),
       putDay: db.prepare(
@@ -198,10 +203,12 @@ export class SqliteStore implements Store {
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     if (fixes.length === 0) return noTripWork();
     return this.lock.run(async () => {
+      const staged = this.tripCache.stage();
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        const res = await applyTripsTx(this.tripTx(), fixes);
+        const res = await applyTripsTx(this.tripTx(staged), fixes);
         this.db.exec('COMMIT');
+        staged.install(); // only now: what a rolled-back transaction folded is never kept
         return res;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -210,10 +217,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  private tripTx(): TripTx {
+  private tripTx(cache: StagedTrips): TripTx {
     const s = this.s;
     return {
       checkpoints: checkpointsFor(this),
+      cache,
       insertFixes: async (fixes) => this.insert(fixes).length,
       getState: async (deviceId) => {
         const r = s.getCursor.get(deviceId) as
@@ -225,6 +233,7 @@ export class SqliteStore implements Store {
               anchor_lat: number;
               anchor_lon: number;
               applied: string;
+              version: number;
             }
           | undefined;
         return r
@@ -238,20 +247,28 @@ export class SqliteStore implements Store {
                 anchorLon: r.anchor_lon,
               },
               applied: parseRanges(r.applied),
+              version: r.version,
             }
           : null;
       },
-      putState: async (deviceId, { cursor: c, applied }) => {
-        s.putCursor.run(
-          deviceId,
-          c.lastSeq,
-          c.lastTime,
-          c.lastLat,
-          c.lastLon,
-          c.anchorLat,
-          c.anchorLon,
-          JSON.stringify(applied),
-        );
+      putStates: async (writes) => {
+        const stale = new Set<string>();
+        for (const { deviceId, state, version } of writes) {
+          const c = state.cursor;
+          const args = [
+            c.lastSeq,
+            c.lastTime,
+            c.lastLat,
+            c.lastLon,
+            c.anchorLat,
+            c.anchorLon,
+            JSON.stringify(state.applied),
+            deviceId,
+          ];
+          const r = version === null ? s.insertState.run(...args) : s.updateState.run(...args, version);
+          if (r.changes === 0) stale.add(deviceId);
+        }
+        return stale;
       },
       getDays: async (deviceId, days) =>
         days.flatMap((day) => {

@@ -10,9 +10,11 @@
 // the day starts it. The checkpoints claim only "the fold of the stored fixes before my
 // boundary"; the checks when one is used (rebuild.ts) are the same whoever made it.
 import type { Fix } from '../../shared/fix.js';
-import { dayStartMs, utcDay } from './accumulate.js';
+import { accumulate, dayStartMs, type TripDay, utcDay } from './accumulate.js';
 import type { TripTx } from './apply.js';
+import { type Checkpoint, MAX_CHECKPOINT_RANGES } from './checkpoints.js';
 import { anchorAt, foldFrom, fromCheckpoint } from './fold.js';
+import { appendRun } from './ranges.js';
 
 /** No late fix to go by here: beyond the cap, the checkpoints before the widest holes are kept. */
 const WIDEST = Number.POSITIVE_INFINITY;
@@ -34,6 +36,12 @@ export async function carryCheckpoints(
   const start = dayStartMs(day);
   const end = cps.end(deviceId);
   if (end && end.day === day && end.cursor.lastTime === lastTimeBefore && end.boundary <= first.time) {
+    if (oneRun(fresh)) {
+      // What foldFrom gives for fixes without a hole among them (steady traffic: one fix), without
+      // its generic copies: no hole checkpoint, a new end.
+      cps.set(deviceId, [...cps.holes(deviceId)], extendEnd(deviceId, end, fresh), WIDEST);
+      return 0;
+    }
     const folded = foldFrom(deviceId, day, fromCheckpoint(end), fresh);
     cps.set(deviceId, [...cps.holes(deviceId), ...folded.holes], folded.end, WIDEST);
     return 0;
@@ -48,4 +56,30 @@ export async function carryCheckpoints(
   // Out of step (or none): the holes stand, the end is of no use any more.
   if (end) cps.set(deviceId, [...cps.holes(deviceId)], undefined);
   return 0;
+}
+
+/** Consecutive seqs: foldFrom folds them as one piece and makes no hole checkpoint. */
+function oneRun(fixes: readonly Fix[]): boolean {
+  for (let i = 1; i < fixes.length; i++) if (fixes[i]!.seq !== fixes[i - 1]!.seq + 1) return false;
+  return true;
+}
+
+/** The end checkpoint after folding one run onto `end` (undefined past the seqs cap, as foldFrom). */
+function extendEnd(deviceId: string, end: Checkpoint, run: readonly Fix[]): Checkpoint | undefined {
+  const first = run[0]!;
+  const last = run[run.length - 1]!;
+  const seqs = appendRun(end.seqs, first.seq, last.seq);
+  if (seqs.length > MAX_CHECKPOINT_RANGES) return undefined;
+  const days = new Map<string, TripDay>();
+  for (const r of end.rows) days.set(r.day, { ...r }); // the checkpoint's rows stay as they were
+  const cursor = accumulate(deviceId, { ...end.cursor }, run, days)!;
+  return {
+    day: end.day,
+    boundary: last.time + 1,
+    gapMs: Number.POSITIVE_INFINITY,
+    before: end.before + run.length,
+    cursor,
+    rows: [...days.values()],
+    seqs,
+  };
 }

@@ -21,15 +21,47 @@ export function hasSeq(r: SeqRanges, seq: number): boolean {
 
 /** Union of the ranges and the seqs (any order), merged, at most MAX_RANGES ranges. */
 export function addSeqs(r: SeqRanges, seqs: Iterable<number>): SeqRanges {
-  const singles: SeqRanges = [];
-  for (const s of seqs) singles.push([s, s]);
-  const out = unionRanges(r, singles);
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const last = r[r.length - 1];
+  let out: SeqRanges;
+  if (sorted.length > 0 && (!last || sorted[0]! > last[1])) {
+    // All after the last range (in-order fixes, the usual case): appended, nothing else copied.
+    out = r.slice(0, -1);
+    let cur: [number, number] | null = last ? [last[0], last[1]] : null;
+    for (const s of sorted) {
+      if (cur && s <= cur[1] + 1) cur[1] = Math.max(cur[1], s);
+      else {
+        if (cur) out.push(cur);
+        cur = [s, s];
+      }
+    }
+    out.push(cur!);
+  } else {
+    out = unionRanges(
+      r,
+      sorted.map((s): [number, number] => [s, s]),
+    );
+  }
   // Merging the oldest ranges marks the seqs between them as done: a fix that old arriving now
   // is ignored by trips (it is still stored by the fixes insert).
   while (out.length > MAX_RANGES) {
     const [first, second] = out;
     out.splice(0, 2, [first![0], second![1]]);
   }
+  return out;
+}
+
+/**
+ * unionRanges(r, [[a, b]]) for a run after every range of r (an in-order flush), without copying
+ * and sorting it all. The ranges of r are shared, not copied: no range array is ever modified once
+ * made (unionRanges only changes the ones it makes, before it returns them).
+ */
+export function appendRun(r: SeqRanges, a: number, b: number): SeqRanges {
+  const last = r[r.length - 1];
+  if (last && a <= last[1]) return unionRanges(r, [[a, b]]);
+  const out = r.slice();
+  if (last && a === last[1] + 1) out[out.length - 1] = [last[0], Math.max(last[1], b)];
+  else out.push([a, b]);
   return out;
 }
 

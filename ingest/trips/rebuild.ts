@@ -6,10 +6,11 @@
 // it writes are the ones a rebuild from 00:00 writes (test/trips-checkpoints.test.ts checks that
 // against the rebuild from 00:00 and against an in-order run).
 import type { Fix } from '../../shared/fix.js';
-import { accumulate, dayStartMs, type TripCursor, type TripDay } from './accumulate.js';
-import type { TripState, TripTx } from './apply.js';
+import { accumulate, dayStartMs, type TripCursor, type TripDay, utcDay } from './accumulate.js';
+import type { StoredTripState, TripTx } from './apply.js';
 import { anchorAt, type Folded, foldFrom, fromCheckpoint } from './fold.js';
 import { addSeqs, coversRanges } from './ranges.js';
+import { type CachedTrips, keep } from './state-cache.js';
 
 export interface Rebuilt {
   /** Days rewritten (from `day` on). */
@@ -18,6 +19,8 @@ export interface Rebuilt {
   reads: number;
   /** Whether it continued from a checkpoint. */
   resumed: boolean;
+  /** What it wrote, to keep in memory once committed (state-cache.ts): state and the cursor's day. */
+  kept: CachedTrips | undefined;
 }
 
 /**
@@ -29,14 +32,17 @@ export interface Late {
   to: number;
 }
 
-/** Recomputes every day of the device from `day` on, from the stored fixes. */
+/**
+ * Recomputes every day of the device from `day` on, from the stored fixes. Null: the stored state
+ * is no longer `old` (a device with none got one meanwhile), nothing was written.
+ */
 export async function rebuildFrom(
   tx: TripTx,
   deviceId: string,
   day: string,
   late: Late,
-  old: TripState | null,
-): Promise<Rebuilt> {
+  old: StoredTripState | null,
+): Promise<Rebuilt | null> {
   const cps = tx.checkpoints;
   if (!cps) return rebuildFromDayStart(tx, deviceId, day, old);
   const cp = cps.latest(deviceId, day, late.from);
@@ -50,8 +56,8 @@ export async function rebuildFrom(
       // The older checkpoints of this day stand too: the fixes before them are unchanged as well.
       const kept = cps.holes(deviceId).filter((c) => c.day === day && c.boundary <= cp.boundary);
       cps.set(deviceId, [...kept, ...folded.holes], folded.end, late.to);
-      await writeRebuilt(tx, deviceId, day, old, folded.days, folded.cursor, fixes);
-      return { days: folded.days.size, reads: fixes.length, resumed: true };
+      const w = await writeRebuilt(tx, deviceId, day, old, folded.days, folded.cursor, fixes);
+      return w && { days: folded.days.size, reads: fixes.length, resumed: true, kept: w.kept };
     }
     // Fixes before the boundary were stored since (by fix-store, say): start over at 00:00.
     cps.forget(deviceId);
@@ -68,8 +74,8 @@ export async function rebuildFrom(
     fixes,
   );
   cps.set(deviceId, folded.holes, folded.end, late.to);
-  await writeRebuilt(tx, deviceId, day, old, folded.days, folded.cursor, fixes);
-  return { days: folded.days.size, reads: fixes.length, resumed: false };
+  const w = await writeRebuilt(tx, deviceId, day, old, folded.days, folded.cursor, fixes);
+  return w && { days: folded.days.size, reads: fixes.length, resumed: false, kept: w.kept };
 }
 
 /** The rebuild as it always was: everything from 00:00 of `day`. */
@@ -77,41 +83,50 @@ async function rebuildFromDayStart(
   tx: TripTx,
   deviceId: string,
   day: string,
-  old: TripState | null,
-): Promise<Rebuilt> {
+  old: StoredTripState | null,
+): Promise<Rebuilt | null> {
   const start = dayStartMs(day);
   const prev = await tx.lastFixBefore(deviceId, start);
   const fixes = await tx.fixesFrom(deviceId, start);
   const days = new Map<string, TripDay>();
   const next = accumulate(deviceId, anchorAt(prev), fixes, days);
-  await writeRebuilt(tx, deviceId, day, old, days, next, fixes);
-  return { days: days.size, reads: fixes.length, resumed: false };
+  const w = await writeRebuilt(tx, deviceId, day, old, days, next, fixes);
+  return w && { days: days.size, reads: fixes.length, resumed: false, kept: w.kept };
 }
 
-/** Writes the rebuilt days and state; `next` (the fold's cursor) is modified. */
+/**
+ * Writes the rebuilt state, then the days (`next`, the fold's cursor, is modified); null when the
+ * state write found another version than `old`'s, before anything was written.
+ */
 async function writeRebuilt(
   tx: TripTx,
   deviceId: string,
   day: string,
-  old: TripState | null,
+  old: StoredTripState | null,
   days: Map<string, TripDay>,
   next: TripCursor | null,
   fixes: Fix[],
-): Promise<void> {
-  await tx.deleteDaysFrom(deviceId, day);
-  await tx.putDays([...days.values()]);
+): Promise<{ kept: CachedTrips | undefined } | null> {
+  let kept: CachedTrips | undefined;
   if (next) {
     // lastSeq must never go back, or an old redelivery would look fresh.
     next.lastSeq = Math.max(next.lastSeq, old?.cursor.lastSeq ?? 0);
     // Every stored fix read here is now folded in, including ones the fix-store group stored
     // before trips saw them: when they arrive they are skipped, not rebuilt again. (Those before a
     // checkpoint are in `applied` already: it is used only then.)
-    await tx.putState(deviceId, {
+    const state = {
       cursor: next,
       applied: addSeqs(
         old?.applied ?? [],
         fixes.map((f) => f.seq),
       ),
-    });
+    };
+    const version = old?.version ?? null;
+    if ((await tx.putStates([{ deviceId, state, version }])).size > 0) return null;
+    const current = days.get(utcDay(next.lastTime));
+    kept = keep(state, (version ?? 0) + 1, current ? [current] : []);
   }
+  await tx.deleteDaysFrom(deviceId, day);
+  await tx.putDays([...days.values()]);
+  return { kept };
 }

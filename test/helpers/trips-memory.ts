@@ -7,6 +7,7 @@ import type { TripApplyResult } from '../../ingest/db/store.js';
 import type { TripDay } from '../../ingest/trips/accumulate.js';
 import { applyTripsTx, type TripState, type TripTx } from '../../ingest/trips/apply.js';
 import { Checkpoints } from '../../ingest/trips/checkpoints.js';
+import { TripStateCache } from '../../ingest/trips/state-cache.js';
 import type { Fix } from '../../shared/fix.js';
 
 const byTime = (a: Fix, b: Fix) => a.time - b.time || a.seq - b.seq;
@@ -15,13 +16,32 @@ const copy = <T>(v: T): T => structuredClone(v);
 export class MemoryTrips {
   fixes = new Map<string, Map<number, Fix>>();
   states = new Map<string, TripState>();
+  /** trip_state.version, apart so that states compare across instances. */
+  versions = new Map<string, number>();
   days = new Map<string, Map<string, TripDay>>();
   readonly checkpoints: Checkpoints | undefined;
+  /** States kept in memory between transactions (ingest/trips/state-cache.ts), if asked for. */
+  readonly cache: TripStateCache | undefined;
   /** Makes transactions fail when they write this device's state, and roll back. */
   failPutStateOf: string | undefined;
 
-  constructor(withCheckpoints: boolean) {
+  constructor(withCheckpoints: boolean, withCache = false) {
     this.checkpoints = withCheckpoints ? new Checkpoints() : undefined;
+    this.cache = withCache ? new TripStateCache() : undefined;
+  }
+
+  /**
+   * Another process on the same database: the same tables, its own memory (checkpoints, kept
+   * states), as two ingest processes sharing the trips group.
+   */
+  sharing(withCheckpoints: boolean, withCache: boolean): MemoryTrips {
+    const other = new MemoryTrips(withCheckpoints, withCache);
+    other.fixes = this.fixes;
+    other.states = this.states;
+    other.versions = this.versions;
+    other.days = this.days;
+    other.sortedCache = this.sortedCache;
+    return other;
   }
 
   /** What the fix-store group does: store, fold nothing. */
@@ -43,13 +63,16 @@ export class MemoryTrips {
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     // Only a transaction that is made to fail needs the copy to roll back to.
     const before = this.failPutStateOf
-      ? copy({ fixes: this.fixes, states: this.states, days: this.days })
+      ? copy({ fixes: this.fixes, states: this.states, versions: this.versions, days: this.days })
       : null;
+    const staged = this.cache?.stage();
     try {
-      return await applyTripsTx(this.tx(), fixes);
+      const res = await applyTripsTx(this.tx(staged), fixes);
+      staged?.install(); // committed
+      return res;
     } catch (e) {
       if (!before) throw e;
-      ({ fixes: this.fixes, states: this.states, days: this.days } = before);
+      ({ fixes: this.fixes, states: this.states, versions: this.versions, days: this.days } = before);
       this.sortedCache.clear();
       throw e;
     }
@@ -84,14 +107,25 @@ export class MemoryTrips {
     return lo;
   }
 
-  private tx(): TripTx {
+  private tx(cache: TripTx['cache']): TripTx {
     return {
       ...(this.checkpoints ? { checkpoints: this.checkpoints } : {}),
+      cache,
       insertFixes: async (fixes) => this.writeFixes(fixes),
-      getState: async (id) => (this.states.has(id) ? copy(this.states.get(id)!) : null),
-      putState: async (id, s) => {
-        if (id === this.failPutStateOf) throw new Error('putState failed (test)');
-        this.states.set(id, copy(s));
+      getState: async (id) =>
+        this.states.has(id) ? { ...copy(this.states.get(id)!), version: this.versions.get(id)! } : null,
+      putStates: async (writes) => {
+        const stale = new Set<string>();
+        for (const { deviceId: id, state, version } of writes) {
+          if (id === this.failPutStateOf) throw new Error('putState failed (test)');
+          if (version !== (this.states.has(id) ? this.versions.get(id)! : null)) {
+            stale.add(id);
+            continue;
+          }
+          this.states.set(id, copy({ cursor: state.cursor, applied: state.applied }));
+          this.versions.set(id, (version ?? 0) + 1);
+        }
+        return stale;
       },
       getDays: async (id, days) =>
         days.flatMap((d) => (this.days.get(id)?.has(d) ? [copy(this.days.get(id)!.get(d)!)] : [])),
