@@ -73,6 +73,11 @@ export interface LiveFigures {
   serverCpuUsPerFix: number;
   /** 1-minute load average at the end: this machine's 2 cores are shared, read figures with it. */
   loadAvg: number;
+  /**
+   * All mode: from the last fix sent until both store groups had committed every fix (offsets
+   * are committed after the database transaction): whether they kept up beside the live group.
+   */
+  storeCaughtUpMs?: number;
 }
 
 const self = fileURLToPath(import.meta.url);
@@ -340,6 +345,23 @@ async function brokerSetup(
         producer.send({ start });
       });
     },
+    /** When fix-store and trips had committed the whole topic (undefined: not run here). */
+    async storeCaughtUp(): Promise<number | undefined> {
+      if (!thread) return undefined;
+      const t0 = now();
+      for (;;) {
+        const ends = (await admin.fetchTopicOffsets('gps.fixes')).reduce((a, p) => a + Number(p.offset), 0);
+        const done = await Promise.all(
+          ['fix-store', 'trips'].map(async (groupId) => {
+            const [t] = await admin.fetchOffsets({ groupId, topics: ['gps.fixes'] });
+            return (t?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0) === ends;
+          }),
+        );
+        if (done.every(Boolean)) return now();
+        if (now() - t0 > 120_000) throw new Error('the store groups did not catch up within 120 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     async close() {
       producer.kill();
       for (const g of groups) await g.stop();
@@ -418,9 +440,13 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
     if (sent.refused) throw new Error(`the broker refused ${sent.refused} partitions of produce requests`);
     const { sentAt } = sent;
     const fixesSent = sentAt.filter((t, k) => t > 0 && k % (total + 1) > WARMUP_SECONDS).length;
+    const sentDone = now();
+    const caughtUp = broker?.storeCaughtUp();
     // Let the last events arrive.
     await new Promise((r) => setTimeout(r, mode === 'sink' ? 500 : 2000));
     const cpu = process.cpuUsage(cpu0);
+    const caughtUpAt = await caughtUp;
+    const storeCaughtUpMs = caughtUpAt === undefined ? undefined : caughtUpAt - sentDone;
     const result = await new Promise<{ fleet: number[]; perDevice: number[] }>((resolve) => {
       client!.once('message', (m) => resolve(m as { fleet: number[]; perDevice: number[] }));
       client!.send({ stop: true });
@@ -461,6 +487,7 @@ async function runServer(opts: BenchOptions): Promise<LiveFigures> {
       sendP99Ms: round(percentile(acks, 99)),
       serverCpuUsPerFix: round((cpu.user + cpu.system) / fixesSent),
       loadAvg: round(loadavg()[0]!),
+      ...(storeCaughtUpMs === undefined ? {} : { storeCaughtUpMs: Math.round(storeCaughtUpMs) }),
     };
   } finally {
     client?.kill();

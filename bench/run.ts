@@ -238,14 +238,21 @@ const PARTS: Part[] = [
       broker: await benchLive({ mode: 'broker' }),
       all: await benchLive({ mode: 'all' }),
     }),
-    rows: (f) =>
-      (['sink', 'broker', 'all'] as const).map((mode) => ({
+    rows: (f) => [
+      ...(['sink', 'broker', 'all'] as const).map((mode) => ({
         part: 'live',
         figure: `to SSE client, 10,000 devices at 1 Hz, ${LIVE_MODES[mode]} (p50 / p99 ms)`,
         value: `${fmt(num(f, mode, 'p50Ms'), 1)} / ${fmt(num(f, mode, 'p99Ms'), 1)}`,
         goal: 'p99 <= 50',
         met: num(f, mode, 'p99Ms') <= 50,
       })),
+      {
+        part: 'live',
+        figure:
+          'store groups beside it: every fix committed, after the last was sent (ms); process CPU per fix (us)',
+        value: `${fmt(num(f, 'all', 'storeCaughtUpMs'))}; ${fmt(num(f, 'all', 'serverCpuUsPerFix'), 1)}`,
+      },
+    ],
   },
 ];
 

@@ -2,7 +2,7 @@
 // it: real broker, real SQLite file, the thread's own Kafka client. What the process-level tests
 // (ingest-groups-run, the e2e kill tests) cannot pin down: what the thread answers, how it stops,
 // and that a start or a group that fails there is reported with its reason, not as a dead thread.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -13,6 +13,20 @@ import { makeFix } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const TOPIC = 'gps.fixes';
+
+/** Niceness of each thread of this process (proc(5): field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceness(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
 
 async function setup(t: Test) {
   const k = await startTestBroker();
@@ -41,9 +55,14 @@ t.test(
   async (t) => {
     const { k, options } = await setup(t);
     const fatal: string[] = [];
+    const base = threadNiceness().get(process.pid)!;
     const thread = await GroupsThread.start(options(), (group, e) => fatal.push(`${group}: ${e.message}`));
     let stopped = false;
     t.teardown(() => (stopped ? undefined : thread.stop()));
+    // The live group's thread goes first when the cores are busy (shared/thread-priority.ts).
+    const lowered = [...threadNiceness()].filter(([, nice]) => nice === Math.min(19, base + 10));
+    t.equal(lowered.length, 1, 'one thread of the process, the store groups, runs 10 nicer');
+    t.equal(threadNiceness().get(process.pid), base, 'the main thread keeps its priority');
 
     const fixes = ['a', 'b', 'c'].flatMap((d) =>
       [1, 2, 3, 4].map((s) => makeFix(`rider-${d}`, s, { speed: 5 })),
