@@ -98,7 +98,7 @@ export class SqliteStore implements Store {
       ),
       upsertDevice: db.prepare(
         `INSERT INTO devices (device_id, max_seq, fix_count, dropped_through, last_time, last_seq, last_seen)
-         VALUES (@deviceId, @maxSeq, @added, @droppedThrough, @lastTime, @lastSeq, @now)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE SET
            max_seq = max(max_seq, excluded.max_seq),
            fix_count = fix_count + excluded.fix_count,
@@ -188,7 +188,9 @@ export class SqliteStore implements Store {
   }
 
   private upsertDevice(d: DeviceDelta, now: number): void {
-    this.s.upsertDevice.run({ ...d, now });
+    // Positional: binding by name (an object spread per device, then a lookup per parameter) cost
+    // ~3-4 us a device against ~1.5.
+    this.s.upsertDevice.run(d.deviceId, d.maxSeq, d.added, d.droppedThrough, d.lastTime, d.lastSeq, now);
   }
 
   async writeFixes(fixes: readonly Fix[]): Promise<number> {
