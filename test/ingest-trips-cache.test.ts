@@ -210,6 +210,18 @@ for (const backend of backends) {
       t.same(await store.trips('redeliver'), inOrder(a.slice(0, 140)));
     });
 
+    t.test('device ids with quotes, backslashes, commas and braces go through', async (t) => {
+      const id = 'odd "id", \\ {x}';
+      const a = drive(id, 20).map((f, i) => (i % 2 ? f : { ...f, alt: 1.5, speed: undefined }));
+      t.same(counts(await store.applyTrips(a.slice(0, 10))), [10, 10, 0, 0]);
+      t.same(counts(await store.applyTrips(a.slice(10))), [10, 10, 0, 0]);
+      t.same(await store.trips(id), inOrder(a));
+      t.same(
+        await store.track(id, 0, Number.MAX_SAFE_INTEGER, 100),
+        a.map(({ speed, ...f }) => (speed === undefined ? f : { ...f, speed })),
+      );
+    });
+
     t.test('after a rebuild, in-order flushes continue from what it wrote', async (t) => {
       const a = drive('rebuilt');
       await store.applyTrips(a.slice(0, 50));
