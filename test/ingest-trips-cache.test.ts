@@ -222,6 +222,25 @@ for (const backend of backends) {
       );
     });
 
+    t.test('a new day needs no read; a day not kept is read', async (t) => {
+      const a = drive('midnight'); // midnight between its fixes 49 and 50
+      for (const [from, to] of [
+        [0, 30],
+        [30, 50],
+        [50, 51],
+        [51, 120],
+      ] as const) {
+        t.same(counts(await store.applyTrips(a.slice(from, to))), [to - from, to - from, 0, 0]);
+      }
+      t.same(await store.trips('midnight'), inOrder(a.slice(0, 120)));
+      // A store that has the state but not the day's row (all skipped: nothing of the day read).
+      const cold = await reopen();
+      t.teardown(() => cold.close());
+      t.same(counts(await cold.applyTrips(a.slice(100, 120))), [0, 0, 20, 0]);
+      t.same(counts(await cold.applyTrips(a.slice(120, 150))), [30, 30, 0, 0]);
+      t.same(await store.trips('midnight'), inOrder(a.slice(0, 150)), 'the row of the day was read');
+    });
+
     t.test('after a rebuild, in-order flushes continue from what it wrote', async (t) => {
       const a = drive('rebuilt');
       await store.applyTrips(a.slice(0, 50));

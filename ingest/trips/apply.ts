@@ -132,7 +132,8 @@ interface Quick {
 
 /**
  * Folds the fixes onto the kept entry if they are all in order (or redelivered) and the rows of
- * their days are kept; undefined otherwise (late fixes, a new day: the careful way).
+ * their days are kept or cannot exist yet; undefined otherwise (late fixes, a day not kept: the
+ * careful way).
  */
 function foldKept(deviceId: string, kept: CachedTrips, list: readonly Fix[]): Quick | undefined {
   const sorted = sortOut(list, kept.state);
@@ -147,14 +148,21 @@ function foldKept(deviceId: string, kept: CachedTrips, list: readonly Fix[]): Qu
   };
   if (sorted.fresh.length === 0) return quick;
   const days = new Map<string, TripDay>();
+  // No row is ever written for a day after the cursor's (each write's rows are of fixes up to its
+  // cursor, and the cursor's time never goes back), so a day after it needs no read: the first
+  // flush after midnight stays on this path.
+  const cursorDay = utcDay(kept.state.cursor.lastTime);
   let day = '';
   for (const f of sorted.fresh) {
     const d = utcDay(f.time);
     if (d === day) continue;
     day = d;
     const row = kept.days.find((r) => r.day === d);
-    if (!row) return undefined;
-    days.set(d, { ...row }); // the kept rows stay as committed
+    if (row) {
+      days.set(d, { ...row }); // the kept rows stay as committed
+    } else if (d <= cursorDay) {
+      return undefined; // not kept: read it
+    }
   }
   const cursor = accumulate(deviceId, { ...kept.state.cursor }, sorted.fresh, days)!;
   quick.state = { cursor, applied: addSeqs(kept.state.applied, sorted.seen) };
