@@ -98,6 +98,8 @@ export class GroupsThread {
         }
       });
       const died = (e: Error) => {
+        // A crash is an 'error' then an 'exit': one report.
+        if (thread.gone) return;
         thread.fail(e);
         if (!started) reject(e);
         else if (!thread.stopping) onFatal(o.groups.join(','), e);

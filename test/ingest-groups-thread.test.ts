@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
 import { SqliteStore } from '../ingest/db/sqlite.js';
 import { GroupsThread, type GroupsThreadOptions } from '../ingest/groups-thread.js';
@@ -147,3 +148,24 @@ t.test('a setting Kafka refuses, met on the thread, reaches onFatal with the gro
   t.equal(r.group, 'fix-store');
   t.match(r.e.message, /session timeout/i);
 });
+
+t.test(
+  'a thread that ends while the groups run is fatal: the process must exit, not run on without them',
+  async (t) => {
+    const { options } = await setup(t);
+    const reported: { group: string; e: Error }[] = [];
+    const thread = await GroupsThread.start(options(), (group, e) => {
+      reported.push({ group, e });
+    });
+    t.teardown(() => thread.stop());
+    await waitFor(async () => ((await thread.states()).every((g) => g.state.live) ? true : undefined));
+    // Nothing outside the test can end only the worker (an out-of-memory or a native crash in it
+    // would); terminating the real worker ends it the same way: its 'exit' event, unasked.
+    await (thread as unknown as { worker: Worker }).worker.terminate();
+    const r = await waitFor(() => reported[0]);
+    t.equal(r.group, 'fix-store,trips', 'names the groups that stopped');
+    t.match(r.e.message, /store groups thread exited/);
+    await t.rejects(thread.states(), /exited/, 'questions are refused, not left hanging');
+    t.equal(reported.length, 1, 'reported once');
+  },
+);
