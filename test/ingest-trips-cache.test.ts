@@ -8,27 +8,13 @@ import t from 'tap';
 import type { PostgresStore } from '../ingest/db/postgres.js';
 import { SqliteStore } from '../ingest/db/sqlite.js';
 import type { Store, TripApplyResult } from '../ingest/db/store.js';
-import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import { addSeqs, appendRun, unionRanges } from '../ingest/trips/ranges.js';
 import { TripStateCache } from '../ingest/trips/state-cache.js';
-import type { Fix } from '../shared/fix.js';
 import { backends, PG_URL } from './helpers/ingest-backends.js';
-import { MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
+import { inOrder, MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
 
 const DAY = Date.UTC(2026, 2, 3);
 const counts = (r: TripApplyResult) => [r.inserted, r.applied, r.skipped, r.recomputedDays];
-
-/** One in-order pass over the fixes: what the trips group must end with. */
-function inOrder(fixes: readonly Fix[]): TripDay[] {
-  const days = new Map<string, TripDay>();
-  accumulate(
-    fixes[0]!.deviceId,
-    null,
-    [...fixes].sort((a, b) => a.time - b.time),
-    days,
-  );
-  return [...days.values()];
-}
 
 /** A drive crossing midnight at its 50th fix, so flushes touch two days. */
 const drive = (id: string, n = 300) => route(id, n, DAY - 50_000, prng(id.length * 31 + n));

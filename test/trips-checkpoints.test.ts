@@ -4,11 +4,10 @@
 // random reconnect deliveries, and on both stores against that and against an in-order run.
 import t, { type Test } from 'tap';
 import type { TripApplyResult } from '../ingest/db/store.js';
-import { accumulate, type TripDay } from '../ingest/trips/accumulate.js';
 import { coversRanges, unionRanges } from '../ingest/trips/ranges.js';
 import type { Fix } from '../shared/fix.js';
 import { backends } from './helpers/ingest-backends.js';
-import { type Delivery, MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
+import { type Delivery, inOrder, MemoryTrips, prng, reconnects, route } from './helpers/trips-memory.js';
 
 const DAY = Date.UTC(2026, 2, 2);
 const counts = (r: TripApplyResult) => [r.inserted, r.applied, r.skipped, r.recomputedDays];
@@ -183,18 +182,6 @@ t.test('memory: a checkpoint whose transaction rolled back is not used', async (
   t.same(sut.trips('rollback'), ref.trips('rollback'));
   t.same(sut.states.get('rollback'), ref.states.get('rollback'));
 });
-
-/** One in-order pass over each device's fixes, as the trips group would fold them without a gap. */
-function inOrder(fixes: Fix[]): TripDay[] {
-  const days = new Map<string, TripDay>();
-  accumulate(
-    fixes[0]!.deviceId,
-    null,
-    [...fixes].sort((a, b) => a.time - b.time),
-    days,
-  );
-  return [...days.values()];
-}
 
 for (const backend of backends) {
   t.test(`store ${backend.name}: checkpoints give the rows of rebuilds from 00:00`, async (t) => {

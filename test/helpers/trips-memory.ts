@@ -4,7 +4,7 @@
 
 import { seededRandom } from '../../agent/sim/random.js';
 import type { TripApplyResult } from '../../ingest/db/store.js';
-import type { TripDay } from '../../ingest/trips/accumulate.js';
+import { accumulate, type TripDay } from '../../ingest/trips/accumulate.js';
 import { applyTripsTx, type TripState, type TripTx } from '../../ingest/trips/apply.js';
 import { Checkpoints } from '../../ingest/trips/checkpoints.js';
 import { TripStateCache } from '../../ingest/trips/state-cache.js';
@@ -151,6 +151,18 @@ export class MemoryTrips {
 
 /** Small deterministic PRNG (the fleet simulator's mulberry32), so a failing seed can be replayed. */
 export const prng = seededRandom;
+
+/** One in-order pass over one device's fixes: the rows the trips group must end with, whatever the delivery. */
+export function inOrder(fixes: readonly Fix[]): TripDay[] {
+  const days = new Map<string, TripDay>();
+  accumulate(
+    fixes[0]!.deviceId,
+    null,
+    [...fixes].sort((a, b) => a.time - b.time),
+    days,
+  );
+  return [...days.values()];
+}
 
 const M_PER_DEG_LAT = 111_195;
 
