@@ -79,15 +79,20 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   const storeGroups = o.groups.filter((g) => g !== 'live');
   const threaded = o.groups.includes('live') && storeGroups.length > 0;
   const here: readonly GroupName[] = threaded ? ['live'] : o.groups;
+  // Only one group publishes bad records to the DLQ (two would double them); the others count
+  // and log. A thread that does not run it needs no producer (the store groups' thread has its own).
+  const publisher: GroupName = 'fix-store';
   const store = await openStore(o.store);
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();
-  const producer = kafka.producer({
-    allowAutoTopicCreation: true,
-    idempotent: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = here.includes(publisher)
+    ? kafka.producer({
+        allowAutoTopicCreation: true,
+        idempotent: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      })
+    : undefined;
   const groups: SupervisedGroup[] = [];
   let thread: GroupsThread | undefined;
   const stops: (() => void)[] = [];
@@ -99,12 +104,9 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     if (!stopping.signal.aborted) o.onFatal?.('kafka', e instanceof Error ? e : new Error(String(e)));
     return false;
   };
-  const producerReady = keepTrying(
-    'connect the DLQ producer',
-    () => producer.connect(),
-    log,
-    stopping.signal,
-  ).catch(fatal);
+  const producerReady =
+    producer &&
+    keepTrying('connect the DLQ producer', () => producer.connect(), log, stopping.signal).catch(fatal);
   void keepTrying('connect the admin client', () => admin.connect(), log, stopping.signal)
     .then(async (up) => {
       if (!up) return;
@@ -142,15 +144,12 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
         (group, e) => o.onFatal?.(group, e),
       );
     }
-    const dlq = new DeadLetterQueue(producer, o.dlqTopic, () => producerReady);
+    const dlq = producer && new DeadLetterQueue(producer, o.dlqTopic, () => producerReady!);
     const sinks: Record<GroupName, FixSink> = {
       'fix-store': fixStoreSink(store, o.metrics),
       trips: tripsSink(store, o.metrics, log.child({ group: 'trips' })),
       live,
     };
-    // Only one group publishes bad records to the DLQ (fix-store, or the first group run here if
-    // fix-store is elsewhere would double them); the others count and log.
-    const publisher: GroupName = 'fix-store';
     for (const name of here) {
       groups.push(
         superviseGroup({
@@ -209,7 +208,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
       ...groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))),
       thread?.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed')),
     ]);
-    await producer.disconnect().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await store.close().catch(() => undefined);
   }
