@@ -40,6 +40,7 @@ import type { Fix } from '../shared/fix.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { childBroker } from '../test/helpers/broker-harness.js';
 import { buildBatch, RawClient, type RawRecord } from '../test/helpers/broker-raw.js';
+import { committed } from '../test/helpers/ingest-kafka.js';
 import { openSse } from '../test/helpers/sse-client.js';
 
 export interface LiveFigures {
@@ -353,8 +354,8 @@ async function brokerSetup(
         const ends = (await admin.fetchTopicOffsets('gps.fixes')).reduce((a, p) => a + Number(p.offset), 0);
         const done = await Promise.all(
           ['fix-store', 'trips'].map(async (groupId) => {
-            const [t] = await admin.fetchOffsets({ groupId, topics: ['gps.fixes'] });
-            return (t?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0) === ends;
+            const offsets = [...(await committed(admin, groupId, 'gps.fixes')).values()];
+            return offsets.reduce((a, o) => a + Math.max(0, o), 0) === ends;
           }),
         );
         if (done.every(Boolean)) return now();
