@@ -112,7 +112,7 @@ export class GroupsThread {
   states = (): Promise<ThreadGroupState[]> => this.ask('states') as Promise<ThreadGroupState[]>;
   metrics = (): Promise<MetricsJson> => this.ask('metrics') as Promise<MetricsJson>;
 
-  /** Stops the groups as a process stop would (batches in hand made durable and committed), then the thread. */
+  /** Stops the groups as a process stop would (batches in hand written before the store closes), then the thread. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.gone) return;
