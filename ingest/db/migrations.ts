@@ -10,6 +10,10 @@
 //   trip_days   per device and UTC day: distance, moving time, max speed
 //   trip_state  per device: the cursor the trips group continues from, and a version every write
 //               bumps (see ingest/trips/README.md)
+//   fix_minutes SQLite only: per device and minute, the seq range of its fixes; the time index
+//               (ingest/db/fix-minutes.ts)
+
+import { MINUTE_MS } from './fix-minutes.js';
 
 export interface Migration {
   version: number;
@@ -76,6 +80,21 @@ CREATE TABLE trip_state (
 `;
 }
 
+// See ingest/db/fix-minutes.ts. The backfill is one pass over the table (times are positive, so
+// SQLite's integer division is the floor that minuteOf() takes).
+const FIX_MINUTES_V4 = `
+CREATE TABLE fix_minutes (
+  device_id TEXT NOT NULL,
+  minute INTEGER NOT NULL,
+  min_seq INTEGER NOT NULL,
+  max_seq INTEGER NOT NULL,
+  PRIMARY KEY (device_id, minute)
+) WITHOUT ROWID;
+INSERT INTO fix_minutes (device_id, minute, min_seq, max_seq)
+  SELECT device_id, time / ${MINUTE_MS}, min(seq), max(seq) FROM fixes GROUP BY device_id, time / ${MINUTE_MS};
+DROP INDEX fixes_device_time;
+`;
+
 export function migrations(d: Dialect): Migration[] {
   return [
     { version: 1, name: 'fixes, devices, trips', sql: schemaV1(d) },
@@ -88,6 +107,11 @@ export function migrations(d: Dialect): Migration[] {
       version: 3,
       name: 'trip_state.version: bumped by every write, so a state kept in memory is known stale',
       sql: `ALTER TABLE trip_state ADD COLUMN version ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;`,
+    },
+    {
+      version: 4,
+      name: 'fix_minutes: per device and minute the seq range of its fixes, in place of the (device_id, time) index (SQLite)',
+      sql: d === 'sqlite' ? FIX_MINUTES_V4 : '-- PostgreSQL keeps fixes_device_time (ingest/db/fix-minutes.ts says why)',
     },
   ];
 }

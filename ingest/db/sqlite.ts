@@ -11,6 +11,15 @@ import { applyTripsTx, type TripTx } from '../trips/apply.js';
 import { checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
+import {
+  FIXES_FROM_SQL,
+  LAST_FIX_BEFORE_SQL,
+  LAST_MINUTE,
+  minuteOf,
+  minuteSpans,
+  TRACK_SQL,
+  UPSERT_MINUTE_SQL,
+} from './fix-minutes.js';
 import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
@@ -109,9 +118,8 @@ export class SqliteStore implements Store {
            last_time = max(last_time, excluded.last_time),
            last_seen = excluded.last_seen`,
       ),
-      track: db.prepare(
-        `SELECT * FROM fixes WHERE device_id = ? AND time >= ? AND time < ? ORDER BY time, seq LIMIT ?`,
-      ),
+      upsertMinute: db.prepare(UPSERT_MINUTE_SQL),
+      track: db.prepare(TRACK_SQL),
       devices: db.prepare(
         `SELECT f.*, d.max_seq, d.fix_count, d.dropped_through AS d_dropped, d.last_seen
          FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
@@ -146,16 +154,9 @@ export class SqliteStore implements Store {
            first_time = excluded.first_time, last_time = excluded.last_time`,
       ),
       deleteDaysFrom: db.prepare('DELETE FROM trip_days WHERE device_id = ? AND day >= ?'),
-      fixesFrom: db.prepare('SELECT * FROM fixes WHERE device_id = ? AND time >= ? ORDER BY time, seq'),
-      // One statement, so the count and the fixes come from the same snapshot.
-      fixesFromCounted: db.prepare(
-        `SELECT d.fix_count, f.* FROM devices d
-           LEFT JOIN fixes f ON f.device_id = d.device_id AND f.time >= ?
-         WHERE d.device_id = ? ORDER BY f.time, f.seq`,
-      ),
-      lastFixBefore: db.prepare(
-        'SELECT * FROM fixes WHERE device_id = ? AND time < ? ORDER BY time DESC, seq DESC LIMIT 1',
-      ),
+      fixesFrom: db.prepare(FIXES_FROM_SQL),
+      fixCount: db.prepare('SELECT fix_count FROM devices WHERE device_id = ?').pluck(),
+      lastFixBefore: db.prepare(LAST_FIX_BEFORE_SQL),
       trips: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day >= ? AND day <= ? ORDER BY day'),
     };
   }
@@ -190,6 +191,8 @@ export class SqliteStore implements Store {
       if (r.changes > 0) inserted.push(f);
     }
     for (const d of deviceDeltas(inserted)) this.upsertDevice(d, now);
+    const m = this.s.upsertMinute;
+    for (const s of minuteSpans(inserted)) m.run(s.deviceId, s.minute, s.minSeq, s.maxSeq);
     return inserted;
   }
 
@@ -205,7 +208,9 @@ export class SqliteStore implements Store {
   }
 
   async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
-    return (this.s.track.all(deviceId, fromMs, toMs, limit) as FixRow[]).map(rowToFix);
+    if (!(toMs > fromMs)) return [];
+    const rows = this.s.track.all(deviceId, minuteOf(fromMs), minuteOf(toMs - 1), fromMs, toMs, limit);
+    return (rows as FixRow[]).map(rowToFix);
   }
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
@@ -300,17 +305,23 @@ export class SqliteStore implements Store {
       deleteDaysFrom: async (deviceId, day) => {
         s.deleteDaysFrom.run(deviceId, day);
       },
-      fixesFrom: async (deviceId, fromMs) => (s.fixesFrom.all(deviceId, fromMs) as FixRow[]).map(rowToFix),
+      fixesFrom: async (deviceId, fromMs) => this.fixesFrom(deviceId, fromMs),
       lastFixBefore: async (deviceId, ms) => {
-        const r = s.lastFixBefore.get(deviceId, ms) as FixRow | undefined;
+        const r = s.lastFixBefore.get(deviceId, 0, minuteOf(ms - 1), ms) as FixRow | undefined;
         return r ? rowToFix(r) : null;
       },
+      // Two statements, one snapshot: this runs inside the trips transaction (BEGIN IMMEDIATE).
       fixesFromCounted: async (deviceId, fromMs) => {
-        const rows = s.fixesFromCounted.all(fromMs, deviceId) as (FixRow & { fix_count: number })[];
-        const fixes = rows.filter((r) => r.seq !== null).map(rowToFix);
-        return { fixes, before: rows[0] ? rows[0].fix_count - fixes.length : 0 };
+        const count = s.fixCount.get(deviceId) as number | undefined;
+        const fixes = this.fixesFrom(deviceId, fromMs);
+        return { fixes, before: count === undefined ? 0 : count - fixes.length };
       },
     };
+  }
+
+  private fixesFrom(deviceId: string, fromMs: number): Fix[] {
+    const rows = this.s.fixesFrom.all(deviceId, minuteOf(fromMs), LAST_MINUTE, fromMs) as FixRow[];
+    return rows.map(rowToFix);
   }
 
   async trips(deviceId: string, fromDay = '0000-00-00', toDay = '9999-99-99'): Promise<TripDay[]> {

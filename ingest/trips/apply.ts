@@ -64,7 +64,7 @@ export interface TripTx {
   lastFixBefore(deviceId: string, ms: number): Promise<Fix | null>;
   /**
    * As fixesFrom, plus how many stored fixes of the device have time < fromMs, both read in one
-   * snapshot (one statement): a checkpoint holds while that count is unchanged.
+   * snapshot: a checkpoint holds while that count is unchanged.
    */
   fixesFromCounted(deviceId: string, fromMs: number): Promise<{ fixes: Fix[]; before: number }>;
   /** This database's checkpoints (checkpoints.ts); unset: every rebuild starts at 00:00. */
