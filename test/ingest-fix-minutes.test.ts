@@ -14,7 +14,9 @@ t.test('spans cover each minute of each device, in any order of the fixes', asyn
     makeFix('a', 4, { time: T0 + 30_000 }),
     makeFix('a', 2, { time: T0 - 1 }),
   ];
-  const spans = minuteSpans(fixes).sort((x, y) => x.deviceId.localeCompare(y.deviceId) || x.minute - y.minute);
+  const spans = minuteSpans(fixes).sort(
+    (x, y) => x.deviceId.localeCompare(y.deviceId) || x.minute - y.minute,
+  );
   t.same(spans, [
     { deviceId: 'a', minute: m0 - 1, minSeq: 2, maxSeq: 2 },
     { deviceId: 'a', minute: m0, minSeq: 3, maxSeq: 9 },

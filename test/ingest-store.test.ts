@@ -98,47 +98,50 @@ for (const backend of backends) {
       t.same(await store.track('nobody', 0, Number.MAX_SAFE_INTEGER, 10), []);
     });
 
-    t.test('track over many minutes equals a filter of everything written, clock jumps included', async (t) => {
-      // 400 fixes over ~25 minutes; every 7th seq's time jumps back up to 10 minutes (a receiver
-      // clock jump), so seqs do not follow time; written in random batches (some twice, as a
-      // redelivery would), so a minute's seq range grows over several transactions.
-      let rnd = 7;
-      const rand = (n: number) => {
-        rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
-        return rnd % n;
-      };
-      const fixes = Array.from({ length: 400 }, (_, i) => {
-        const seq = i + 1;
-        const jump = seq % 7 === 0 ? rand(600_000) : 0;
-        return makeFix('minutes', seq, { time: T0 + seq * 3700 + rand(1000) - jump });
-      });
-      const order = [...fixes].sort(() => rand(3) - 1);
-      for (let i = 0; i < order.length; ) {
-        const n = 1 + rand(60);
-        await store.writeFixes(order.slice(i, i + n));
-        if (rand(4) === 0) await store.writeFixes(order.slice(i, i + n));
-        i += n;
-      }
-      const byTime = [...fixes].sort((a, b) => a.time - b.time || a.seq - b.seq);
-      const span = [T0 - 700_000, T0 + 1_600_000];
-      for (let k = 0; k < 60; k++) {
-        const from = span[0]! + rand(span[1]! - span[0]!);
-        const to = k % 10 === 0 ? from : from + rand(900_000);
-        const limit = 1 + rand(k % 2 ? 500 : 40);
-        const want = byTime.filter((f) => f.time >= from && f.time < to).slice(0, limit);
-        const got = await store.track('minutes', from, to, limit);
+    t.test(
+      'track over many minutes equals a filter of everything written, clock jumps included',
+      async (t) => {
+        // 400 fixes over ~25 minutes; every 7th seq's time jumps back up to 10 minutes (a receiver
+        // clock jump), so seqs do not follow time; written in random batches (some twice, as a
+        // redelivery would), so a minute's seq range grows over several transactions.
+        let rnd = 7;
+        const rand = (n: number) => {
+          rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
+          return rnd % n;
+        };
+        const fixes = Array.from({ length: 400 }, (_, i) => {
+          const seq = i + 1;
+          const jump = seq % 7 === 0 ? rand(600_000) : 0;
+          return makeFix('minutes', seq, { time: T0 + seq * 3700 + rand(1000) - jump });
+        });
+        const order = [...fixes].sort(() => rand(3) - 1);
+        for (let i = 0; i < order.length; ) {
+          const n = 1 + rand(60);
+          await store.writeFixes(order.slice(i, i + n));
+          if (rand(4) === 0) await store.writeFixes(order.slice(i, i + n));
+          i += n;
+        }
+        const byTime = [...fixes].sort((a, b) => a.time - b.time || a.seq - b.seq);
+        const span = [T0 - 700_000, T0 + 1_600_000];
+        for (let k = 0; k < 60; k++) {
+          const from = span[0]! + rand(span[1]! - span[0]!);
+          const to = k % 10 === 0 ? from : from + rand(900_000);
+          const limit = 1 + rand(k % 2 ? 500 : 40);
+          const want = byTime.filter((f) => f.time >= from && f.time < to).slice(0, limit);
+          const got = await store.track('minutes', from, to, limit);
+          t.same(
+            got.map((f) => f.seq),
+            want.map((f) => f.seq),
+            `track [${from - T0}, ${to - T0}) limit ${limit}`,
+          );
+        }
         t.same(
-          got.map((f) => f.seq),
-          want.map((f) => f.seq),
-          `track [${from - T0}, ${to - T0}) limit ${limit}`,
+          (await store.track('minutes', 0, Number.MAX_SAFE_INTEGER, 1000)).map((f) => f.seq),
+          byTime.map((f) => f.seq),
+          'the whole track, in time order',
         );
-      }
-      t.same(
-        (await store.track('minutes', 0, Number.MAX_SAFE_INTEGER, 1000)).map((f) => f.seq),
-        byTime.map((f) => f.seq),
-        'the whole track, in time order',
-      );
-    });
+      },
+    );
 
     t.test('devices: last fix by GNSS time, last seen, gaps split lost/missing, backlog fills', async (t) => {
       const before = Date.now();
@@ -256,59 +259,65 @@ t.test('sqlite: a version 1 database is upgraded to the current schema, keeping 
   db.close();
 });
 
-t.test('sqlite: version 4 indexes the fixes stored before it by minute and drops the time index', async (t) => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { default: Database } = await import('better-sqlite3');
-  const { CREATE_MIGRATIONS_TABLE, migrations } = await import('../ingest/db/migrations.js');
-  const { SqliteStore } = await import('../ingest/db/sqlite.js');
-  const dir = mkdtempSync(join(tmpdir(), 'ingest-migrate-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'v3.db');
-  const old = new Database(path);
-  old.exec(CREATE_MIGRATIONS_TABLE);
-  for (const m of migrations('sqlite').filter((m) => m.version <= 3)) {
-    old.exec(m.sql);
-    old.prepare("INSERT INTO schema_migrations VALUES (?, 'old', '2026-01-01')").run(m.version);
-  }
-  // Written as a version 3 ingest did: fixes rows only. Seq 5 jumped back two minutes.
-  const insert = old.prepare(
-    'INSERT INTO fixes (device_id, seq, time, lat, lon, mode, received_at) VALUES (?, ?, ?, 0, 0, 3, 0)',
-  );
-  const times: [string, number, number][] = [
-    ['a', 1, T0],
-    ['a', 2, T0 + 59_999],
-    ['a', 3, T0 + 60_000],
-    ['a', 4, T0 + 61_000],
-    ['a', 5, T0 - 120_000],
-    ['b', 1, T0 + 30_000],
-  ];
-  for (const r of times) insert.run(...r);
-  old.close();
-  const store = new SqliteStore(path);
-  await store.migrate();
-  t.same(
-    (await store.track('a', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
-    [5, 1, 2, 3, 4],
-  );
-  t.same(
-    (await store.track('a', T0 + 59_999, T0 + 61_000, 10)).map((f) => f.seq),
-    [2, 3],
-  );
-  t.same((await store.track('b', T0, T0 + 60_000, 10)).map((f) => f.seq), [1]);
-  await store.close();
-  const db = new Database(path, { readonly: true });
-  t.same(db.prepare('SELECT * FROM fix_minutes ORDER BY device_id, minute').all(), [
-    { device_id: 'a', minute: (T0 - 120_000) / 60_000, min_seq: 5, max_seq: 5 },
-    { device_id: 'a', minute: T0 / 60_000, min_seq: 1, max_seq: 2 },
-    { device_id: 'a', minute: T0 / 60_000 + 1, min_seq: 3, max_seq: 4 },
-    { device_id: 'b', minute: T0 / 60_000, min_seq: 1, max_seq: 1 },
-  ]);
-  t.equal(
-    db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'fixes_device_time'").pluck().get(),
-    0,
-    'the (device_id, time) index is gone',
-  );
-  db.close();
-});
+t.test(
+  'sqlite: version 4 indexes the fixes stored before it by minute and drops the time index',
+  async (t) => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { default: Database } = await import('better-sqlite3');
+    const { CREATE_MIGRATIONS_TABLE, migrations } = await import('../ingest/db/migrations.js');
+    const { SqliteStore } = await import('../ingest/db/sqlite.js');
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-migrate-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'v3.db');
+    const old = new Database(path);
+    old.exec(CREATE_MIGRATIONS_TABLE);
+    for (const m of migrations('sqlite').filter((m) => m.version <= 3)) {
+      old.exec(m.sql);
+      old.prepare("INSERT INTO schema_migrations VALUES (?, 'old', '2026-01-01')").run(m.version);
+    }
+    // Written as a version 3 ingest did: fixes rows only. Seq 5 jumped back two minutes.
+    const insert = old.prepare(
+      'INSERT INTO fixes (device_id, seq, time, lat, lon, mode, received_at) VALUES (?, ?, ?, 0, 0, 3, 0)',
+    );
+    const times: [string, number, number][] = [
+      ['a', 1, T0],
+      ['a', 2, T0 + 59_999],
+      ['a', 3, T0 + 60_000],
+      ['a', 4, T0 + 61_000],
+      ['a', 5, T0 - 120_000],
+      ['b', 1, T0 + 30_000],
+    ];
+    for (const r of times) insert.run(...r);
+    old.close();
+    const store = new SqliteStore(path);
+    await store.migrate();
+    t.same(
+      (await store.track('a', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+      [5, 1, 2, 3, 4],
+    );
+    t.same(
+      (await store.track('a', T0 + 59_999, T0 + 61_000, 10)).map((f) => f.seq),
+      [2, 3],
+    );
+    t.same(
+      (await store.track('b', T0, T0 + 60_000, 10)).map((f) => f.seq),
+      [1],
+    );
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    t.same(db.prepare('SELECT * FROM fix_minutes ORDER BY device_id, minute').all(), [
+      { device_id: 'a', minute: (T0 - 120_000) / 60_000, min_seq: 5, max_seq: 5 },
+      { device_id: 'a', minute: T0 / 60_000, min_seq: 1, max_seq: 2 },
+      { device_id: 'a', minute: T0 / 60_000 + 1, min_seq: 3, max_seq: 4 },
+      { device_id: 'b', minute: T0 / 60_000, min_seq: 1, max_seq: 1 },
+    ]);
+    t.equal(
+      db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'fixes_device_time'").pluck().get(),
+      0,
+      'the (device_id, time) index is gone',
+    );
+    db.close();
+  },
+);

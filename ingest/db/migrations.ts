@@ -111,7 +111,10 @@ export function migrations(d: Dialect): Migration[] {
     {
       version: 4,
       name: 'fix_minutes: per device and minute the seq range of its fixes, in place of the (device_id, time) index (SQLite)',
-      sql: d === 'sqlite' ? FIX_MINUTES_V4 : '-- PostgreSQL keeps fixes_device_time (ingest/db/fix-minutes.ts says why)',
+      sql:
+        d === 'sqlite'
+          ? FIX_MINUTES_V4
+          : '-- PostgreSQL keeps fixes_device_time (ingest/db/fix-minutes.ts says why)',
     },
   ];
 }
