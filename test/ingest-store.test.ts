@@ -29,6 +29,13 @@ for (const backend of backends) {
       t.equal(await store.writeFixes(batch), 0, 'redelivery writes nothing');
       t.equal(await store.writeFixes([makeFix('idem', 3), makeFix('idem', 4)]), 1, 'overlap: only seq 4');
       t.equal(await store.writeFixes([makeFix('idem', 5), makeFix('idem', 5)]), 1, 'duplicate in batch');
+      const twice = [makeFix('idem-first', 1, { lat: 10 }), makeFix('idem-first', 1, { lat: 20 })];
+      t.equal(await store.writeFixes(twice), 1);
+      t.same(
+        (await store.track('idem-first', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.lat),
+        [10],
+        'the first copy in a batch is the one stored',
+      );
       t.equal(await store.writeFixes([]), 0);
       const seqs = (await store.track('idem', 0, Number.MAX_SAFE_INTEGER, 100)).map((f) => f.seq);
       t.same(seqs, [1, 2, 3, 4, 5]);

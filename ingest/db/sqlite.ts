@@ -24,7 +24,7 @@ import { GapCache, type SeqSource } from './gap-cache.js';
 import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
-import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
+import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 
 interface DeviceRow extends FixRow {
@@ -171,7 +171,10 @@ export class SqliteStore implements Store {
     const now = Date.now();
     const inserted: Fix[] = [];
     const st = this.s.insertFix;
-    for (const f of uniqueFixes(sortedFixes(fixes))) {
+    // A fix twice in one batch (a producer retry) conflicts with its first copy, inserted just
+    // before it (sortedFixes is stable): first one wins, as uniqueFixes() does for PostgreSQL,
+    // without the extra pass and array (~3% of the write path).
+    for (const f of sortedFixes(fixes)) {
       const r = st.run(
         f.deviceId,
         f.seq,
