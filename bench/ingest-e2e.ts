@@ -39,7 +39,7 @@ function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number; c
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...INGEST_NODE_FLAGS, ...(process.env.XFLAGS ? process.env.XFLAGS.split(' ') : []), '--import', 'tsx', 'bench/ingest-e2e-consumer.ts', JSON.stringify(job)],
+      [...INGEST_NODE_FLAGS, '--import', 'tsx', 'bench/ingest-e2e-consumer.ts', JSON.stringify(job)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
