@@ -203,8 +203,8 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     stopping.abort();
     for (const s of stops) s();
     await http?.app.close().catch(() => undefined);
-    // Groups first: each finishes writing its batch in hand (one still being written is not
-    // committed: it comes again, to idempotent sinks), then the store can close.
+    // Groups first: each finishes writing and committing its batch in hand, then the store can
+    // close.
     await Promise.all([
       ...groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))),
       thread?.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed')),

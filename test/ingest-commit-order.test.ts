@@ -82,3 +82,49 @@ t.test('a failed flush is read again; no commit ever passes a fix that is not st
   t.equal(stored.size, N, 'every fix stored in the end');
   t.ok(((await metrics.sinkErrors.get()).values[0]?.value ?? 0) >= 2, 'failed flushes counted');
 });
+
+t.test('a batch being written when stop() comes is committed before the member leaves', async (t) => {
+  const k = await startTestBroker();
+  t.teardown(() => k.stop());
+  await k.createTopic(TOPIC, 1);
+  const N = 10;
+  await produceSeqs(k, N, N);
+  let inHand!: () => void;
+  const called = new Promise<void>((r) => {
+    inHand = r;
+  });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const stored: number[] = [];
+  const sink: FixSink = {
+    async handleBatch(fixes: readonly Fix[]) {
+      inHand();
+      await gate;
+      for (const f of fixes) stored.push(f.seq);
+    },
+  };
+  const group = await runGroup({
+    kafka: k.kafka,
+    groupId: 'stop-in-hand',
+    topic: TOPIC,
+    sink,
+    flushRows: 100,
+    flushMs: 5,
+    metrics: createIngestMetrics(),
+    log: createLogger('test', 'silent'),
+  });
+  await called;
+  const stopped = group.stop();
+  // kafkajs has stopped fetching (isRunning() is false) while the write is still in progress.
+  await new Promise((r) => setTimeout(r, 200));
+  release();
+  await stopped;
+  t.equal(stored.length, N, 'the batch was written');
+  t.equal(
+    (await committed(k.admin, 'stop-in-hand', TOPIC)).get(0),
+    N,
+    'and committed: a restart does not read it again',
+  );
+});

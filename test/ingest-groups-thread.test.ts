@@ -111,9 +111,7 @@ t.test(
     }
 
     // Each group commits after its own transaction: the rows above may be trips' alone (it stores
-    // the fixes too), so fix-store's commit is waited for. Not at stop: a batch still being
-    // written when stop() comes is written but not committed (consumer/runner.ts), and comes
-    // again to the idempotent sinks.
+    // the fixes too), so fix-store's commit is waited for.
     const ends = new Map(
       (await k.admin.fetchTopicOffsets(TOPIC)).map((p) => [p.partition, Number(p.offset)]),
     );

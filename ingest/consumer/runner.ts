@@ -185,8 +185,10 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     }
     await Promise.all(work);
     // Stale: the partition was reassigned meanwhile. Its new owner re-reads from the last commit;
-    // what we wrote is idempotent, so not committing here is safe.
-    if (!isRunning() || isStale()) return;
+    // what we wrote is idempotent, so not committing here is safe. Not running (stop() came
+    // during the write) is no reason to skip: the batch is durable, and kafkajs commits what is
+    // resolved once this returns, before it leaves the group, so a restart does not read it again.
+    if (isStale()) return;
     const last = batch.lastOffset();
     // kafkajs (autoCommit) commits the resolved offsets right after eachBatch returns.
     resolveOffset(last);
@@ -198,7 +200,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
         committing = false;
       });
     }
-    await heartbeat();
+    if (isRunning()) await heartbeat();
     m.consumerLag.set(
       { ...labels, topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
