@@ -19,6 +19,7 @@ import type { FixSink } from './consumer/sink.js';
 import { type SupervisedGroup, superviseGroup } from './consumer/supervisor.js';
 import { openStore, type StoreOptions } from './db/open.js';
 import type { Store } from './db/store.js';
+import { ThreadWriteLock } from './db/thread-write-lock.js';
 import { GroupsThread } from './groups-thread.js';
 import { startHttpServer } from './http/server.js';
 import { liveGroupOptions } from './live/group-options.js';
@@ -38,6 +39,14 @@ export interface IngestOptions {
   store: StoreOptions;
   flushRows: number;
   flushMs: number;
+  /**
+   * fix-store members this process runs (INGEST_FIX_STORE_MEMBERS; default 1): the first where
+   * fix-store runs anyway, each other on a thread of its own, with its own Kafka client and
+   * connection. One member decodes, then writes, then decodes: with two, one decodes while the
+   * other writes. On SQLite they take turns writing (ThreadWriteLock); on PostgreSQL they write
+   * at the same time. Ignored when the process runs no fix-store group.
+   */
+  fixStoreMembers?: number | undefined;
   metrics: IngestMetrics;
   log: Logger;
   /** Absent = no HTTP server. */
@@ -65,8 +74,11 @@ export interface IngestProcess {
   live: LiveView;
   /** The groups run on this thread. */
   groups: SupervisedGroup[];
-  /** The store groups' own thread, when they share the process with the live group. */
-  thread?: GroupsThread | undefined;
+  /**
+   * The other threads: the store groups' own, when they share the process with the live group,
+   * then one per fix-store member after the first.
+   */
+  threads: GroupsThread[];
   http?: { app: FastifyInstance; url: string; port: number };
   stop(): Promise<void>;
 }
@@ -82,7 +94,17 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   // Only one group publishes bad records to the DLQ (two would double them); the others count
   // and log. A thread that does not run it needs no producer (the store groups' thread has its own).
   const publisher: GroupName = 'fix-store';
-  const store = await openStore(o.store);
+  const extraMembers = o.groups.includes('fix-store') ? Math.max(0, (o.fixStoreMembers ?? 1) - 1) : 0;
+  const threadGroups: GroupName[][] = [
+    ...(threaded ? [storeGroups] : []),
+    ...Array.from({ length: extraMembers }, (): GroupName[] => ['fix-store']),
+  ];
+  // Threads writing one SQLite file take turns through one lock (db/thread-write-lock.ts).
+  const storeOptions: StoreOptions =
+    extraMembers > 0 && !o.store.databaseUrl && !o.store.sqliteWriteLock
+      ? { ...o.store, sqliteWriteLock: ThreadWriteLock.create() }
+      : o.store;
+  const store = await openStore(storeOptions);
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();
@@ -94,7 +116,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
       })
     : undefined;
   const groups: SupervisedGroup[] = [];
-  let thread: GroupsThread | undefined;
+  const threads: GroupsThread[] = [];
   const stops: (() => void)[] = [];
   const stopping = new AbortController();
   let http: IngestProcess['http'];
@@ -125,25 +147,31 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     })
     .catch(fatal);
   try {
-    if (threaded) {
-      thread = await GroupsThread.start(
-        {
-          kafka: o.kafka,
-          topic: o.topic,
-          dlqTopic: o.dlqTopic,
-          groups: storeGroups,
-          groupPrefix: o.groupPrefix,
-          store: o.store,
-          flushRows: o.flushRows,
-          flushMs: o.flushMs,
-          sessionTimeoutMs: o.sessionTimeoutMs,
-          heartbeatIntervalMs: o.heartbeatIntervalMs,
-          lagPollMs: o.lagPollMs,
-          stallMs: o.stallMs,
-        },
-        (group, e) => o.onFatal?.(group, e),
-      );
-    }
+    const started = await Promise.allSettled(
+      threadGroups.map((names, i) =>
+        GroupsThread.start(
+          {
+            kafka: o.kafka,
+            topic: o.topic,
+            dlqTopic: o.dlqTopic,
+            groups: names,
+            groupPrefix: o.groupPrefix,
+            store: storeOptions,
+            flushRows: o.flushRows,
+            flushMs: o.flushMs,
+            sessionTimeoutMs: o.sessionTimeoutMs,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+            lagPollMs: o.lagPollMs,
+            stallMs: o.stallMs,
+            lowerPriority: o.groups.includes('live'),
+            label: threaded && i === 0 ? 'store-groups' : `fix-store#${i + (threaded ? 1 : 2)}`,
+          },
+          (group, e) => o.onFatal?.(group, e),
+        ),
+      ),
+    );
+    for (const s of started) if (s.status === 'fulfilled') threads.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     const dlq = producer && new DeadLetterQueue(producer, o.dlqTopic, () => producerReady!);
     const sinks: Record<GroupName, FixSink> = {
       'fix-store': fixStoreSink(store, o.metrics),
@@ -178,11 +206,11 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           store,
           live,
           registry: o.metrics.registry,
-          moreMetrics: thread?.metrics,
+          moreMetrics: threads.map((t) => t.metrics),
           health: {
             database: () => store.ping(),
             kafka: () => admin.describeCluster(),
-            ...groupHealthChecks(here, groups, thread),
+            ...groupHealthChecks(here, groups, threads),
           },
           logger: log,
           offlineAfterMs: o.http.offlineAfterMs,
@@ -207,20 +235,24 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     // close.
     await Promise.all([
       ...groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))),
-      thread?.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed')),
+      ...threads.map((t) => t.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed'))),
     ]);
     await producer?.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await store.close().catch(() => undefined);
   }
 
-  return { store, live, groups, thread, http, stop: shutdown };
+  return { store, live, groups, threads, http, stop: shutdown };
 }
 
-/** One /healthz check per group, here or on the store groups' thread: ready only while its consumer is live (joined, consuming). */
-function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[], thread?: GroupsThread) {
+/**
+ * One /healthz check per group member, here or on a thread: ready only while its consumer is live
+ * (joined, consuming). A group's first member is `group:<name>`, the next `group:<name>#2`.
+ */
+function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[], threads: GroupsThread[]) {
+  const members = new Map<string, number>();
   const check = (name: string, state: () => Promise<GroupState>) => [
-    `group:${name}`,
+    `group:${name}${memberSuffix(members, name)}`,
     async () => {
       const s = await state();
       if (!s.live) {
@@ -230,14 +262,23 @@ function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[
   ];
   return Object.fromEntries([
     ...groups.map((g, i) => check(names[i]!, async () => g.state())),
-    ...(thread?.groups ?? []).map((name) =>
-      check(name, async () => {
-        const s = (await thread!.states()).find((t) => t.name === name);
-        if (!s) throw new Error(`the store groups thread does not run ${name}`);
-        return s.state;
-      }),
+    ...threads.flatMap((thread) =>
+      thread.groups.map((name) =>
+        check(name, async () => {
+          const s = (await thread.states()).find((t) => t.name === name);
+          if (!s) throw new Error(`the store groups thread does not run ${name}`);
+          return s.state;
+        }),
+      ),
     ),
   ]);
+}
+
+/** '' for a group's first member, then '#2', '#3'… */
+function memberSuffix(seen: Map<string, number>, name: string): string {
+  const n = (seen.get(name) ?? 0) + 1;
+  seen.set(name, n);
+  return n === 1 ? '' : `#${n}`;
 }
 
 async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log: Logger): Promise<void> {

@@ -52,6 +52,13 @@ export const ingestSpec = {
     min: 1,
     max: 60_000,
   }),
+  INGEST_FIX_STORE_MEMBERS: env.int({
+    description:
+      'fix-store group members this process runs, each beyond the first on a thread of its own (app.ts says when more helps)',
+    default: 1,
+    min: 1,
+    max: 16,
+  }),
   INGEST_GROUP_PREFIX: env.string({
     description: 'prefix for the consumer group ids (e.g. staging-); unset = none',
     pattern: /^[A-Za-z0-9._-]{1,100}$/,

@@ -14,23 +14,27 @@ const o = workerData as GroupsThreadOptions;
 /** Added to the thread's niceness. */
 const STORE_THREAD_NICENESS = 10;
 const send = (m: ThreadMessage) => port.postMessage(m);
-const log = createLogger('ingest').child({ thread: 'store-groups' });
+const log = createLogger('ingest').child({ thread: o.label ?? 'store-groups' });
 // Its own registry: the main thread merges it into what /metrics serves.
 const metrics = createIngestMetrics();
 
 // The live group on the main thread goes first when the cores are busy (thread-priority.ts):
 // at 10,000 riders and a load of ~5, this halved its p99 (bench/live.ts all), and the store
 // groups still had every fix committed ~1 s after the last was sent.
-try {
-  log.info(lowerThreadPriority(STORE_THREAD_NICENESS), 'store groups thread runs at a lower CPU priority');
-} catch (e) {
-  log.warn({ err: e }, 'could not lower the store groups thread priority; it competes with the live group');
+if (o.lowerPriority !== false) {
+  try {
+    log.info(lowerThreadPriority(STORE_THREAD_NICENESS), 'store groups thread runs at a lower CPU priority');
+  } catch (e) {
+    log.warn({ err: e }, 'could not lower the store groups thread priority; it competes with the live group');
+  }
 }
 
 let ingest: IngestProcess | undefined;
 try {
   ingest = await startIngest({
     ...o,
+    // This thread is one member; the process that started it runs the others.
+    fixStoreMembers: 1,
     metrics,
     log,
     onFatal: (group, e) => send({ type: 'fatal', group, error: toThreadError(e) }),

@@ -41,6 +41,14 @@ export interface GroupsThreadOptions {
   heartbeatIntervalMs?: number | undefined;
   lagPollMs?: number | undefined;
   stallMs?: number | undefined;
+  /**
+   * Run at a lower CPU priority (default true): when the live group is in the process, it goes
+   * first. Not when the process runs no live group: a fix-store member there is the main thread's
+   * peer.
+   */
+  lowerPriority?: boolean | undefined;
+  /** The thread's name in its log lines (default store-groups). */
+  label?: string | undefined;
 }
 
 export interface ThreadGroupState {

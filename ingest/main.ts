@@ -117,6 +117,7 @@ runMain(async () => {
     store: storeOptions,
     flushRows: flagRows ?? cfg.INGEST_FLUSH_ROWS,
     flushMs: flagMs ?? cfg.INGEST_FLUSH_MS,
+    fixStoreMembers: cfg.INGEST_FIX_STORE_MEMBERS,
     metrics,
     log,
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
@@ -127,7 +128,7 @@ runMain(async () => {
     {
       groups,
       backend: ingest.store.kind,
-      storeGroupsThread: ingest.thread !== undefined,
+      groupThreads: ingest.threads.length,
       brokers,
       http: ingest.http?.url ?? null,
     },

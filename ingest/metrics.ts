@@ -39,6 +39,9 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
       name: 'ingest_consumer_lag',
       help: 'Messages behind: high watermark (what consumers can read) minus the committed offset, per group and partition',
       labelNames: ['group', 'topic', 'partition'] as const,
+      // Every thread running a member of the group polls the same figure (app.ts): merged over
+      // the threads (http/metrics.ts), the largest, not their sum.
+      aggregator: 'max',
       registers,
     }),
     dlqRecords: new Counter({

@@ -67,7 +67,7 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
   t.equal(exit, null, `running (stderr: ${stderr.slice(0, 500)})`);
   t.same([...joined].sort(), ['fix-store', 'live', 'trips']);
   // With the live group in the process, the store groups run on their own thread (ingest/groups-thread.ts).
-  t.equal(running?.['storeGroupsThread'], true, 'store groups on their own thread');
+  t.equal(running?.['groupThreads'], 1, 'store groups on their own thread, one fix-store member');
 
   const fixes = [1, 2, 3, 4, 5].map((s) => makeFix('rider-7', s, { speed: 10, lat: 52.5 + s * 1e-3 }));
   await k.producer.send({

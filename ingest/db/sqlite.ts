@@ -3,7 +3,8 @@
 // WAL with synchronous=FULL: a commit is on disk when writeFixes resolves, because the consumer
 // commits Kafka offsets right after and a fix lost to a power cut would then be lost for good.
 // better-sqlite3 is synchronous; the async trips transaction holds a mutex so no other write can
-// slip into it between awaits.
+// slip into it between awaits. Stores on other threads of the process that write the same file
+// (fix-store members, INGEST_FIX_STORE_MEMBERS) share a ThreadWriteLock as well (it says why).
 import Database from 'better-sqlite3';
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
@@ -26,6 +27,7 @@ import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
+import { ThreadWriteLock } from './thread-write-lock.js';
 
 interface DeviceRow extends FixRow {
   max_seq: number;
@@ -60,11 +62,18 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly lock = new Mutex();
+  /** Shared with the other threads writing this file, when there are any. */
+  private readonly threadLock: ThreadWriteLock | undefined;
   private stmts: ReturnType<SqliteStore['prepare']> | undefined;
   /** Trip states kept after commit (ingest/trips/state-cache.ts). */
   private readonly tripCache = new TripStateCache();
 
-  constructor(readonly path: string) {
+  /** `writeLock`: ThreadWriteLock.create()'s buffer, the same in every thread writing `path`. */
+  constructor(
+    readonly path: string,
+    opts: { writeLock?: SharedArrayBuffer | undefined } = {},
+  ) {
+    this.threadLock = opts.writeLock && new ThreadWriteLock(opts.writeLock);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -72,8 +81,14 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
   }
 
+  /** A write transaction: one at a time in this store, and across the threads sharing the lock. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    const shared = this.threadLock;
+    return this.lock.run(shared ? () => shared.run(fn) : fn);
+  }
+
   async migrate(): Promise<void> {
-    await this.lock.run(async () => {
+    await this.write(async () => {
       // One IMMEDIATE transaction: a second process starting at the same time waits, then sees the
       // versions this one applied.
       this.db
@@ -207,7 +222,7 @@ export class SqliteStore implements Store {
 
   async writeFixes(fixes: readonly Fix[]): Promise<number> {
     if (fixes.length === 0) return 0;
-    return this.lock.run(async () => this.db.transaction(() => this.insert(fixes).length).immediate());
+    return this.write(async () => this.db.transaction(() => this.insert(fixes).length).immediate());
   }
 
   async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
@@ -218,7 +233,7 @@ export class SqliteStore implements Store {
 
   async applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult> {
     if (fixes.length === 0) return noTripWork();
-    return this.lock.run(async () => {
+    return this.write(async () => {
       const staged = this.tripCache.stage();
       this.db.exec('BEGIN IMMEDIATE');
       try {

@@ -17,31 +17,40 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export interface MetricsOptions {
   registry: Registry;
-  /** Metrics of another registry (the store groups' thread) to serve with this one's. */
-  more?: (() => Promise<MetricsJson>) | undefined;
+  /** Metrics of other registries (the store groups' threads) to serve with this one's. */
+  more?: readonly (() => Promise<MetricsJson>)[] | undefined;
   live: LiveView;
   now: () => number;
 }
 
+/**
+ * One registry from the registries of the process's threads. A group's series are kept by the
+ * threads running its members, so summing merges counters and histograms (two fix-store members
+ * count what each consumed); a gauge that each of them polls says how it merges (the lag: 'max').
+ * A metric only one side has (the process's, the live view's) passes as it is.
+ */
+export function mergeMetrics(sides: MetricsJson[]): Registry {
+  const sidesHaving = new Map<string, number>();
+  for (const side of sides) for (const m of side) sidesHaving.set(m.name, (sidesHaving.get(m.name) ?? 0) + 1);
+  for (const side of sides) for (const m of side) if (sidesHaving.get(m.name) === 1) m.aggregator = 'first';
+  return AggregatorRegistry.aggregate(sides);
+}
+
 export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
   registerLiveMetrics(opts.registry, opts.live);
-  // Each series is kept by one side (a group's by the thread that runs it), so summing merges the
-  // ingest's metrics; a metric only one side has (the process's, the live view's) passes as it is.
-  const more = opts.more;
+  const more = opts.more ?? [];
   const merged = async (): Promise<Registry> => {
-    if (!more) return opts.registry;
-    const [here, there] = await Promise.all([
+    if (more.length === 0) return opts.registry;
+    const sides = await Promise.all([
       opts.registry.getMetricsAsJSON(),
-      more().catch((e: Error) => {
-        app.log.warn({ err: e }, 'metrics of the store groups thread unavailable');
-        return [] as MetricsJson;
-      }),
+      ...more.map((m) =>
+        m().catch((e: Error) => {
+          app.log.warn({ err: e }, 'metrics of a store groups thread unavailable');
+          return [] as MetricsJson;
+        }),
+      ),
     ]);
-    const hereNames = new Set(here.map((m) => m.name));
-    const thereNames = new Set(there.map((m) => m.name));
-    for (const m of here) if (!thereNames.has(m.name)) m.aggregator = 'first';
-    for (const m of there) if (!hereNames.has(m.name)) m.aggregator = 'first';
-    return AggregatorRegistry.aggregate([here, there]);
+    return mergeMetrics(sides);
   };
   app.get('/metrics', { config: { polled: true }, schema: { querystring: noQuery } }, async (_req, reply) => {
     const text = await (await merged()).metrics();

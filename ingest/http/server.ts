@@ -27,8 +27,8 @@ export interface ServerDeps {
   live: LiveView;
   /** prom-client registry served at /metrics and summarised for the dashboard. */
   registry: Registry;
-  /** Metrics kept elsewhere (the store groups' thread), merged into /metrics and /api/stats. */
-  moreMetrics?: (() => Promise<MetricsJson>) | undefined;
+  /** Metrics kept elsewhere (the store groups' threads), merged into /metrics and /api/stats. */
+  moreMetrics?: readonly (() => Promise<MetricsJson>)[] | undefined;
   /** /healthz checks by name, e.g. { kafka: () => admin.describeCluster(), database: () => store.ping() }. */
   health: Record<string, HealthCheck>;
   /** Logger for requests and errors; false = silent (tests). Default: none. */
