@@ -1,15 +1,14 @@
 // The consuming side of the end-to-end benchmark, run as its own process (as the ingest service
-// is), started by bench/ingest-e2e.ts with the same V8 flags as `npm run ingest`.
+// is), started by bench/ingest-e2e.ts with the same V8 flags as `npm run ingest`: startIngest()
+// with the fix-store group only, `members` of it (INGEST_FIX_STORE_MEMBERS), no HTTP server.
 // argv[2]: JSON ConsumeJob. Prints one JSON line: { steady, withJoin } in fixes/s, and
 // cpuUsPerFix: the process's CPU time (all threads, user + system) over the steady part, divided
 // by the fixes: unlike the rates, it hardly moves when other work shares the machine.
-import { Kafka, logLevel } from 'kafkajs';
-import { runGroup } from '../ingest/consumer/runner.js';
-import { PostgresStore } from '../ingest/db/postgres.js';
-import { SqliteStore } from '../ingest/db/sqlite.js';
-import type { Store } from '../ingest/db/store.js';
+// Steady: from the moment the last member joined the group (the runner's own clock, GroupState
+// since) to the last fix stored: the join, which the coordinator delays a few seconds so that
+// members starting together land in one rebalance, is what withJoin adds.
+import { startIngest } from '../ingest/app.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
-import { fixStoreSink } from '../ingest/sinks/fix-store.js';
 import { createLogger } from '../shared/log.js';
 
 export interface ConsumeJob {
@@ -22,46 +21,58 @@ export interface ConsumeJob {
   pgSchema?: string;
   expect: number;
   flushRows: number;
+  members: number;
 }
 
 async function main(job: ConsumeJob) {
-  const store: Store = job.pgUrl
-    ? new PostgresStore({ connectionString: job.pgUrl, schema: job.pgSchema })
-    : new SqliteStore(job.sqlitePath!);
-  await store.migrate();
-  const kafka = new Kafka({ clientId: 'bench', brokers: [job.broker], logLevel: logLevel.NOTHING });
   const metrics = createIngestMetrics();
   const start = process.hrtime.bigint();
-  let firstBatch: bigint | undefined;
-  let cpuAtFirstBatch: NodeJS.CpuUsage | undefined;
-  const group = await runGroup({
-    kafka,
-    groupId: job.groupId,
+  const ingest = await startIngest({
+    kafka: { clientId: 'bench', brokers: [job.broker] },
     topic: job.topic,
-    sink: fixStoreSink(store, metrics),
+    dlqTopic: `${job.topic}.dlq`,
+    groups: ['fix-store'],
+    groupPrefix: `${job.groupId}-`,
+    store: { databaseUrl: job.pgUrl, schema: job.pgSchema, sqlitePath: job.sqlitePath ?? '' },
     flushRows: job.flushRows,
     flushMs: 50,
+    fixStoreMembers: job.members,
     metrics,
     log: createLogger('bench', 'warn'),
   });
-  group.consumer.on(group.consumer.events.START_BATCH_PROCESS, () => {
-    if (firstBatch !== undefined) return;
-    firstBatch = process.hrtime.bigint();
-    cpuAtFirstBatch = process.cpuUsage();
-  });
+  // Written so far over every member (each thread keeps its own registry).
+  const written = async () => {
+    let n = (await metrics.writtenFixes.get()).values[0]?.value ?? 0;
+    for (const t of ingest.threads) {
+      const m = (await t.metrics()).find((x) => x.name === 'ingest_written_fixes_total');
+      n += m?.values[0]?.value ?? 0;
+    }
+    return n;
+  };
+  const states = async () => [
+    ...ingest.groups.map((g) => g.state()),
+    ...(await Promise.all(ingest.threads.map((t) => t.states()))).flat().map((s) => s.state),
+  ];
+  let joined: { at: number; cpu: NodeJS.CpuUsage } | undefined;
   for (;;) {
-    const written = (await metrics.writtenFixes.get()).values[0]?.value ?? 0;
-    if (written >= job.expect) break;
-    await new Promise((r) => setTimeout(r, 10));
+    if (!joined) {
+      const s = await states();
+      if (s.every((x) => x.live))
+        joined = { at: Math.max(...s.map((x) => x.since)), cpu: process.cpuUsage() };
+    }
+    if (joined && (await written()) >= job.expect) break;
+    await new Promise((r) => setTimeout(r, 5));
   }
-  const end = process.hrtime.bigint();
-  const cpu = process.cpuUsage(cpuAtFirstBatch);
-  await group.stop();
-  await store.close();
-  const rate = (from: bigint) => Math.round(job.expect / (Number(end - from) / 1e9));
+  const end = { ms: Date.now(), ns: process.hrtime.bigint() };
+  const cpu = process.cpuUsage(joined.cpu);
+  await ingest.stop();
   const cpuUsPerFix = Math.round(((cpu.user + cpu.system) / job.expect) * 100) / 100;
   process.stdout.write(
-    `${JSON.stringify({ steady: rate(firstBatch ?? start), withJoin: rate(start), cpuUsPerFix })}\n`,
+    `${JSON.stringify({
+      steady: Math.round(job.expect / ((end.ms - joined.at) / 1000)),
+      withJoin: Math.round(job.expect / (Number(end.ns - start) / 1e9)),
+      cpuUsPerFix,
+    })}\n`,
   );
 }
 

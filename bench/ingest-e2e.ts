@@ -1,9 +1,10 @@
 // End-to-end ingest figures: fixes pre-produced to the embedded broker (its own process, as in
 // production, 12 partitions), then the fix-store consumer group, in its own process with the
-// ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database.
-// Two rates: from the first batch handed to the group to the last fix stored (steady state), and
-// from group start (including the group join, which the coordinator delays for a few seconds so
-// that members starting together land in one rebalance). The batched writer (INGEST_FLUSH_ROWS)
+// ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database: with
+// one member (the default), then with two (INGEST_FIX_STORE_MEMBERS=2). Two rates: from the
+// group's members having joined to the last fix stored (steady state), and from process start
+// (including the group join, which the coordinator delays for a few seconds so that members
+// starting together land in one rebalance). The batched writer (INGEST_FLUSH_ROWS)
 // against one INSERT transaction per fix (flushRows 1), same pipeline, same run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -54,10 +55,12 @@ function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number; c
 }
 
 export async function benchEndToEnd(
-  opts: { fixes?: number; backends?: ('sqlite' | 'pg')[]; flushRows?: number } = {},
+  opts: { fixes?: number; backends?: ('sqlite' | 'pg')[]; flushRows?: number; members?: number } = {},
 ): Promise<Record<string, number>> {
   const total = opts.fixes ?? 200_000;
   const singles = 3000;
+  // The default (one member), and two on threads of their own (INGEST_FIX_STORE_MEMBERS=2).
+  const memberCounts = opts.members ? [opts.members] : [1, 2];
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
   const broker = await childBroker(null, dataDir);
   const kafka = new Kafka({ clientId: 'bench', brokers: [broker.address], logLevel: logLevel.NOTHING });
@@ -80,30 +83,35 @@ export async function benchEndToEnd(
       name === 'sqlite'
         ? { sqlitePath: join(dir, `${n++}.db`) }
         : { pgUrl: PG_URL, pgSchema: `bench_e2e_${process.pid}_${n++}` };
-    for (const name of opts.backends ?? (['sqlite', 'pg'] as const)) {
+    for (const [name, members] of (opts.backends ?? (['sqlite', 'pg'] as const)).flatMap((b) =>
+      memberCounts.map((m) => [b, m] as const),
+    )) {
+      const key = `e2e_${name}${members === 1 ? '' : `_${members}_members`}`;
       const big = target(name);
       const b = await consume({
         broker: broker.address,
         topic: 'bench.big',
-        groupId: `b-${name}`,
+        groupId: `b-${key}`,
         expect: total,
         flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
+        members,
         ...big,
       });
-      figures[`e2e_${name}_batched_fixes_per_s`] = b.steady;
-      figures[`e2e_${name}_batched_incl_join_fixes_per_s`] = b.withJoin;
-      figures[`e2e_${name}_batched_cpu_us_per_fix`] = b.cpuUsPerFix;
+      figures[`${key}_batched_fixes_per_s`] = b.steady;
+      figures[`${key}_batched_incl_join_fixes_per_s`] = b.withJoin;
+      figures[`${key}_batched_cpu_us_per_fix`] = b.cpuUsPerFix;
       const small = target(name);
       const one = await consume({
         broker: broker.address,
         topic: 'bench.small',
-        groupId: `s-${name}`,
+        groupId: `s-${key}`,
         expect: singles,
         flushRows: 1,
+        members,
         ...small,
       });
-      figures[`e2e_${name}_one_per_fix_fixes_per_s`] = one.steady;
-      figures[`e2e_${name}_batched_over_one_per_fix`] = Math.round((b.steady / one.steady) * 10) / 10;
+      figures[`${key}_one_per_fix_fixes_per_s`] = one.steady;
+      figures[`${key}_batched_over_one_per_fix`] = Math.round((b.steady / one.steady) * 10) / 10;
       for (const t of [big, small]) {
         if ('pgSchema' in t) {
           const s = new PostgresStore({ connectionString: PG_URL, schema: t.pgSchema });

@@ -179,6 +179,12 @@ const PARTS: Part[] = [
       },
       {
         part: 'ingest',
+        figure:
+          'two fix-store members (INGEST_FIX_STORE_MEMBERS=2): SQLite batched / one per fix (x); PostgreSQL batched / one per fix',
+        value: `${fmt(num(f, 'e2e_sqlite_2_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_sqlite_2_members_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_sqlite_2_members_batched_over_one_per_fix'), 1)}); ${fmt(num(f, 'e2e_pg_2_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_pg_2_members_one_per_fix_fixes_per_s'))}`,
+      },
+      {
+        part: 'ingest',
         figure: 'consumer CPU per fix, broker to SQLite / PostgreSQL, batched (us)',
         value: `${fmt(num(f, 'e2e_sqlite_batched_cpu_us_per_fix'), 2)} / ${fmt(num(f, 'e2e_pg_batched_cpu_us_per_fix'), 2)}`,
       },
