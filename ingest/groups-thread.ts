@@ -1,5 +1,7 @@
 // The store groups (fix-store, trips) on a worker thread of their own, when they share a process
-// with the live group (`npm run ingest -- run`, the default): ingest/app.ts decides.
+// with the live group (`npm run ingest -- run`, the default): ingest/app.ts decides. The same
+// thread, running fix-store alone, carries each fix-store member beyond the first
+// (INGEST_FIX_STORE_MEMBERS; ingest/README.md).
 //
 // Why: the live group pushes each fix to the SSE clients as it arrives, so its p99 is whatever
 // holds its event loop. In one thread, the store groups' kafkajs decoding, their flush buffers
