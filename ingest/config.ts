@@ -54,7 +54,7 @@ export const ingestSpec = {
   }),
   INGEST_FIX_STORE_MEMBERS: env.int({
     description:
-      'fix-store group members this process runs, each beyond the first on a thread of its own (app.ts says when more helps)',
+      'fix-store group members this process runs, each beyond the first on a thread of its own (ingest/README.md says when more helps)',
     default: 1,
     min: 1,
     max: 16,
