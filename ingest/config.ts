@@ -47,7 +47,8 @@ export const ingestSpec = {
     max: 1_000_000,
   }),
   INGEST_FLUSH_MS: env.int({
-    description: 'write a batch when its oldest fix waited this long (ms)',
+    description:
+      'write a batch when its oldest fix waited this long (ms); a consumer that is behind writes without waiting',
     default: 250,
     min: 1,
     max: 60_000,

@@ -6,10 +6,12 @@
 // resolved. A crash anywhere before the commit means redelivery, which the sinks absorb
 // (idempotent writes). A bad record never stops its partition: it is dead-lettered and passed;
 // so is a decoded fix the database refuses as data (db/errors.ts), found by halving the batch.
+// A consumer that is behind flushes without waiting for the flush timer (catch-up-flush.ts).
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
 import type { IngestMetrics } from '../metrics.js';
+import { CatchUpFlush, type CatchUpSlot } from './catch-up-flush.js';
 import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
 import { decodeMessage, reasonClass } from './decode.js';
 import { FlushBuffer } from './flush-buffer.js';
@@ -154,9 +156,19 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
 
   const lazyCommit = o.commitIntervalMs !== undefined;
   let committing = false;
+  const catchUp = new CatchUpFlush(() => void buffer.flushNow());
   const eachBatch = async (p: EachBatchPayload) => {
+    if (p.batch.messages.length === 0) return;
+    const slot = catchUp.enter();
+    try {
+      await handleBatch(p, slot);
+    } finally {
+      slot.leave();
+    }
+  };
+  const handleBatch = async (p: EachBatchPayload, slot: CatchUpSlot) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
-    if (batch.messages.length === 0) return;
+    const last = batch.lastOffset();
     const good: Fix[] = [];
     const bad: DeadRecord[] = [];
     for (const message of batch.messages) {
@@ -183,13 +195,13 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       }
       if (o.deadLetter) work.push(o.deadLetter.send(bad));
     }
+    slot.added(Number(batch.highWatermark) > Number(last) + 1);
     await Promise.all(work);
     // Stale: the partition was reassigned meanwhile. Its new owner re-reads from the last commit;
     // what we wrote is idempotent, so not committing here is safe. Not running (stop() came
     // during the write) is no reason to skip: the batch is durable, and kafkajs commits what is
     // resolved once this returns, before it leaves the group, so a restart does not read it again.
     if (isStale()) return;
-    const last = batch.lastOffset();
     // kafkajs (autoCommit) commits the resolved offsets right after eachBatch returns.
     resolveOffset(last);
     if (lazyCommit && !committing) {
@@ -252,6 +264,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       };
     },
     stop: async () => {
+      catchUp.drain();
       await consumer.disconnect();
       await buffer.flushNow();
     },
