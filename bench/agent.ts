@@ -24,6 +24,7 @@ import { DEFAULT_BATCH_SIZE, Sender, type SenderStats } from '../agent/sender/se
 import type { Position } from '../shared/fix.js';
 import { createLogger } from '../shared/log.js';
 import { childBroker } from '../test/helpers/broker-harness.js';
+import { median } from './median.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -189,8 +190,6 @@ function procStat(pid: number): { cpuTicks: number; rssKb: number; anonKb: numbe
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? 0);
   return { cpuTicks, rssKb: kb('VmRSS'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** `entry`: how to start the agent: the sources through tsx, or a bundle from build-agent. */
 export async function benchLive(

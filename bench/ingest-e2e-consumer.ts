@@ -4,12 +4,17 @@
 // argv[2]: JSON ConsumeJob. Prints one JSON line: { steady, withJoin } in fixes/s, and
 // cpuUsPerFix: the process's CPU time (all threads, user + system) over the steady part, divided
 // by the fixes: unlike the rates, it hardly moves when other work shares the machine.
+// discard: the same consumer group (superviseGroup, decode, flush buffer, offset commits after
+// each flush) with a sink that only counts: what the Kafka side alone can feed a database on this
+// machine, the ceiling any store behind it is under.
 // Steady: from the moment the last member joined the group (the runner's own clock, GroupState
 // since) to the last fix stored: the join, which the coordinator delays a few seconds so that
 // members starting together land in one rebalance, is what withJoin adds.
+import { Kafka, logLevel } from 'kafkajs';
 import { startIngest } from '../ingest/app.js';
-import { createIngestMetrics } from '../ingest/metrics.js';
-import { createLogger } from '../shared/log.js';
+import { superviseGroup } from '../ingest/consumer/supervisor.js';
+import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
+import { createLogger, type Logger } from '../shared/log.js';
 
 export interface ConsumeJob {
   broker: string;
@@ -22,24 +27,48 @@ export interface ConsumeJob {
   expect: number;
   flushRows: number;
   members: number;
+  /** No database: a sink that counts (one member, on the main thread). */
+  discard?: boolean;
 }
+
+/** The fix-store group's consumer without its store: its sink counts what it is handed. */
+async function startDiscarding(job: ConsumeJob, metrics: IngestMetrics, log: Logger) {
+  const group = superviseGroup({
+    kafka: new Kafka({ clientId: 'bench', brokers: [job.broker], logLevel: logLevel.NOTHING }),
+    groupId: `${job.groupId}-fix-store`,
+    topic: job.topic,
+    sink: {
+      handleBatch: async (fixes) => void metrics.writtenFixes.inc({ group: 'fix-store' }, fixes.length),
+    },
+    flushRows: job.flushRows,
+    flushMs: FLUSH_MS,
+    metrics,
+    log,
+  });
+  return { groups: [group], threads: [], stop: () => group.stop() };
+}
+
+const FLUSH_MS = 50;
 
 async function main(job: ConsumeJob) {
   const metrics = createIngestMetrics();
   const start = process.hrtime.bigint();
-  const ingest = await startIngest({
-    kafka: { clientId: 'bench', brokers: [job.broker] },
-    topic: job.topic,
-    dlqTopic: `${job.topic}.dlq`,
-    groups: ['fix-store'],
-    groupPrefix: `${job.groupId}-`,
-    store: { databaseUrl: job.pgUrl, schema: job.pgSchema, sqlitePath: job.sqlitePath ?? '' },
-    flushRows: job.flushRows,
-    flushMs: 50,
-    fixStoreMembers: job.members,
-    metrics,
-    log: createLogger('bench', 'warn'),
-  });
+  const log = createLogger('bench', 'warn');
+  const ingest = job.discard
+    ? await startDiscarding(job, metrics, log)
+    : await startIngest({
+        kafka: { clientId: 'bench', brokers: [job.broker] },
+        topic: job.topic,
+        dlqTopic: `${job.topic}.dlq`,
+        groups: ['fix-store'],
+        groupPrefix: `${job.groupId}-`,
+        store: { databaseUrl: job.pgUrl, schema: job.pgSchema, sqlitePath: job.sqlitePath ?? '' },
+        flushRows: job.flushRows,
+        flushMs: FLUSH_MS,
+        fixStoreMembers: job.members,
+        metrics,
+        log,
+      });
   // Written so far over every member (each thread keeps its own registry).
   const written = async () => {
     let n = (await metrics.writtenFixes.get()).values[0]?.value ?? 0;

@@ -5,7 +5,11 @@
 // group's members having joined to the last fix stored (steady state), and from process start
 // (including the group join, which the coordinator delays for a few seconds so that members
 // starting together land in one rebalance). The batched writer (INGEST_FLUSH_ROWS)
-// against one INSERT transaction per fix (flushRows 1), same pipeline, same run.
+// against one INSERT transaction per fix (flushRows 1), same pipeline, same run. And the same
+// consumer group with no database behind it (its sink only counts): the most any store can be fed
+// through kafkajs on this machine by one member, and the CPU a fix costs before it reaches the store.
+// Each figure is the median of `rounds` runs (3 by default), batched and one-per-fix runs taking
+// turns: on this shared 2-core machine one run of a few seconds moves by +-20% from the next.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +21,7 @@ import { encodeFix } from '../shared/fixcodec.js';
 import { childBroker } from '../test/helpers/broker-harness.js';
 import { fleetFixes, PG_URL } from './ingest.js';
 import type { ConsumeJob } from './ingest-e2e-consumer.js';
+import { median } from './median.js';
 
 async function produce(kafka: Kafka, topic: string, total: number, seqFrom: number): Promise<number> {
   const producer = kafka.producer();
@@ -35,8 +40,14 @@ async function produce(kafka: Kafka, topic: string, total: number, seqFrom: numb
   return Math.round(total / s);
 }
 
+interface ConsumeResult {
+  steady: number;
+  withJoin: number;
+  cpuUsPerFix: number;
+}
+
 /** Runs the fix-store group in its own process until `expect` fixes are stored. */
-function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number; cpuUsPerFix: number }> {
+function consume(job: ConsumeJob): Promise<ConsumeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -55,9 +66,16 @@ function consume(job: ConsumeJob): Promise<{ steady: number; withJoin: number; c
 }
 
 export async function benchEndToEnd(
-  opts: { fixes?: number; backends?: ('sqlite' | 'pg')[]; flushRows?: number; members?: number } = {},
+  opts: {
+    fixes?: number;
+    backends?: ('sqlite' | 'pg')[];
+    flushRows?: number;
+    members?: number;
+    rounds?: number;
+  } = {},
 ): Promise<Record<string, number>> {
   const total = opts.fixes ?? 200_000;
+  const rounds = opts.rounds ?? 3;
   const singles = 3000;
   // The default (one member), and two on threads of their own (INGEST_FIX_STORE_MEMBERS=2).
   const memberCounts = opts.members ? [opts.members] : [1, 2];
@@ -77,6 +95,22 @@ export async function benchEndToEnd(
   try {
     figures['e2e_produce_fixes_per_s'] = await produce(kafka, 'bench.big', total, 1);
     await produce(kafka, 'bench.small', singles, 1);
+    const alone: ConsumeResult[] = [];
+    for (let r = 0; r < rounds; r++) {
+      alone.push(
+        await consume({
+          broker: broker.address,
+          topic: 'bench.big',
+          groupId: `b-e2e_no_store-${r}`,
+          expect: total,
+          flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
+          members: 1,
+          discard: true,
+        }),
+      );
+    }
+    figures['e2e_no_store_fixes_per_s'] = median(alone.map((x) => x.steady));
+    figures['e2e_no_store_cpu_us_per_fix'] = median(alone.map((x) => x.cpuUsPerFix));
     const dir = mkdtempSync(join(tmpdir(), 'bench-e2e-db-'));
     let n = 0;
     const target = (name: 'sqlite' | 'pg') =>
@@ -87,38 +121,48 @@ export async function benchEndToEnd(
       memberCounts.map((m) => [b, m] as const),
     )) {
       const key = `e2e_${name}${members === 1 ? '' : `_${members}_members`}`;
-      const big = target(name);
-      const b = await consume({
-        broker: broker.address,
-        topic: 'bench.big',
-        groupId: `b-${key}`,
-        expect: total,
-        flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
-        members,
-        ...big,
-      });
-      figures[`${key}_batched_fixes_per_s`] = b.steady;
-      figures[`${key}_batched_incl_join_fixes_per_s`] = b.withJoin;
-      figures[`${key}_batched_cpu_us_per_fix`] = b.cpuUsPerFix;
-      const small = target(name);
-      const one = await consume({
-        broker: broker.address,
-        topic: 'bench.small',
-        groupId: `s-${key}`,
-        expect: singles,
-        flushRows: 1,
-        members,
-        ...small,
-      });
-      figures[`${key}_one_per_fix_fixes_per_s`] = one.steady;
-      figures[`${key}_batched_over_one_per_fix`] = Math.round((b.steady / one.steady) * 10) / 10;
-      for (const t of [big, small]) {
-        if ('pgSchema' in t) {
-          const s = new PostgresStore({ connectionString: PG_URL, schema: t.pgSchema });
-          await s.dropSchema();
-          await s.close();
+      const batched: ConsumeResult[] = [];
+      const single: ConsumeResult[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const big = target(name);
+        batched.push(
+          await consume({
+            broker: broker.address,
+            topic: 'bench.big',
+            groupId: `b-${key}-${r}`,
+            expect: total,
+            flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
+            members,
+            ...big,
+          }),
+        );
+        const small = target(name);
+        single.push(
+          await consume({
+            broker: broker.address,
+            topic: 'bench.small',
+            groupId: `s-${key}-${r}`,
+            expect: singles,
+            flushRows: 1,
+            members,
+            ...small,
+          }),
+        );
+        for (const t of [big, small]) {
+          if ('pgSchema' in t) {
+            const s = new PostgresStore({ connectionString: PG_URL, schema: t.pgSchema });
+            await s.dropSchema();
+            await s.close();
+          }
         }
       }
+      const b = median(batched.map((x) => x.steady));
+      const one = median(single.map((x) => x.steady));
+      figures[`${key}_batched_fixes_per_s`] = b;
+      figures[`${key}_batched_incl_join_fixes_per_s`] = median(batched.map((x) => x.withJoin));
+      figures[`${key}_batched_cpu_us_per_fix`] = median(batched.map((x) => x.cpuUsPerFix));
+      figures[`${key}_one_per_fix_fixes_per_s`] = one;
+      figures[`${key}_batched_over_one_per_fix`] = Math.round((b / one) * 10) / 10;
     }
     rmSync(dir, { recursive: true, force: true });
   } finally {

@@ -2,7 +2,7 @@
 // machine it ran on. The raw figures of each part go to bench/results/latest.json, and the table
 // to bench/results/latest.md, which the README quotes.
 //
-//   npm run bench                 all parts (about 8 minutes on 2 cores)
+//   npm run bench                 all parts (about 11 minutes on 2 cores)
 //   npm run bench -- --memory     also the broker's 10 topics x 12 partitions x 1 GB memory check
 //   npm run bench -- --only agent,ingest   those parts again; the others keep their last figures
 //   npm run bench -- --report             latest.md again from latest.json, nothing measured
@@ -187,6 +187,11 @@ const PARTS: Part[] = [
         part: 'ingest',
         figure: 'consumer CPU per fix, broker to SQLite / PostgreSQL, batched (us)',
         value: `${fmt(num(f, 'e2e_sqlite_batched_cpu_us_per_fix'), 2)} / ${fmt(num(f, 'e2e_pg_batched_cpu_us_per_fix'), 2)}`,
+      },
+      {
+        part: 'ingest',
+        figure: 'the same consumer with no database (its sink only counts): fixes/s; CPU per fix (us)',
+        value: `${fmt(num(f, 'e2e_no_store_fixes_per_s'))}; ${fmt(num(f, 'e2e_no_store_cpu_us_per_fix'), 2)}`,
       },
       {
         part: 'ingest',
