@@ -76,6 +76,7 @@ export async function benchEndToEnd(
 ): Promise<Record<string, number>> {
   const total = opts.fixes ?? 200_000;
   const rounds = opts.rounds ?? 3;
+  const batchRows = opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!;
   const singles = 3000;
   // The default (one member), and two on threads of their own (INGEST_FIX_STORE_MEMBERS=2).
   const memberCounts = opts.members ? [opts.members] : [1, 2];
@@ -95,19 +96,12 @@ export async function benchEndToEnd(
   try {
     figures['e2e_produce_fixes_per_s'] = await produce(kafka, 'bench.big', total, 1);
     await produce(kafka, 'bench.small', singles, 1);
+    // The backlog of `total` fixes in flushes of INGEST_FLUSH_ROWS, or the `singles` one per flush.
+    const backlog = { broker: broker.address, topic: 'bench.big', expect: total, flushRows: batchRows };
+    const oneByOne = { broker: broker.address, topic: 'bench.small', expect: singles, flushRows: 1 };
     const alone: ConsumeResult[] = [];
     for (let r = 0; r < rounds; r++) {
-      alone.push(
-        await consume({
-          broker: broker.address,
-          topic: 'bench.big',
-          groupId: `b-e2e_no_store-${r}`,
-          expect: total,
-          flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
-          members: 1,
-          discard: true,
-        }),
-      );
+      alone.push(await consume({ ...backlog, groupId: `b-e2e_no_store-${r}`, members: 1, discard: true }));
     }
     figures['e2e_no_store_fixes_per_s'] = median(alone.map((x) => x.steady));
     figures['e2e_no_store_cpu_us_per_fix'] = median(alone.map((x) => x.cpuUsPerFix));
@@ -125,29 +119,9 @@ export async function benchEndToEnd(
       const single: ConsumeResult[] = [];
       for (let r = 0; r < rounds; r++) {
         const big = target(name);
-        batched.push(
-          await consume({
-            broker: broker.address,
-            topic: 'bench.big',
-            groupId: `b-${key}-${r}`,
-            expect: total,
-            flushRows: opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!,
-            members,
-            ...big,
-          }),
-        );
+        batched.push(await consume({ ...backlog, groupId: `b-${key}-${r}`, members, ...big }));
         const small = target(name);
-        single.push(
-          await consume({
-            broker: broker.address,
-            topic: 'bench.small',
-            groupId: `s-${key}-${r}`,
-            expect: singles,
-            flushRows: 1,
-            members,
-            ...small,
-          }),
-        );
+        single.push(await consume({ ...oneByOne, groupId: `s-${key}-${r}`, members, ...small }));
         for (const t of [big, small]) {
           if ('pgSchema' in t) {
             const s = new PostgresStore({ connectionString: PG_URL, schema: t.pgSchema });

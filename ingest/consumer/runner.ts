@@ -169,6 +169,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   const handleBatch = async (p: EachBatchPayload, slot: CatchUpSlot) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
     const last = batch.lastOffset();
+    // Records of this partition at the broker beyond this batch, as of its fetch.
+    const lag = Math.max(0, Number(batch.highWatermark) - Number(last) - 1);
     const good: Fix[] = [];
     const bad: DeadRecord[] = [];
     for (const message of batch.messages) {
@@ -195,7 +197,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       }
       if (o.deadLetter) work.push(o.deadLetter.send(bad));
     }
-    slot.added(Number(batch.highWatermark) > Number(last) + 1);
+    slot.added(lag > 0);
     await Promise.all(work);
     // Stale: the partition was reassigned meanwhile. Its new owner re-reads from the last commit;
     // what we wrote is idempotent, so not committing here is safe. Not running (stop() came
@@ -213,10 +215,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       });
     }
     if (isRunning()) await heartbeat();
-    m.consumerLag.set(
-      { ...labels, topic: batch.topic, partition: String(batch.partition) },
-      Math.max(0, Number(batch.highWatermark) - Number(last) - 1),
-    );
+    m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
   };
 
   const abandon = () => void consumer.disconnect().catch(() => undefined);
