@@ -307,3 +307,88 @@ t.test('with a tile URL the map draws tiles from it under the markers', async (t
   t.ok(z >= 12, `zoomed to street level (z=${z})`);
   t.same(errors, []);
 });
+
+t.test('riders bunched together: their names never overlap, and hovering one names it', async (t) => {
+  const f = await webFixture();
+  const srv = await startHttpServer(f.deps);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.teardown(async () => {
+    await browser.close();
+    await srv.app.close();
+    await f.cleanup();
+  });
+  // 30 riders waiting within ~40 m of a restaurant, one rider alone 2 km away.
+  const cluster = Array.from({ length: 30 }, (_, i) =>
+    fix(`sim-${String(i).padStart(4, '0')}`, 1, {
+      lat: 52.52 + (i % 6) * 0.00006,
+      lon: 13.4 + Math.floor(i / 6) * 0.0001,
+      speed: 0,
+    }),
+  );
+  await f.live.handleBatch([...cluster, fix('lone-rider', 1, { lat: 52.535, lon: 13.42, speed: 0 })]);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${srv.url}/?token=${TOKEN}`);
+  type Box = { id: string; x: number; y: number; w: number; h: number };
+  type MapState = {
+    labels: Box[];
+    markers: Map<string, unknown>;
+    markerScreenPos(id: string): { x: number; y: number };
+  };
+  const state = () =>
+    page.evaluate(() => {
+      const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+      return {
+        labels: map.labels,
+        pos: Object.fromEntries([...map.markers.keys()].map((id) => [id, map.markerScreenPos(id)])),
+      };
+    });
+  await page.waitForFunction(() => {
+    const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+    return map.markers.size === 31 && map.labels.length > 0;
+  });
+  const { labels, pos } = await state();
+  const hit = (a: { x: number; y: number; w: number; h: number }, b: typeof a) =>
+    a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  for (const [i, a] of labels.entries()) {
+    for (const b of labels.slice(i + 1)) t.notOk(hit(a, b), `labels ${a.id} and ${b.id} do not overlap`);
+    for (const [id, p] of Object.entries(pos)) {
+      if (id !== a.id)
+        t.notOk(hit(a, { x: p.x - 6, y: p.y - 6, w: 12, h: 12 }), `${a.id} leaves ${id} visible`);
+    }
+  }
+  const named = new Set(labels.map((b) => b.id));
+  t.ok(named.has('lone-rider'), 'the lone rider is named');
+  t.ok(named.size > 1 && named.size < 31, `${named.size} of 31 riders named, the crowded rest left out`);
+  // The lone rider's name is really painted inside its box (light text on the dark map).
+  const lone = labels.find((b) => b.id === 'lone-rider')!;
+  const brightest = await page.evaluate((b) => {
+    const c = document.getElementById('map') as HTMLCanvasElement;
+    const dpr = window.devicePixelRatio || 1;
+    const d = c.getContext('2d')!.getImageData(b.x * dpr, b.y * dpr, b.w * dpr, b.h * dpr).data;
+    let max = 0;
+    for (let i = 0; i < d.length; i += 4) max = Math.max(max, d[i]! + d[i + 1]! + d[i + 2]!);
+    return max / 3;
+  }, lone);
+  t.ok(brightest > 150, `text drawn in the lone rider's label box (brightest ${brightest.toFixed(0)})`);
+  // Hover a rider whose name was left out: it is named now.
+  const hidden = cluster.map((c) => c.deviceId).find((id) => !named.has(id))!;
+  const canvas = (await page.locator('#map').boundingBox())!;
+  await page.mouse.move(canvas.x + pos[hidden]!.x, canvas.y + pos[hidden]!.y);
+  await page.waitForFunction((id) => {
+    const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+    return map.labels.some((b) => b.id === id);
+  }, hidden);
+  t.pass(`hovering ${hidden} names it`);
+  await page.mouse.move(canvas.x + 2, canvas.y + 2);
+  await page.waitForFunction((id) => {
+    const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+    return !map.labels.some((b) => b.id === id);
+  }, hidden);
+  t.pass('moving away leaves the crowded spot to its usual owner again');
+  if (process.env['DASHBOARD_SCREENSHOT_CLUSTER']) {
+    await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_CLUSTER'] });
+  }
+  t.same(errors, []);
+});

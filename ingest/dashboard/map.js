@@ -3,11 +3,15 @@
 // The view fits the fleet's bounding box and refits only when a device leaves it, so markers
 // visibly move; dragging or zooming by hand turns auto-fit off until "Fit fleet" is pressed.
 
+import { MARKER_HALF, placeLabels } from './labels.js';
+
 const TRAIL_POINTS = 120;
 const MIN_SPAN_M = 600;
 const EARTH_M = 40075016.686;
 const FRESH_MS = 15_000;
 const LABEL_LIMIT = 200;
+const LABEL_FONT = '11px system-ui, sans-serif';
+const LABEL_HEIGHT = 13;
 
 /** Longitude/latitude to Web Mercator world units (0..1 both ways, y down). */
 export function project(lon, lat) {
@@ -39,7 +43,11 @@ export class FleetMap {
     this.autoFit = true;
     this.tiles = new Map();
     this.dirty = true;
-    this.selected = null;
+    /** The device under the pointer: its label is placed first. */
+    this.hover = null;
+    /** Label boxes of the last frame, in CSS pixels (placeLabels' answer; read by the tests). */
+    this.labels = [];
+    this.labelWidths = new Map();
     this.size = { w: 0, h: 0 };
     new ResizeObserver(() => this.resize()).observe(canvas);
     this.resize();
@@ -124,6 +132,7 @@ export class FleetMap {
 
   remove(id) {
     this.markers.delete(id);
+    this.labelWidths.delete(id);
     this.dirty = true;
   }
 
@@ -230,7 +239,11 @@ export class FleetMap {
       this.canvas.setPointerCapture(e.pointerId);
     });
     this.canvas.addEventListener('pointermove', (e) => {
-      if (!drag) return;
+      if (!drag) {
+        const r = this.canvas.getBoundingClientRect();
+        this.setHover(this.markerAt(e.clientX - r.left, e.clientY - r.top));
+        return;
+      }
       this.view.cx = drag.cx - (e.clientX - drag.x) / this.view.scale;
       this.view.cy = drag.cy - (e.clientY - drag.y) / this.view.scale;
       this.autoFit = false;
@@ -256,7 +269,29 @@ export class FleetMap {
       },
       { passive: false },
     );
+    this.canvas.addEventListener('pointerleave', () => this.setHover(null));
     this.canvas.addEventListener('dblclick', () => this.fit());
+  }
+
+  setHover(id) {
+    if (id === this.hover) return;
+    this.hover = id;
+    this.dirty = true;
+  }
+
+  /** The device whose marker is nearest to a point of the canvas (CSS pixels), if one is on it. */
+  markerAt(sx, sy) {
+    let best = null;
+    let bestD = MARKER_HALF * MARKER_HALF * 2;
+    for (const m of this.markers.values()) {
+      const s = this.toScreen(project(m.lon, m.lat));
+      const d = (s.x - sx) ** 2 + (s.y - sy) ** 2;
+      if (d <= bestD) {
+        best = m.id;
+        bestD = d;
+      }
+    }
+    return best;
   }
 
   draw() {
@@ -271,6 +306,7 @@ export class FleetMap {
     for (const m of this.markers.values()) this.drawTrail(m);
     if (this.track) this.drawTrack();
     for (const m of this.markers.values()) this.drawMarker(m, now);
+    this.drawLabels();
     this.drawScale();
     ctx.fillStyle = '#5b6b7b';
     ctx.font = '11px system-ui, sans-serif';
@@ -444,11 +480,42 @@ export class FleetMap {
     ctx.arc(s.x, s.y, 6, 0, Math.PI * 2);
     ctx.fill();
     ctx.stroke();
-    // Labels would cover a large fleet; the table and its filter name every device.
+  }
+
+  /** Device names where they fit (labels.js); a large fleet gets none, the table names them. */
+  drawLabels() {
+    this.labels = [];
     if (this.markers.size > LABEL_LIMIT) return;
+    const { ctx } = this;
+    const { w, h } = this.size;
+    ctx.font = LABEL_FONT;
+    const anchors = [];
+    for (const m of this.markers.values()) {
+      const s = this.toScreen(project(m.lon, m.lat));
+      if (s.x >= -MARKER_HALF && s.x <= w + MARKER_HALF && s.y >= -MARKER_HALF && s.y <= h + MARKER_HALF) {
+        anchors.push({ id: m.id, x: s.x, y: s.y });
+      }
+    }
+    const widthOf = (id) => {
+      let lw = this.labelWidths.get(id);
+      if (lw === undefined) {
+        lw = Math.ceil(ctx.measureText(id).width);
+        this.labelWidths.set(id, lw);
+      }
+      return lw;
+    };
+    this.labels = placeLabels({
+      anchors,
+      widthOf,
+      height: LABEL_HEIGHT,
+      first: [this.track?.id, this.hover],
+      w,
+      h,
+    });
     ctx.fillStyle = '#d7dde4';
-    ctx.font = '11px system-ui, sans-serif';
     ctx.textAlign = 'left';
-    ctx.fillText(m.id, s.x + 10, s.y - 8);
+    ctx.textBaseline = 'top';
+    for (const b of this.labels) ctx.fillText(b.id, b.x, b.y + 1);
+    ctx.textBaseline = 'alphabetic';
   }
 }

@@ -1,0 +1,59 @@
+// Where the map writes device names: a label may cover neither another label nor another rider's
+// marker, because riders bunch up (a restaurant, a traffic light) and overlapping names are
+// unreadable while hiding the dots underneath. Greedy: the labels that matter most are placed
+// first (the selected and the hovered device), then the rest in id order, so the same device wins
+// a crowded spot on every frame and labels do not flicker as riders move. A label tries four spots
+// around its marker; when none is free it is left out (hover the marker, or find the device in the
+// table). Pure, so it is tested without a browser.
+
+/** Half the side of the square a marker occupies (its disc is 6 px with a 2 px outline). */
+export const MARKER_HALF = 7;
+const GAP = 3;
+
+/**
+ * anchors: [{ id, x, y }] marker centres in CSS pixels; widthOf(id): the label's text width;
+ * height: the text height; first: ids to place before the others (in that order);
+ * w, h: the canvas size. Returns [{ id, x, y, w, h }]: the box of every label placed (top-left).
+ */
+export function placeLabels({ anchors, widthOf, height, first = [], w, h }) {
+  const priority = new Map(first.filter(Boolean).map((id, i) => [id, i]));
+  const order = [...anchors].sort((a, b) => {
+    const pa = priority.get(a.id) ?? Infinity;
+    const pb = priority.get(b.id) ?? Infinity;
+    if (pa !== pb) return pa - pb;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  const markers = anchors.map((a) => ({
+    id: a.id,
+    x: a.x - MARKER_HALF,
+    y: a.y - MARKER_HALF,
+    w: 2 * MARKER_HALF,
+    h: 2 * MARKER_HALF,
+  }));
+  const placed = [];
+  for (const a of order) {
+    const lw = widthOf(a.id);
+    const right = a.x + MARKER_HALF + GAP;
+    const left = a.x - MARKER_HALF - GAP - lw;
+    const above = a.y - MARKER_HALF - height + 4;
+    const below = a.y + MARKER_HALF - 4;
+    for (const [x, y] of [
+      [right, above],
+      [right, below],
+      [left, above],
+      [left, below],
+    ]) {
+      const box = { id: a.id, x, y, w: lw, h: height };
+      if (x < 0 || y < 0 || x + lw > w || y + height > h) continue;
+      if (placed.some((p) => overlaps(p, box))) continue;
+      if (markers.some((m) => m.id !== a.id && overlaps(m, box))) continue;
+      placed.push(box);
+      break;
+    }
+  }
+  return placed;
+}
+
+export function overlaps(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
