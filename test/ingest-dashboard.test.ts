@@ -168,6 +168,44 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   await page.click('tr[data-device="rider-parked"]');
   await page.locator('#track-note[hidden]').waitFor({ state: 'attached' });
   t.equal(await page.locator('tr.selected').count(), 0, 'a second click clears it');
+
+  // Clicking a rider's marker on the map does the same as clicking its row.
+  const clickMarker = async (id: string) => {
+    const p = await page.evaluate(
+      (id) =>
+        (
+          window as unknown as {
+            fleetDashboard: { map: { markerScreenPos(id: string): { x: number; y: number } } };
+          }
+        ).fleetDashboard.map.markerScreenPos(id),
+      id,
+    );
+    const c = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(c.x + p.x, c.y + p.y);
+  };
+  await clickMarker('rider-parked');
+  await page.locator('#track-note:not([hidden])').waitFor();
+  t.equal(await page.locator('#track-note').textContent(), 'rider-parked: 2 fixes in the last hour');
+  t.ok(await page.locator('tr.selected[data-device="rider-parked"]').count(), 'its row is highlighted');
+  await clickMarker('rider-parked');
+  await page.locator('#track-note[hidden]').waitFor({ state: 'attached' });
+  t.equal(await page.locator('tr.selected').count(), 0, 'a second click on the marker clears it');
+  // A drag that starts on a marker pans the map and selects nothing.
+  const start = await page.evaluate(() =>
+    (
+      window as unknown as {
+        fleetDashboard: { map: { markerScreenPos(id: string): { x: number; y: number } } };
+      }
+    ).fleetDashboard.map.markerScreenPos('rider-parked'),
+  );
+  const c = (await page.locator('#map').boundingBox())!;
+  await page.mouse.move(c.x + start.x, c.y + start.y);
+  await page.mouse.down();
+  await page.mouse.move(c.x + start.x + 60, c.y + start.y + 30, { steps: 5 });
+  await page.mouse.up();
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await page.locator('tr.selected').count(), 0, 'a drag is not a click');
+  t.ok(await page.locator('#track-note[hidden]').count(), 'no track shown after a drag');
   t.same(errors, [], 'no errors in the page');
   t.same(
     requests.filter((u) => !u.startsWith(srv.url)),

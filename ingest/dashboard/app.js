@@ -168,6 +168,7 @@ async function selectDevice(id) {
   note.hidden = false;
 }
 
+map.onMarkerClick = (id) => selectDevice(id);
 $('devices').tBodies[0].addEventListener('click', (e) => {
   const tr = e.target.closest('tr');
   if (tr?.dataset.device) selectDevice(tr.dataset.device);

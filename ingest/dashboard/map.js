@@ -45,6 +45,8 @@ export class FleetMap {
     this.dirty = true;
     /** The device under the pointer: its label is placed first. */
     this.hover = null;
+    /** Called with a device id when its marker is clicked (not dragged). */
+    this.onMarkerClick = null;
     /** Label boxes of the last frame, in CSS pixels (placeLabels' answer; read by the tests). */
     this.labels = [];
     this.labelWidths = new Map();
@@ -235,22 +237,31 @@ export class FleetMap {
   listen() {
     let drag = null;
     this.canvas.addEventListener('pointerdown', (e) => {
-      drag = { x: e.clientX, y: e.clientY, cx: this.view.cx, cy: this.view.cy };
+      drag = { x: e.clientX, y: e.clientY, cx: this.view.cx, cy: this.view.cy, moved: false };
       this.canvas.setPointerCapture(e.pointerId);
     });
     this.canvas.addEventListener('pointermove', (e) => {
       if (!drag) {
         const r = this.canvas.getBoundingClientRect();
         this.setHover(this.markerAt(e.clientX - r.left, e.clientY - r.top));
+        this.canvas.style.cursor = this.hover ? 'pointer' : '';
         return;
       }
+      // A hand's jitter during a click is not a drag: the view stays until the pointer really moves.
+      if (!drag.moved && Math.hypot(e.clientX - drag.x, e.clientY - drag.y) < 4) return;
+      drag.moved = true;
       this.view.cx = drag.cx - (e.clientX - drag.x) / this.view.scale;
       this.view.cy = drag.cy - (e.clientY - drag.y) / this.view.scale;
       this.autoFit = false;
       this.dirty = true;
     });
-    this.canvas.addEventListener('pointerup', () => {
+    this.canvas.addEventListener('pointerup', (e) => {
+      const click = drag && !drag.moved;
       drag = null;
+      if (!click || !this.onMarkerClick) return;
+      const r = this.canvas.getBoundingClientRect();
+      const id = this.markerAt(e.clientX - r.left, e.clientY - r.top);
+      if (id) this.onMarkerClick(id);
     });
     this.canvas.addEventListener(
       'wheel',
