@@ -278,6 +278,29 @@ t.test(
       'r1238',
       'r1239',
     ]);
+    // Too many riders for names on the map: none, except the one under the pointer.
+    const labelIds = () =>
+      page.evaluate(() =>
+        (
+          window as unknown as { fleetDashboard: { map: { labels: { id: string }[] } } }
+        ).fleetDashboard.map.labels.map((b) => b.id),
+      );
+    t.same(await labelIds(), [], 'no names on a 2,000-rider map');
+    const p = await page.evaluate(() =>
+      (
+        window as unknown as {
+          fleetDashboard: { map: { markerScreenPos(id: string): { x: number; y: number } } };
+        }
+      ).fleetDashboard.map.markerScreenPos('r0777'),
+    );
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.move(box.x + p.x, box.y + p.y);
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { fleetDashboard: { map: { labels: unknown[] } } }).fleetDashboard.map.labels
+          .length > 0,
+    );
+    t.same(await labelIds(), ['r0777'], 'the hovered rider is named');
     if (process.env['DASHBOARD_SCREENSHOT_FLEET']) {
       await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_FLEET'] });
     }

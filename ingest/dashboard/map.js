@@ -493,15 +493,18 @@ export class FleetMap {
     ctx.stroke();
   }
 
-  /** Device names where they fit (labels.js); a large fleet gets none, the table names them. */
+  /**
+   * Device names where they fit (labels.js). A large fleet gets only the selected and the hovered
+   * device's names: the table and its filter name the rest.
+   */
   drawLabels() {
-    this.labels = [];
-    if (this.markers.size > LABEL_LIMIT) return;
     const { ctx } = this;
     const { w, h } = this.size;
+    const first = [this.track?.id, this.hover];
+    const only = this.markers.size > LABEL_LIMIT ? first.filter(Boolean) : null;
     ctx.font = LABEL_FONT;
     const anchors = [];
-    for (const m of this.markers.values()) {
+    for (const m of only ? only.map((id) => this.markers.get(id)).filter(Boolean) : this.markers.values()) {
       const s = this.toScreen(project(m.lon, m.lat));
       if (s.x >= -MARKER_HALF && s.x <= w + MARKER_HALF && s.y >= -MARKER_HALF && s.y <= h + MARKER_HALF) {
         anchors.push({ id: m.id, x: s.x, y: s.y });
@@ -519,7 +522,7 @@ export class FleetMap {
       anchors,
       widthOf,
       height: LABEL_HEIGHT,
-      first: [this.track?.id, this.hover],
+      first,
       w,
       h,
     });
