@@ -383,6 +383,74 @@ t.test('polled routes log successes at debug, failures at info', async (t) => {
   t.match(lines[1], /"url":"\/api\/devices\/x\/track","status":200/);
 });
 
+t.test('healthz logs when readiness changes, not on every probe', async (t) => {
+  const { logger, lines } = capturedLog('info');
+  const state = { kafka: false, database: true };
+  const { app } = await serve(t, {
+    logger,
+    health: {
+      kafka: async () => {
+        if (!state.kafka) throw new Error('connect ECONNREFUSED 127.0.0.1:9092');
+      },
+      database: async () => {
+        if (!state.database) throw new Error('SQLITE_BUSY');
+      },
+    },
+  });
+  lines.length = 0; // the start-up lines
+  const probe = async (status: number) => t.equal((await app.inject({ url: '/healthz' })).statusCode, status);
+  const msgs = () =>
+    lines.splice(0).map((l) => JSON.parse(l) as { level: number; msg: string; checks?: object });
+  // Start-up: Kafka not there yet. One line at info, then quiet while nothing changes.
+  await probe(503);
+  await probe(503);
+  await probe(503);
+  let seen = msgs();
+  t.same(
+    seen.map((m) => [m.level, m.msg]),
+    [
+      [30, 'not ready yet'],
+      [30, 'request'],
+    ],
+    'a start-up that is not ready yet is one line and one request line, not one per probe',
+  );
+  t.match(seen[0]!.checks, { kafka: /ECONNREFUSED/, database: 'ok' });
+  state.kafka = true;
+  await probe(200);
+  await probe(200);
+  seen = msgs();
+  t.same(
+    seen.map((m) => m.msg),
+    ['ready'],
+  );
+  t.type((seen[0] as { notReadyMs?: number }).notReadyMs, 'number');
+  // Readiness lost: a warning, once; another check failing too is a new line.
+  state.database = false;
+  await probe(503);
+  await probe(503);
+  state.kafka = false;
+  await probe(503);
+  await probe(503);
+  seen = msgs();
+  t.same(
+    seen.map((m) => [m.level, m.msg]),
+    [
+      [40, 'not ready'],
+      [30, 'request'],
+      [40, 'not ready'],
+      [30, 'request'],
+    ],
+  );
+  t.match(seen[2]!.checks, { kafka: /ECONNREFUSED/, database: /SQLITE_BUSY/ });
+  state.kafka = true;
+  state.database = true;
+  await probe(200);
+  t.same(
+    msgs().map((m) => m.msg),
+    ['ready'],
+  );
+});
+
 t.test('a failing database is a 500 with a generic message, logged with the cause', async (t) => {
   const { logger, lines } = capturedLog('info');
   const f = await serve(t, { logger });

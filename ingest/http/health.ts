@@ -1,6 +1,9 @@
 // /healthz: ready only when every dependency answers (Kafka, the database). The checks are
 // callbacks given by the caller, so this file knows nothing about how to reach them. Public:
 // load balancers and systemd watchdogs have no token.
+// Probes come every few seconds, so the log says when readiness changes, not on every probe: one
+// line when it is lost (warn) or not reached yet at start-up (info), one when the failing checks
+// change, one when it is back; the probes in between log at debug.
 import type { FastifyPluginAsync } from 'fastify';
 import { objectOf, str } from './schemas.js';
 
@@ -31,6 +34,8 @@ async function run(check: HealthCheck, timeoutMs: number): Promise<string> {
 const healthSchema = objectOf({ status: str, checks: { type: 'object', additionalProperties: str } });
 
 export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
+  /** failing: the names of the checks that failed on the last probe (null: none, or no probe yet). */
+  const state = { failing: null as string | null, since: Date.now(), everReady: false };
   app.get(
     '/healthz',
     {
@@ -43,7 +48,19 @@ export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts)
       const results = await Promise.all(names.map((n) => run(opts.checks[n]!, opts.timeoutMs)));
       const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
       const ok = results.every((r) => r === 'ok');
-      if (!ok) reply.log.warn({ checks }, 'not ready');
+      const failing = ok ? null : names.filter((_n, i) => results[i] !== 'ok').join(',');
+      if (failing === state.failing) {
+        if (!ok) reply.request.quietLog = true;
+      } else if (failing === null) {
+        reply.log.info({ checks, notReadyMs: Date.now() - state.since }, 'ready');
+      } else if (state.everReady) {
+        reply.log.warn({ checks }, 'not ready');
+      } else {
+        reply.log.info({ checks }, 'not ready yet');
+      }
+      if (failing !== state.failing) state.since = Date.now();
+      state.failing = failing;
+      if (ok) state.everReady = true;
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
     },
   );

@@ -18,6 +18,13 @@ import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
 import { type MetricsJson, metricsPlugin } from './metrics.js';
 import { redactUrl } from './redact.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a route whose answer repeats what the log already says: its request line goes at debug. */
+    quietLog: boolean;
+  }
+}
+
 export interface ServerDeps {
   /** The bearer token (INGEST_TOKEN). */
   token: string;
@@ -63,9 +70,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     schemaErrorFormatter: (errors, dataVar) => formatSchemaErrors(errors as never, dataVar),
     bodyLimit: 64 * 1024,
   }) as unknown as FastifyInstance; // a pino Logger is a FastifyBaseLogger; the generic just differs
+  app.decorateRequest('quietLog', false);
 
   app.addHook('onResponse', async (req, reply) => {
-    const quiet = req.routeOptions.config?.polled && reply.statusCode < 400;
+    const quiet = req.quietLog || (req.routeOptions.config?.polled && reply.statusCode < 400);
     req.log[quiet ? 'debug' : 'info'](
       {
         method: req.method,
