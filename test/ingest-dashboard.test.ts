@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startHttpServer } from '../ingest/http/server.js';
 import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
 
@@ -19,8 +19,9 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
-  const f = await webFixture({ offlineAfterMs: 60_000 });
+/** The ingest HTTP server on a fresh store, and a headless Chromium; both closed after the test. */
+async function openDashboard(t: Test, over: Parameters<typeof webFixture>[0] = {}) {
+  const f = await webFixture(over);
   const srv = await startHttpServer(f.deps);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   t.teardown(async () => {
@@ -28,6 +29,11 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
     await srv.app.close();
     await f.cleanup();
   });
+  return { f, srv, browser };
+}
+
+t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
+  const { f, srv, browser } = await openDashboard(t, { offlineAfterMs: 60_000 });
   const now = Date.now();
   // A parked rider with a lost and a pending gap, plus the rider we will move.
   await f.store.writeFixes([
@@ -217,14 +223,7 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
 t.test(
   'a fleet of 2,000 riders streaming at 1 Hz: every marker, a bounded table, problems first',
   async (t) => {
-    const f = await webFixture();
-    const srv = await startHttpServer(f.deps);
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-    t.teardown(async () => {
-      await browser.close();
-      await srv.app.close();
-      await f.cleanup();
-    });
+    const { f, srv, browser } = await openDashboard(t);
     const n = 2000;
     const now = Date.now();
     const wave = (seq: number) =>
@@ -322,13 +321,10 @@ t.test('with a tile URL the map draws tiles from it under the markers', async (t
   });
   await new Promise<void>((r) => tiles.listen(0, '127.0.0.1', r));
   const tilePort = (tiles.address() as AddressInfo).port;
-  const f = await webFixture({ tileUrl: `http://127.0.0.1:${tilePort}/{z}/{x}/{y}.png` });
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const { f, srv, browser } = await openDashboard(t, {
+    tileUrl: `http://127.0.0.1:${tilePort}/{z}/{x}/{y}.png`,
+  });
   t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
     await new Promise((r) => tiles.close(r));
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -370,14 +366,7 @@ t.test('with a tile URL the map draws tiles from it under the markers', async (t
 });
 
 t.test('riders bunched together: their names never overlap, and hovering one names it', async (t) => {
-  const f = await webFixture();
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
-  });
+  const { f, srv, browser } = await openDashboard(t);
   // 30 riders waiting within ~40 m of a restaurant, one rider alone 2 km away.
   const cluster = Array.from({ length: 30 }, (_, i) =>
     fix(`sim-${String(i).padStart(4, '0')}`, 1, {
@@ -450,6 +439,101 @@ t.test('riders bunched together: their names never overlap, and hovering one nam
   t.pass('moving away leaves the crowded spot to its usual owner again');
   if (process.env['DASHBOARD_SCREENSHOT_CLUSTER']) {
     await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_CLUSTER'] });
+  }
+  t.same(errors, []);
+});
+
+t.test('riders on one spot: one larger marker with their count, and clicks walk through them', async (t) => {
+  const { f, srv, browser } = await openDashboard(t);
+  // Three riders waiting at one restaurant door, one riding 1 km away.
+  const now = Date.now();
+  const fixes = [
+    ...['pickup-c', 'pickup-a', 'pickup-b'].map((id) =>
+      fix(id, 1, { time: now - 2000, lat: 52.52, lon: 13.4, speed: 0 }),
+    ),
+    fix('riding', 1, { time: now - 2000, lat: 52.527, lon: 13.41 }),
+  ];
+  await f.store.writeFixes(fixes);
+  await f.live.handleBatch(fixes);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${srv.url}/?token=${TOKEN}`);
+  type Stack = { ids: string[]; top: string; x: number; y: number };
+  type MapState = {
+    stacks: Stack[];
+    labels: { id: string }[];
+    track: { id: string } | null;
+    dirty: boolean;
+    markerScreenPos(id: string): { x: number; y: number };
+  };
+  const mapState = () =>
+    page.evaluate(() => {
+      const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+      return {
+        stacks: map.stacks,
+        labels: map.labels.map((b) => b.id),
+        riding: map.markerScreenPos('riding'),
+      };
+    });
+  await page.waitForFunction(
+    () => (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map.stacks.length === 2,
+  );
+  const { stacks, labels, riding } = await mapState();
+  const stack = stacks.find((s) => s.ids.length > 1)!;
+  t.same(stack.ids, ['pickup-a', 'pickup-b', 'pickup-c'], 'the three riders at the door are one stack');
+  t.same(labels.sort(), ['pickup-a', 'riding'], 'the stack is named once, by its first rider');
+  // The stack's disc is larger than a lone rider's: 8 px right of its centre is still marker green
+  // there, and background beside the lone rider.
+  const rgbAt = (p: { x: number; y: number }) =>
+    page.evaluate(({ x, y }) => {
+      const c = document.getElementById('map') as HTMLCanvasElement;
+      const dpr = window.devicePixelRatio || 1;
+      return [...c.getContext('2d')!.getImageData(x * dpr, y * dpr, 1, 1).data];
+    }, p);
+  const green = (rgb: number[]) => rgb[1]! > 150 && rgb[0]! < 120;
+  // 6.5 px out: inside the stack's 9 px disc, on the dark outline of a lone rider's 6 px one.
+  const rim = await rgbAt({ x: stack.x + 6.5, y: stack.y });
+  t.ok(green(rim), `the stack is drawn as a larger disc (${rim.join(',')})`);
+  t.notOk(green(await rgbAt({ x: riding.x, y: riding.y - 6.5 })), 'a lone rider keeps the small one');
+  // The count is written in the disc: dark pixels inside the green.
+  const dark = await page.evaluate(({ x, y }) => {
+    const c = document.getElementById('map') as HTMLCanvasElement;
+    const dpr = window.devicePixelRatio || 1;
+    const d = c.getContext('2d')!.getImageData((x - 4) * dpr, (y - 5) * dpr, 8 * dpr, 10 * dpr).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 1]! < 80) n++;
+    return n;
+  }, stack);
+  t.ok(dark > 4, `a count is written inside the stack (${dark} dark pixels)`);
+
+  // Each click on the stack selects its next rider (row highlighted, that rider on top and
+  // named), and the click after the last clears the selection, as on a lone rider.
+  const box = (await page.locator('#map').boundingBox())!;
+  for (const want of ['pickup-a', 'pickup-b', 'pickup-c', null]) {
+    // Where the stack is now: selecting a rider zooms the map to its track.
+    const at = (await mapState()).stacks.find((s) => s.ids.length > 1)!;
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    if (want) {
+      await page.locator(`tr.selected[data-device="${want}"]`).waitFor();
+      await page.waitForFunction((id) => {
+        const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
+        // Its track loaded and drawn: the map has zoomed to it, so the stack has moved.
+        return (
+          map.track?.id === id &&
+          !map.dirty &&
+          map.stacks.some((s) => s.top === id) &&
+          map.labels.some((b) => b.id === id)
+        );
+      }, want);
+      t.pass(`click selects ${want}, shown on top and named`);
+    } else {
+      await page.locator('#track-note[hidden]').waitFor({ state: 'attached' });
+      t.equal(await page.locator('tr.selected').count(), 0, 'the click after the last rider clears it');
+    }
+  }
+  if (process.env['DASHBOARD_SCREENSHOT_STACK']) {
+    await page.screenshot({ path: process.env['DASHBOARD_SCREENSHOT_STACK'] });
   }
   t.same(errors, []);
 });

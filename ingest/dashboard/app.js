@@ -149,12 +149,15 @@ async function selectDevice(id) {
   const note = $('track-note');
   if (!id || id === table.selected) {
     table.selected = null;
+    map.selected = null;
     note.hidden = true;
     map.setTrack(null);
     table.paint();
     return;
   }
   table.selected = id;
+  map.selected = id;
+  map.dirty = true;
   table.paint();
   const from = Date.now() - 3600_000;
   try {
@@ -163,6 +166,7 @@ async function selectDevice(id) {
     map.setTrack(id, r.fixes);
     note.textContent = `${id}: ${r.count} fixes in the last hour${r.truncated ? ' (first 5000)' : ''}`;
   } catch (e) {
+    if (table.selected !== id) return;
     note.textContent = `${id}: track not loaded (${e.message})`;
   }
   note.hidden = false;

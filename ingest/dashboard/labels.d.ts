@@ -8,7 +8,7 @@ export interface LabelBox {
 }
 export const MARKER_HALF: number;
 export function placeLabels(opts: {
-  anchors: { id: string; x: number; y: number }[];
+  anchors: { id: string; x: number; y: number; half?: number }[];
   widthOf: (id: string) => number;
   height: number;
   first?: (string | null | undefined)[];

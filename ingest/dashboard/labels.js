@@ -11,7 +11,8 @@ export const MARKER_HALF = 7;
 const GAP = 3;
 
 /**
- * anchors: [{ id, x, y }] marker centres in CSS pixels; widthOf(id): the label's text width;
+ * anchors: [{ id, x, y, half? }] marker centres in CSS pixels, and half the side of the square
+ * each marker occupies when it is not MARKER_HALF (a stack of riders is larger); widthOf(id): the label's text width;
  * height: the text height; first: ids to place before the others (in that order);
  * w, h: the canvas size. Returns [{ id, x, y, w, h }]: the box of every label placed (top-left).
  */
@@ -23,20 +24,22 @@ export function placeLabels({ anchors, widthOf, height, first = [], w, h }) {
     if (pa !== pb) return pa - pb;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
+  const halfOf = (a) => a.half ?? MARKER_HALF;
   const markers = anchors.map((a) => ({
     id: a.id,
-    x: a.x - MARKER_HALF,
-    y: a.y - MARKER_HALF,
-    w: 2 * MARKER_HALF,
-    h: 2 * MARKER_HALF,
+    x: a.x - halfOf(a),
+    y: a.y - halfOf(a),
+    w: 2 * halfOf(a),
+    h: 2 * halfOf(a),
   }));
   const placed = [];
   for (const a of order) {
     const lw = widthOf(a.id);
-    const right = a.x + MARKER_HALF + GAP;
-    const left = a.x - MARKER_HALF - GAP - lw;
-    const above = a.y - MARKER_HALF - height + 4;
-    const below = a.y + MARKER_HALF - 4;
+    const half = halfOf(a);
+    const right = a.x + half + GAP;
+    const left = a.x - half - GAP - lw;
+    const above = a.y - half - height + 4;
+    const below = a.y + half - 4;
     for (const [x, y] of [
       [right, above],
       [right, below],

@@ -4,6 +4,7 @@
 // visibly move; dragging or zooming by hand turns auto-fit off until "Fit fleet" is pressed.
 
 import { MARKER_HALF, placeLabels } from './labels.js';
+import { nextInStack, stackMarkers, topOf } from './stacks.js';
 
 const TRAIL_POINTS = 120;
 const MIN_SPAN_M = 600;
@@ -12,6 +13,8 @@ const FRESH_MS = 15_000;
 const LABEL_LIMIT = 200;
 const LABEL_FONT = '11px system-ui, sans-serif';
 const LABEL_HEIGHT = 13;
+/** A stack of riders on one spot: a larger disc with the count in it. */
+const STACK_RADIUS = 9;
 
 /** Longitude/latitude to Web Mercator world units (0..1 both ways, y down). */
 export function project(lon, lat) {
@@ -45,8 +48,15 @@ export class FleetMap {
     this.dirty = true;
     /** The device under the pointer: its label is placed first. */
     this.hover = null;
-    /** Called with a device id when its marker is clicked (not dragged). */
+    /** The selected device (set by the page when a row or marker is clicked), or null. */
+    this.selected = null;
+    /**
+     * Called when a marker is clicked (not dragged) with the device to select next: the marker's,
+     * or, on a stack of riders, the next of them; the selected one's id again means clear it.
+     */
     this.onMarkerClick = null;
+    /** Riders on one spot, of the last frame: [{ ids, top, x, y }] (stacks.js; read by the tests). */
+    this.stacks = [];
     /** Label boxes of the last frame, in CSS pixels (placeLabels' answer; read by the tests). */
     this.labels = [];
     this.labelWidths = new Map();
@@ -261,7 +271,9 @@ export class FleetMap {
       if (!click || !this.onMarkerClick) return;
       const r = this.canvas.getBoundingClientRect();
       const id = this.markerAt(e.clientX - r.left, e.clientY - r.top);
-      if (id) this.onMarkerClick(id);
+      if (!id) return;
+      const ids = this.stacks.find((s) => s.ids.includes(id))?.ids ?? [id];
+      this.onMarkerClick(nextInStack(ids, this.selected) ?? this.selected);
     });
     this.canvas.addEventListener(
       'wheel',
@@ -290,14 +302,17 @@ export class FleetMap {
     this.dirty = true;
   }
 
-  /** The device whose marker is nearest to a point of the canvas (CSS pixels), if one is on it. */
+  /**
+   * The device whose marker is nearest to a point of the canvas (CSS pixels), if one is on it; of
+   * riders on the very same spot the first by id, as a stack shows on top when nothing is hovered.
+   */
   markerAt(sx, sy) {
     let best = null;
     let bestD = MARKER_HALF * MARKER_HALF * 2;
     for (const m of this.markers.values()) {
       const s = this.toScreen(project(m.lon, m.lat));
       const d = (s.x - sx) ** 2 + (s.y - sy) ** 2;
-      if (d <= bestD) {
+      if (d < bestD || (d === bestD && (best === null || m.id < best))) {
         best = m.id;
         bestD = d;
       }
@@ -316,7 +331,13 @@ export class FleetMap {
     const now = Date.now();
     for (const m of this.markers.values()) this.drawTrail(m);
     if (this.track) this.drawTrack();
-    for (const m of this.markers.values()) this.drawMarker(m, now);
+    if (this.markers.size > LABEL_LIMIT * 5) {
+      this.stacks = [];
+      for (const m of this.markers.values()) this.drawDot(m, now);
+    } else {
+      this.stacks = this.stackUp();
+      for (const s of this.stacks) this.drawMarker(this.markers.get(s.top), now, s.ids.length);
+    }
     this.drawLabels();
     this.drawScale();
     ctx.fillStyle = '#5b6b7b';
@@ -464,14 +485,41 @@ export class FleetMap {
     }
   }
 
-  drawMarker(m, now) {
+  /** Markers that look like one, with the selected or hovered rider of each on top. */
+  stackUp() {
+    const first = [this.selected, this.hover];
+    const points = [];
+    for (const m of this.markers.values()) points.push({ id: m.id, ...this.toScreen(project(m.lon, m.lat)) });
+    return stackMarkers(points).map((s) => ({ ...s, top: topOf(s, first) }));
+  }
+
+  /** A dense fleet: small dots, so neighbours do not paint over each other. */
+  drawDot(m, now) {
+    const s = this.toScreen(project(m.lon, m.lat));
+    this.ctx.fillStyle = this.colour(m, now);
+    this.ctx.fillRect(s.x - 1.5, s.y - 1.5, 3, 3);
+  }
+
+  /** One rider, or (count > 1) a stack of riders shown by its top one's position and colour. */
+  drawMarker(m, now, count = 1) {
     const { ctx } = this;
     const s = this.toScreen(project(m.lon, m.lat));
     const colour = this.colour(m, now);
-    if (this.markers.size > LABEL_LIMIT * 5) {
-      // A dense fleet: small dots, so neighbours do not paint over each other.
+    if (count > 1) {
+      // No heading wedge: the riders under it go different ways.
       ctx.fillStyle = colour;
-      ctx.fillRect(s.x - 1.5, s.y - 1.5, 3, 3);
+      ctx.strokeStyle = '#0c1116';
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.arc(s.x, s.y, STACK_RADIUS, 0, Math.PI * 2);
+      ctx.fill();
+      ctx.stroke();
+      ctx.fillStyle = '#0c1116';
+      ctx.font = `bold ${count > 99 ? 8 : 10}px system-ui, sans-serif`;
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(count > 99 ? '99+' : String(count), s.x, s.y + 0.5);
+      ctx.textBaseline = 'alphabetic';
       return;
     }
     if (m.course !== undefined && (m.speed ?? 0) > 0.5) {
@@ -494,21 +542,31 @@ export class FleetMap {
   }
 
   /**
-   * Device names where they fit (labels.js). A large fleet gets only the selected and the hovered
-   * device's names: the table and its filter name the rest.
+   * Device names where they fit (labels.js), one per stack: its top rider's. A large fleet gets
+   * only the selected and the hovered device's names: the table and its filter name the rest.
    */
   drawLabels() {
     const { ctx } = this;
     const { w, h } = this.size;
-    const first = [this.track?.id, this.hover];
+    const first = [this.selected, this.hover];
     const only = this.markers.size > LABEL_LIMIT ? first.filter(Boolean) : null;
     ctx.font = LABEL_FONT;
     const anchors = [];
-    for (const m of only ? only.map((id) => this.markers.get(id)).filter(Boolean) : this.markers.values()) {
-      const s = this.toScreen(project(m.lon, m.lat));
-      if (s.x >= -MARKER_HALF && s.x <= w + MARKER_HALF && s.y >= -MARKER_HALF && s.y <= h + MARKER_HALF) {
-        anchors.push({ id: m.id, x: s.x, y: s.y });
-      }
+    const stacked = this.stacks.length > 0 ? this.stacks : null;
+    const candidates = stacked
+      ? stacked.map((s) => ({
+          id: s.top,
+          x: s.x,
+          y: s.y,
+          half: s.ids.length > 1 ? STACK_RADIUS + 1 : MARKER_HALF,
+        }))
+      : (only ?? []).flatMap((id) => {
+          const m = this.markers.get(id);
+          return m ? [{ id, ...this.toScreen(project(m.lon, m.lat)), half: MARKER_HALF }] : [];
+        });
+    for (const a of candidates) {
+      if (only && !only.includes(a.id)) continue;
+      if (a.x >= -a.half && a.x <= w + a.half && a.y >= -a.half && a.y <= h + a.half) anchors.push(a);
     }
     const widthOf = (id) => {
       let lw = this.labelWidths.get(id);
