@@ -85,3 +85,29 @@ t.test(
     );
   },
 );
+
+t.test('a label with its own text (a stack: "top +N") is sized and returned by that text', async (t) => {
+  const boxes = placeLabels({
+    ...view,
+    anchors: [
+      { id: 'sim-0001', x: 100, y: 100, text: 'sim-0001 +2' },
+      { id: 'sim-0009', x: 400, y: 100 },
+    ],
+  });
+  const stack = boxes.find((b) => b.id === 'sim-0001')!;
+  t.equal(stack.text, 'sim-0001 +2');
+  t.equal(stack.w, widthOf('sim-0001 +2'), 'the box is as wide as the longer text');
+  t.equal(boxes.find((b) => b.id === 'sim-0009')!.text, 'sim-0009', 'without one, the id is written');
+  // The longer text claims more room: beside this neighbour there is space for "a" but not for
+  // "a +12345", so the label goes to another side rather than over the neighbour's marker.
+  const anchors = [
+    { id: 'a', x: 100, y: 100, text: 'a +12345' },
+    { id: 'b', x: 130, y: 90 },
+  ];
+  const alone = placeLabels({ ...view, anchors: anchors.map(({ id, x, y }) => ({ id, x, y })) });
+  t.equal(alone.find((x) => x.id === 'a')!.x, 100 + MARKER_HALF + 3, 'the id alone fits right of its marker');
+  const long = placeLabels({ ...view, anchors }).find((x) => x.id === 'a')!;
+  t.equal(long.text, 'a +12345');
+  const disc = { x: 130 - MARKER_HALF, y: 90 - MARKER_HALF, w: 2 * MARKER_HALF, h: 2 * MARKER_HALF };
+  t.notOk(overlaps(long, disc), 'the longer text keeps clear of the neighbour');
+});

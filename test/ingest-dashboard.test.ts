@@ -462,7 +462,7 @@ t.test('riders on one spot: one larger marker with their count, and clicks walk 
   type Stack = { ids: string[]; top: string; x: number; y: number };
   type MapState = {
     stacks: Stack[];
-    labels: { id: string }[];
+    labels: { id: string; text: string }[];
     track: { id: string } | null;
     dirty: boolean;
     markerScreenPos(id: string): { x: number; y: number };
@@ -472,7 +472,7 @@ t.test('riders on one spot: one larger marker with their count, and clicks walk 
       const map = (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map;
       return {
         stacks: map.stacks,
-        labels: map.labels.map((b) => b.id),
+        labels: map.labels.map((b) => b.text),
         riding: map.markerScreenPos('riding'),
       };
     });
@@ -482,7 +482,11 @@ t.test('riders on one spot: one larger marker with their count, and clicks walk 
   const { stacks, labels, riding } = await mapState();
   const stack = stacks.find((s) => s.ids.length > 1)!;
   t.same(stack.ids, ['pickup-a', 'pickup-b', 'pickup-c'], 'the three riders at the door are one stack');
-  t.same(labels.sort(), ['pickup-a', 'riding'], 'the stack is named once, by its first rider');
+  t.same(
+    labels.sort(),
+    ['pickup-a +2', 'riding'],
+    'the stack is named once: its first rider and how many more',
+  );
   // The stack's disc is larger than a lone rider's: 8 px right of its centre is still marker green
   // there, and background beside the lone rider.
   const rgbAt = (p: { x: number; y: number }) =>
@@ -523,10 +527,10 @@ t.test('riders on one spot: one larger marker with their count, and clicks walk 
           map.track?.id === id &&
           !map.dirty &&
           map.stacks.some((s) => s.top === id) &&
-          map.labels.some((b) => b.id === id)
+          map.labels.some((b) => b.id === id && b.text === `${id} +2`)
         );
       }, want);
-      t.pass(`click selects ${want}, shown on top and named`);
+      t.pass(`click selects ${want}, shown on top and named with the count of the others`);
     } else {
       await page.locator('#track-note[hidden]').waitFor({ state: 'attached' });
       t.equal(await page.locator('tr.selected').count(), 0, 'the click after the last rider clears it');

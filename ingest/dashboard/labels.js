@@ -11,10 +11,11 @@ export const MARKER_HALF = 7;
 const GAP = 3;
 
 /**
- * anchors: [{ id, x, y, half? }] marker centres in CSS pixels, and half the side of the square
- * each marker occupies when it is not MARKER_HALF (a stack of riders is larger); widthOf(id): the label's text width;
+ * anchors: [{ id, x, y, half?, text? }] marker centres in CSS pixels, half the side of the square
+ * each marker occupies when it is not MARKER_HALF (a stack of riders is larger), and the label's
+ * text when it is not the id (a stack's: "its top rider +N"); widthOf(text): the text's width;
  * height: the text height; first: ids to place before the others (in that order);
- * w, h: the canvas size. Returns [{ id, x, y, w, h }]: the box of every label placed (top-left).
+ * w, h: the canvas size. Returns [{ id, text, x, y, w, h }]: the box of every label placed (top-left).
  */
 export function placeLabels({ anchors, widthOf, height, first = [], w, h }) {
   const priority = new Map(first.filter(Boolean).map((id, i) => [id, i]));
@@ -34,7 +35,8 @@ export function placeLabels({ anchors, widthOf, height, first = [], w, h }) {
   }));
   const placed = [];
   for (const a of order) {
-    const lw = widthOf(a.id);
+    const text = a.text ?? a.id;
+    const lw = widthOf(text);
     const half = halfOf(a);
     const right = a.x + half + GAP;
     const left = a.x - half - GAP - lw;
@@ -46,7 +48,7 @@ export function placeLabels({ anchors, widthOf, height, first = [], w, h }) {
       [left, above],
       [left, below],
     ]) {
-      const box = { id: a.id, x, y, w: lw, h: height };
+      const box = { id: a.id, text, x, y, w: lw, h: height };
       if (x < 0 || y < 0 || x + lw > w || y + height > h) continue;
       if (placed.some((p) => overlaps(p, box))) continue;
       if (markers.some((m) => m.id !== a.id && overlaps(m, box))) continue;

@@ -59,6 +59,7 @@ export class FleetMap {
     this.stacks = [];
     /** Label boxes of the last frame, in CSS pixels (placeLabels' answer; read by the tests). */
     this.labels = [];
+    /** Measured label widths by text; a stack's "+N" texts come and go, so it is emptied when it outgrows the fleet. */
     this.labelWidths = new Map();
     this.size = { w: 0, h: 0 };
     new ResizeObserver(() => this.resize()).observe(canvas);
@@ -542,7 +543,8 @@ export class FleetMap {
   }
 
   /**
-   * Device names where they fit (labels.js), one per stack: its top rider's. A large fleet gets
+   * Device names where they fit (labels.js), one per stack: its top rider's, with "+N" for the
+   * riders under it (clicks on the stack walk through them). A large fleet gets
    * only the selected and the hovered device's names: the table and its filter name the rest.
    */
   drawLabels() {
@@ -559,6 +561,7 @@ export class FleetMap {
           x: s.x,
           y: s.y,
           half: s.ids.length > 1 ? STACK_RADIUS + 1 : MARKER_HALF,
+          text: s.ids.length > 1 ? `${s.top} +${s.ids.length - 1}` : s.top,
         }))
       : (only ?? []).flatMap((id) => {
           const m = this.markers.get(id);
@@ -568,11 +571,12 @@ export class FleetMap {
       if (only && !only.includes(a.id)) continue;
       if (a.x >= -a.half && a.x <= w + a.half && a.y >= -a.half && a.y <= h + a.half) anchors.push(a);
     }
-    const widthOf = (id) => {
-      let lw = this.labelWidths.get(id);
+    const widthOf = (text) => {
+      let lw = this.labelWidths.get(text);
       if (lw === undefined) {
-        lw = Math.ceil(ctx.measureText(id).width);
-        this.labelWidths.set(id, lw);
+        if (this.labelWidths.size > 2 * this.markers.size + 100) this.labelWidths.clear();
+        lw = Math.ceil(ctx.measureText(text).width);
+        this.labelWidths.set(text, lw);
       }
       return lw;
     };
@@ -587,7 +591,7 @@ export class FleetMap {
     ctx.fillStyle = '#d7dde4';
     ctx.textAlign = 'left';
     ctx.textBaseline = 'top';
-    for (const b of this.labels) ctx.fillText(b.id, b.x, b.y + 1);
+    for (const b of this.labels) ctx.fillText(b.text, b.x, b.y + 1);
     ctx.textBaseline = 'alphabetic';
   }
 }
