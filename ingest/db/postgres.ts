@@ -179,16 +179,29 @@ export class PostgresStore implements Store {
   /** Runs fn in a transaction on one pooled connection; commits when it resolves. */
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    // A connection lost while the client is checked out (the server terminated it, a failover, a
+    // reset) is emitted on the client, not the pool, when no query is in flight (between the
+    // statements of a transaction): unheard, it is an uncaught error that ends the process. The
+    // transaction fails on its next statement instead, and the flush is retried.
+    let broken: Error | undefined;
+    const onError = (e: Error) => {
+      broken = e;
+    };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
     } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
+      // A connection that cannot even roll back is gone: the pool must not hand it out again.
+      await c.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken ??= rollbackError;
+      });
       throw e;
     } finally {
-      c.release();
+      c.off('error', onError);
+      c.release(broken);
     }
   }
 

@@ -293,10 +293,15 @@ export function expectedCount(o: OutboxFacts): number {
  *    are stored (the dropped ones are the only ones missing);
  *  - nothing outside 1..generated, no seq twice.
  */
-export function checkExactlyOnce(t: Test, stack: Stack, deviceIds: string[]): void {
+export function checkExactlyOnce(
+  t: Test,
+  stack: Stack,
+  deviceIds: string[],
+  stored?: Map<string, number[]>,
+): void {
   for (const id of deviceIds) {
     const o = stack.outbox(id);
-    const seqs = stack.storedSeqs(id);
+    const seqs = stored?.get(id) ?? stack.storedSeqs(id);
     t.ok(o.generated > 0, `${id}: generated ${o.generated} fixes`);
     t.equal(o.pending, 0, `${id}: outbox drained`);
     t.equal(new Set(seqs).size, seqs.length, `${id}: no seq stored twice`);
@@ -319,19 +324,27 @@ export function checkExactlyOnce(t: Test, stack: Stack, deviceIds: string[]): vo
   }
 }
 
+/** Where a device's stored seqs are read: the stack's SQLite file unless told otherwise (PostgreSQL). */
+export type SeqsOf = (deviceId: string) => number[] | Promise<number[]>;
+
 /** Waits (up to `timeoutMs`) for the database to hold what the outboxes say, then checks it exactly. */
 export async function settleAndCheck(
   t: Test,
   stack: Stack,
   deviceIds: string[],
   timeoutMs = 60_000,
+  seqsOf: SeqsOf = (id) => stack.storedSeqs(id),
 ): Promise<void> {
-  const caughtUp = await eventually(
-    () => deviceIds.every((id) => stack.storedSeqs(id).length >= expectedCount(stack.outbox(id))),
-    timeoutMs,
-  );
+  const caughtUp = await eventually(async () => {
+    for (const id of deviceIds) {
+      if ((await seqsOf(id)).length < expectedCount(stack.outbox(id))) return false;
+    }
+    return true;
+  }, timeoutMs);
   t.ok(caughtUp, 'the database caught up');
-  checkExactlyOnce(t, stack, deviceIds);
+  const stored = new Map<string, number[]>();
+  for (const id of deviceIds) stored.set(id, await seqsOf(id));
+  checkExactlyOnce(t, stack, deviceIds, stored);
 }
 
 /** Runs `body` with a fresh stack; stops every process afterwards, keeping the files if the test failed. */
