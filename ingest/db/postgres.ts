@@ -174,20 +174,20 @@ export class PostgresStore implements Store {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
+    // Nor a checked-out one: pg emits a lost connection (the server's "terminating connection",
+    // a reset) on the client when no query of it is in flight, and the pool listens only while
+    // the client is idle. The error can come in the same socket read that completes the client's
+    // checkout, before its holder runs a line, so each client gets a listener for its whole life;
+    // the holder learns of it from its next query ("not queryable").
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Runs fn in a transaction on one pooled connection; commits when it resolves. */
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
-    // A connection lost while the client is checked out (the server terminated it, a failover, a
-    // reset) is emitted on the client, not the pool, when no query is in flight (between the
-    // statements of a transaction): unheard, it is an uncaught error that ends the process. The
-    // transaction fails on its next statement instead, and the flush is retried.
+    // A connection lost meanwhile (the constructor's listener keeps it from ending the process)
+    // fails the next statement, so the transaction, and the flush is retried.
     let broken: Error | undefined;
-    const onError = (e: Error) => {
-      broken = e;
-    };
-    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
@@ -200,7 +200,6 @@ export class PostgresStore implements Store {
       });
       throw e;
     } finally {
-      c.off('error', onError);
       c.release(broken);
     }
   }
