@@ -104,7 +104,8 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     extraMembers > 0 && !o.store.databaseUrl && !o.store.sqliteWriteLock
       ? { ...o.store, sqliteWriteLock: ThreadWriteLock.create() }
       : o.store;
-  const store = await openStore(storeOptions);
+  // A database merely away at start is waited for, as Kafka is (db/open.ts).
+  const store = await openStore(storeOptions, { log });
   const live = new LiveView();
   const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();

@@ -4,7 +4,7 @@
 //   migrate   create/upgrade the database schema and exit
 // Settings come from the environment (see --help); flags override the flush settings and groups.
 import { parseArgs } from 'node:util';
-import { describeConfig, loadConfig, runMain, UsageError } from '../shared/config.js';
+import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
@@ -84,8 +84,14 @@ runMain(async () => {
     schema: cfg.INGEST_DB_SCHEMA,
     sqlitePath: cfg.INGEST_SQLITE_PATH,
   };
+  // A refusal at start (db/open.ts) is logged for the journal and printed as one line.
+  const refused = (e: unknown): never => {
+    if (!(e instanceof StartError)) throw e;
+    log.fatal({ err: e.cause }, e.message);
+    throw new StartError(`ingest: ${e.message}`, { cause: e.cause });
+  };
   if (command === 'migrate') {
-    const store = await openStore(storeOptions);
+    const store = await openStore(storeOptions).catch(refused);
     await store.close();
     log.info({ backend: store.kind }, 'schema is up to date');
     return;
@@ -108,6 +114,14 @@ runMain(async () => {
     if (!ingest) process.exit(1);
     ingest.stop().finally(() => process.exit(1));
   };
+  // Stopped while still starting (waiting for the database): nothing is in hand to finish.
+  const stopEarly = (signal: string) => {
+    if (ingest) return;
+    log.info({ signal }, 'stopping before the start finished');
+    process.exit(0);
+  };
+  process.on('SIGTERM', stopEarly);
+  process.on('SIGINT', stopEarly);
   ingest = await startIngest({
     kafka: kafkaClientConfig(cfg, 'ingest', brokers),
     topic: cfg.KAFKA_TOPIC,
@@ -123,7 +137,7 @@ runMain(async () => {
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
     onFatal: (group, e) => fatal(group, e),
     http: h && { ...h, tileUrl: h.tileUrl },
-  });
+  }).catch(refused);
   log.info(
     {
       groups,
@@ -147,6 +161,8 @@ runMain(async () => {
       },
     );
   };
+  process.off('SIGTERM', stopEarly);
+  process.off('SIGINT', stopEarly);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 });

@@ -185,7 +185,8 @@ export function describeConfig(spec: Spec): string {
 
 /**
  * Runs a program's main function. A ConfigError (or a UsageError) is printed as its one-line
- * message with exit code 2; anything else is a real crash and keeps its stack.
+ * message with exit code 2; a StartError as its one-line message with exit code 1; anything else
+ * is a real crash and keeps its stack.
  */
 export function runMain(main: () => Promise<void> | void): void {
   Promise.resolve()
@@ -195,9 +196,25 @@ export function runMain(main: () => Promise<void> | void): void {
         process.stderr.write(`${e.message}\n`);
         process.exit(2);
       }
+      if (e instanceof StartError) {
+        process.stderr.write(`${e.message}\n`);
+        process.exit(1);
+      }
       process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       process.exit(1);
     });
+}
+
+/**
+ * A dependency refused the program at start for a reason no wait fixes (a wrong database password,
+ * a database that does not exist): one line that says what and why, exit code 1 (the service
+ * manager may try again later), no stack trace.
+ */
+export class StartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartError';
+  }
 }
 
 /** A bad command line: printed as one line, exit code 2, like a bad variable. */

@@ -11,6 +11,7 @@ import pg from 'pg';
 import t, { type Test } from 'tap';
 
 import { PG_URL } from './helpers/ingest-backends.js';
+import { startIngestChild } from './helpers/ingest-child.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 import { eventually, settleAndCheck, sleep, withStack } from './helpers/stack.js';
 
@@ -145,5 +146,57 @@ t.test(
       }
       t.ok(stack.running('ingest'), 'the ingest never exited');
     });
+  },
+);
+
+t.test(
+  'started while the database is down, the ingest waits for it; one that does not exist is refused in one line',
+  async (t) => {
+    const name = `${DB}_start`;
+    const admin = await ownDatabase(t, name);
+    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    // Kafka away too (nothing listens on port 1): that is waited for in the background.
+    const env = { KAFKA_BROKERS: '127.0.0.1:1', INGEST_TOKEN: 'outage-token-0123456789' };
+    const child = startIngestChild(['run', '--no-http'], { ...env, DATABASE_URL: dbUrl(name) });
+    t.teardown(() => void child.proc.kill('SIGKILL'));
+    const waits = () => child.lines.filter((l) => l.msg === 'database not reachable; waiting for it');
+    t.ok(
+      await eventually(() => waits().length >= 3, 30_000),
+      `${waits().length} attempts logged while it waits`,
+    );
+    t.match(waits()[0], { level: 40, backend: 'postgres', reason: /not currently accepting connections/ });
+    t.equal(child.exit(), null, 'still running, not exited');
+
+    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    t.ok(
+      await eventually(() => child.lines.some((l) => l.msg === 'ingest running'), 30_000),
+      'running once the database accepts connections',
+    );
+    const db = new pg.Client({ connectionString: dbUrl(name) });
+    await db.connect();
+    const applied = await db.query('SELECT count(*)::int AS n FROM schema_migrations');
+    await db.end();
+    t.ok(applied.rows[0].n > 0, 'its migrations ran then');
+    child.proc.kill('SIGTERM');
+    await child.exited;
+    t.equal(child.exit(), 0, 'stops cleanly');
+
+    // No wait fixes a database that does not exist: refused at once, in one line, exit 1.
+    const missing = startIngestChild(['run', '--no-http'], {
+      ...env,
+      DATABASE_URL: dbUrl(`${name}_missing`),
+    });
+    t.teardown(() => void missing.proc.kill('SIGKILL'));
+    await missing.exited;
+    t.equal(missing.exit(), 1);
+    t.match(
+      missing.stderr(),
+      /^ingest: cannot open the PostgreSQL database \(DATABASE_URL, schema public\): database "\w+_missing" does not exist\n$/,
+      'one line saying what and why, no stack trace',
+    );
+    t.ok(
+      missing.lines.some((l) => l.level === 60 && /does not exist/.test(String(l.msg))),
+      'and the same in the log, for the journal',
+    );
   },
 );

@@ -1,6 +1,7 @@
 // Retries a Kafka client step (admin/producer connect, topic creation) until it works, so the
 // ingest process comes up whatever state the broker is in and catches up when it is back.
 // A setting the broker refuses (kafka-errors.ts isConfigError) is not retried: it rejects.
+import { abortableSleep } from '../../shared/abortable-sleep.js';
 import type { Logger } from '../../shared/log.js';
 import { describeError, isConfigError } from './kafka-errors.js';
 
@@ -22,15 +23,7 @@ export async function keepTrying(
       if (isConfigError(e)) throw e;
       log.warn({ what, attempt, reason: describeError(e), retryInMs: delay }, 'Kafka step failed; retrying');
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      signal.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-    });
+    await abortableSleep(delay, signal);
     delay = Math.min(delay * 2, retryMs.max);
   }
   return false;

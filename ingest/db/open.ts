@@ -1,4 +1,8 @@
 // Picks the backend: PostgreSQL when DATABASE_URL is set, else the embedded SQLite file.
+import { abortableSleep } from '../../shared/abortable-sleep.js';
+import { StartError } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import { isDatabaseAway } from './errors.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
@@ -17,16 +21,53 @@ export interface StoreOptions {
   sqliteWriteLock?: SharedArrayBuffer | undefined;
 }
 
+/** Which database, for messages: never the URL itself, which may hold a password. */
+function describeBackend(opts: StoreOptions): string {
+  return opts.databaseUrl
+    ? `PostgreSQL database (DATABASE_URL${opts.schema ? `, schema ${opts.schema}` : ''})`
+    : `SQLite database ${opts.sqlitePath} (INGEST_SQLITE_PATH)`;
+}
+
+/**
+ * A service waits for a database that is merely away at its start (the server still booting, a
+ * failover, nothing listening yet), as it waits for Kafka, instead of exiting: `log` says so on
+ * every attempt, retried after `retryMs.first` ms, doubling up to `retryMs.max`. What no wait
+ * fixes (a wrong password, a missing database, a SQLite path that cannot be opened) rejects at
+ * once. Without it (a one-shot command such as `ingest migrate`), the first failure rejects.
+ */
+export interface WaitForDatabase {
+  log: Logger;
+  /** Aborted: stop waiting and reject. */
+  signal?: AbortSignal | undefined;
+  retryMs?: { first: number; max: number };
+}
+
 /** Opens and migrates the store, ready to use. */
-export async function openStore(opts: StoreOptions): Promise<Store> {
+export async function openStore(opts: StoreOptions, wait?: WaitForDatabase): Promise<Store> {
   const store: Store = opts.databaseUrl
     ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema })
     : new SqliteStore(opts.sqlitePath, { writeLock: opts.sqliteWriteLock });
-  try {
-    await store.migrate();
-  } catch (e) {
-    await store.close().catch(() => undefined);
-    throw e;
+  const retry = wait?.retryMs ?? { first: 500, max: 5_000 };
+  let delay = retry.first;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.migrate();
+      if (attempt > 1)
+        wait?.log.info({ backend: store.kind, attempt }, 'database reachable; schema is up to date');
+      return store;
+    } catch (e) {
+      if (!wait || !isDatabaseAway(e) || wait.signal?.aborted) {
+        await store.close().catch(() => undefined);
+        throw new StartError(`cannot open the ${describeBackend(opts)}: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+      wait.log.warn(
+        { backend: store.kind, attempt, reason: (e as Error).message, retryInMs: delay },
+        'database not reachable; waiting for it',
+      );
+    }
+    await abortableSleep(delay, wait.signal);
+    delay = Math.min(delay * 2, retry.max);
   }
-  return store;
 }
