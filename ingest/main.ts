@@ -79,6 +79,9 @@ runMain(async () => {
   const flagMs = positiveInt('--flush-ms', values['flush-ms']);
   const cfg = loadConfig(spec);
   const log = createLogger('ingest');
+  // A file-size limit (ulimit -f) must fail the one write (EFBIG: the flush fails and is retried,
+  // as on a full disk), not kill the process with SIGXFSZ's default action.
+  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
   const storeOptions = {
     databaseUrl: cfg.DATABASE_URL,
     schema: cfg.INGEST_DB_SCHEMA,

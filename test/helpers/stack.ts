@@ -87,10 +87,24 @@ export class Stack {
     args: string[],
     env: Record<string, string> = {},
     nodeFlags: string[] = [],
+    fileSizeLimitKb?: number,
   ): ChildProcess {
     const log = createWriteStream(join(this.dir, 'logs', `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    const nodeArgs = [...nodeFlags, '--import', 'tsx', entry, ...args];
+    // A file-size limit (soft, so prlimit can lift it from outside): writes past it fail with
+    // EFBIG, as on a full disk. exec keeps the pid the node process's own.
+    const [cmd, argv] =
+      fileSizeLimitKb === undefined
+        ? [process.execPath, nodeArgs]
+        : ['bash', ['-c', `ulimit -S -f ${fileSizeLimitKb}; exec "$0" "$@"`, process.execPath, ...nodeArgs]];
+    const child = spawn(cmd, argv, {
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        // tsx's compile cache is written by the process too: a limit would hit it first.
+        ...(fileSizeLimitKb === undefined ? {} : { TSX_DISABLE_CACHE: '1' }),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(log, { end: false });
@@ -121,7 +135,11 @@ export class Stack {
     await waitForPort('127.0.0.1', this.brokerPort, 30_000);
   }
 
-  async startIngest(name = 'ingest', env: Record<string, string> = {}): Promise<void> {
+  async startIngest(
+    name = 'ingest',
+    env: Record<string, string> = {},
+    o: { fileSizeLimitKb?: number } = {},
+  ): Promise<void> {
     this.httpPort ||= await freePort();
     const http = env['INGEST_HTTP'] !== 'false';
     this.spawn(
@@ -138,6 +156,7 @@ export class Stack {
         ...env,
       },
       INGEST_NODE_FLAGS,
+      o.fileSizeLimitKb,
     );
     if (http) await waitForHttp(`http://127.0.0.1:${this.httpPort}/healthz`, 60_000);
   }
@@ -159,6 +178,11 @@ export class Stack {
       ],
       { KAFKA_BROKERS: this.brokers, ...o.env },
     );
+  }
+
+  /** The process's pid (for prlimit and the like). */
+  pid(name: string): number | undefined {
+    return this.children.get(name)?.pid;
   }
 
   running(name: string): boolean {
