@@ -113,6 +113,9 @@ async function run(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // A file-size limit (ulimit -f) must fail the one write, as a full card does (the pipeline keeps
+  // the fixes and retries, the watchdog goes hungry), not kill the agent with SIGXFSZ's default.
+  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
 
   const ended = pipeline.start();
   const stopWatchdog = startWatchdog(notifier, () => pipeline.health(), log);

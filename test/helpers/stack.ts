@@ -38,6 +38,8 @@ export interface AgentOptions {
   file: string;
   speed: number;
   env?: Record<string, string>;
+  /** Run under this file-size limit (KiB): writes past it fail, as on a full card. */
+  fileSizeLimitKb?: number;
 }
 
 /** Every seq an ingest SQLite file holds for a device, ascending; none before the ingest has made
@@ -177,6 +179,8 @@ export class Stack {
         this.agentDb(deviceId),
       ],
       { KAFKA_BROKERS: this.brokers, ...o.env },
+      [],
+      o.fileSizeLimitKb,
     );
   }
 
