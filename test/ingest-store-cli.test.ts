@@ -1,4 +1,5 @@
-// `npm run ingest -- migrate` and the CLI's refusals: one-line errors, exit 2, secrets not echoed.
+// `npm run ingest -- migrate` and the CLI's refusals: one-line errors (exit 2 for bad input, 1 for a
+// database that cannot be opened), secrets not echoed.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,14 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.stderr, /DATABASE_URL=\(secret value hidden\) is not allowed: expected a postgres/);
   t.notMatch(bad.stderr, /hunter2/, 'the secret is not echoed');
+
+  // A database that cannot be opened: one line naming it and why, exit 1, no stack trace.
+  const noDir = await ingest(['migrate'], { INGEST_SQLITE_PATH: '/nonexistent-dir/ingest.db' });
+  t.equal(noDir.code, 1);
+  t.match(
+    noDir.stderr,
+    /^ingest: cannot open the SQLite database \/nonexistent-dir\/ingest.db \(INGEST_SQLITE_PATH\): .*directory does not exist\n$/,
+  );
 
   const groups = await ingest(['run', '--groups', 'fix-store,nope'], {});
   t.equal(groups.code, 2);

@@ -37,16 +37,22 @@ function describeBackend(opts: StoreOptions): string {
  */
 export interface WaitForDatabase {
   log: Logger;
-  /** Aborted: stop waiting and reject. */
-  signal?: AbortSignal | undefined;
   retryMs?: { first: number; max: number };
 }
 
 /** Opens and migrates the store, ready to use. */
 export async function openStore(opts: StoreOptions, wait?: WaitForDatabase): Promise<Store> {
-  const store: Store = opts.databaseUrl
-    ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema })
-    : new SqliteStore(opts.sqlitePath, { writeLock: opts.sqliteWriteLock });
+  const refuse = (e: unknown) =>
+    new StartError(`cannot open the ${describeBackend(opts)}: ${(e as Error).message}`, { cause: e });
+  let store: Store;
+  try {
+    store = opts.databaseUrl
+      ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema })
+      : new SqliteStore(opts.sqlitePath, { writeLock: opts.sqliteWriteLock });
+  } catch (e) {
+    // SQLite opens the file here: a directory that does not exist, a file that is not a database.
+    throw refuse(e);
+  }
   const retry = wait?.retryMs ?? { first: 500, max: 5_000 };
   let delay = retry.first;
   for (let attempt = 1; ; attempt++) {
@@ -56,18 +62,16 @@ export async function openStore(opts: StoreOptions, wait?: WaitForDatabase): Pro
         wait?.log.info({ backend: store.kind, attempt }, 'database reachable; schema is up to date');
       return store;
     } catch (e) {
-      if (!wait || !isDatabaseAway(e) || wait.signal?.aborted) {
+      if (!wait || !isDatabaseAway(e)) {
         await store.close().catch(() => undefined);
-        throw new StartError(`cannot open the ${describeBackend(opts)}: ${(e as Error).message}`, {
-          cause: e,
-        });
+        throw refuse(e);
       }
       wait.log.warn(
         { backend: store.kind, attempt, reason: (e as Error).message, retryInMs: delay },
         'database not reachable; waiting for it',
       );
     }
-    await abortableSleep(delay, wait.signal);
+    await abortableSleep(delay, undefined);
     delay = Math.min(delay * 2, retry.max);
   }
 }
