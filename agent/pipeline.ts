@@ -62,6 +62,8 @@ export class AgentPipeline {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly uncommitted: { position: Position; receivedAt: number }[] = [];
+  /** Positions let go while the outbox could not be written (beyond MAX_UNCOMMITTED): their seqs are taken as dropped at the next commit. */
+  private unstored = 0;
   private commitTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: PipelineOptions) {
@@ -93,7 +95,12 @@ export class AgentPipeline {
       log.error({ err: e.message }, 'outbox commit failed');
     });
     outbox.on('drop', (d) =>
-      log.warn(d, 'outbox full: oldest unsent fixes dropped (the cloud will see droppedThrough)'),
+      log.warn(
+        d,
+        d.why === 'unstored'
+          ? 'positions that came while the outbox could not be written were let go; their seqs are recorded as dropped'
+          : 'outbox full: oldest unsent fixes dropped (the cloud will see droppedThrough)',
+      ),
     );
     this.running = this.consume().catch((e: unknown) => {
       this.loopError = e instanceof Error ? e.message : String(e);
@@ -153,7 +160,12 @@ export class AgentPipeline {
     const batch = this.uncommitted.splice(0);
     if (batch.length === 0) return;
     try {
-      const r = outbox.appendMany(batch.map((b) => ({ deviceId, position: b.position })));
+      const lost = this.unstored > 0 ? new Map([[deviceId, this.unstored]]) : undefined;
+      const r = outbox.appendMany(
+        batch.map((b) => ({ deviceId, position: b.position })),
+        lost,
+      );
+      this.unstored = 0;
       this.outboxError = null;
       for (const x of r.rejected) {
         this.gps.rejected++;
@@ -165,8 +177,13 @@ export class AgentPipeline {
       // Disk full, card gone read-only...: keep the fixes (up to MAX_UNCOMMITTED) and try again
       // with the next one; meanwhile the watchdog is not fed.
       this.outboxError = e instanceof Error ? e.message : String(e);
-      log.error({ err: this.outboxError, waiting: batch.length }, 'outbox write failed');
-      this.uncommitted.unshift(...batch.slice(-MAX_UNCOMMITTED));
+      const kept = batch.slice(-MAX_UNCOMMITTED);
+      this.unstored += batch.length - kept.length;
+      log.error(
+        { err: this.outboxError, waiting: kept.length, unstored: this.unstored },
+        'outbox write failed',
+      );
+      this.uncommitted.unshift(...kept);
     }
   }
 

@@ -80,6 +80,49 @@ t.test('an invalid position is rejected with the reason and the good ones are ke
   ob.close();
 });
 
+t.test(
+  'positions the outbox could not take are recorded as dropped seqs before the ones it stores',
+  async (t) => {
+    const ob = new Outbox(tmp(t));
+    const drops: unknown[] = [];
+    ob.on('drop', (d) => drops.push(d));
+    ob.append('bike-1', position(0)); // seq 1, still unsent
+    // The card was full: 4 positions were let go, these 2 were held and are stored now.
+    const r = ob.appendMany(
+      [
+        { deviceId: 'bike-1', position: position(5) },
+        { deviceId: 'bike-1', position: position(6) },
+      ],
+      new Map([['bike-1', 4]]),
+    );
+    t.same(
+      r.stored.map((f) => f.seq),
+      [6, 7],
+      'seqs 2..5 are taken by the lost positions, in time order before the stored ones',
+    );
+    t.equal(r.dropped, 4);
+    t.same(drops, [{ deviceId: 'bike-1', count: 4, droppedThrough: 5, why: 'unstored' }]);
+    const s = ob.stats()[0]!;
+    t.match(s, { nextSeq: 8, droppedThrough: 5, droppedCount: 4, pendingRows: 3 });
+    const rows = ob.oldestUnsent(100);
+    t.same(
+      rows.map((x) => [x.seq, x.droppedThrough]),
+      [
+        [1, 5],
+        [6, 5],
+        [7, 5],
+      ],
+      'seq 1 still goes out; every fix carries droppedThrough 5, so the cloud shows 2..5 as lost',
+    );
+    // Nothing lost: no seqs taken.
+    t.same(
+      ob.appendMany([{ deviceId: 'bike-1', position: position(7) }], new Map([['bike-1', 0]])).stored[0]!.seq,
+      8,
+    );
+    ob.close();
+  },
+);
+
 t.test('full outbox drops the oldest unsent, counts it and stamps droppedThrough', async (t) => {
   const ob = new Outbox(tmp(t), { maxRows: 5 });
   const drops: unknown[] = [];

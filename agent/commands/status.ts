@@ -124,7 +124,9 @@ export function formatStatus(r: StatusReport): string {
   lines.push(
     `backlog:  ${r.backlog.rows} fixes, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
   );
-  lines.push(`dropped:  ${r.dropped.count} fixes (outbox full)`);
+  lines.push(
+    `dropped:  ${r.dropped.count} fixes (outbox full, or positions that came while it could not be written)`,
+  );
   for (const d of r.devices) {
     lines.push(
       `  ${d.deviceId}: next seq ${d.nextSeq}, ${d.pendingRows} unsent, last fix ${age(d.lastFixAgeMs)}` +

@@ -81,7 +81,8 @@ interface DropEvent {
   deviceId: string;
   count: number;
   droppedThrough: number;
-  why: 'full' | 'age';
+  /** full, age: unsent rows past a bound; unstored: positions the outbox could not take (appendMany's `lost`). */
+  why: 'full' | 'age' | 'unstored';
 }
 
 export interface OutboxEvents {
@@ -141,6 +142,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         'SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS b FROM fix WHERE dev = ? AND seq <= ?',
       ),
       deleteThrough: db.prepare('DELETE FROM fix WHERE dev = ? AND seq <= ?'),
+      // Seqs for positions that never reached the outbox: taken and recorded as dropped at once.
+      skipSeqs: db.prepare<[number, number, number, number], { through: number }>(
+        `UPDATE device SET next_seq = next_seq + ?, dropped_through = max(dropped_through, next_seq + ? - 1),
+           dropped_count = dropped_count + ? WHERE id = ? RETURNING dropped_through AS through`,
+      ),
       recordDrop: db.prepare(
         `UPDATE device SET pending = pending - ?, pending_bytes = pending_bytes - ?,
            dropped_through = max(dropped_through, ?), dropped_count = dropped_count + ? WHERE id = ?`,
@@ -182,14 +188,26 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /**
    * Stores many positions in one transaction (one fsync): a simulated fleet's tick, or a burst.
    * Invalid positions are rejected one by one with the reason; the valid ones are stored anyway.
+   * `lost`: per device, how many positions older than these could not be stored (the card was
+   * full longer than the caller could hold them): their seqs are taken first and recorded as
+   * dropped, so the cloud shows them as lost instead of never knowing they existed.
    */
-  appendMany(items: readonly { deviceId: string; position: Position }[]): AppendResult {
+  appendMany(
+    items: readonly { deviceId: string; position: Position }[],
+    lost?: ReadonlyMap<string, number>,
+  ): AppendResult {
     const result: AppendResult = { stored: [], rejected: [], dropped: 0 };
     const drops: DropEvent[] = [];
     const wallNow = this.now();
     this.db
       .transaction(() => {
         this.flushDeferredInTxn();
+        for (const [deviceId, count] of lost ?? []) {
+          if (!(count > 0)) continue;
+          const { through } = this.q.skipSeqs.get(count, count, count, this.devId(deviceId))!;
+          result.dropped += count;
+          drops.push({ deviceId, count, droppedThrough: through, why: 'unstored' });
+        }
         for (const { deviceId, position } of items) {
           const problem = checkPosition(deviceId, position);
           if (problem) {
