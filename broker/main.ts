@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../shared/config.js';
+import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { createLogger } from '../shared/log.js';
 import { startBroker } from './broker.js';
 import { parseArgs, scramCredentialEntry, USAGE } from './cli.js';
@@ -50,9 +51,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  // A file-size limit (ulimit -f) must fail the one write (EFBIG -> KAFKA_STORAGE_ERROR for that
-  // produce), not kill the broker with SIGXFSZ's default action.
-  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
+  // Past a file-size limit the one write fails (EFBIG -> KAFKA_STORAGE_ERROR for that produce).
+  failWritesPastFileSizeLimit(log);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

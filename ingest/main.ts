@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
@@ -79,9 +80,8 @@ runMain(async () => {
   const flagMs = positiveInt('--flush-ms', values['flush-ms']);
   const cfg = loadConfig(spec);
   const log = createLogger('ingest');
-  // A file-size limit (ulimit -f) must fail the one write (EFBIG: the flush fails and is retried,
-  // as on a full disk), not kill the process with SIGXFSZ's default action.
-  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
+  // Past a file-size limit the one write fails: the flush fails and is retried, as on a full disk.
+  failWritesPastFileSizeLimit(log);
   const storeOptions = {
     databaseUrl: cfg.DATABASE_URL,
     schema: cfg.INGEST_DB_SCHEMA,

@@ -1,6 +1,7 @@
 // `agent run`: the service. GPS (serial port, or --replay FILE) -> outbox -> Kafka, until SIGTERM.
 import { existsSync } from 'node:fs';
 import { describeConfig, loadConfig, required, UsageError } from '../../shared/config.js';
+import { failWritesPastFileSizeLimit } from '../../shared/file-size-limit.js';
 import { kafkaClientConfig } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
 import { agentSpec, EMBEDDED_BROKER } from '../config.js';
@@ -113,9 +114,9 @@ async function run(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  // A file-size limit (ulimit -f) must fail the one write, as a full card does (the pipeline keeps
-  // the fixes and retries, the watchdog goes hungry), not kill the agent with SIGXFSZ's default.
-  process.on('SIGXFSZ', () => log.error('file size limit reached (SIGXFSZ); the write fails'));
+  // Past a file-size limit the one write fails, as on a full card: the pipeline keeps the fixes
+  // and retries, the watchdog goes hungry.
+  failWritesPastFileSizeLimit(log);
 
   const ended = pipeline.start();
   const stopWatchdog = startWatchdog(notifier, () => pipeline.health(), log);
