@@ -10,17 +10,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 
-import { PG_URL } from './helpers/ingest-backends.js';
+import { PG_URL, pgUrlFor } from './helpers/ingest-backends.js';
 import { startIngestChild } from './helpers/ingest-child.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 import { eventually, settleAndCheck, sleep, withStack } from './helpers/stack.js';
 
 const DB = `ingest_outage_${process.pid}_${Date.now().toString(36)}`;
-const dbUrl = (name = DB) => {
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-};
+const dbUrl = (name = DB) => pgUrlFor(name);
 
 /** Terminates every connection to a database of the test; returns how many there were. */
 async function killConnections(admin: pg.Client, db = DB): Promise<number> {

@@ -8,14 +8,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import t from 'tap';
 import { isDatabaseAway, isDataError } from '../ingest/db/errors.js';
-import { PG_URL } from './helpers/ingest-backends.js';
-
-const urlFor = (db: string, port?: number) => {
-  const u = new URL(PG_URL);
-  u.pathname = `/${db}`;
-  if (port) u.port = String(port);
-  return u.toString();
-};
+import { PG_URL, pgUrlFor } from './helpers/ingest-backends.js';
 
 async function errorOf(work: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -42,18 +35,18 @@ t.test('PostgreSQL: away for now, or refused for good', async (t) => {
   await admin.connect();
   t.teardown(() => admin.end());
 
-  const refused = await connectError(urlFor('test', 1));
+  const refused = await connectError(pgUrlFor('test', 1));
   t.match(refused, { code: 'ECONNREFUSED' });
   t.ok(isDatabaseAway(refused), 'nothing listening: away');
 
-  const missing = await connectError(urlFor(`no_such_db_${process.pid}`));
+  const missing = await connectError(pgUrlFor(`no_such_db_${process.pid}`));
   t.match(missing, { code: '3D000' });
   t.notOk(isDatabaseAway(missing), 'a database that does not exist: no wait fixes it');
 
   const closed = `errors_closed_${process.pid}`;
   await admin.query(`CREATE DATABASE ${closed} ALLOW_CONNECTIONS false`);
   t.teardown(() => admin.query(`DROP DATABASE IF EXISTS ${closed}`));
-  const notAccepting = await connectError(urlFor(closed));
+  const notAccepting = await connectError(pgUrlFor(closed));
   t.match(notAccepting, { code: '55000', message: /not currently accepting connections/ });
   t.ok(isDatabaseAway(notAccepting), 'not accepting connections (maintenance): away');
 

@@ -9,6 +9,14 @@ import type { Store } from '../../ingest/db/store.js';
 
 export const PG_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** PG_URL pointed at another database of the same server (and, given, another port). */
+export function pgUrlFor(database: string, port?: number): string {
+  const u = new URL(PG_URL);
+  u.pathname = `/${database}`;
+  if (port !== undefined) u.port = String(port);
+  return u.toString();
+}
+
 export interface Backend {
   name: 'sqlite' | 'postgres';
   /** A fresh, migrated, empty store. `reopen` gives a second handle on the same data. */
