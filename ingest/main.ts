@@ -5,8 +5,8 @@
 // Settings come from the environment (see --help); flags override the flush settings and groups.
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
-import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
+import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
