@@ -118,17 +118,38 @@ export class AgentPipeline {
     return null;
   }
 
+  /** Positions read but not stored yet: the outbox could not be written (a full card). */
+  get held(): number {
+    return this.uncommitted.length;
+  }
+
   /**
    * Clean stop (SIGTERM): close the source, let the sender finish its request in flight, and
    * commit the outbox. Everything not acknowledged stays in the outbox for the next start.
+   * Positions the outbox still cannot take (the card still full) are lost, with no seq: said in
+   * the log, the only place left to say it.
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const { source, sender, outbox } = this.opts;
+    const { source, sender, outbox, log } = this.opts;
     if (this.timer) clearInterval(this.timer);
     await source.close();
     await this.running;
+    const held = this.uncommitted;
+    if (held.length + this.unstored > 0) {
+      log.error(
+        {
+          lost: held.length + this.unstored,
+          held: held.length,
+          unstored: this.unstored,
+          from: held[0] && new Date(held[0].position.time).toISOString(),
+          to: held.at(-1) && new Date(held.at(-1)!.position.time).toISOString(),
+          err: this.outboxError,
+        },
+        'stopping with positions the outbox could not store: they are lost, with no seq',
+      );
+    }
     await sender.stop();
     this.agent.stoppedAt = Date.now();
     this.publishAll();
@@ -214,6 +235,9 @@ export class AgentPipeline {
     outbox.setState('agent', this.agent);
     outbox.setState('gps', { ...this.gps, nmea: this.opts.source.counters });
     this.publishKafka(sender.state);
+    // Positions held after a failed commit are otherwise retried only with the next fix, which
+    // may never come (the replay ended, no fix indoors).
+    if (this.uncommitted.length > 0 && !this.commitTimer && !this.stopped) this.commit();
     // With a fix every second the state rides on the next append; otherwise commit it now.
     if (this.gps.fix !== 'fix' || this.stopped) {
       try {

@@ -7,7 +7,7 @@
 // the positions it let go take their seqs as dropped, so the cloud shows them as lost.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -85,5 +85,59 @@ t.test(
         facts.droppedThrough,
         'the cloud knows where the lost ones end: they count as lost, not as still to come',
       );
+    }),
+);
+
+t.test(
+  'a replay that ends while the card is full waits for room to store what it holds; a stop while full says what is lost',
+  (t) =>
+    withStack(t, async (stack) => {
+      const startMs = Date.UTC(2026, 10, 25, 12, 0, 0);
+      const short = join(stack.dir, 'short.nmea');
+      const long = join(stack.dir, 'long.nmea');
+      // 400 epochs at 100x: 4 s, long enough to fill the 512 KiB within its first second.
+      writeNmeaTrack(short, { epochs: 400, startMs });
+      writeNmeaTrack(long, { epochs: EPOCHS, startMs, lat: 48.85, lon: 2.35 });
+      await stack.startBroker();
+      await stack.startIngest('ingest', { INGEST_HTTP: 'false' });
+      const ended = 'rider-ended';
+      const stopped = 'rider-stopped';
+      stack.startAgent(ended, { file: short, speed: 100, fileSizeLimitKb: 512 });
+      stack.startAgent(stopped, { file: long, speed: 100, fileSizeLimitKb: 512 });
+      const log = (id: string) => {
+        const file = join(stack.dir, 'logs', `agent-${id}.log`);
+        return existsSync(file) ? readFileSync(file, 'utf8') : ''; // not yet, just started
+      };
+
+      // The track ends while the outbox cannot be written: the agent holds the positions and
+      // retries (every 5 s without new fixes) instead of stopping without them.
+      t.ok(
+        await eventually(
+          () => /source ended/.test(log(ended)) && /outbox write failed/.test(log(ended)),
+          120_000,
+        ),
+        'the replay ended with the card full',
+      );
+      const failures = () => log(ended).match(/outbox write failed/g)!.length;
+      const before = failures();
+      t.ok(
+        await eventually(() => failures() > before, 30_000),
+        'the held positions are retried without new fixes',
+      );
+      t.ok(stack.running(`agent-${ended}`), 'the agent waits: it holds positions it has not stored');
+      t.ok(stack.outbox(ended).generated < 400, 'some positions are still only in memory');
+
+      // The other one is stopped (SIGTERM) while its card is still full.
+      t.ok(await eventually(() => /outbox write failed/.test(log(stopped)), 120_000), 'its card is full too');
+      t.equal(await stack.kill(`agent-${stopped}`, 'SIGTERM'), 0, 'SIGTERM with the card full: a clean exit');
+      const lost = /"lost":(\d+).*they are lost, with no seq/.exec(log(stopped));
+      t.ok(lost && Number(lost[1]) > 0, `the log says how many positions are lost: ${lost?.[1]}`);
+
+      execFileSync('prlimit', ['--pid', String(stack.pid(`agent-${ended}`)), '--fsize=unlimited:']);
+      t.equal(await stack.exited(`agent-${ended}`), 0, 'once there is room it stores, sends and stops');
+      const facts = stack.outbox(ended);
+      t.equal(facts.generated, 400, 'every position of the track got a seq');
+      t.equal(facts.droppedCount, 0, 'none was let go: it never held more than it can');
+      await settleAndCheck(t, stack, [ended]);
     }),
 );

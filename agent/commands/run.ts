@@ -124,9 +124,12 @@ async function run(args: string[]): Promise<number> {
 
   await ended;
   if (!stopping) {
-    // The replay file ended: send what is left, then stop.
-    log.info('source ended; sending what is left in the outbox');
-    while (!stopping && outbox.pendingCount() > 0) await new Promise((r) => setTimeout(r, 200));
+    // The replay file ended: store what is still held (a full card: retried every few seconds),
+    // send what is left, then stop.
+    log.info({ held: pipeline.held }, 'source ended; sending what is left in the outbox');
+    while (!stopping && (pipeline.held > 0 || outbox.pendingCount() > 0)) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await stop('source ended and outbox empty');
   }
   await stopping;
