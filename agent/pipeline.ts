@@ -159,7 +159,7 @@ export class AgentPipeline {
   private async consume(): Promise<void> {
     const { source, log } = this.opts;
     const commitMs = this.opts.commitMs ?? 0;
-    for await (const ev of gpsEvents(source, { log })) {
+    for await (const ev of gpsEvents(source, { log, notBefore: source.notBefore })) {
       if (ev.kind === 'nofix') {
         this.gps.noFixes++;
         this.setFix(ev.reason);
@@ -212,6 +212,9 @@ export class AgentPipeline {
     this.gps.state = state;
     this.gps.detail = detail ?? null;
     this.opts.log.info({ source: this.gps.source, state, detail }, 'GPS source state');
+    // A receiver unplugged or gone quiet gives no fix, whatever its last epoch said: `status`
+    // must not report one (the next fix read sets it back).
+    if (state === 'silent' || state === 'gps disconnected') this.setFix(`no fix: ${state}`);
     this.opts.outbox.setState('gps', this.gps);
   };
 

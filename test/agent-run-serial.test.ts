@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { readStatus } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
+import { writeNmeaTrack } from './helpers/nmea-track.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -38,7 +39,10 @@ const exited = (c: ChildProcess) =>
   );
 
 /** A pty pair: the agent opens `gps`, the test writes NMEA into `feed`. */
-async function ptyPair(t: Test, dir: string): Promise<{ gps: string; write(b: Buffer): Promise<void> }> {
+async function ptyPair(
+  t: Test,
+  dir: string,
+): Promise<{ gps: string; write(b: Buffer): Promise<void>; unplug(): void }> {
   const gps = join(dir, 'gps');
   const feed = join(dir, 'feed');
   const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${gps}`, `pty,raw,echo=0,link=${feed}`], {
@@ -60,6 +64,7 @@ async function ptyPair(t: Test, dir: string): Promise<{ gps: string; write(b: Bu
   t.teardown(() => w.destroy());
   return {
     gps,
+    unplug: () => socat.kill('SIGKILL'),
     async write(b) {
       // About one second of a 9600 baud receiver per 100 ms: paced, not all at once.
       for (let i = 0; i < b.length; i += 960) {
@@ -105,6 +110,45 @@ t.test('a GPS on a real serial pty: fixes stored with seqs and sent', async (t) 
     `${seqs.length} fixes, seqs contiguous from 1`,
   );
   t.ok(seqs.length >= 50);
+});
+
+t.test('a receiver with the week-rollover bug is dated right; unplugged, status says no fix', async (t) => {
+  const broker = await testBroker(t);
+  const dir = tmp(t);
+  const db = join(dir, 'outbox.db');
+  const track = join(dir, 'old.nmea');
+  // What such a receiver says today: a date 1024 weeks (19.6 years) early.
+  const today = Date.UTC(2026, 11, 6, 10, 0, 0);
+  const ROLLOVER_MS = 1024 * 7 * 86_400_000;
+  writeNmeaTrack(track, { epochs: 20, startMs: today - ROLLOVER_MS });
+  const pty = await ptyPair(t, dir);
+  const { child, out } = agent(t, ['run', '--gps', pty.gps, '--device', 'bike-old', '--db', db], {
+    KAFKA_BROKERS: broker.address,
+  });
+  await until('the port is open', () => out.join('').includes('"state":"connected"'), 30_000);
+  await pty.write(readFileSync(track));
+  await until('fixes stored and sent', () => {
+    try {
+      const s = readStatus(db);
+      return s.devices[0]!.nextSeq > 10 && s.backlog.rows === 0 && s.gps?.fix === 'fix';
+    } catch {
+      return false;
+    }
+  });
+  t.equal(readStatus(db).healthy, true, 'healthy while the receiver gives fixes');
+
+  pty.unplug();
+  await until('the unplug seen', () => readStatus(db).gps?.state === 'gps disconnected', 30_000);
+  const s = readStatus(db);
+  t.not(s.gps?.fix, 'fix', `status no longer reports a fix: ${s.gps?.fix}`);
+  t.equal(s.healthy, false, 'nor healthy (status exits 1)');
+  child.kill('SIGTERM');
+  t.equal(await exited(child), 0, 'clean stop');
+
+  const got = await readTopic(broker.address, 'gps.fixes');
+  t.ok(got.length > 10, `${got.length} fixes sent`);
+  const first = Math.min(...got.map((g) => g.fix.time));
+  t.equal(new Date(first).toISOString(), new Date(today).toISOString(), 'dated 1024 weeks on: today');
 });
 
 t.test('secrets given in the environment never reach the logs or the status', async (t) => {

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../shared/log.js';
 import { defaultGpsPath } from './device-path.js';
+import { IN_SERVICE_NOT_BEFORE } from './epoch.js';
 import { createFramer } from './framer.js';
 import { QueueSource } from './source.js';
 
@@ -33,6 +34,8 @@ export interface SerialSourceOptions {
 }
 
 export class SerialSource extends QueueSource {
+  /** A receiver in service: no fix it gives can be older than this code (epoch.ts). */
+  readonly notBefore = IN_SERVICE_NOT_BEFORE;
   private readonly fixedPath: string | undefined;
   private currentPath: string;
   private readonly baudRate: number;

@@ -43,6 +43,11 @@ export interface NmeaSource extends AsyncIterable<NmeaLine> {
   /** Why the state is what it is (the last error, the silence timeout...), if anything. */
   readonly stateDetail: string | undefined;
   readonly counters: Readonly<SourceCounters>;
+  /**
+   * Dates before this are GPS week-rollover victims (EpochAssembler's notBefore): set by a
+   * receiver in service, unset for a capture, whose dates are as they were recorded.
+   */
+  readonly notBefore?: number | undefined;
   on(event: 'state', listener: (state: SourceState, detail: string | undefined) => void): this;
   off(event: 'state', listener: (state: SourceState, detail: string | undefined) => void): this;
   close(): Promise<void>;
