@@ -249,6 +249,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
       ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],
       ['limit=many', /querystring\.limit must be an integer/],
+      // ajv coerces these to +-Infinity and then skips its range checks: refused after it.
+      ['limit=Infinity', /querystring\.limit must be an integer from 1 to 100000/],
+      ['limit=-Infinity', /querystring\.limit must be an integer from 1 to 100000/],
+      ['limit=1e400', /querystring\.limit must be an integer from 1 to 100000/],
+      ['limit=%20Infinity', /querystring\.limit must be an integer from 1 to 100000/],
     ];
     for (const [q, msg] of cases) {
       const r = await get(q);
@@ -428,6 +433,7 @@ t.test('healthz logs when readiness changes, not on every probe', async (t) => {
   state.database = false;
   await probe(503);
   await probe(503);
+  await new Promise((r) => setTimeout(r, 60));
   state.kafka = false;
   await probe(503);
   await probe(503);
@@ -445,10 +451,23 @@ t.test('healthz logs when readiness changes, not on every probe', async (t) => {
   state.kafka = true;
   state.database = true;
   await probe(200);
+  seen = msgs();
   t.same(
-    msgs().map((m) => m.msg),
+    seen.map((m) => m.msg),
     ['ready'],
   );
+  // Counted from when readiness was lost, not from the last change of the failing checks.
+  t.ok((seen[0] as { notReadyMs?: number }).notReadyMs! >= 60, 'not ready since the database failed');
+});
+
+t.test('the bearer scheme is case-insensitive (RFC 7235)', async (t) => {
+  const { app } = await serve(t, {});
+  for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+    const r = await app.inject({ url: '/api/devices', headers: { authorization: `${scheme} ${TOKEN}` } });
+    t.equal(r.statusCode, 200, scheme);
+  }
+  const wrong = await app.inject({ url: '/api/devices', headers: { authorization: `bearer x${TOKEN}` } });
+  t.equal(wrong.statusCode, 401, 'the token itself still has to match');
 });
 
 t.test('a failing database is a 500 with a generic message, logged with the cause', async (t) => {

@@ -253,6 +253,24 @@ t.test('share links open one device stream until they expire', async (t) => {
   t.equal((await fetch(`${srv.url}/api/devices/rider-7/share`, { method: 'POST' })).status, 401);
   const bad = await issue(srv.url, 'rider-7', 5);
   t.equal(bad.status, 400);
+  // JSON.parse gives Infinity for 1e400; ajv lets it past its maximum, so it is refused after.
+  for (const ttl of ['1e400', '"Infinity"', '"-Infinity"']) {
+    const r = await fetch(`${srv.url}/api/devices/rider-7/share`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: `{"ttlS":${ttl}}`,
+    });
+    t.equal(r.status, 400, `ttlS ${ttl}`);
+    t.match(
+      ((await r.json()) as { message: string }).message,
+      /body\.ttlS must be an integer number of seconds/,
+    );
+  }
+  const noBody = await fetch(`${srv.url}/api/devices/rider-7/share`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(noBody.status, 200, 'no body at all: the default TTL');
   const link = await issue(srv.url, 'rider-7');
   t.equal(link.status, 200);
   t.ok(Math.abs(Date.parse(link.body.expires) - Date.now() - 3600_000) < 5000, 'one hour by default');

@@ -65,7 +65,9 @@ export function queryToken(req: FastifyRequest): string | undefined {
 
 export function isAuthorized(req: FastifyRequest, token: string, allowQuery: boolean): boolean {
   const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ') && sameSecret(h.slice(7).trim(), token)) return true;
+  // The scheme is case-insensitive (RFC 7235 section 2.1): "bearer x" is as good as "Bearer x".
+  const bearer = h && /^bearer +(.+)$/i.exec(h);
+  if (bearer && sameSecret(bearer[1]!.trim(), token)) return true;
   const c = cookie(req, SESSION_COOKIE);
   if (c !== undefined && sameSecret(c, sessionValue(token))) return true;
   const q = allowQuery ? queryToken(req) : undefined;

@@ -40,6 +40,49 @@ export function installErrorHandler(app: FastifyInstance): void {
   );
 }
 
+const PARTS = [
+  ['querystring', 'query'],
+  ['params', 'params'],
+  ['body', 'body'],
+] as const;
+
+/**
+ * ajv coerces "Infinity" and "1e400" to a number and then skips minimum/maximum for it (its range
+ * checks are guarded by isFinite), so a schema alone lets them through to the handlers (a 500 from
+ * SQLite, an invalid Date). After validation, any non-finite number in a request is refused here,
+ * with the field's own description when it has one. JSON bodies too: JSON.parse('1e400') is
+ * Infinity.
+ */
+export function refuseNonFiniteNumbers(app: FastifyInstance): void {
+  app.addHook('preHandler', async (req) => {
+    for (const [part, key] of PARTS) {
+      const bad = nonFinite(req[key], '');
+      if (bad === undefined) continue;
+      const schema = req.routeOptions.schema?.[part] as
+        | { properties?: Record<string, Described> }
+        | undefined;
+      const top = bad.split('.')[1] ?? '';
+      const expected = schema?.properties?.[top]?.description ?? 'a finite number';
+      throw badRequest(`${part}${bad} must be ${expected}`);
+    }
+  });
+}
+
+interface Described {
+  description?: string;
+}
+
+/** The path (".a.b") of the first non-finite number in a value, if any. */
+function nonFinite(v: unknown, path: string): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : path;
+  if (v === null || typeof v !== 'object') return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const found = nonFinite(x, `${path}.${k}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** A 400 with our message, for checks the schema cannot express (impossible dates, from > to). */
 export function badRequest(message: string): FastifyError {
   const e = new Error(message) as FastifyError;

@@ -34,7 +34,10 @@ async function run(check: HealthCheck, timeoutMs: number): Promise<string> {
 const healthSchema = objectOf({ status: str, checks: { type: 'object', additionalProperties: str } });
 
 export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts) => {
-  /** failing: the names of the checks that failed on the last probe (null: none, or no probe yet). */
+  /**
+   * failing: the names of the checks that failed on the last probe (null: none, or no probe yet).
+   * since: when readiness was last lost (or the start): not reset when the failing checks change.
+   */
   const state = { failing: null as string | null, since: Date.now(), everReady: false };
   app.get(
     '/healthz',
@@ -58,7 +61,7 @@ export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, opts)
       } else {
         reply.log.info({ checks }, 'not ready yet');
       }
-      if (failing !== state.failing) state.since = Date.now();
+      if (failing !== null && state.failing === null && state.everReady) state.since = Date.now();
       state.failing = failing;
       if (ok) state.everReady = true;
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });

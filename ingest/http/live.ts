@@ -112,6 +112,10 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     '/api/devices/:id/share',
     {
       // A link for a customer: opens this device's live stream only, until it expires.
+      // No body at all is the default TTL, as an empty object is (the schema fills ttlS in).
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
       schema: {
         params: deviceIdParams,
         body: {
@@ -141,7 +145,7 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const { ttlS } = (req.body ?? { ttlS: 3600 }) as { ttlS: number };
+      const { ttlS } = req.body as { ttlS: number };
       const expires = Math.floor(opts.now() / 1000) + ttlS;
       const share = createShareToken(opts.token, id, expires);
       return {

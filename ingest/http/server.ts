@@ -11,7 +11,7 @@ import { restoreLiveView } from '../live/restore.js';
 import { installAuth } from './auth.js';
 import { dashboardPlugin } from './dashboard.js';
 import { type DevicesStore, devicesPlugin } from './devices.js';
-import { formatSchemaErrors, installErrorHandler } from './errors.js';
+import { formatSchemaErrors, installErrorHandler, refuseNonFiniteNumbers } from './errors.js';
 import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
 import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
@@ -90,6 +90,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply.header('cache-control', 'no-store');
   });
   installErrorHandler(app);
+  refuseNonFiniteNumbers(app);
   if (deps.restoreLive !== false) await restoreLiveView(deps.live, deps.store, app.log);
   // One limiter for both ways of logging in with the token: POST /login and /?token=.
   const logins = new LoginLimiter(deps.loginLimit, now);
