@@ -199,3 +199,68 @@ t.test(
     t.equal((await metrics.sinkErrors.get()).values.length, 0, 'not counted as a database failure');
   },
 );
+
+t.test(
+  'a fix dated far ahead of the clock (a receiver date error) is dead-lettered, not stored',
+  async (t) => {
+    const k = await startTestBroker();
+    const { store, cleanup } = await backends[0]!.open();
+    const metrics = createIngestMetrics();
+    const producer = k.kafka.producer();
+    await producer.connect();
+    await k.createTopic(TOPIC, 1);
+    await k.createTopic(DLQ, 1);
+    const group = await runGroup({
+      kafka: k.kafka,
+      groupId: 'fix-store',
+      topic: TOPIC,
+      sink: fixStoreSink(store, metrics),
+      flushRows: 100,
+      flushMs: 20,
+      metrics,
+      log: createLogger('test', 'silent'),
+      deadLetter: new DeadLetterQueue(producer, DLQ),
+    });
+    t.teardown(async () => {
+      await group.stop();
+      await producer.disconnect();
+      await k.stop();
+      await store.close();
+      await cleanup();
+    });
+    const now = Date.now();
+    // Kept, the 2100 one would be the device's newest by GNSS time for 74 years: the live view
+    // would never show the real fixes after it.
+    const fixes = [
+      makeFix('glitch', 1, { time: Date.UTC(2100, 0, 1) }),
+      makeFix('glitch', 2, { time: now - 2000 }),
+      makeFix('glitch', 3, { time: now + 600_000 }), // 10 min ahead: a server clock a little behind
+    ];
+    await k.producer.send({
+      topic: TOPIC,
+      messages: fixes.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+    });
+    await waitFor(async () =>
+      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 3 ? true : undefined,
+    );
+    t.same(
+      (await store.track('glitch', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+      [2, 3],
+      'the real fixes are stored, up to an hour ahead too',
+    );
+    const { stdout } = await run(
+      'kcat',
+      ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%h\\n'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    t.match(
+      stdout.trim(),
+      /^x-dlq-reason=future time 2100-01-01T00:00:00\.000Z: [\d.]+ h ahead of this ingest's clock \(at most 1 h\)/,
+      'the dead letter says why',
+    );
+    t.same(
+      (await metrics.dlqRecords.get()).values.map((v) => [v.labels.reason, v.value]),
+      [['future', 1]],
+    );
+  },
+);

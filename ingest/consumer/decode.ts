@@ -5,12 +5,29 @@ import { decodeFix, FixDecodeError } from '../../shared/fixcodec.js';
 
 export type Decoded = { fix: Fix } | { reason: string };
 
-export function decodeMessage(message: KafkaMessage): Decoded {
+/**
+ * How far a fix's GNSS time may be ahead of this process's clock. GNSS time is the true time and
+ * servers keep theirs by NTP, so a fix from the future is a receiver's date error (a garbage RMC
+ * date: 2079, 2100). Let through, it would pin its device: the live view keeps the newest by GNSS
+ * time, so every real fix after it would be older and never shown, and the trips group would take
+ * every later fix as a late one. An hour leaves room for a server clock that is somewhat behind.
+ */
+export const MAX_AHEAD_MS = 3600_000;
+
+/** `now`: this process's clock (Date.now()), to refuse fixes from the future. */
+export function decodeMessage(message: KafkaMessage, now: number): Decoded {
   if (!message.value || message.value.length === 0) return { reason: 'empty value (no fix record)' };
   try {
     // decodeFix validates too (shared/fixvalidate.ts), e.g. a NUL in the device id, which
     // PostgreSQL text cannot hold.
-    return { fix: decodeFix(message.value) };
+    const fix = decodeFix(message.value);
+    if (fix.time > now + MAX_AHEAD_MS) {
+      const hours = ((fix.time - now) / 3600_000).toFixed(1);
+      return {
+        reason: `future time ${new Date(fix.time).toISOString()}: ${hours} h ahead of this ingest's clock (at most 1 h), a receiver date error (device ${fix.deviceId}, seq ${fix.seq})`,
+      };
+    }
+    return { fix };
   } catch (e) {
     // Anything else the decoder throws is a bug in it; still a bad record for this partition.
     return { reason: e instanceof FixDecodeError ? e.reason : `decoder failed: ${String(e)}` };
@@ -24,6 +41,7 @@ export function reasonClass(reason: string): string {
   if (reason.startsWith('truncated')) return 'truncated';
   if (reason.startsWith('unknown flag')) return 'flags';
   if (reason.startsWith('decoder failed')) return 'decoder';
+  if (reason.startsWith('future time')) return 'future';
   if (reason.includes('trailing bytes')) return 'trailing';
   return 'invalid';
 }

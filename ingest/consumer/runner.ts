@@ -173,8 +173,9 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     const lag = Math.max(0, Number(batch.highWatermark) - Number(last) - 1);
     const good: Fix[] = [];
     const bad: DeadRecord[] = [];
+    const now = Date.now();
     for (const message of batch.messages) {
-      const d = decodeMessage(message);
+      const d = decodeMessage(message, now);
       if ('fix' in d) good.push(d.fix);
       else
         bad.push({
