@@ -1,6 +1,7 @@
 // What every `npm run agent -- <command>` is: a name, a one-line summary for `agent --help`,
 // its own --help text, and a run function taking the rest of the command line.
 // Commands are listed in agent/main.ts, one line each.
+import { accessSync, constants, statSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../../shared/config.js';
 
@@ -27,5 +28,15 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`agent ${command}: ${e instanceof Error ? e.message : String(e)} (see --help)`);
+  }
+}
+
+/** Whether `path` is a file this process can read: not missing, not a directory, not unreadable. */
+export function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }

@@ -1,13 +1,13 @@
 // `agent decode FILE`: the fixes of an NMEA capture as JSON lines, one per epoch with a fix,
 // fields named as in shared/fix.ts Position, time as ISO-8601 UTC. What was skipped (junk
 // bytes, bad checksums, parse errors, epochs without a fix) is summed up on stderr.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../../shared/config.js';
 import type { Position } from '../../shared/fix.js';
 import { decodeLines, splitLines } from '../gps/decode-text.js';
 import type { EpochResult } from '../gps/epoch.js';
 import { OnePerSecond } from '../gps/positions.js';
-import { type Command, parseCommandArgs } from './command.js';
+import { type Command, isReadableFile, parseCommandArgs } from './command.js';
 
 const help = `usage: npm run agent -- decode FILE [options]
 
@@ -62,7 +62,7 @@ async function run(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('agent decode: give exactly one FILE (see --help)');
   const file = positionals[0]!;
-  if (file !== '-' && (!existsSync(file) || !statSync(file).isFile()))
+  if (file !== '-' && !isReadableFile(file))
     throw new UsageError(`agent decode: ${file} is not a readable file`);
   let notBefore: number | undefined;
   if (values['not-before'] !== undefined) {

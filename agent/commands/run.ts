@@ -1,5 +1,4 @@
 // `agent run`: the service. GPS (serial port, or --replay FILE) -> outbox -> Kafka, until SIGTERM.
-import { existsSync } from 'node:fs';
 import { describeConfig, loadConfig, required, UsageError } from '../../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../../shared/file-size-limit.js';
 import { kafkaClientConfig } from '../../shared/kafka.js';
@@ -9,11 +8,12 @@ import { ReplaySource } from '../gps/replay-source.js';
 import { openSerialSource } from '../gps/serial-source.js';
 import type { NmeaSource } from '../gps/source.js';
 import { Outbox } from '../outbox/outbox.js';
+import { OutboxOpenError } from '../outbox/schema.js';
 import { AgentPipeline } from '../pipeline.js';
 import { Sender } from '../sender/sender.js';
 import { SystemdNotifier } from '../service/notify.js';
 import { startWatchdog } from '../service/watchdog.js';
-import { type Command, parseCommandArgs } from './command.js';
+import { type Command, isReadableFile, parseCommandArgs } from './command.js';
 
 const help = `usage: npm run agent -- run [options]
 
@@ -67,17 +67,25 @@ async function run(args: string[]): Promise<number> {
   const speed = values.speed === undefined ? 1 : Number(values.speed);
   if (!(speed >= 0) || !Number.isFinite(speed))
     throw new UsageError(`agent run: --speed ${values.speed} is not >= 0`);
-  if (values.replay !== undefined && !existsSync(values.replay))
-    throw new UsageError(`agent run: --replay ${values.replay}: no such file`);
+  // As `decode` does: a directory would only fail once the pipeline runs, and end it "cleanly".
+  if (values.replay !== undefined && !isReadableFile(values.replay))
+    throw new UsageError(`agent run: --replay ${values.replay} is not a readable file`);
   const brokers = cfg.KAFKA_BROKERS ?? [EMBEDDED_BROKER];
   const kafka = kafkaClientConfig(cfg, `gps-agent-${deviceId}`, brokers);
 
   const log = createLogger('agent').child({ deviceId });
   const notifier = new SystemdNotifier({ log });
-  const outbox = new Outbox(cfg.AGENT_DB, {
-    maxRows: cfg.OUTBOX_MAX_ROWS,
-    maxAgeMs: cfg.OUTBOX_MAX_AGE_HOURS * 3600 * 1000,
-  });
+  let outbox: Outbox;
+  try {
+    outbox = new Outbox(cfg.AGENT_DB, {
+      maxRows: cfg.OUTBOX_MAX_ROWS,
+      maxAgeMs: cfg.OUTBOX_MAX_AGE_HOURS * 3600 * 1000,
+    });
+  } catch (e) {
+    // One line naming the setting, not a stack trace (systemd would print one per restart).
+    if (e instanceof OutboxOpenError) throw e.naming('run', values.db === undefined ? 'AGENT_DB' : '--db');
+    throw e;
+  }
   const source: NmeaSource = values.replay
     ? new ReplaySource({ file: values.replay, speed, loop: values.loop, log }).start()
     : openSerialSource({ path: cfg.GPS_PATH, baudRate: cfg.GPS_BAUD, log });

@@ -4,9 +4,10 @@ import { describeConfig, loadConfig, UsageError } from '../../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
 import { EMBEDDED_BROKER } from '../config.js';
+import { OutboxOpenError } from '../outbox/schema.js';
 import { startFleet } from '../sim/fleet.js';
 import { DEFAULT_CITY } from '../sim/rider.js';
-import { type Command, parseCommandArgs } from './command.js';
+import { type Command, isReadableFile, parseCommandArgs } from './command.js';
 
 const help = `usage: npm run agent -- simulate --devices N [options]
 
@@ -63,14 +64,18 @@ async function run(args: string[]): Promise<number> {
   if (values.devices === undefined)
     throw new UsageError('agent simulate: --devices N is required (see --help)');
   const devices = positiveNumber('devices', values.devices, 1, true);
+  for (const file of values.replay ?? [])
+    if (!isReadableFile(file))
+      throw new UsageError(`agent simulate: --replay ${file} is not a readable file`);
   const cfg = loadConfig(kafkaSpec, {
     overrides: { KAFKA_BROKERS: values.brokers, KAFKA_TOPIC: values.topic },
   });
   const brokers = cfg.KAFKA_BROKERS ?? [EMBEDDED_BROKER];
   const log = createLogger('simulate');
+  const db = values.db ?? 'sim-outbox.db';
   const fleet = await startFleet({
     devices,
-    db: values.db ?? 'sim-outbox.db',
+    db,
     kafka: kafkaClientConfig(cfg, 'gps-sim', brokers),
     topic: cfg.KAFKA_TOPIC,
     log,
@@ -81,6 +86,8 @@ async function run(args: string[]): Promise<number> {
     replayInCity: values['in-city'],
     seed: values.seed === undefined ? 1 : positiveNumber('seed', values.seed, 1, true),
     idPrefix: values.prefix,
+  }).catch((e: unknown) => {
+    throw e instanceof OutboxOpenError ? e.naming('simulate', '--db') : e;
   });
   const report = setInterval(() => log.info(fleet.stats(), 'simulated fleet'), 10_000);
   report.unref();

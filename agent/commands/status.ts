@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig, UsageError } from '../../shared/config.js';
 import { agentSpec } from '../config.js';
 import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
-import { openOutboxDb } from '../outbox/schema.js';
+import { OutboxOpenError, openOutboxDb } from '../outbox/schema.js';
 import { type AgentState, type GpsState, STATE_EVERY_MS } from '../pipeline.js';
 import type { SenderState, SenderStats } from '../sender/sender.js';
 import { type Command, parseCommandArgs } from './command.js';
@@ -148,7 +148,13 @@ async function run(args: string[]): Promise<number> {
   }
   const db = values.db ?? loadConfig({ AGENT_DB: agentSpec.AGENT_DB }).AGENT_DB;
   if (!existsSync(db)) throw new UsageError(`agent status: no outbox at ${db} (use --db PATH)`);
-  const report = readStatus(db);
+  let report: StatusReport;
+  try {
+    report = readStatus(db);
+  } catch (e) {
+    if (e instanceof OutboxOpenError) throw e.naming('status', values.db === undefined ? 'AGENT_DB' : '--db');
+    throw e;
+  }
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
   return report.healthy ? 0 : 1;
 }

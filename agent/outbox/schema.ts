@@ -17,7 +17,10 @@
 // every page of the file once, so after a tunnel the agent would hold ~16 MB more for good (on a
 // Pi with ~50 MB for the whole agent, issue #4). A drain round reads the oldest few thousand rows
 // and deletes them, and appends at the other end of the b-tree: a few hundred KB of pages.
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StartError } from '../../shared/config.js';
 
 export const SCHEMA_VERSION = 1;
 export const PAGE_SIZE = 1024;
@@ -58,28 +61,105 @@ export interface OpenOptions {
   pageSize?: number;
 }
 
+/**
+ * The outbox file cannot be opened: its directory does not exist, it is a directory, it is not
+ * a database or not this agent's, ... No wait fixes that, so it is a StartError (one line, no
+ * stack trace); the commands say which setting named the file (`reason` without the path).
+ */
+export class OutboxOpenError extends StartError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot open the outbox ${path}: ${reason}`, options);
+    this.name = 'OutboxOpenError';
+  }
+
+  /** The same refusal from `agent <command>`, naming the setting the path came from. */
+  naming(command: string, setting: string): StartError {
+    return new StartError(
+      `agent ${command}: cannot open the outbox ${this.path} (${setting}): ${this.reason}`,
+      {
+        cause: this.cause,
+      },
+    );
+  }
+}
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Why `path` could not be opened, in words: SQLite's own messages do not say which part is wrong. */
+function whyNotOpened(path: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const file = statOrNull(path);
+  if (file?.isDirectory()) return 'it is a directory';
+  if (!file) {
+    const dir = dirname(path);
+    const parent = statOrNull(dir);
+    if (!parent) return `the directory ${dir} does not exist`;
+    if (!parent.isDirectory()) return `${dir} is not a directory`;
+    return `cannot create it in ${dir} (${message})`;
+  }
+  return message;
+}
+
 /** Opens (creating if needed) an outbox file with the durability settings above. */
 export function openOutboxDb(path: string, opts: OpenOptions = {}): Database.Database {
-  if (opts.readonly) {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return opts.readonly ? openReader(path) : openWriter(path, opts);
+  } catch (e) {
+    if (e instanceof OutboxOpenError) throw e;
+    throw new OutboxOpenError(path, whyNotOpened(path, e), { cause: e });
+  }
+}
+
+function openReader(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
     // A reader must wait for the agent's short write transactions, not fail.
     db.pragma('busy_timeout = 5000');
+    // Reads the header now: a file that is not a database fails here, not at the first query.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION)
+      throw new OutboxOpenError(
+        path,
+        version === 0
+          ? 'it is not an agent outbox (a SQLite database without its tables)'
+          : `it has schema version ${version}, this agent knows ${SCHEMA_VERSION}`,
+      );
     return db;
-  }
-  const db = new Database(path);
-  db.pragma('busy_timeout = 5000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === 0) {
-    // page_size only takes effect before the first table exists and before WAL is on.
-    db.pragma(`page_size = ${opts.pageSize ?? PAGE_SIZE}`);
-  } else if (version !== SCHEMA_VERSION) {
+  } catch (e) {
     db.close();
-    throw new Error(`outbox ${path} has schema version ${version}, this agent knows ${SCHEMA_VERSION}`);
+    throw e;
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma(`cache_size = -${CACHE_KIB}`);
-  db.exec(DDL);
-  if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  return db;
+}
+
+function openWriter(path: string, opts: OpenOptions): Database.Database {
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) {
+      // page_size only takes effect before the first table exists and before WAL is on.
+      db.pragma(`page_size = ${opts.pageSize ?? PAGE_SIZE}`);
+    } else if (version !== SCHEMA_VERSION) {
+      throw new OutboxOpenError(path, `it has schema version ${version}, this agent knows ${SCHEMA_VERSION}`);
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma(`cache_size = -${CACHE_KIB}`);
+    db.exec(DDL);
+    if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 }

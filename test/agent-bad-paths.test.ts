@@ -1,0 +1,149 @@
+// Bad paths given to the agent's commands, as real processes: an outbox that cannot be opened is
+// refused in one line naming the setting, the path and why (exit 1, like the ingest's SQLite file),
+// and a --replay that is not a readable file is a usage error (exit 2), as `decode` has it. Under
+// systemd's Restart=always a stack trace here would be a restart loop of stack traces.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t, { type Test } from 'tap';
+import { type Ran, runCommand } from './helpers/run.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/nmea/hemi.log');
+
+function tmpDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-bad-paths-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function agent(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  const base = { ...process.env };
+  delete base['ENV_FILE'];
+  delete base['AGENT_DB'];
+  delete base['KAFKA_BROKERS'];
+  return runCommand(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
+    env: { ...base, LOG_LEVEL: 'warn', ...env },
+    timeoutMs: 30_000,
+  });
+}
+
+/** Exactly `line` on stderr, nothing more (no stack trace), and the exit code. */
+function refused(t: Test, r: Ran, code: number, line: RegExp, what: string): void {
+  t.equal(r.code, code, `${what}: exit ${code}`);
+  t.match(r.stderr, line, `${what}: says what and why`);
+  t.equal(r.stderr.trimEnd().split('\n').length, 1, `${what}: one line (${JSON.stringify(r.stderr)})`);
+  t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
+}
+
+const runArgs = ['run', '--device', 'd1', '--replay', FIXTURE, '--speed', '0', '--brokers', '127.0.0.1:1'];
+
+t.test('agent run: an outbox that cannot be opened is one line naming AGENT_DB or --db', async (t) => {
+  const dir = tmpDir(t);
+  refused(
+    t,
+    await agent(runArgs, { AGENT_DB: '/nonexistent/dir/o.db' }),
+    1,
+    /^agent run: cannot open the outbox \/nonexistent\/dir\/o\.db \(AGENT_DB\): the directory \/nonexistent\/dir does not exist\n$/,
+    'a missing directory',
+  );
+  refused(
+    t,
+    await agent(runArgs, { AGENT_DB: dir }),
+    1,
+    new RegExp(`^agent run: cannot open the outbox ${dir} \\(AGENT_DB\\): it is a directory\\n$`),
+    'a directory',
+  );
+  refused(
+    t,
+    await agent(runArgs, { AGENT_DB: '/proc/o.db' }),
+    1,
+    /^agent run: cannot open the outbox \/proc\/o\.db \(AGENT_DB\): cannot create it in \/proc/,
+    'a directory where no file can be created',
+  );
+  const notDb = join(dir, 'not-a-db');
+  writeFileSync(notDb, 'this is not SQLite, but long enough to have a header of sorts\n'.repeat(20));
+  refused(
+    t,
+    await agent([...runArgs, '--db', notDb]),
+    1,
+    /^agent run: cannot open the outbox .*not-a-db \(--db\): file is not a database\n$/,
+    'a file that is not a database, given with --db',
+  );
+});
+
+t.test('agent status: a directory, a non-SQLite file, a foreign database: one line', async (t) => {
+  const dir = tmpDir(t);
+  refused(
+    t,
+    await agent(['status', '--db', dir]),
+    1,
+    /^agent status: cannot open the outbox .* \(--db\): it is a directory\n$/,
+    'a directory',
+  );
+  const notDb = join(dir, 'not-a-db');
+  writeFileSync(notDb, 'this is not SQLite, but long enough to have a header of sorts\n'.repeat(20));
+  refused(
+    t,
+    await agent(['status'], { AGENT_DB: notDb }),
+    1,
+    /^agent status: cannot open the outbox .*not-a-db \(AGENT_DB\): file is not a database\n$/,
+    'a file that is not a database',
+  );
+  const foreign = join(dir, 'foreign.db');
+  const db = new Database(foreign);
+  db.exec('CREATE TABLE t (x)');
+  db.close();
+  refused(
+    t,
+    await agent(['status', '--db', foreign]),
+    1,
+    /^agent status: cannot open the outbox .*foreign\.db \(--db\): it is not an agent outbox/,
+    "another program's SQLite database",
+  );
+});
+
+t.test('agent simulate: a bad --db or --replay is one line', async (t) => {
+  const dir = tmpDir(t);
+  const sim = ['simulate', '--devices', '2', '--duration', '1', '--brokers', '127.0.0.1:1'];
+  refused(
+    t,
+    await agent([...sim, '--db', '/nonexistent/s.db']),
+    1,
+    /^agent simulate: cannot open the outbox \/nonexistent\/s\.db \(--db\): the directory \/nonexistent does not exist\n$/,
+    'a missing directory',
+  );
+  refused(
+    t,
+    await agent([...sim, '--db', join(dir, 's.db'), '--replay', '/nonexistent']),
+    2,
+    /^agent simulate: --replay \/nonexistent is not a readable file\n$/,
+    'a missing capture',
+  );
+  refused(
+    t,
+    await agent([...sim, '--db', join(dir, 's.db'), '--replay', FIXTURE, '--replay', dir]),
+    2,
+    /^agent simulate: --replay .* is not a readable file\n$/,
+    'a directory as a capture',
+  );
+});
+
+t.test('agent run --replay DIR is a usage error, as decode DIR is', async (t) => {
+  const dir = tmpDir(t);
+  refused(
+    t,
+    await agent([...runArgs.slice(0, 3), '--replay', dir, '--db', join(dir, 'o.db')]),
+    2,
+    new RegExp(`^agent run: --replay ${dir} is not a readable file\\n$`),
+    'a directory',
+  );
+  refused(
+    t,
+    await agent(['decode', dir]),
+    2,
+    new RegExp(`^agent decode: ${dir} is not a readable file\\n$`),
+    'decode, unchanged',
+  );
+});
