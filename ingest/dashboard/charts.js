@@ -1,6 +1,6 @@
 // Small time-series line charts on a canvas (no chart library, so the page works offline):
 // one line per consumer group over the last few minutes, y axis from zero with nice ticks.
-import { niceStep } from './map.js';
+import { niceStep } from './grid.js';
 
 const WINDOW_MS = 5 * 60_000;
 export const PALETTE = ['#2f81f7', '#3fb950', '#d29922', '#bc8cff', '#f85149', '#39c5cf'];

@@ -3,6 +3,7 @@
 // The view fits the fleet's bounding box and refits only when a device leaves it, so markers
 // visibly move; dragging or zooming by hand turns auto-fit off until "Fit fleet" is pressed.
 
+import { gridLines, niceStep } from './grid.js';
 import { MARKER_HALF, placeLabels } from './labels.js';
 import { nextInStack, stackMarkers, topOf } from './stacks.js';
 
@@ -15,6 +16,16 @@ const LABEL_FONT = '11px system-ui, sans-serif';
 const LABEL_HEIGHT = 13;
 /** A stack of riders on one spot: a larger disc with the count in it. */
 const STACK_RADIUS = 9;
+/**
+ * Zoom limits (pixels per world width): out to the whole world in 256 px, in to about 1 cm a
+ * pixel. A view never has a scale of 0 (a canvas without a size), which every conversion divides by.
+ */
+const MIN_SCALE = 256;
+const MAX_SCALE = 2 ** 32;
+
+function clampScale(s) {
+  return Number.isFinite(s) ? Math.min(MAX_SCALE, Math.max(MIN_SCALE, s)) : MIN_SCALE;
+}
 
 /** Longitude/latitude to Web Mercator world units (0..1 both ways, y down). */
 export function project(lon, lat) {
@@ -24,13 +35,6 @@ export function project(lon, lat) {
 
 export function unproject(x, y) {
   return { lon: x * 360 - 180, lat: (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI };
-}
-
-/** 1, 2 or 5 times a power of ten, the nearest at or above `raw`. */
-export function niceStep(raw) {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
 }
 
 export class FleetMap {
@@ -119,7 +123,8 @@ export class FleetMap {
     const all = [...this.track.pts];
     const m = this.markers.get(id);
     if (m) all.push(project(m.lon, m.lat));
-    if (all.length > 0) {
+    // A canvas without a size (hidden) has nothing to fit to: the view stays as it is.
+    if (all.length > 0 && this.size.w >= 1 && this.size.h >= 1) {
       const b = { x0: 1, y0: 1, x1: 0, y1: 0 };
       for (const p of all) {
         b.x0 = Math.min(b.x0, p.x);
@@ -132,9 +137,8 @@ export class FleetMap {
       this.view = {
         cx: (b.x0 + b.x1) / 2,
         cy: (b.y0 + b.y1) / 2,
-        scale: Math.min(
-          (w * 0.8) / Math.max(b.x1 - b.x0, minSpan),
-          (h * 0.8) / Math.max(b.y1 - b.y0, minSpan),
+        scale: clampScale(
+          Math.min((w * 0.8) / Math.max(b.x1 - b.x0, minSpan), (h * 0.8) / Math.max(b.y1 - b.y0, minSpan)),
         ),
       };
     }
@@ -164,10 +168,10 @@ export class FleetMap {
     this.dirty = true;
   }
 
-  /** The view that shows every marker and trail, or null without markers. */
+  /** The view that shows every marker and trail, or null without markers or without a canvas size. */
   fittedView() {
     const b = this.bounds(true);
-    if (!b) return null;
+    if (!b || this.size.w < 1 || this.size.h < 1) return null;
     const { x0, y0, x1, y1 } = b;
     // At least MIN_SPAN_M across, so one parked rider is not shown at street-atom scale.
     const minSpan = MIN_SPAN_M / this.metersPerWorld(b);
@@ -175,7 +179,11 @@ export class FleetMap {
     const spanY = Math.max(y1 - y0, minSpan);
     const { w, h } = this.size;
     // 70% of the canvas: room for riders to move before the next refit.
-    return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: Math.min((w * 0.7) / spanX, (h * 0.7) / spanY) };
+    return {
+      cx: (x0 + x1) / 2,
+      cy: (y0 + y1) / 2,
+      scale: clampScale(Math.min((w * 0.7) / spanX, (h * 0.7) / spanY)),
+    };
   }
 
   /**
@@ -284,7 +292,7 @@ export class FleetMap {
         const sx = e.clientX - r.left;
         const sy = e.clientY - r.top;
         const before = this.toWorld(sx, sy);
-        this.view.scale *= Math.exp(-e.deltaY * 0.0015);
+        this.view.scale = clampScale(this.view.scale * Math.exp(-e.deltaY * 0.0015));
         const after = this.toWorld(sx, sy);
         this.view.cx += before.x - after.x;
         this.view.cy += before.y - after.y;
@@ -384,31 +392,33 @@ export class FleetMap {
   drawGrid() {
     const { ctx } = this;
     const { w, h } = this.size;
-    const tl = unproject(this.toWorld(0, 0).x, this.toWorld(0, 0).y);
-    const br = unproject(this.toWorld(w, h).x, this.toWorld(w, h).y);
-    const step = niceStep(Math.max((br.lon - tl.lon) / 7, 1e-6));
-    const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+    const tl = this.toWorld(0, 0);
+    const br = this.toWorld(w, h);
+    const nw = unproject(tl.x, tl.y);
+    const se = unproject(br.x, br.y);
+    // Bounded lines whatever the canvas size or zoom (grid.js).
+    const grid = gridLines({ west: nw.lon, east: se.lon, south: se.lat, north: nw.lat });
     ctx.lineWidth = 1;
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = '#5b6b7b';
     ctx.strokeStyle = '#1b2530';
     ctx.textAlign = 'left';
-    for (let lon = Math.ceil(tl.lon / step) * step; lon <= br.lon; lon += step) {
+    for (const lon of grid.lons) {
       const x = Math.round(this.toScreen(project(lon, 0)).x) + 0.5;
       ctx.beginPath();
       ctx.moveTo(x, 0);
       ctx.lineTo(x, h);
       ctx.stroke();
-      ctx.fillText(`${lon.toFixed(decimals)}°`, x + 3, h - 22);
+      ctx.fillText(`${lon.toFixed(grid.decimals)}°`, x + 3, h - 22);
     }
-    for (let lat = Math.ceil(br.lat / step) * step; lat <= tl.lat; lat += step) {
+    for (const lat of grid.lats) {
       const y = Math.round(this.toScreen(project(0, lat)).y) + 0.5;
       ctx.beginPath();
       ctx.moveTo(0, y);
       ctx.lineTo(w, y);
       ctx.stroke();
       // Not in the bottom strip: the scale bar and the longitude labels are drawn there.
-      if (y < h - 56) ctx.fillText(`${lat.toFixed(decimals)}°`, 4, y - 3);
+      if (y < h - 56) ctx.fillText(`${lat.toFixed(grid.decimals)}°`, 4, y - 3);
     }
   }
 
