@@ -1,10 +1,11 @@
 // startBroker: open the data directory, recover the logs, listen, serve; stop(): close the
 // listener and connections, flush and fsync every log, mark the shutdown clean.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../shared/log.js';
+import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { createApiHandlers } from './apis.js';
 import { type BrokerConfig, brokerConfig, type TopicDefaults } from './config.js';
 import type { ApiHandler } from './server/api.js';
@@ -168,25 +169,10 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
 
 /** One broker per data directory: a second one would interleave writes into the same segments. */
 function takeLock(dataDir: string): void {
-  const path = join(dataDir, LOCK);
-  if (existsSync(path)) {
-    const pid = Number(readFileSync(path, 'utf8'));
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
-      throw new Error(`data directory ${dataDir} is in use by broker process ${pid}`);
-    }
-  }
-  writeFileSync(path, String(process.pid));
+  const held = takePidLock(join(dataDir, LOCK));
+  if (held) throw new Error(`data directory ${dataDir} is in use by broker process ${held.heldBy}`);
 }
 
 function releaseLock(dataDir: string): void {
-  rmSync(join(dataDir, LOCK), { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  releasePidLock(join(dataDir, LOCK));
 }

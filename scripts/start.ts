@@ -11,8 +11,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
-import { env, loadConfig, runMain, UsageError } from '../shared/config.js';
+import { env, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { Supervisor, waitForHttp, waitForPort } from './supervisor.js';
 
 const USAGE = `usage: npm start [-- options]
@@ -102,6 +103,17 @@ async function main(): Promise<void> {
     INGEST_TOKEN: env.string({ description: 'dashboard token', secret: true, pattern: /^\S{16,}$/ }),
   });
   mkdirSync(dataDir, { recursive: true });
+  // Before anything starts: a second `npm start` on the same data would otherwise find the first
+  // one's broker and HTTP port answering and report success, with a second simulator writing the
+  // same outboxes.
+  const lock = join(dataDir, 'start.lock');
+  const held = takePidLock(lock);
+  if (held) {
+    throw new StartError(
+      `npm start: ${dataDir} is in use by another npm start (pid ${held.heldBy}); stop it, or give another --data-dir`,
+    );
+  }
+  process.on('exit', () => releasePidLock(lock));
   const token = dashboardToken(dataDir, cfg.INGEST_TOKEN);
   const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 

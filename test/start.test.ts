@@ -1,0 +1,107 @@
+// `npm start`, the README's first command: the whole pipeline on embedded defaults. It starts,
+// the simulated riders reach the API, Ctrl-C stops everything cleanly, a second `npm start` on
+// the same data is refused while the first runs, and a restart resumes (seqs carry on).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { eventually, freePort } from './helpers/stack.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+interface Started {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(dataDir: string, httpPort: number, brokerPort: number): Started {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'scripts/start.ts'),
+      '--data-dir',
+      dataDir,
+      '--devices',
+      '3',
+      '--no-replay',
+      '--http-port',
+      String(httpPort),
+      '--broker-port',
+      String(brokerPort),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, KAFKA_BROKERS: '', INGEST_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, out: () => text, exited };
+}
+
+/** Each simulated rider's newest seq, as the API tells it. */
+async function lastSeqs(httpPort: number, token: string): Promise<Map<string, number>> {
+  const r = await fetch(`http://127.0.0.1:${httpPort}/api/devices`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const body = (await r.json()) as { devices: { deviceId: string; lastFix: { seq: number } }[] };
+  return new Map(body.devices.map((d) => [d.deviceId, d.lastFix.seq]));
+}
+
+t.test('npm start: runs, refuses a second start on its data, stops on Ctrl-C, resumes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'npm-start-'));
+  const running: Started[] = [];
+  t.teardown(async () => {
+    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const [httpPort, brokerPort] = [await freePort(), await freePort()];
+
+  const first = start(dir, httpPort, brokerPort);
+  running.push(first);
+  t.ok(
+    await eventually(() => /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=/.test(first.out()), 120_000),
+    'it prints the dashboard URL',
+  );
+  const token = /token=(\S+)/.exec(first.out())![1]!;
+  let before = new Map<string, number>();
+  t.ok(
+    await eventually(async () => {
+      before = await lastSeqs(httpPort, token);
+      return before.size === 3 && [...before.values()].every((s) => s >= 3);
+    }, 120_000),
+    'three simulated riders reach the API, each with fixes',
+  );
+
+  // A second start on the same data (other ports, so nothing else would stop it).
+  const second = start(dir, await freePort(), await freePort());
+  running.push(second);
+  t.equal(await second.exited, 1, 'the second start is refused');
+  t.match(second.out(), /is in use by another npm start \(pid \d+\)/, 'saying why');
+  t.notMatch(second.out(), /dashboard:/, 'without claiming to have started');
+  t.notMatch(second.out(), /\n\s+at /, 'in one line, no stack');
+  t.equal(first.child.exitCode, null, 'the first one runs on');
+
+  first.child.kill('SIGINT');
+  t.equal(await first.exited, 0, 'Ctrl-C stops everything with exit 0');
+  t.notOk(existsSync(join(dir, 'start.lock')), 'and lets go of its data');
+
+  const again = start(dir, httpPort, brokerPort);
+  running.push(again);
+  t.ok(
+    await eventually(async () => {
+      const now = await lastSeqs(httpPort, token).catch(() => new Map<string, number>());
+      return [...before].every(([id, seq]) => (now.get(id) ?? 0) > seq);
+    }, 120_000),
+    'after a restart, each rider carries on from its stored seqs',
+  );
+  again.child.kill('SIGINT');
+  t.equal(await again.exited, 0);
+});
