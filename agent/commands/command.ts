@@ -17,18 +17,29 @@ export interface Command {
 
 /**
  * node:util parseArgs with its errors turned into UsageErrors (one line, exit 2) that name
- * the command, so a typo never prints a stack trace.
+ * the command, so a typo never prints a stack trace. Positional arguments are refused unless
+ * the command takes them (`positionals: true`, e.g. decode's FILE).
  */
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(
   command: string,
   args: string[],
   options: O,
+  { positionals = false }: { positionals?: boolean } = {},
 ) {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+  >;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`agent ${command}: ${e instanceof Error ? e.message : String(e)} (see --help)`);
   }
+  // A command that takes no arguments refuses them rather than ignoring them: `run extra`, or a
+  // value given to a switch (`run --loop yes`), is a mistake the user should hear about.
+  const extra = parsed.positionals[0];
+  if (!positionals && extra !== undefined)
+    throw new UsageError(`agent ${command}: unexpected argument ${JSON.stringify(extra)} (see --help)`);
+  return parsed;
 }
 
 /** Whether `path` is a file this process can read: not missing, not a directory, not unreadable. */

@@ -49,13 +49,18 @@ function noFixJson(r: Extract<EpochResult, { kind: 'nofix' }>): string {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('decode', args, {
-    help: { type: 'boolean', short: 'h' },
-    'one-per-second': { type: 'boolean' },
-    nofix: { type: 'boolean' },
-    'not-before': { type: 'string' },
-    quiet: { type: 'boolean' },
-  });
+  const { values, positionals } = parseCommandArgs(
+    'decode',
+    args,
+    {
+      help: { type: 'boolean', short: 'h' },
+      'one-per-second': { type: 'boolean' },
+      nofix: { type: 'boolean' },
+      'not-before': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    { positionals: true },
+  );
   if (values.help) {
     process.stdout.write(`${help}\n`);
     return 0;

@@ -1,0 +1,46 @@
+// Commands that take no positional arguments refuse them (a usage error, exit 2) instead of
+// starting as if they were not there: `agent run extra` must not quietly run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { type Ran, runCommand } from './helpers/run.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/nmea/hemi.log');
+
+/** The command's outcome; one that is still running after 15 s (it started) is killed: code null. */
+async function agent(args: string[]): Promise<Ran> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  delete env['ENV_FILE'];
+  return runCommand(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
+    env,
+    timeoutMs: 15_000,
+  }).catch((e: Error) => ({ code: null, stdout: '', stderr: `(still running, killed) ${e.message}` }));
+}
+
+t.test('run, status and simulate refuse positional arguments; decode still takes its FILE', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'o.db');
+  const offline = ['--brokers', '127.0.0.1:1'];
+  const [run, runLast, status, simulate, decode] = await Promise.all([
+    agent(['run', 'extra', '--device', 'd1', '--replay', FIXTURE, '--db', db, ...offline]),
+    agent(['run', '--device', 'd1', '--replay', FIXTURE, '--db', db, ...offline, '--loop', 'yes']),
+    agent(['status', 'now', '--db', join(dir, 'missing.db')]),
+    agent(['simulate', '--devices', '1', '--db', join(dir, 's.db'), ...offline, 'fast']),
+    agent(['decode', '--quiet', FIXTURE]),
+  ]);
+  const cases: [string, Ran, string][] = [
+    ['run extra', run, 'agent run: unexpected argument "extra" (see --help)'],
+    ['run --loop yes', runLast, 'agent run: unexpected argument "yes" (see --help)'],
+    ['status now', status, 'agent status: unexpected argument "now" (see --help)'],
+    ['simulate ... fast', simulate, 'agent simulate: unexpected argument "fast" (see --help)'],
+  ];
+  for (const [what, r, line] of cases) {
+    t.equal(r.code, 2, `${what}: exit 2`);
+    t.equal(r.stderr, `${line}\n`, `${what}: one line naming the argument`);
+  }
+  t.equal(decode.code, 0, 'decode FILE still works');
+  t.match(decode.stdout, /^\{"time":/);
+});
