@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { StartError } from '../shared/config.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { createApiHandlers } from './apis.js';
 import { type BrokerConfig, brokerConfig, type TopicDefaults } from './config.js';
@@ -40,7 +42,7 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   const { logger, topicDefaults, ...rest } = opts;
   const config = brokerConfig({ ...rest, topicDefaults: topicDefaults as TopicDefaults | undefined });
   const log = logger ?? createLogger('broker');
-  mkdirSync(config.dataDir, { recursive: true });
+  makeDirs(config.dataDir);
   takeLock(config.dataDir);
 
   const markerPath = join(config.dataDir, CLEAN_MARKER);
@@ -170,7 +172,7 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
 /** One broker per data directory: a second one would interleave writes into the same segments. */
 function takeLock(dataDir: string): void {
   const held = takePidLock(join(dataDir, LOCK));
-  if (held) throw new Error(`data directory ${dataDir} is in use by broker process ${held.heldBy}`);
+  if (held) throw new StartError(`data directory ${dataDir} is in use by broker process ${held.heldBy}`);
 }
 
 function releaseLock(dataDir: string): void {

@@ -2,7 +2,7 @@
 // (flush and fsync every segment, mark the shutdown clean so the next start skips recovery).
 
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../shared/config.js';
+import { StartError, UsageError } from '../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { createLogger } from '../shared/log.js';
 import { startBroker } from './broker.js';
@@ -57,7 +57,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((err) => {
-  log.fatal({ err }, 'broker failed to start');
+main().catch((err: unknown) => {
+  // What an operator can fix (a path, a port, the lock) is one line on stderr and in the log;
+  // anything else is a bug, logged with its stack.
+  const plain = err instanceof StartError || typeof (err as NodeJS.ErrnoException)?.code === 'string';
+  if (plain) {
+    const message = (err as Error).message;
+    process.stderr.write(`broker: cannot start: ${message}\n`);
+    log.fatal({ error: message }, 'broker failed to start');
+  } else {
+    log.fatal({ err }, 'broker failed to start');
+  }
   process.exit(1);
 });

@@ -6,13 +6,14 @@
 // prints the dashboard URL with its token. Everything lives under data/, so a second `npm start`
 // resumes where the first stopped. Ctrl-C stops agents, then ingest, then broker.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { env, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { Supervisor, waitForHttp, waitForPort } from './supervisor.js';
 
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     ...kafkaSpec,
     INGEST_TOKEN: env.string({ description: 'dashboard token', secret: true, pattern: /^\S{16,}$/ }),
   });
-  mkdirSync(dataDir, { recursive: true });
+  makeDirs(dataDir);
   // Before anything starts: a second `npm start` on the same data would otherwise find the first
   // one's broker and HTTP port answering and report success, with a second simulator writing the
   // same outboxes.

@@ -1,7 +1,7 @@
 // `npm run broker`: --help, one-line errors for bad options, a second broker on the same data
 // dir refused, and SIGTERM stops cleanly (exit 0, next start skips recovery).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -37,6 +37,26 @@ t.test('--help and bad options', async (t) => {
     autoCreateTopics: false,
     topicDefaults: { retentionMs: -1 },
   });
+});
+
+t.test('a data directory that cannot be made: one line at once, no hang, no stack', async (t) => {
+  const file = join(tempDir(t), 'a-file');
+  writeFileSync(file, 'not a directory');
+  // /proc/x: Node's recursive mkdirSync never returns there (it retries ENOENT forever).
+  for (const [dir, why] of [
+    ['/proc/x/data', /ENOENT: no such file or directory, mkdir '\/proc\/x'/],
+    [join(file, 'data'), /ENOTDIR: not a directory/],
+  ] as const) {
+    const err = await run(process.execPath, ['--import', 'tsx', main, '--data-dir', dir, '--port', '0'], {
+      timeout: 30_000,
+    }).catch((e: { code: number; stderr: string; killed: boolean }) => e);
+    const e = err as { code: number; stderr: string; killed: boolean };
+    t.notOk(e.killed, `${dir}: it did not hang`);
+    t.equal(e.code, 1, `${dir}: exit 1`);
+    t.match(e.stderr, /^broker: cannot start: /m, `${dir}: one line on stderr`);
+    t.match(e.stderr, why, `${dir}: says why`);
+    t.notMatch(e.stderr, /\n\s+at /, `${dir}: no stack`);
+  }
 });
 
 t.test('SIGTERM stops cleanly; a second broker on the same dir is refused', async (t) => {
