@@ -2,14 +2,17 @@
 // the devices list and the consumer-group figures. Auth is the session cookie set at /login;
 // EventSource and fetch send it on their own (same origin).
 import { LineChart } from './charts.js';
+import { LastSeen } from './last-seen.js';
 import { FleetMap } from './map.js';
 import { DevicesTable } from './table.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
 
-const map = new FleetMap($('map'), config);
-const table = new DevicesTable($('devices'), $('devices-note'), config);
+// When each device was last heard from, for the table, the KPIs and the map alike.
+const seen = new LastSeen(config);
+const map = new FleetMap($('map'), config, seen);
+const table = new DevicesTable($('devices'), $('devices-note'), seen);
 const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet' });
 const tputChart = new LineChart($('tput-chart'), {
   format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
@@ -18,7 +21,7 @@ let liveEvents = 0;
 let lastStats = null;
 
 // Exposed for the browser test and for poking at from the devtools console.
-window.fleetDashboard = { map, table, stats: () => lastStats };
+window.fleetDashboard = { map, table, seen, stats: () => lastStats };
 
 function setText(id, text, cls) {
   const e = $(id);
@@ -26,8 +29,11 @@ function setText(id, text, cls) {
   if (cls !== undefined) e.className = `v ${cls}`;
 }
 
-async function getJson(path) {
+/** `timing`, if given, gets the local times the request was `sent` and `answered` (headers in). */
+async function getJson(path, timing) {
+  const sent = Date.now();
   const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (timing) Object.assign(timing, { sent, answered: Date.now() });
   if (res.status === 401) {
     location.href = '/login';
     throw new Error('session expired');
@@ -54,6 +60,9 @@ function connect() {
   es.addEventListener('fix', (e) => {
     const fix = JSON.parse(e.data);
     liveEvents++;
+    // When the server took it, not when it got here: on (re)connect the stream replays every
+    // device's newest position, however old.
+    seen.heard(fix.deviceId, fix.receivedAt);
     map.update(fix);
     table.live(fix);
   });
@@ -71,8 +80,10 @@ async function pollDevicesForever() {
 
 async function pollDevices() {
   try {
-    const r = await getJson('/api/devices');
-    table.render(r.devices, r.now, r.offlineAfterS);
+    const timing = {};
+    const r = await getJson('/api/devices', timing);
+    seen.sync(r.now, timing.sent, timing.answered);
+    table.render(r.devices, r.offlineAfterS);
   } catch (e) {
     $('devices-note').textContent = `could not load devices: ${e.message}`;
   }

@@ -10,7 +10,6 @@ import { nextInStack, stackMarkers, topOf } from './stacks.js';
 const TRAIL_POINTS = 120;
 const MIN_SPAN_M = 600;
 const EARTH_M = 40075016.686;
-const FRESH_MS = 15_000;
 const LABEL_LIMIT = 200;
 const LABEL_FONT = '11px system-ui, sans-serif';
 const LABEL_HEIGHT = 13;
@@ -37,12 +36,16 @@ export function unproject(x, y) {
   return { lon: x * 360 - 180, lat: (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI };
 }
 
+/** Marker colours by LastSeen state (last-seen.js): the table's online/offline, plus fresh. */
+const COLOURS = { fresh: '#3fb950', stale: '#d29922', offline: '#6e7b88' };
+
 export class FleetMap {
-  constructor(canvas, { tileUrl, offlineAfterS }) {
+  /** `seen`: the page's LastSeen (last-seen.js), which the devices table reads too. */
+  constructor(canvas, { tileUrl }, seen) {
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
     this.tileUrl = tileUrl;
-    this.offlineAfterMs = offlineAfterS * 1000;
+    this.seen = seen;
     this.markers = new Map();
     /** The selected device's stored track: { id, pts } in world units, or null. */
     this.track = null;
@@ -104,7 +107,6 @@ export class FleetMap {
       course: fix.course,
       speed: fix.speed,
     });
-    m.receivedAt = fix.receivedAt;
     const p = project(fix.lon, fix.lat);
     m.trail.push(p);
     if (m.trail.length > TRAIL_POINTS) m.trail.shift();
@@ -446,9 +448,7 @@ export class FleetMap {
   }
 
   colour(m, now) {
-    const age = now - (m.receivedAt ?? now);
-    if (age > this.offlineAfterMs) return '#6e7b88';
-    return age > FRESH_MS ? '#d29922' : '#3fb950';
+    return COLOURS[this.seen.state(m.id, now)];
   }
 
   drawTrail(m) {

@@ -2,7 +2,8 @@
 // Device data comes from /api/devices (polled) and the live stream; the table itself shows at
 // most `limit` rows, devices needing attention first (offline, gaps, backlog), then by id, with
 // a filter box. Ten thousand live rows would cost the browser more than they tell anyone, so the
-// DOM is repainted from the data a few times a second, never per fix.
+// DOM is repainted from the data a few times a second, never per fix. Online or offline is the
+// page's one notion of when each device was last heard from (last-seen.js), shared with the map.
 
 export function ago(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -34,10 +35,11 @@ const CELLS = ['id', 'status', 'age', 'pos', 'speed num', 'seq num', 'gaps', 'ba
 const BACKLOG_S = 10;
 
 export class DevicesTable {
-  constructor(table, note, { offlineAfterS }, { limit = 200 } = {}) {
+  /** `seen`: the page's LastSeen (last-seen.js), which the map reads too. */
+  constructor(table, note, seen, { limit = 200 } = {}) {
     this.body = table.tBodies[0];
     this.note = note;
-    this.offlineAfterMs = offlineAfterS * 1000;
+    this.seen = seen;
     this.limit = limit;
     this.devices = new Map();
     this.filter = '';
@@ -46,24 +48,30 @@ export class DevicesTable {
     this.timer = null;
   }
 
-  /** A full list from /api/devices (server time `serverNow`, to correct for clock skew). */
-  render(list, serverNow, offlineAfterS) {
-    const skew = Date.now() - serverNow;
-    const seen = new Set();
+  /**
+   * A full list from /api/devices (its `now` already given to the LastSeen, which keeps the
+   * later of each device's `lastSeenMs` and what the live stream said).
+   */
+  render(list, offlineAfterS) {
+    const listed = new Set();
+    this.seen.setOfflineAfter(offlineAfterS);
     for (const d of list) {
-      seen.add(d.deviceId);
+      listed.add(d.deviceId);
       const prev = this.devices.get(d.deviceId);
       // Keep a fresher position the live stream already gave us.
       if (prev?.lastFix && prev.lastFix.time > d.lastFix.time) d.lastFix = prev.lastFix;
-      d.lastSeenLocal = Math.max(d.lastSeenMs + skew, prev?.lastSeenLocal ?? 0);
+      this.seen.heard(d.deviceId, d.lastSeenMs);
       this.devices.set(d.deviceId, d);
     }
-    for (const [id, d] of this.devices) if (!seen.has(id) && !d.liveOnly) this.devices.delete(id);
+    for (const [id, d] of this.devices) if (!listed.has(id) && !d.liveOnly) this.devices.delete(id);
     this.offlineSuffix = `offline after ${offlineAfterS} s without a fix`;
     this.schedule();
   }
 
-  /** A live fix: remembered now, painted with the next repaint. */
+  /**
+   * A live fix: remembered now, painted with the next repaint. When the server heard it
+   * (`receivedAt`) is the page's LastSeen's business: the page tells it once for table and map.
+   */
   live(fix) {
     let d = this.devices.get(fix.deviceId);
     if (!d) {
@@ -71,7 +79,6 @@ export class DevicesTable {
       this.devices.set(fix.deviceId, d);
     }
     d.lastFix = fix;
-    d.lastSeenLocal = Date.now();
     this.schedule();
   }
 
@@ -89,7 +96,7 @@ export class DevicesTable {
   }
 
   online(d, now) {
-    return now - d.lastSeenLocal <= this.offlineAfterMs;
+    return this.seen.online(d.deviceId, now);
   }
 
   needsAttention(d, now) {
