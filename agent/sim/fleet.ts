@@ -10,7 +10,7 @@
 //   await fleet.stop();
 import type { KafkaConfig } from 'kafkajs';
 import type { Logger } from '../../shared/log.js';
-import { Outbox, type OutboxOptions } from '../outbox/outbox.js';
+import { Outbox, type OutboxOptions, readAgentState } from '../outbox/outbox.js';
 import { Sender, type SenderStats } from '../sender/sender.js';
 import { type CityGrid, DEFAULT_CITY } from './rider.js';
 import { fleetTracks, type Track } from './tracks.js';
@@ -59,6 +59,29 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** Ticks between saves of where the riders are (a crash restarts them at most this far back). */
+const SAVE_EVERY_TICKS = 30;
+const SAVED = 'sim-tracks';
+
+function saveTracks(outbox: Outbox, deviceIds: readonly string[], tracks: readonly Track[]): void {
+  outbox.setState(SAVED, Object.fromEntries(deviceIds.map((id, i) => [id, tracks[i]!.snapshot()])));
+}
+
+/**
+ * A restarted simulator carries each device on from where it was saved (its last stop, or at most
+ * SAVE_EVERY_TICKS before a crash), so riders do not jump back to their start: a jump would show as
+ * a long straight line on the map and count as distance in trips. Returns how many resumed.
+ */
+function resumeTracks(outbox: Outbox, deviceIds: readonly string[], tracks: readonly Track[]): number {
+  const saved = readAgentState(outbox.db)[SAVED]?.value as Record<string, unknown> | undefined;
+  if (typeof saved !== 'object' || saved === null) return 0;
+  let n = 0;
+  deviceIds.forEach((id, i) => {
+    if (id in saved && tracks[i]!.restore(saved[id])) n++;
+  });
+  return n;
+}
+
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!Number.isInteger(opts.devices) || opts.devices < 1)
     throw new RangeError('simulate: devices must be >= 1');
@@ -73,6 +96,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     inCity: opts.replayInCity,
   });
   const outbox = new Outbox(opts.db, opts.outbox);
+  const resumed = resumeTracks(outbox, deviceIds, tracks);
   const sender = new Sender({
     outbox,
     kafka: { clientId: 'gps-sim', ...opts.kafka },
@@ -95,6 +119,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const tick = () => {
     const time = clock;
     clock += 1000;
+    // Where each rider is rides along in the tick's transaction now and then (every tick would
+    // be ~100 bytes a rider a second), and at stop: a restart carries on from there.
+    if (ticks % SAVE_EVERY_TICKS === 0) saveTracks(outbox, deviceIds, tracks);
     const r = outbox.appendMany(
       deviceIds.map((deviceId, i) => ({ deviceId, position: tracks[i]!.next(time) })),
     );
@@ -132,7 +159,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     );
   };
   schedule();
-  opts.log.info({ devices: opts.devices, speed, db: opts.db, topic: opts.topic }, 'simulated fleet started');
+  opts.log.info(
+    { devices: opts.devices, speed, db: opts.db, topic: opts.topic, resumed },
+    'simulated fleet started',
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -140,6 +170,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       stopped = true;
       clearTimeout(timer);
       await sender.stop();
+      saveTracks(outbox, deviceIds, tracks);
       outbox.close();
       opts.log.info({ ticks, stored, sent: sender.stats }, 'simulated fleet stopped');
       finish();

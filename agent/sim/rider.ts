@@ -27,6 +27,17 @@ const DIRS: readonly { dx: number; dy: number; course: number }[] = [
   { dx: -1, dy: 0, course: 270 },
 ];
 
+/** Where a rider is and what it is doing: enough to carry on after a restart. */
+export interface RiderState {
+  x: number;
+  y: number;
+  dir: number;
+  speed: number;
+  cruise: number;
+  waitS: number;
+  stopNext: number;
+}
+
 export class Rider {
   /** Position in metres from the grid's south-west corner. */
   private x: number;
@@ -48,6 +59,29 @@ export class Rider {
     this.turnIfAtEdge();
     this.cruise = between(rnd, 3, 12);
     this.stopNext = this.planStop();
+  }
+
+  snapshot(): RiderState {
+    const { x, y, dir, speed, cruise, waitS, stopNext } = this;
+    return { x, y, dir, speed, cruise, waitS, stopNext };
+  }
+
+  /** Carries on from a snapshot; false (and unchanged) when it does not fit this grid. */
+  restore(s: Partial<RiderState>): boolean {
+    const max = (this.city.size - 1) * this.city.blockM;
+    const finite = [s.x, s.y, s.speed, s.cruise, s.waitS, s.stopNext].every((v) => Number.isFinite(v));
+    if (!finite || !Number.isInteger(s.dir) || s.dir! < 0 || s.dir! > 3) return false;
+    if (s.x! < 0 || s.y! < 0 || s.x! > max || s.y! > max) return false;
+    Object.assign(this, {
+      x: s.x,
+      y: s.y,
+      dir: s.dir,
+      speed: s.speed,
+      cruise: s.cruise,
+      waitS: s.waitS,
+      stopNext: s.stopNext,
+    });
+    return true;
   }
 
   /** Advances one second and returns where the rider is at GNSS time `time`. */

@@ -10,11 +10,22 @@ import { type CityGrid, Rider } from './rider.js';
 /** One device's source of positions: the next one, stamped with GNSS time `time`. */
 export interface Track {
   next(time: number): Position;
+  /** Where the track is, as JSON, so a restarted simulator carries on instead of jumping. */
+  snapshot(): unknown;
+  /** Carries on from a snapshot of the same kind of track; false when it does not fit. */
+  restore(s: unknown): boolean;
 }
 
 export function riderTrack(city: CityGrid, rnd: Random): Track {
   const rider = new Rider(city, rnd);
-  return { next: (time) => rider.step(time) };
+  return {
+    next: (time) => rider.step(time),
+    snapshot: () => ({ rider: rider.snapshot() }),
+    restore: (s) => {
+      const r = (s as { rider?: unknown } | null)?.rider;
+      return typeof r === 'object' && r !== null && rider.restore(r);
+    },
+  };
 }
 
 /** The fixes of an NMEA capture, one a second, as the agent would read them. */
@@ -32,6 +43,13 @@ export function captureFixes(file: string): Position[] {
 export function replayTrack(fixes: readonly Position[], start: number, dLat: number, dLon: number): Track {
   let i = start % fixes.length;
   return {
+    snapshot: () => ({ replayAt: i }),
+    restore(s) {
+      const at = (s as { replayAt?: unknown } | null)?.replayAt;
+      if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= fixes.length) return false;
+      i = at;
+      return true;
+    },
     next(time) {
       const p = fixes[i]!;
       i = (i + 1) % fixes.length;
