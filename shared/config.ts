@@ -91,8 +91,13 @@ export const env = {
   },
 };
 
-/** host:port, as KAFKA_BROKERS takes it. */
-export const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
+/** A TCP port, 1 to 65535 (no leading zeros). */
+const PORT = '(?:[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+/**
+ * host:port, as KAFKA_BROKERS takes it. The port is checked for its range here, at start: a
+ * port past 65535 would otherwise pass and only fail when the client first connects.
+ */
+export const HOST_PORT = new RegExp(`^[A-Za-z0-9.-]+:${PORT}$|^\\[[0-9A-Fa-f:.]+\\]:${PORT}$`);
 
 type Spec = Record<string, Field<unknown>>;
 type Value<F> = F extends Field<infer T> ? T : never;
@@ -136,16 +141,83 @@ export interface LoadOptions {
    * win over the environment and are checked by the same spec. Undefined means not given.
    */
   overrides?: Record<string, string | undefined>;
+  /**
+   * Where a warning goes (one line each): a variable that is not a setting but looks like a
+   * misspelt one. Default: stderr, each warning once per process.
+   */
+  warn?: (line: string) => void;
+}
+
+/** Variables every program reads besides those of its spec (here and in shared/log.ts). */
+const ALSO_READ = ['ENV_FILE', 'LOG_LEVEL'];
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The known name that `key`, not itself known, is probably a misspelling of: the same name in
+ * other letter case, or one edit away (two for names of 8 letters or more, which all of ours
+ * are). Undefined when nothing is that close: most variables belong to other programs.
+ */
+function misspeltSetting(key: string, known: readonly string[]): string | undefined {
+  if (known.includes(key)) return undefined;
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const name of known) {
+    const distance = editDistance(key.toUpperCase(), name.toUpperCase());
+    const allowed = name.length >= 8 ? 2 : name.length >= 4 ? 1 : 0;
+    if (distance <= allowed && distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+const warnedOnce = new Set<string>();
+function warnOnStderr(line: string): void {
+  if (warnedOnce.has(line)) return;
+  warnedOnce.add(line);
+  process.stderr.write(`${line}\n`);
 }
 
 /**
  * Validates every variable of the spec. An empty value counts as unset. Throws one ConfigError
- * for the first bad variable (in spec order), so the message stays a single line.
+ * for the first bad variable (in spec order), so the message stays a single line. A variable
+ * that is not in the spec but looks like a misspelling of one is a warning (see below).
  */
 export function loadConfig<S extends Spec>(spec: S, opts: LoadOptions = {}): Config<S> {
   const env = opts.env ?? process.env;
   const envFile = opts.envFile ?? env['ENV_FILE'];
-  const source = { ...(envFile ? readEnvFile(envFile) : {}), ...env };
+  const fromFile = envFile ? readEnvFile(envFile) : {};
+  const source = { ...fromFile, ...env };
+  // A misspelt setting would be ignored and its default used in silence (KAFKA_BROKER= leaves the
+  // agent on the local broker, never connected): say so. A warning, not an error: a near-miss
+  // may still be some other program's variable (the env file and the environment are shared),
+  // and an agent that refused to start would store no fixes at all, where one on a default
+  // keeps every fix in its outbox until the setting is corrected.
+  const known = [...Object.keys(spec), ...ALSO_READ];
+  const warn = opts.warn ?? warnOnStderr;
+  for (const key of Object.keys(source)) {
+    const closest = misspeltSetting(key, known);
+    if (closest === undefined) continue;
+    const where = key in env ? 'in the environment' : `in ${envFile}`;
+    warn(`config: warning: ${key} (${where}) is not a setting and is ignored; did you mean ${closest}?`);
+  }
   for (const [name, value] of Object.entries(opts.overrides ?? {}))
     if (value !== undefined) source[name] = value;
   const out: Record<string, unknown> = {};

@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { ConfigError, describeConfig, env, loadConfig, readEnvFile } from '../shared/config.js';
+import { agentSpec } from '../agent/config.js';
+import { ingestSpec } from '../ingest/config.js';
+import { httpSpec } from '../ingest/http/config.js';
+import { ConfigError, describeConfig, env, HOST_PORT, loadConfig, readEnvFile } from '../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { runCommand } from './helpers/run.js';
 
 const spec = {
   PORT: env.int({ description: 'port', default: 8080, min: 1, max: 65535 }),
@@ -173,4 +177,90 @@ t.test('a real program with a bad variable prints one line and exits 2', async (
   const good = run({ GPS_BAUD: '115200' });
   t.equal(good.status, 0, good.stderr);
   t.equal(good.stdout, 'baud=115200\n');
+});
+
+t.test('KAFKA_BROKERS: a port outside 1-65535 is refused at start, for every program', async (t) => {
+  for (const bad of ['127.0.0.1:99999', '127.0.0.1:65536', '127.0.0.1:0', 'a:1,[::1]:70000'])
+    t.equal(
+      errorOf(() => loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: bad } })),
+      `config: KAFKA_BROKERS="${bad}" is not allowed: expected a comma-separated list of host:port`,
+      bad,
+    );
+  for (const good of ['127.0.0.1:1', 'kafka-1.example:65535', '[::1]:9092', 'localhost:9092,b:443'])
+    t.same(loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: good } }).KAFKA_BROKERS, good.split(','), good);
+  t.notOk(HOST_PORT.test('a:09092'), 'no leading zeros');
+  // The real program (loads the spec as agent, ingest and npm start do): one line, exit 2.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/config-main.ts'], {
+    env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:99999' },
+    encoding: 'utf8',
+  });
+  t.equal(r.status, 2);
+  t.equal(
+    r.stderr,
+    'config: KAFKA_BROKERS="127.0.0.1:99999" is not allowed: expected a comma-separated list of host:port\n',
+  );
+});
+
+t.test('a misspelt setting is a warning naming it and the closest known name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'agent.env');
+  // Other programs' variables are left alone; only near-misses of our names are reported.
+  writeFileSync(
+    file,
+    'DEVICE_ID=d1\nKAFKA_BROKER=10.0.0.5:9092\nTZ=UTC\nNODE_OPTIONS=--trace-warnings\nHTTP_PROXY=http://p:3128\n',
+  );
+  const warnings: string[] = [];
+  const c = loadConfig(agentSpec, { envFile: file, env: {}, warn: (l) => warnings.push(l) });
+  t.equal(c.KAFKA_BROKERS, undefined, 'the misspelt key is still not a setting');
+  t.same(warnings, [
+    `config: warning: KAFKA_BROKER (in ${file}) is not a setting and is ignored; did you mean KAFKA_BROKERS?`,
+  ]);
+  // systemd's EnvironmentFile= puts the file into the environment: checked there too.
+  const fromEnv: string[] = [];
+  loadConfig(agentSpec, {
+    env: { device_id: 'd1', OUTBOX_MAX_ROW: '10', LOG_LEVL: 'debug', PATH: '/bin', HOME: '/root' },
+    warn: (l) => fromEnv.push(l),
+  });
+  t.same(fromEnv, [
+    'config: warning: device_id (in the environment) is not a setting and is ignored; did you mean DEVICE_ID?',
+    'config: warning: OUTBOX_MAX_ROW (in the environment) is not a setting and is ignored; did you mean OUTBOX_MAX_ROWS?',
+    'config: warning: LOG_LEVL (in the environment) is not a setting and is ignored; did you mean LOG_LEVEL?',
+  ]);
+  // No program's real setting looks misspelt to another program (status reads only AGENT_DB,
+  // simulate only Kafka's, the ingest its own: one env file may serve them all).
+  const programs = {
+    'agent run': agentSpec,
+    'agent status': { AGENT_DB: agentSpec.AGENT_DB },
+    'agent simulate': kafkaSpec,
+    ingest: { ...kafkaSpec, ...ingestSpec, ...httpSpec },
+  };
+  const all = Object.values(programs).flatMap((s) => Object.keys(s));
+  const confused: string[] = [];
+  for (const [program, spec] of Object.entries(programs)) {
+    const others = Object.fromEntries(all.filter((n) => !(n in spec)).map((n) => [n, 'x']));
+    loadConfig(spec, { env: others, warn: (l) => confused.push(`${program}: ${l}`) });
+  }
+  t.same(confused, [], "no program takes another's setting for a misspelling");
+});
+
+t.test('the warning from real programs: the agent and the ingest', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'agent.env');
+  writeFileSync(file, `DEVICE_ID=d1\nAGENT_DB=${dir}/no-such-dir/o.db\nKAFKA_BROKER=10.0.0.5:9092\n`);
+  const base: NodeJS.ProcessEnv = { ...process.env, ENV_FILE: file, LOG_LEVEL: 'warn' };
+  delete base['KAFKA_BROKERS'];
+  delete base['AGENT_DB'];
+  delete base['DEVICE_ID'];
+  const warning = `config: warning: KAFKA_BROKER (in ${file}) is not a setting and is ignored; did you mean KAFKA_BROKERS?\n`;
+  const agent = await runCommand(process.execPath, ['--import', 'tsx', 'agent/main.ts', 'run'], {
+    env: base,
+  });
+  t.equal(agent.code, 1, 'the agent still stops on its outbox (the quickest way out)');
+  t.ok(agent.stderr.startsWith(warning), agent.stderr);
+  const ingest = await runCommand(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'migrate'], {
+    env: { ...base, INGEST_SQLITE_PATH: join(dir, 'ingest.db') },
+  });
+  t.equal(ingest.code, 0, ingest.stderr);
+  t.ok(ingest.stderr.startsWith(warning), ingest.stderr);
 });
