@@ -107,6 +107,25 @@ t.test('replay --loop starts over until closed; close ends the iteration', async
   );
 });
 
+t.test('replay --loop over a file with no sentence ends, rather than spinning a core', async (t) => {
+  const dir = tmp(t);
+  for (const [name, text] of [
+    ['empty.log', ''],
+    ['noise.log', 'no nmea here\r\n$GPRMC,bad checksum*00\r\n'],
+  ] as const) {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    const src = openReplaySource({ file, speed: 0, loop: true });
+    t.teardown(() => src.close());
+    const ended = collect(src).then((lines) => lines.length);
+    const timeout = new Promise<string>((r) => setTimeout(() => r('still looping after 5 s'), 5000).unref());
+    t.equal(await Promise.race([ended, timeout]), 0, `${name}: ends with nothing`);
+    t.equal(src.state, 'ended');
+    t.match(src.stateDetail, /no NMEA sentence in/);
+    t.equal(src.passes, 1, 'after one pass');
+  }
+});
+
 t.test('close during a long wait ends the replay at once', async (t) => {
   const dir = tmp(t);
   const file = path.join(dir, 'slow.log');

@@ -59,7 +59,9 @@ export class ReplaySource extends QueueSource {
   private async run(): Promise<void> {
     let lastTod: number | undefined;
     let due = performance.now();
+    let lines = 0;
     do {
+      const before = lines;
       this.setState('connected', this.name);
       const framer = createFramer(this.counters, this.opts.log);
       const file = createReadStream(this.opts.file);
@@ -91,6 +93,7 @@ export class ReplaySource extends QueueSource {
           await this.waitForRoom(READ_AHEAD);
           if (this.abort.signal.aborted) return;
           this.enqueue({ line, receivedAt: Date.now() });
+          lines++;
         }
       } finally {
         this.abort.signal.removeEventListener('abort', stop);
@@ -98,6 +101,16 @@ export class ReplaySource extends QueueSource {
         framer.input.destroy();
       }
       this.passes++;
+      if (lines === before) {
+        // Looping over a file with no sentence in it would spin a core forever, giving nothing.
+        this.opts.log?.error(
+          { file: this.opts.file },
+          'replay: no NMEA sentence in the file; nothing to replay',
+        );
+        this.setState('ended', `no NMEA sentence in ${this.opts.file}`);
+        this.finish();
+        return;
+      }
     } while (this.opts.loop && !this.abort.signal.aborted);
     this.setState('ended', `${this.passes} pass(es) over ${this.opts.file}`);
     this.finish();
