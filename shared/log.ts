@@ -4,7 +4,9 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-export function createLogger(name: string, level = process.env['LOG_LEVEL'] ?? 'info'): Logger {
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function createLogger(name: string, level = envLevel()): Logger {
   return pino({
     name,
     level,
@@ -15,4 +17,19 @@ export function createLogger(name: string, level = process.env['LOG_LEVEL'] ?? '
     },
     base: { pid: process.pid },
   });
+}
+
+/**
+ * LOG_LEVEL, checked: pino throws on an unknown level, and loggers are made as modules load, so
+ * LOG_LEVEL=verbose was a stack trace from every program (a crash loop under systemd). It is a
+ * bad setting like any other: one line, exit 2.
+ */
+function envLevel(): string {
+  const v = process.env['LOG_LEVEL'];
+  if (v === undefined || v === '') return 'info';
+  if (LEVELS.includes(v)) return v;
+  process.stderr.write(
+    `config: LOG_LEVEL=${JSON.stringify(v)} is not allowed: expected one of ${LEVELS.join(', ')}\n`,
+  );
+  process.exit(2);
 }

@@ -264,3 +264,32 @@ t.test('the warning from real programs: the agent and the ingest', async (t) => 
   t.equal(ingest.code, 0, ingest.stderr);
   t.ok(ingest.stderr.startsWith(warning), ingest.stderr);
 });
+
+t.test('LOG_LEVEL: a level pino does not know is one line and exit 2, from every program', async (t) => {
+  const mkdir = mkdtempSync(join(tmpdir(), 'log-level-'));
+  t.teardown(() => rmSync(mkdir, { recursive: true, force: true }));
+  for (const args of [
+    ['broker/main.ts', '--data-dir', join(mkdir, 'b'), '--port', '0'],
+    ['ingest/main.ts', 'migrate'],
+    [
+      'agent/main.ts',
+      'run',
+      '--replay',
+      'test/fixtures/nmea/sirfstarv-nmea.log',
+      '--db',
+      join(mkdir, 'a.db'),
+    ],
+  ]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', ...args], {
+      env: { ...process.env, LOG_LEVEL: 'verbose', INGEST_SQLITE_PATH: join(mkdir, 'i.db'), DEVICE_ID: 'd1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    t.equal(r.status, 2, `${args[0]}: exit 2`);
+    t.equal(
+      r.stderr,
+      'config: LOG_LEVEL="verbose" is not allowed: expected one of fatal, error, warn, info, debug, trace, silent\n',
+      `${args[0]}: one line`,
+    );
+  }
+});
