@@ -128,6 +128,15 @@ t.test('agent simulate: a bad --db or --replay is one line', async (t) => {
     /^agent simulate: --replay .* is not a readable file\n$/,
     'a directory as a capture',
   );
+  const empty = join(dir, 'empty.nmea');
+  writeFileSync(empty, 'no sentences here\n');
+  refused(
+    t,
+    await agent([...sim, '--db', join(dir, 's.db'), '--replay', empty]),
+    1,
+    /^simulate: .*empty\.nmea has no fixes to replay\n$/,
+    'a capture with no fix',
+  );
 });
 
 t.test('agent run --replay DIR is a usage error, as decode DIR is', async (t) => {

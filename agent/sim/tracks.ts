@@ -1,6 +1,7 @@
 // Where simulated devices get their positions: a rider on the street grid, or a real capture
 // (NMEA file) played in a loop, shifted a little per device so replayed riders do not overlap.
 import { readFileSync } from 'node:fs';
+import { StartError } from '../../shared/config.js';
 import type { Position } from '../../shared/fix.js';
 import { decodeLines, splitLines } from '../gps/decode-text.js';
 import { OnePerSecond } from '../gps/positions.js';
@@ -35,7 +36,8 @@ export function captureFixes(file: string): Position[] {
   decodeLines(splitLines(readFileSync(file, 'latin1')), {}, (r) => {
     if (gate.accept(r) && r.kind === 'fix') out.push(r.position);
   });
-  if (out.length === 0) throw new Error(`simulate: ${file} has no fixes to replay`);
+  // A bad argument, not a bug: one line (runMain), not a stack trace.
+  if (out.length === 0) throw new StartError(`simulate: ${file} has no fixes to replay`);
   return out;
 }
 
