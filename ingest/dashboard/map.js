@@ -8,6 +8,8 @@ import { MARKER_HALF, placeLabels } from './labels.js';
 import { nextInStack, stackMarkers, topOf } from './stacks.js';
 
 const TRAIL_POINTS = 120;
+/** A selected track grows with the live fixes; past this many points its oldest are dropped. */
+const TRACK_POINTS = 20_000;
 const MIN_SPAN_M = 600;
 const EARTH_M = 40075016.686;
 const LABEL_LIMIT = 200;
@@ -47,7 +49,10 @@ export class FleetMap {
     this.tileUrl = tileUrl;
     this.seen = seen;
     this.markers = new Map();
-    /** The selected device's stored track: { id, pts } in world units, or null. */
+    /**
+     * The selected device's track: { id, pts, time } with pts in world units, its stored fixes
+     * then the live ones since (time: GNSS ms of the newest), or null.
+     */
     this.track = null;
     this.view = { cx: 0.5, cy: 0.5, scale: 1024 };
     this.autoFit = true;
@@ -110,8 +115,18 @@ export class FleetMap {
     const p = project(fix.lon, fix.lat);
     m.trail.push(p);
     if (m.trail.length > TRAIL_POINTS) m.trail.shift();
+    this.extendTrack(fix);
     if (this.autoFit && (this.markers.size === 1 || !this.inView(p, 0.04))) this.fit();
     this.dirty = true;
+  }
+
+  /** A live fix of the selected device continues its track, so the track ends at its marker. */
+  extendTrack(fix) {
+    const t = this.track;
+    if (!t || t.id !== fix.deviceId || !(fix.time > t.time)) return;
+    t.pts.push(project(fix.lon, fix.lat));
+    t.time = fix.time;
+    if (t.pts.length > TRACK_POINTS) t.pts.splice(0, t.pts.length - TRACK_POINTS);
   }
 
   /** Shows a device's stored track (from the database) and zooms to it; null clears it. */
@@ -121,10 +136,15 @@ export class FleetMap {
       this.fit();
       return;
     }
-    this.track = { id, pts: fixes.map((f) => project(f.lon, f.lat)) };
-    const all = [...this.track.pts];
+    this.track = {
+      id,
+      pts: fixes.map((f) => project(f.lon, f.lat)),
+      time: fixes.reduce((t, f) => Math.max(t, f.time), Number.NEGATIVE_INFINITY),
+    };
+    // The stream may have moved the marker on since the database answered: the track goes there.
     const m = this.markers.get(id);
-    if (m) all.push(project(m.lon, m.lat));
+    if (m) this.extendTrack({ deviceId: id, time: m.time, lat: m.lat, lon: m.lon });
+    const all = this.track.pts;
     // A canvas without a size (hidden) has nothing to fit to: the view stays as it is.
     if (all.length > 0 && this.size.w >= 1 && this.size.h >= 1) {
       const b = { x0: 1, y0: 1, x1: 0, y1: 0 };
