@@ -125,6 +125,20 @@ t.test('SIGTERM while offline stops within seconds and loses nothing; status see
   t.match(live.gps?.source, /^replay:/);
   t.ok(live.devices[0]!.lastFixAgeMs! < 10_000);
 
+  // A second agent on the same outbox is refused, in one line; the first runs on.
+  const twin = await exec(
+    process.execPath,
+    ['--import', 'tsx', 'agent/main.ts', 'run', '--replay', FIXTURE, '--device', 'bike-term', '--db', db],
+    { cwd: ROOT, env: { ...process.env, KAFKA_BROKERS: broker.address } },
+  ).catch((e: { code: number; stderr: string }) => e);
+  t.equal((twin as { code: number }).code, 1, 'a second agent on the outbox: exit 1');
+  t.equal(
+    (twin as { stderr: string }).stderr,
+    `agent run: the outbox ${db} is in use by agent process ${child.pid}\n`,
+    'naming the agent that has it',
+  );
+  t.equal(child.exitCode, null, 'the first runs on');
+
   const { stdout, stderr } = await exec(
     process.execPath,
     ['--import', 'tsx', 'agent/main.ts', 'status', '--db', db],

@@ -1,8 +1,9 @@
 // `agent run`: the service. GPS (serial port, or --replay FILE) -> outbox -> Kafka, until SIGTERM.
-import { describeConfig, loadConfig, required, UsageError } from '../../shared/config.js';
+import { describeConfig, loadConfig, required, StartError, UsageError } from '../../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../../shared/file-size-limit.js';
 import { kafkaClientConfig } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
+import { releasePidLock, takePidLock } from '../../shared/pid-lock.js';
 import { agentSpec, EMBEDDED_BROKER } from '../config.js';
 import { ReplaySource } from '../gps/replay-source.js';
 import { openSerialSource } from '../gps/serial-source.js';
@@ -86,6 +87,15 @@ async function run(args: string[]): Promise<number> {
     if (e instanceof OutboxOpenError) throw e.naming('run', values.db === undefined ? 'AGENT_DB' : '--db');
     throw e;
   }
+  // One agent per outbox: a second would send the same rows again beside the first (the cloud
+  // stores them once, but the traffic and the status would be doubled and mixed).
+  const lock = `${cfg.AGENT_DB}.lock`;
+  const held = takePidLock(lock);
+  if (held) {
+    outbox.close();
+    throw new StartError(`agent run: the outbox ${cfg.AGENT_DB} is in use by agent process ${held.heldBy}`);
+  }
+  process.on('exit', () => releasePidLock(lock));
   const source: NmeaSource = values.replay
     ? new ReplaySource({ file: values.replay, speed, loop: values.loop, log }).start()
     : openSerialSource({ path: cfg.GPS_PATH, baudRate: cfg.GPS_BAUD, log });
