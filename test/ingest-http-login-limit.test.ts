@@ -69,17 +69,20 @@ t.test('/?token= is a login too and shares the limit with the form', async (t) =
   for (let i = 0; i < 2; i++) {
     const r = await s.open('10.0.0.1', 'typo');
     t.equal(r.statusCode, 303);
-    t.equal(r.headers.location, '/login');
+    t.equal(r.headers.location, '/login?error=token', 'to the login page, which says why');
   }
+  const wrong = await s.app.inject({ url: '/login?error=token' });
+  t.match(wrong.body, /<p class="error" role="alert">That token is not valid\.<\/p>/);
+  // A browser is sent to the login page saying so, not shown a JSON answer.
   const blocked = await s.open('10.0.0.1', TOKEN);
-  t.equal(blocked.statusCode, 429);
+  t.equal(blocked.statusCode, 303);
+  t.equal(blocked.headers.location, '/login?error=blocked');
   t.equal(blocked.headers['retry-after'], '60');
-  t.same(blocked.json(), {
-    statusCode: 429,
-    error: 'Too Many Requests',
-    message: 'too many wrong tokens from this address; try again in 60 s',
-  });
   t.notOk(blocked.headers['set-cookie']);
+  const blockedPage = await s.app.inject({ url: '/login?error=blocked' });
+  t.match(blockedPage.body, /Too many wrong tokens from this address/);
+  t.notMatch((await s.app.inject({ url: '/login' })).body, /class="error"/, 'no error without one');
+  t.equal((await s.app.inject({ url: '/login?error=<script>' })).statusCode, 400, 'only the known errors');
   t.equal((await s.login('10.0.0.1', TOKEN)).statusCode, 429);
   // A session cookie opened without ?token= is not a login attempt: the page still opens.
   const ok = await s.login('10.0.0.2', TOKEN);

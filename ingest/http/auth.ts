@@ -90,8 +90,9 @@ export function installAuth(
     // Opening the page with ?token= is a login like POST /login, and limited the same way.
     const pageLogin = mode === 'page' && logins !== undefined && queryToken(req) !== undefined;
     if (pageLogin) {
+      // A browser: the login page says why, rather than a JSON answer.
       const wait = logins.retryAfterS(req.ip);
-      if (wait > 0) return tooManyLogins(reply, wait);
+      if (wait > 0) return reply.header('retry-after', String(wait)).redirect('/login?error=blocked', 303);
     }
     if (isAuthorized(req, token, mode === 'query' || mode === 'page' || mode === 'device-stream')) {
       if (pageLogin) logins.succeeded(req.ip);
@@ -106,23 +107,11 @@ export function installAuth(
       if (typeof share === 'string' && typeof id === 'string' && checkShareToken(token, id, share, now()))
         return;
     }
-    if (mode === 'page') return reply.redirect('/login', 303);
+    if (mode === 'page') return reply.redirect(pageLogin ? '/login?error=token' : '/login', 303);
     return reply.code(401).header('www-authenticate', 'Bearer realm="ingest"').send({
       statusCode: 401,
       error: 'Unauthorized',
       message: 'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
     });
   });
-}
-
-/** The 429 for a client address that sent too many wrong tokens (login-limit.ts). */
-export function tooManyLogins(reply: FastifyReply, retryAfterS: number): FastifyReply {
-  return reply
-    .code(429)
-    .header('retry-after', String(retryAfterS))
-    .send({
-      statusCode: 429,
-      error: 'Too Many Requests',
-      message: `too many wrong tokens from this address; try again in ${retryAfterS} s`,
-    });
 }

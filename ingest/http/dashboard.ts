@@ -100,8 +100,28 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
     },
   );
 
-  app.get('/login', { config: { auth: 'public' }, schema: { querystring: noQuery } }, (_req, reply) =>
-    securityHeaders(reply, false).type(TYPES['.html']!).send(login.replace('__ERROR__', '')),
+  // ?error= is where a wrong /?token= was sent: the page says what went wrong (fixed texts only,
+  // nothing from the request is put into the page).
+  const loginErrors: Record<string, string> = {
+    token: 'That token is not valid.',
+    blocked: 'Too many wrong tokens from this address. Try again in a minute.',
+  };
+  app.get(
+    '/login',
+    {
+      config: { auth: 'public' },
+      schema: {
+        querystring: objectOf({
+          error: { type: 'string', enum: Object.keys(loginErrors), description: 'token or blocked' },
+        }),
+      },
+    },
+    (req, reply) => {
+      const error = loginErrors[(req.query as { error?: string }).error ?? ''];
+      return securityHeaders(reply, false)
+        .type(TYPES['.html']!)
+        .send(login.replace('__ERROR__', error ? `<p class="error" role="alert">${error}</p>` : ''));
+    },
   );
 
   app.post(
