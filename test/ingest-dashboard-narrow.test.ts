@@ -2,34 +2,10 @@
 // desktop layout (map beside a 420 px side panel): below ~452 px the map's canvas got no width,
 // its lat/lon grid a step of 1e-6 degrees and some 1.7e8 lines a frame, and the tab froze. Now the
 // map stacks above the side panel on a narrow screen, and the grid is bounded whatever the size.
-import { chromium, type Page } from 'playwright-core';
-import t, { type Test } from 'tap';
-import { startHttpServer } from '../ingest/http/server.js';
-import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** The ingest HTTP server on a fresh store, and a headless Chromium; both closed after the test. */
-async function openDashboard(t: Test) {
-  const f = await webFixture();
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
-  });
-  return { f, srv, browser };
-}
+import type { Page } from 'playwright-core';
+import t from 'tap';
+import { openDashboard } from './helpers/dashboard-browser.js';
+import { fix, TOKEN } from './helpers/ingest-web.js';
 
 type MapState = {
   dirty: boolean;

@@ -4,22 +4,11 @@
 // clock and the browser's. The page once took the stream's replay of every device's newest
 // position on (re)connect as "heard just now", so quiet riders showed online for two minutes
 // after each page load, while the map (which ignored the skew) could grey out live ones.
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
-import { AUTH, fix, TOKEN, webFixture } from './helpers/ingest-web.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { openDashboard } from './helpers/dashboard-browser.js';
+import { AUTH, fix, TOKEN } from './helpers/ingest-web.js';
 
 const MIN = 60_000;
 
@@ -28,16 +17,13 @@ const MIN = 60_000;
  * live view on that clock shifted by `liveLagMs` more (when the fixes fed to it were heard), and
  * a headless Chromium; all closed after the test.
  */
-async function openDashboard(t: Test, skewMs: number) {
+async function openSkewed(t: Test, skewMs: number) {
   const clock = { liveLagMs: 0 };
   const live = new LiveView(() => Date.now() + skewMs - clock.liveLagMs);
-  const f = await webFixture({ live, now: () => Date.now() + skewMs, offlineAfterMs: 2 * MIN });
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
+  const { srv, browser } = await openDashboard(t, {
+    live,
+    now: () => Date.now() + skewMs,
+    offlineAfterMs: 2 * MIN,
   });
   return { live, clock, srv, browser };
 }
@@ -66,7 +52,7 @@ for (const [name, skewMs] of [
   ['a server clock 10 min ahead of the browser', 10 * MIN],
 ] as const) {
   t.test(`a rider quiet for 10 min is offline everywhere at page load; ${name}`, async (t) => {
-    const { live, clock, srv, browser } = await openDashboard(t, skewMs);
+    const { live, clock, srv, browser } = await openSkewed(t, skewMs);
     const now = Date.now() + skewMs;
     // Heard from 10 min ago (server clock), e.g. its producer stopped; about a kilometre apart.
     clock.liveLagMs = 10 * MIN;

@@ -1,21 +1,9 @@
 // The selected rider's track in real headless Chromium: the yellow line of its last hour (from the
 // database) goes on with the live fixes that come after, so it keeps ending at the rider's marker
 // instead of where the database's answer stopped.
-import { chromium } from 'playwright-core';
 import t from 'tap';
-import { startHttpServer } from '../ingest/http/server.js';
-import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { openDashboard } from './helpers/dashboard-browser.js';
+import { fix, TOKEN } from './helpers/ingest-web.js';
 
 type P = { x: number; y: number };
 type MapState = {
@@ -28,14 +16,7 @@ type MapState = {
 };
 
 t.test('the selected track is extended by its rider live fixes, up to the marker', async (t) => {
-  const f = await webFixture();
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
-  });
+  const { f, srv, browser } = await openDashboard(t);
   const now = Date.now();
   // Ten stored fixes riding east, and a rider parked 1 km north.
   const stored = Array.from({ length: 10 }, (_, i) =>

@@ -3,34 +3,9 @@
 // and see the consumer lag and DLQ count from the metrics. DASHBOARD_SCREENSHOT=path saves a PNG.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
-import t, { type Test } from 'tap';
-import { startHttpServer } from '../ingest/http/server.js';
-import { fix, TOKEN, webFixture } from './helpers/ingest-web.js';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** The ingest HTTP server on a fresh store, and a headless Chromium; both closed after the test. */
-async function openDashboard(t: Test, over: Parameters<typeof webFixture>[0] = {}) {
-  const f = await webFixture(over);
-  const srv = await startHttpServer(f.deps);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  t.teardown(async () => {
-    await browser.close();
-    await srv.app.close();
-    await f.cleanup();
-  });
-  return { f, srv, browser };
-}
+import t from 'tap';
+import { openDashboard } from './helpers/dashboard-browser.js';
+import { fix, TOKEN } from './helpers/ingest-web.js';
 
 t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   const { f, srv, browser } = await openDashboard(t, { offlineAfterMs: 60_000 });

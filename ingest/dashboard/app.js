@@ -21,7 +21,13 @@ let liveEvents = 0;
 let lastStats = null;
 
 // Exposed for the browser test and for poking at from the devtools console.
-window.fleetDashboard = { map, table, seen, stats: () => lastStats };
+window.fleetDashboard = {
+  map,
+  table,
+  seen,
+  stats: () => lastStats,
+  charts: { lag: lagChart, tput: tputChart },
+};
 
 function setText(id, text, cls) {
   const e = $(id);
@@ -97,7 +103,11 @@ async function pollStats() {
     for (const g of s.groups) {
       const prev = lastStats?.groups.find((p) => p.group === g.group);
       const dt = lastStats ? (s.time - lastStats.time) / 1000 : 0;
-      const rate = prev && dt > 0 ? Math.max(0, (g.consumed - prev.consumed) / dt) : null;
+      // consumed counts from the ingest's start: lower than before means it restarted, and the
+      // difference is no rate (no point, and the line breaks, rather than a fake drop to 0).
+      const restarted = prev !== undefined && g.consumed < prev.consumed;
+      const rate = prev && dt > 0 && !restarted ? (g.consumed - prev.consumed) / dt : null;
+      if (restarted) tputChart.breakLine(g.group);
       lagChart.add(g.group, s.time, g.lag);
       if (rate !== null) tputChart.add(g.group, s.time, rate);
       const tr = document.createElement('tr');
@@ -127,6 +137,9 @@ async function pollStats() {
     lastStats = s;
   } catch {
     // The next poll tries again; the stream state shows whether the server is there at all.
+    // The lines break here: nothing is known until the server answers again.
+    lagChart.breakLine();
+    tputChart.breakLine();
   }
 }
 

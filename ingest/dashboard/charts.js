@@ -21,8 +21,16 @@ export class LineChart {
       s = [];
       this.series.set(name, s);
     }
-    s.push({ t, v });
+    // After a break the line starts afresh: no straight stroke across a time nothing was known.
+    s.push({ t, v, gap: this.broken?.has(name) ?? false });
+    this.broken?.delete(name);
     while (s.length > 0 && s[0].t < t - WINDOW_MS) s.shift();
+  }
+
+  /** The next point of `name` (or of every series) is not joined to the one before it. */
+  breakLine(name) {
+    this.broken ??= new Set();
+    for (const n of name === undefined ? this.series.keys() : [name]) this.broken.add(n);
   }
 
   colourOf(name) {
@@ -73,7 +81,7 @@ export class LineChart {
       ctx.lineWidth = 1.6;
       ctx.beginPath();
       for (const [i, p] of s.entries()) {
-        if (i === 0) ctx.moveTo(x(p.t), y(p.v));
+        if (i === 0 || p.gap) ctx.moveTo(x(p.t), y(p.v));
         else ctx.lineTo(x(p.t), y(p.v));
       }
       ctx.stroke();
