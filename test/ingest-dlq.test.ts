@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { DeadLetterQueue } from '../ingest/consumer/dead-letter.js';
 import { runGroup } from '../ingest/consumer/runner.js';
-import { createIngestMetrics } from '../ingest/metrics.js';
+import type { Store } from '../ingest/db/store.js';
+import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
 import { fixStoreSink } from '../ingest/sinks/fix-store.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
@@ -120,6 +121,30 @@ t.test('good, bad, good on one partition: both good stored, bad dead-lettered wi
   group = undefined;
 });
 
+/** The fix-store group on `store`, publishing bad records to the DLQ topic (created here). */
+async function fixStoreWithDlq(
+  k: Awaited<ReturnType<typeof startTestBroker>>,
+  store: Store,
+  metrics: IngestMetrics,
+  flushRows: number,
+) {
+  await k.createTopic(DLQ, 1);
+  const producer = k.kafka.producer();
+  await producer.connect();
+  const group = await runGroup({
+    kafka: k.kafka,
+    groupId: 'fix-store',
+    topic: TOPIC,
+    sink: fixStoreSink(store, metrics),
+    flushRows,
+    flushMs: 20,
+    metrics,
+    log: createLogger('test', 'silent'),
+    deadLetter: new DeadLetterQueue(producer, DLQ),
+  });
+  return { group, producer };
+}
+
 /** The encoder refuses a NUL in the device id, so a producer that has one is made by hand. */
 function withNulInDeviceId(record: Buffer): Buffer {
   const b = Buffer.from(record);
@@ -140,21 +165,8 @@ t.test(
       c.query("ALTER TABLE fixes ADD CONSTRAINT no_cursed CHECK (device_id <> 'cursed')"),
     );
     const metrics = createIngestMetrics();
-    const producer = k.kafka.producer();
-    await producer.connect();
     await k.createTopic(TOPIC, 2);
-    await k.createTopic(DLQ, 1);
-    const group = await runGroup({
-      kafka: k.kafka,
-      groupId: 'fix-store',
-      topic: TOPIC,
-      sink: fixStoreSink(store, metrics),
-      flushRows: 1000,
-      flushMs: 20,
-      metrics,
-      log: createLogger('test', 'silent'),
-      deadLetter: new DeadLetterQueue(producer, DLQ),
-    });
+    const { group, producer } = await fixStoreWithDlq(k, store, metrics, 1000);
     t.teardown(async () => {
       await group.stop();
       await producer.disconnect();
@@ -206,21 +218,8 @@ t.test(
     const k = await startTestBroker();
     const { store, cleanup } = await backends[0]!.open();
     const metrics = createIngestMetrics();
-    const producer = k.kafka.producer();
-    await producer.connect();
     await k.createTopic(TOPIC, 1);
-    await k.createTopic(DLQ, 1);
-    const group = await runGroup({
-      kafka: k.kafka,
-      groupId: 'fix-store',
-      topic: TOPIC,
-      sink: fixStoreSink(store, metrics),
-      flushRows: 100,
-      flushMs: 20,
-      metrics,
-      log: createLogger('test', 'silent'),
-      deadLetter: new DeadLetterQueue(producer, DLQ),
-    });
+    const { group, producer } = await fixStoreWithDlq(k, store, metrics, 100);
     t.teardown(async () => {
       await group.stop();
       await producer.disconnect();
