@@ -245,6 +245,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         /querystring\.from must be from.*milliseconds since 1970 or ISO 8601 with a time zone/,
       ],
       ['from=2026-11-20T10:00:00', /querystring\.from must be/],
+      // An unencoded + arrives as a space: the message says how to write it.
+      ['from=2026-11-20T10:00:00+01:00', /querystring\.from must be .*\(a \+ in a URL is written %2B\)/],
       ['from=2026-02-30', /from "2026-02-30" is not a real date/],
       ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
       ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],

@@ -24,7 +24,8 @@ export const timeParam = (what: string) =>
   ({
     type: 'string',
     pattern: TIME_PATTERN,
-    description: `${what}: milliseconds since 1970 or ISO 8601 with a time zone, e.g. 2026-11-25T08:00:00Z`,
+    // The hint: an unencoded "+01:00" reaches the server as " 01:00" (a + in a query is a space).
+    description: `${what}: milliseconds since 1970 or ISO 8601 with a time zone, e.g. 2026-11-25T08:00:00Z (a + in a URL is written %2B)`,
   }) as const;
 
 export const dayParam = (what: string) =>
