@@ -44,6 +44,13 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
       aggregator: 'max',
       registers,
     }),
+    lagUpdated: new Gauge({
+      name: 'ingest_consumer_lag_updated_seconds',
+      help: 'When ingest_consumer_lag of the group was last measured (unix seconds): far behind now means its figures are stale (the broker does not answer)',
+      labelNames: ['group'] as const,
+      aggregator: 'max',
+      registers,
+    }),
     dlqRecords: new Counter({
       name: 'ingest_dlq_records_total',
       help: 'Records sent to the dead-letter topic, per group and reason class',

@@ -69,3 +69,42 @@ t.test('throughput across a counter reset and an outage: no fake drop, broken li
   ]);
   t.same(broken, ['fix-store'], 'the lag line will start afresh when the server answers');
 });
+
+t.test('a lag not measured for a while is shown as stale, not as the lag now', async (t) => {
+  const { f, srv, browser } = await openDashboard(t);
+  const m = f.metrics;
+  m.consumerLag.set({ group: 'fix-store', topic: 'gps.fixes', partition: '0' }, 0);
+  m.lagUpdated.set({ group: 'fix-store' }, Date.now() / 1000);
+  m.consumerLag.set({ group: 'live', topic: 'gps.fixes', partition: '0' }, 0);
+  // The live group's last measure was two minutes ago: the broker has not answered since.
+  m.lagUpdated.set({ group: 'live' }, Date.now() / 1000 - 120);
+
+  const api = await fetch(`${srv.url}/api/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const body = (await api.json()) as { groups: { group: string; lag: number; lagAgeS: number | null }[] };
+  const live = body.groups.find((g) => g.group === 'live')!;
+  t.ok(
+    live.lagAgeS! >= 119 && live.lagAgeS! <= 125,
+    `/api/stats says how old the figure is: ${live.lagAgeS} s`,
+  );
+  t.ok(body.groups.find((g) => g.group === 'fix-store')!.lagAgeS! <= 5, 'and a fresh one is fresh');
+
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await page.goto(`${srv.url}/?token=${TOKEN}`);
+  const cell = page.locator('#groups tr[data-group="live"] td.lag');
+  await cell.waitFor();
+  t.equal(await cell.textContent(), '0?', 'the stale lag is marked');
+  t.match(await cell.getAttribute('title'), /not measured for 1\d\d s/);
+  t.equal(await cell.getAttribute('class'), 'num lag stale');
+  const fresh = page.locator('#groups tr[data-group="fix-store"] td.lag');
+  t.equal(await fresh.textContent(), '0', 'a fresh one is shown as it is');
+  const lagPoints = await page.evaluate(() => {
+    const charts = (
+      window as unknown as { fleetDashboard: { charts: { lag: { series: Map<string, unknown[]> } } } }
+    ).fleetDashboard.charts;
+    return {
+      live: charts.lag.series.get('live')?.length ?? 0,
+      store: charts.lag.series.get('fix-store')?.length ?? 0,
+    };
+  });
+  t.same(lagPoints, { live: 0, store: 1 }, 'only the fresh lag is plotted');
+});

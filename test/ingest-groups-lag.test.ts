@@ -38,4 +38,9 @@ t.test('lag per partition from the broker', async (t) => {
     'the gauge carries group, topic and partition',
   );
   t.equal(values[0]?.labels.group, 'g');
+  // When it was measured, so a figure kept while the broker does not answer can be told stale.
+  const updated = (await metrics.lagUpdated.get()).values;
+  t.equal(updated.length, 1);
+  t.equal(updated[0]?.labels.group, 'g');
+  t.ok(Math.abs(updated[0]!.value - Date.now() / 1000) < 60, 'measured just now (unix seconds)');
 });

@@ -43,6 +43,7 @@ export function pollLag(
       for (const { partition, lag } of await measureLag(admin, g, topic)) {
         metrics.consumerLag.set({ group: g, topic, partition: String(partition) }, lag);
       }
+      metrics.lagUpdated.set({ group: g }, Date.now() / 1000);
     }
   });
 }

@@ -217,6 +217,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     }
     if (isRunning()) await heartbeat();
     m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
+    m.lagUpdated.set(labels, Date.now() / 1000);
   };
 
   const abandon = () => void consumer.disconnect().catch(() => undefined);

@@ -8,6 +8,8 @@ import { DevicesTable } from './table.js';
 
 const config = JSON.parse(document.getElementById('config').textContent);
 const $ = (id) => document.getElementById(id);
+/** Lag figures older than this (s) are stale: measured every 10 s, so the broker is not answering. */
+const LAG_STALE_S = 30;
 
 // When each device was last heard from, for the table, the KPIs and the map alike.
 const seen = new LastSeen(config);
@@ -108,7 +110,11 @@ async function pollStats() {
       const restarted = prev !== undefined && g.consumed < prev.consumed;
       const rate = prev && dt > 0 && !restarted ? (g.consumed - prev.consumed) / dt : null;
       if (restarted) tputChart.breakLine(g.group);
-      lagChart.add(g.group, s.time, g.lag);
+      // The lag is measured every 10 s; a figure older than 30 s is the last one before the
+      // broker stopped answering, not the lag now: shown as such, and not plotted.
+      const stale = g.lagAgeS !== null && g.lagAgeS > LAG_STALE_S;
+      if (stale) lagChart.breakLine(g.group);
+      else lagChart.add(g.group, s.time, g.lag);
       if (rate !== null) tputChart.add(g.group, s.time, rate);
       const tr = document.createElement('tr');
       tr.dataset.group = g.group;
@@ -118,14 +124,19 @@ async function pollStats() {
       sw.style.background = lagChart.colourOf(g.group);
       name.append(sw, g.group);
       tr.append(name);
-      for (const [cls, text] of [
-        ['num lag', String(g.lag)],
+      for (const [cls, text, title] of [
+        [
+          stale ? 'num lag stale' : 'num lag',
+          stale ? `${g.lag}?` : String(g.lag),
+          stale ? `not measured for ${g.lagAgeS} s: the broker does not answer` : '',
+        ],
         ['num', rate === null ? '–' : rate.toFixed(1)],
         ['num', String(g.consumed)],
       ]) {
         const td = document.createElement('td');
         td.className = cls;
         td.textContent = text;
+        if (title) td.title = title;
         tr.append(td);
       }
       body.append(tr);

@@ -72,6 +72,10 @@ export const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, opt
               lag: num,
               consumed: num,
               dlq: { type: 'number', description: 'bad records this group saw' },
+              lagAgeS: {
+                type: ['integer', 'null'],
+                description: 'seconds since the lag was last measured (null: never)',
+              },
             }),
           ),
           live: objectOf({

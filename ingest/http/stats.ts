@@ -13,6 +13,11 @@ export interface GroupStats {
   consumed: number;
   /** Bad records this group saw (every group sees each one; one group publishes it). */
   dlq: number;
+  /**
+   * Seconds since `lag` was last measured (null: never): the gauge keeps its last value while the
+   * broker does not answer, so an old one is a figure the page must not show as current.
+   */
+  lagAgeS: number | null;
 }
 
 export interface Stats {
@@ -28,7 +33,8 @@ interface MetricJson {
   values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
 
-const isLag = (m: MetricJson) => m.type === 'gauge' && /lag/.test(m.name);
+const isLagUpdated = (m: MetricJson) => m.type === 'gauge' && /lag_updated/.test(m.name);
+const isLag = (m: MetricJson) => m.type === 'gauge' && /lag/.test(m.name) && !isLagUpdated(m);
 const isConsumed = (m: MetricJson) => m.type === 'counter' && /consumed/.test(m.name);
 const isDlq = (m: MetricJson) => /dlq|dead_letter/.test(m.name) && m.type === 'counter';
 
@@ -38,7 +44,7 @@ export async function collectStats(registry: Registry, live: LiveStats, now: num
   const group = (name: string) => {
     let g = groups.get(name);
     if (!g) {
-      g = { group: name, lag: 0, consumed: 0, dlq: 0 };
+      g = { group: name, lag: 0, consumed: 0, dlq: 0, lagAgeS: null };
       groups.set(name, g);
     }
     return g;
@@ -52,6 +58,7 @@ export async function collectStats(registry: Registry, live: LiveStats, now: num
         continue;
       }
       if (isDlq(m)) group(String(name)).dlq += v.value;
+      else if (isLagUpdated(m)) group(String(name)).lagAgeS = Math.max(0, Math.round(now / 1000 - v.value));
       else if (isLag(m)) group(String(name)).lag += v.value;
       else if (isConsumed(m)) group(String(name)).consumed += v.value;
     }
