@@ -113,6 +113,10 @@ t.test('decode and the dispatcher reject bad command lines with one clear line',
   const badDate = await agent('decode', '--not-before', '2020-13-45', path.join(fixtures, 'hemi.log'));
   t.equal(badDate.code, 2);
   t.match(badDate.stderr, /--not-before 2020-13-45 is not a date/);
+  // Date.parse would take it as 2020-03-01.
+  const noSuchDay = await agent('decode', '--not-before', '2020-02-30', path.join(fixtures, 'hemi.log'));
+  t.equal(noSuchDay.code, 2);
+  t.match(noSuchDay.stderr, /--not-before 2020-02-30 is not a date/);
   const unknown = await agent('frobnicate');
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /unknown command "frobnicate"; commands: decode/);

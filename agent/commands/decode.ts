@@ -71,10 +71,10 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError(`agent decode: ${file} is not a readable file`);
   let notBefore: number | undefined;
   if (values['not-before'] !== undefined) {
-    notBefore = /^\d{4}-\d{2}-\d{2}$/.test(values['not-before'])
-      ? Date.parse(values['not-before'])
-      : Number.NaN;
-    if (Number.isNaN(notBefore))
+    const day = values['not-before'];
+    notBefore = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(day) : Number.NaN;
+    // Date.parse rolls 2020-02-30 over to March: a day that does not exist is refused.
+    if (Number.isNaN(notBefore) || new Date(notBefore).toISOString().slice(0, 10) !== day)
       throw new UsageError(`agent decode: --not-before ${values['not-before']} is not a date YYYY-MM-DD`);
   }
   const gate = values['one-per-second'] ? new OnePerSecond() : undefined;
