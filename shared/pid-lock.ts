@@ -10,15 +10,16 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 /** Takes the lock at `path`, or returns the pid of the live process that holds it. */
 export function takePidLock(path: string): { heldBy: number } | undefined {
+  const thisBoot = bootId();
   if (existsSync(path)) {
     const [pidText, boot] = readFileSync(path, 'utf8').split('\n');
     const pid = Number(pidText);
-    const sameBoot = boot === undefined || boot === '' || bootId() === undefined || boot === bootId();
+    const sameBoot = boot === undefined || boot === '' || thisBoot === undefined || boot === thisBoot;
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && sameBoot && isNode(pid)) {
       return { heldBy: pid };
     }
   }
-  writeFileSync(path, `${process.pid}\n${bootId() ?? ''}\n`);
+  writeFileSync(path, `${process.pid}\n${thisBoot ?? ''}\n`);
   return undefined;
 }
 

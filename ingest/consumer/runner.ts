@@ -217,7 +217,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     }
     if (isRunning()) await heartbeat();
     m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
-    m.lagUpdated.set(labels, Date.now() / 1000);
+    // Measured as of the batch's fetch, when `now` was read.
+    m.lagUpdated.set(labels, now / 1000);
   };
 
   const abandon = () => void consumer.disconnect().catch(() => undefined);

@@ -196,7 +196,7 @@ export class PostgresStore implements Store {
     } catch (e) {
       // A connection that cannot even roll back is gone: the pool must not hand it out again.
       await c.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken ??= rollbackError;
+        broken = rollbackError;
       });
       throw e;
     } finally {
