@@ -21,17 +21,25 @@ export interface Field<T> {
   /** Secrets are never echoed back in error messages or help. */
   readonly secret: boolean;
   parse(raw: string): T | undefined;
+  /** Which part of a refused value is wrong, when it has parts (a list's bad item). */
+  readonly which?: (raw: string) => string | undefined;
 }
 
 type Common<T> = { description: string; default?: T; secret?: boolean };
 
-function field<T>(expect: string, opts: Common<T>, parse: (raw: string) => T | undefined): Field<T> {
+function field<T>(
+  expect: string,
+  opts: Common<T>,
+  parse: (raw: string) => T | undefined,
+  which?: (raw: string) => string | undefined,
+): Field<T> {
   return {
     expect,
     description: opts.description,
     default: opts.default,
     secret: opts.secret ?? false,
     parse,
+    ...(which ? { which } : {}),
   };
 }
 
@@ -69,14 +77,25 @@ export const env = {
   /** Comma-separated list; each item is checked by `item` (e.g. host:port). */
   list(opts: Common<string[]> & { item?: RegExp; itemWords?: string }): Field<string[]> {
     const words = opts.itemWords ?? 'items';
-    return field(`a comma-separated list of ${words}`, opts, (raw) => {
-      const items = raw
+    const split = (raw: string) =>
+      raw
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
-      if (items.length === 0) return undefined;
-      return items.every((s) => !opts.item || opts.item.test(s)) ? items : undefined;
-    });
+    const bad = (s: string) => opts.item !== undefined && !opts.item.test(s);
+    return field(
+      `a comma-separated list of ${words}`,
+      opts,
+      (raw) => {
+        const items = split(raw);
+        return items.length > 0 && !items.some(bad) ? items : undefined;
+      },
+      // In a list of six brokers, the one that is wrong.
+      (raw) => {
+        const item = split(raw).find(bad);
+        return item === undefined ? undefined : `${JSON.stringify(item)} is not ${words}`;
+      },
+    );
   },
   /** A file that must exist and be readable at start (certificates, keys). */
   file(opts: Common<string>): Field<string> {
@@ -232,7 +251,10 @@ export function loadConfig<S extends Spec>(spec: S, opts: LoadOptions = {}): Con
       const shown = f.secret
         ? '(secret value hidden)'
         : JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
-      throw new ConfigError(`config: ${name}=${shown} is not allowed: expected ${f.expect}`);
+      const which = f.secret ? undefined : f.which?.(raw);
+      throw new ConfigError(
+        `config: ${name}=${shown} is not allowed: ${which ? `${which}; ` : ''}expected ${f.expect}`,
+      );
     }
     out[name] = v;
   }

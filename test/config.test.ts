@@ -180,12 +180,24 @@ t.test('a real program with a bad variable prints one line and exits 2', async (
 });
 
 t.test('KAFKA_BROKERS: a port outside 1-65535 is refused at start, for every program', async (t) => {
-  for (const bad of ['127.0.0.1:99999', '127.0.0.1:65536', '127.0.0.1:0', 'a:1,[::1]:70000'])
+  // The message names the entry that is wrong (in a list of six brokers, which one).
+  for (const [bad, entry] of [
+    ['127.0.0.1:99999', '127.0.0.1:99999'],
+    ['127.0.0.1:65536', '127.0.0.1:65536'],
+    ['127.0.0.1:0', '127.0.0.1:0'],
+    ['a:1,[::1]:70000', '[::1]:70000'],
+    ['a:1, ,b:2,kafka-3', 'kafka-3'],
+  ] as const)
     t.equal(
       errorOf(() => loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: bad } })),
-      `config: KAFKA_BROKERS="${bad}" is not allowed: expected a comma-separated list of host:port`,
+      `config: KAFKA_BROKERS="${bad}" is not allowed: "${entry}" is not host:port; expected a comma-separated list of host:port`,
       bad,
     );
+  t.equal(
+    errorOf(() => loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: ' , ' } })),
+    'config: KAFKA_BROKERS=" , " is not allowed: expected a comma-separated list of host:port',
+    'no entries at all: nothing to name',
+  );
   for (const good of ['127.0.0.1:1', 'kafka-1.example:65535', '[::1]:9092', 'localhost:9092,b:443'])
     t.same(loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: good } }).KAFKA_BROKERS, good.split(','), good);
   t.notOk(HOST_PORT.test('a:09092'), 'no leading zeros');
@@ -197,7 +209,7 @@ t.test('KAFKA_BROKERS: a port outside 1-65535 is refused at start, for every pro
   t.equal(r.status, 2);
   t.equal(
     r.stderr,
-    'config: KAFKA_BROKERS="127.0.0.1:99999" is not allowed: expected a comma-separated list of host:port\n',
+    'config: KAFKA_BROKERS="127.0.0.1:99999" is not allowed: "127.0.0.1:99999" is not host:port; expected a comma-separated list of host:port\n',
   );
 });
 
