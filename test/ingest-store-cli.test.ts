@@ -1,7 +1,7 @@
 // `npm run ingest -- migrate` and the CLI's refusals: one-line errors (exit 2 for bad input, 1 for a
 // database that cannot be opened), secrets not echoed.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -55,8 +55,21 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
   t.equal(noDir.code, 1);
   t.match(
     noDir.stderr,
-    /^ingest: cannot open the SQLite database \/nonexistent-dir\/ingest.db \(INGEST_SQLITE_PATH\): .*directory does not exist\n$/,
+    /^ingest: cannot open the SQLite database \/nonexistent-dir\/ingest.db \(INGEST_SQLITE_PATH\): the directory \/nonexistent-dir does not exist\n$/,
   );
+  // SQLite says "unable to open database file" for both; the line says which part is wrong.
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-open-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'file'), 'not a directory');
+  const isDir = await ingest(['migrate'], { INGEST_SQLITE_PATH: dir });
+  t.equal(isDir.code, 1);
+  t.match(
+    isDir.stderr,
+    /^ingest: cannot open the SQLite database .* \(INGEST_SQLITE_PATH\): it is a directory\n$/,
+  );
+  const underFile = await ingest(['migrate'], { INGEST_SQLITE_PATH: join(dir, 'file', 'ingest.db') });
+  t.equal(underFile.code, 1);
+  t.match(underFile.stderr, /\(INGEST_SQLITE_PATH\): .*\/file is not a directory\n$/);
 
   const groups = await ingest(['run', '--groups', 'fix-store,nope'], {});
   t.equal(groups.code, 2);

@@ -17,10 +17,9 @@
 // every page of the file once, so after a tunnel the agent would hold ~16 MB more for good (on a
 // Pi with ~50 MB for the whole agent, issue #4). A drain round reads the oldest few thousand rows
 // and deletes them, and appends at the other end of the b-tree: a few hundred KB of pages.
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StartError } from '../../shared/config.js';
+import { whySqliteNotOpened } from '../../shared/sqlite-open-error.js';
 
 export const SCHEMA_VERSION = 1;
 export const PAGE_SIZE = 1024;
@@ -87,36 +86,13 @@ export class OutboxOpenError extends StartError {
   }
 }
 
-function statOrNull(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return null;
-  }
-}
-
-/** Why `path` could not be opened, in words: SQLite's own messages do not say which part is wrong. */
-function whyNotOpened(path: string, e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
-  const file = statOrNull(path);
-  if (file?.isDirectory()) return 'it is a directory';
-  if (!file) {
-    const dir = dirname(path);
-    const parent = statOrNull(dir);
-    if (!parent) return `the directory ${dir} does not exist`;
-    if (!parent.isDirectory()) return `${dir} is not a directory`;
-    return `cannot create it in ${dir} (${message})`;
-  }
-  return message;
-}
-
 /** Opens (creating if needed) an outbox file with the durability settings above. */
 export function openOutboxDb(path: string, opts: OpenOptions = {}): Database.Database {
   try {
     return opts.readonly ? openReader(path) : openWriter(path, opts);
   } catch (e) {
     if (e instanceof OutboxOpenError) throw e;
-    throw new OutboxOpenError(path, whyNotOpened(path, e), { cause: e });
+    throw new OutboxOpenError(path, whySqliteNotOpened(path, e), { cause: e });
   }
 }
 

@@ -2,6 +2,7 @@
 import { abortableSleep } from '../../shared/abortable-sleep.js';
 import { StartError } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
+import { whySqliteNotOpened } from '../../shared/sqlite-open-error.js';
 import { isDatabaseAway } from './errors.js';
 import { PostgresStore } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
@@ -51,7 +52,13 @@ export async function openStore(opts: StoreOptions, wait?: WaitForDatabase): Pro
       : new SqliteStore(opts.sqlitePath, { writeLock: opts.sqliteWriteLock });
   } catch (e) {
     // SQLite opens the file here: a directory that does not exist, a file that is not a database.
-    throw refuse(e);
+    if (opts.databaseUrl) throw refuse(e);
+    throw new StartError(
+      `cannot open the ${describeBackend(opts)}: ${whySqliteNotOpened(opts.sqlitePath, e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   const retry = wait?.retryMs ?? { first: 500, max: 5_000 };
   let delay = retry.first;
