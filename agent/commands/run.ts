@@ -28,7 +28,11 @@ options (each overrides the variable in brackets):
   --baud N           serial baud rate [GPS_BAUD]
   --replay FILE      read an NMEA capture instead of the serial port
   --speed N          replay speed: 1 real time, N times faster, 0 as fast as possible (default 1)
-  --loop             replay the file again and again (else: exit once all is sent)
+  --loop             replay the file again and again (else: exit once all is sent); each
+                     pass keeps the capture's own times, so the cloud's live view, which
+                     shows the newest by GPS time, stays on the first pass: for a rider
+                     that keeps moving, \`agent simulate --devices 1 --replay FILE\` plays it with
+                     fresh times
   --db PATH          outbox file [AGENT_DB]
   --brokers LIST     Kafka bootstrap host:port,... [KAFKA_BROKERS]
   --topic NAME       Kafka topic [KAFKA_TOPIC]
