@@ -1,7 +1,7 @@
 // `agent run` as a real process: replay -> outbox -> real broker, READY and WATCHDOG to a real
 // notify socket, a clean stop on SIGTERM that loses nothing, and status while it runs.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -217,4 +217,24 @@ t.test('--help and bad options', async (t) => {
   }).catch((e: { code: number; stderr: string }) => e);
   t.equal((noId as { code: number }).code, 2);
   t.match((noId as { stderr: string }).stderr, /DEVICE_ID is not set/);
+});
+
+t.test('a replay file with no NMEA sentence in it: exit 1 with one line, not a clean 0', async (t) => {
+  const db = tmpDb(t);
+  const file = join(db, '..', 'not-nmea.log');
+  writeFileSync(file, 'PK\u0003\u0004 a zip, not a capture\n');
+  // No broker: nothing is ever sent, the run ends on the empty source alone.
+  const { child, out } = agent(t, ['run', '--replay', file, '--device', 'b', '--db', db, '--speed', '0'], {
+    KAFKA_BROKERS: '127.0.0.1:1',
+  });
+  t.equal(await exited(child), 1);
+  const lines = out.join('').split('\n');
+  t.ok(
+    lines.includes(`agent run: no NMEA sentence in ${file}: nothing to replay`),
+    'one line saying what was wrong',
+  );
+  t.notOk(
+    lines.some((l) => /^\s+at /.test(l)),
+    'no stack trace',
+  );
 });

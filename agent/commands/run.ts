@@ -100,9 +100,10 @@ async function run(args: string[]): Promise<number> {
     throw new StartError(`agent run: the outbox ${cfg.AGENT_DB} is in use by agent process ${held.heldBy}`);
   }
   process.on('exit', () => releasePidLock(lock));
-  const source: NmeaSource = values.replay
+  const replay = values.replay
     ? new ReplaySource({ file: values.replay, speed, loop: values.loop, log }).start()
-    : openSerialSource({ path: cfg.GPS_PATH, baudRate: cfg.GPS_BAUD, log });
+    : undefined;
+  const source: NmeaSource = replay ?? openSerialSource({ path: cfg.GPS_PATH, baudRate: cfg.GPS_BAUD, log });
   const sender = new Sender({ outbox, kafka, topic: cfg.KAFKA_TOPIC, log, batchSize: cfg.SEND_BATCH });
   const pipeline = new AgentPipeline({
     deviceId,
@@ -155,6 +156,10 @@ async function run(args: string[]): Promise<number> {
     await stop('source ended and outbox empty');
   }
   await stopping;
+  // A file that is not NMEA (a wrong path, a binary log) replayed nothing: a failed run, not a
+  // clean one, for the shell or script that started it.
+  if (replay?.empty)
+    throw new StartError(`agent run: no NMEA sentence in ${values.replay}: nothing to replay`);
   // Everything is committed; should a handle (a port, a socket) still hold the event loop, do not
   // let it turn a clean stop into systemd's SIGKILL.
   setTimeout(() => process.exit(0), 2000).unref();

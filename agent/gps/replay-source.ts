@@ -35,6 +35,8 @@ export class ReplaySource extends QueueSource {
   private finished: Promise<void> | undefined;
   /** Passes over the file completed. */
   passes = 0;
+  /** A pass over the file found no NMEA sentence (it ended the replay). */
+  empty = false;
 
   constructor(private readonly opts: ReplayOptions) {
     super(READ_AHEAD * 2);
@@ -107,6 +109,7 @@ export class ReplaySource extends QueueSource {
           { file: this.opts.file },
           'replay: no NMEA sentence in the file; nothing to replay',
         );
+        this.empty = true;
         this.setState('ended', `no NMEA sentence in ${this.opts.file}`);
         this.finish();
         return;
