@@ -1,14 +1,15 @@
 // Retention: whole old segments deleted by size (retention.bytes) and by age (retention.ms,
 // from the batches' timestamps); never the active segment; retention.ms=-1 keeps by time
 // forever. A fetch below the new log start is OFFSET_OUT_OF_RANGE and a kafkajs consumer from
-// the beginning is reset to the log start.
+// the beginning is reset to the log start, also when its group had committed an offset that
+// retention has since removed (kafkajs commits -2 to reset itself; the broker must take it).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
 import { ErrorCode } from '../broker/protocol/errors.js';
-import { consumeFromStart, inProcessBroker } from './helpers/broker-harness.js';
+import { consumeFromStart, inProcessBroker, kafka } from './helpers/broker-harness.js';
 import {
   buildBatch,
   decodeFetchV11,
@@ -99,4 +100,53 @@ t.test('retention.ms deletes segments whose records are older; -1 keeps them', a
   await until(() => quiet.logStartOffset === 2);
   t.equal(quiet.sizeBytes, 0, 'an expired active segment is rolled and deleted too');
   t.equal(quiet.logEndOffset, 2, 'offsets continue where they were');
+});
+
+t.test('a group whose committed offset retention removed resets itself and reads on', async (t) => {
+  const b = await inProcessBroker(t, {
+    retentionCheckMs: 50,
+    topicDefaults: { segmentBytes: 1024 },
+    groups: { initialRebalanceDelayMs: 50 }, // admin.setOffsets joins the group three times
+  });
+  const c = await RawClient.connect(b.port);
+  t.teardown(() => c.close());
+  await createTopic(c, 'behind', { 'retention.bytes': '3000' });
+  const admin = kafka(b.address).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  // The group read 2 records, then went away while 60 more arrived and old segments expired.
+  await admin.setOffsets({ groupId: 'slow', topic: 'behind', partitions: [{ partition: 0, offset: '2' }] });
+  await fill(c, 'behind', 60);
+  const log = b.context.topics.partition('behind', 0)!;
+  await until(() => log.logStartOffset > 2);
+
+  // kafkajs fetches from 2, gets OFFSET_OUT_OF_RANGE and commits -2 (earliest) to reset itself.
+  // Refusing that commit crashed the consumer for good (restart: false): ingest crash-looped.
+  const consumer = kafka(b.address).consumer({ groupId: 'slow', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: 'behind', fromBeginning: true });
+  const offsets: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          offsets.push(Number(message.offset));
+          if (Number(message.offset) === 59) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  t.equal(offsets[0], log.logStartOffset, 'the group resumes at the log start');
+  t.equal(offsets.length, 60 - log.logStartOffset, 'and reads every retained record once');
+  await consumer.disconnect();
+
+  // An operator's reset commits -2 or -1 the same way; it must answer, not retry forever.
+  await admin.resetOffsets({ groupId: 'slow', topic: 'behind', earliest: true });
+  const [reset] = await admin.fetchOffsets({ groupId: 'slow', topics: ['behind'] });
+  t.equal(reset!.partitions[0]!.offset, '-2', 'resetOffsets to earliest is stored as -2');
+  await admin.resetOffsets({ groupId: 'slow', topic: 'behind', earliest: false });
+  const [latest] = await admin.fetchOffsets({ groupId: 'slow', topics: ['behind'] });
+  t.equal(latest!.partitions[0]!.offset, '-1', 'and to latest as -1');
 });

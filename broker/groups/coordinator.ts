@@ -608,8 +608,12 @@ export class GroupCoordinator {
       return E.OFFSET_METADATA_TOO_LARGE;
     }
     if (this.partitionExists && !this.partitionExists(topic, partition)) return E.UNKNOWN_TOPIC_OR_PARTITION;
-    // Offsets are positions in a log; a negative one would make a consumer resume nowhere.
-    if (!Number.isSafeInteger(offset) || offset < 0) return E.INVALID_COMMIT_OFFSET_SIZE;
+    // Any value is kept, as Kafka does: a negative one is how a client says "no position, reset
+    // me" (kafkajs commits -1 or -2 to recover from OFFSET_OUT_OF_RANGE once retention has removed
+    // its committed offset, and admin.resetOffsets does the same); OffsetFetch hands it back and
+    // the client resolves it with ListOffsets. Refusing it left such a consumer crashed for good.
+    // Only what this broker cannot hold exactly (beyond 2^53) is refused.
+    if (!Number.isSafeInteger(offset)) return E.INVALID_COMMIT_OFFSET_SIZE;
     return E.NONE;
   }
 
