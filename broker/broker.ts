@@ -9,18 +9,14 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { createApiHandlers } from './apis.js';
-import { type BrokerConfig, brokerConfig, type TopicDefaults } from './config.js';
+import { type BrokerOptions, brokerConfig } from './config.js';
 import type { ApiHandler } from './server/api.js';
 import { Connection } from './server/connection.js';
 import type { BrokerContext, BrokerNode } from './server/context.js';
 import { fsyncDir, JsonFile } from './storage/json-file.js';
 import { TopicManager } from './storage/topics.js';
 
-export type StartOptions = Partial<Omit<BrokerConfig, 'topicDefaults'>> & {
-  dataDir: string;
-  topicDefaults?: Partial<TopicDefaults>;
-  logger?: Logger;
-};
+export type StartOptions = BrokerOptions & { logger?: Logger };
 
 export interface BrokerHandle {
   /** Where this process can reach the listener (the bound port, e.g. after port 0). */
@@ -39,8 +35,8 @@ const CLEAN_MARKER = '.clean-shutdown';
 const LOCK = 'broker.lock';
 
 export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
-  const { logger, topicDefaults, ...rest } = opts;
-  const config = brokerConfig({ ...rest, topicDefaults: topicDefaults as TopicDefaults | undefined });
+  const { logger, ...rest } = opts;
+  const config = brokerConfig(rest);
   const log = logger ?? createLogger('broker');
   makeDirs(config.dataDir);
   takeLock(config.dataDir);

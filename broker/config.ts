@@ -31,6 +31,13 @@ export interface BrokerConfig {
   autoCreateTopics: boolean;
   defaultPartitions: number;
   topicDefaults: TopicDefaults;
+  /**
+   * Which of the settings DescribeConfigs reports the operator gave (a CLI flag or a startBroker
+   * option), even at the built-in value. As Kafka does for what server.properties sets, a value
+   * from one of these is described as STATIC_BROKER_CONFIG, the rest as DEFAULT_CONFIG. Derived
+   * by brokerConfig from what it was given, never set directly.
+   */
+  readonly operatorSet: ReadonlySet<OperatorSetting>;
   /** How often retention runs. */
   retentionCheckMs: number;
   /** Bytes between sparse offset/time index entries. */
@@ -46,6 +53,15 @@ export interface BrokerConfig {
   sasl?: SaslSettings;
 }
 
+/** Broker settings whose source DescribeConfigs reports (see BrokerConfig.operatorSet). */
+export type OperatorSetting = keyof TopicDefaults | 'defaultPartitions' | 'autoCreateTopics';
+
+/** What brokerConfig (and startBroker) take: any setting, and only some topic defaults. */
+export type BrokerOptions = Partial<Omit<BrokerConfig, 'topicDefaults' | 'operatorSet'>> & {
+  dataDir: string;
+  topicDefaults?: Partial<TopicDefaults>;
+};
+
 export const DEFAULT_TOPIC_DEFAULTS: TopicDefaults = {
   retentionMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
@@ -53,7 +69,14 @@ export const DEFAULT_TOPIC_DEFAULTS: TopicDefaults = {
   maxMessageBytes: 1024 * 1024 + 12,
 };
 
-export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string }): BrokerConfig {
+export function brokerConfig(partial: BrokerOptions): BrokerConfig {
+  // A topic default given as undefined is not given: it keeps the built-in value and source.
+  const given = Object.fromEntries(
+    Object.entries(partial.topicDefaults ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<TopicDefaults>;
+  const operatorSet = new Set<OperatorSetting>(Object.keys(given) as (keyof TopicDefaults)[]);
+  if (partial.defaultPartitions !== undefined) operatorSet.add('defaultPartitions');
+  if (partial.autoCreateTopics !== undefined) operatorSet.add('autoCreateTopics');
   return {
     host: '127.0.0.1',
     port: 9092,
@@ -66,6 +89,7 @@ export function brokerConfig(partial: Partial<BrokerConfig> & { dataDir: string 
     indexIntervalBytes: 4096,
     fetchMaxBytes: 4 * 1024 * 1024,
     ...partial,
-    topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...partial.topicDefaults },
+    topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...given },
+    operatorSet,
   };
 }

@@ -1,7 +1,18 @@
 // Per-topic configs (Kafka names) over the broker-wide defaults. Only settings this broker
 // honours are accepted; anything else is refused with a message naming it, so a typo does not
 // silently fall back to a default.
-import type { TopicDefaults } from '../config.js';
+import type { BrokerConfig, TopicDefaults } from '../config.js';
+
+/** Kafka's ConfigSource ids (DescribeConfigs v1+, CreateTopics v5+), the ones this broker has. */
+export const ConfigSource = {
+  /** Set on the topic at creation (Kafka: DYNAMIC_TOPIC_CONFIG). */
+  TOPIC_CONFIG: 1,
+  /** From a broker setting the operator gave (Kafka: in server.properties). */
+  STATIC_BROKER_CONFIG: 4,
+  /** The built-in default. */
+  DEFAULT_CONFIG: 5,
+} as const;
+export type ConfigSource = (typeof ConfigSource)[keyof typeof ConfigSource];
 
 export class TopicConfigError extends Error {
   constructor(message: string) {
@@ -73,15 +84,24 @@ export function effectiveConfig(defaults: TopicDefaults, configs: Record<string,
   return out;
 }
 
-/** All config entries as Kafka names with values and whether they are the broker default. */
+/**
+ * All config entries as Kafka names with values and where each comes from: the topic's own
+ * config, a broker default the operator set, or the built-in default.
+ */
 export function describeConfig(
-  defaults: TopicDefaults,
+  broker: Pick<BrokerConfig, 'topicDefaults' | 'operatorSet'>,
   configs: Record<string, string>,
-): { name: string; value: string; isDefault: boolean }[] {
-  const eff = effectiveConfig(defaults, configs);
+): { name: string; value: string; source: ConfigSource }[] {
+  const eff = effectiveConfig(broker.topicDefaults, configs);
   return TOPIC_CONFIG_KEYS.map((name) => {
     const spec = KEYS[name]!;
     const value = spec.field ? String(eff[spec.field]) : (configs[name] ?? spec.only![0]!);
-    return { name, value, isDefault: configs[name] === undefined };
+    const source =
+      configs[name] !== undefined
+        ? ConfigSource.TOPIC_CONFIG
+        : spec.field && broker.operatorSet.has(spec.field)
+          ? ConfigSource.STATIC_BROKER_CONFIG
+          : ConfigSource.DEFAULT_CONFIG;
+    return { name, value, source };
   });
 }

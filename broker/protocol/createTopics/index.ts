@@ -1,7 +1,7 @@
 // CreateTopics (key 19), v0-v7 (v5+ flexible). Partition count (-1 = broker default) and topic
 // configs; replication factor must be 1 or -1 (a single node cannot do more).
 import type { ApiHandler } from '../../server/api.js';
-import { describeConfig } from '../../storage/topic-config.js';
+import { type ConfigSource, describeConfig } from '../../storage/topic-config.js';
 import { TopicError } from '../../storage/topics.js';
 import { ApiKey } from '../apiKeys.js';
 import type { Reader } from '../codec.js';
@@ -50,7 +50,7 @@ interface TopicResult {
   errorCode: number;
   errorMessage: string | null;
   numPartitions: number;
-  configs: { name: string; value: string; isDefault: boolean }[] | null;
+  configs: { name: string; value: string; source: ConfigSource }[] | null;
 }
 
 function encode(results: TopicResult[], version: number): Writer {
@@ -66,7 +66,7 @@ function encode(results: TopicResult[], version: number): Writer {
       w.int32(t.numPartitions).int16(t.errorCode === 0 ? 1 : -1);
       w.nullableArr(flex, t.configs, (w, c) => {
         w.str(flex, c.name).nullableStr(flex, c.value).bool(false);
-        w.int8(c.isDefault ? 5 : 1); // config_source: DEFAULT_CONFIG or DYNAMIC_TOPIC_CONFIG
+        w.int8(c.source); // config_source, as DescribeConfigs reports it
         w.bool(false).tags(flex);
       });
     }
@@ -122,7 +122,7 @@ export const createTopics: ApiHandler = {
         const created = topics.create(t.name, partitions, t.configs);
         result.id = created.id;
         result.numPartitions = partitions;
-        result.configs = describeConfig(config.topicDefaults, created.meta.configs);
+        result.configs = describeConfig(config, created.meta.configs);
         return result;
       } catch (e) {
         if (e instanceof TopicError) return fail(e.code, e.message);

@@ -1,8 +1,11 @@
 // DescribeConfigs (key 32), v0-v4 (v4 flexible): topic configs (override or broker default) and
-// the broker's topic defaults under Kafka's broker config names.
+// the broker's topic defaults under Kafka's broker config names. Each value's source is Kafka's:
+// TOPIC_CONFIG for a topic's own, STATIC_BROKER_CONFIG for a broker setting the operator gave,
+// DEFAULT_CONFIG for a built-in default (v0 has only is_default: DEFAULT_CONFIG).
+import type { OperatorSetting } from '../../config.js';
 import type { ApiHandler } from '../../server/api.js';
 import type { BrokerContext } from '../../server/context.js';
-import { describeConfig } from '../../storage/topic-config.js';
+import { ConfigSource, describeConfig } from '../../storage/topic-config.js';
 import { ApiKey } from '../apiKeys.js';
 import type { Reader } from '../codec.js';
 import { Writer } from '../codec.js';
@@ -10,9 +13,6 @@ import { ErrorCode } from '../errors.js';
 
 const TOPIC = 2;
 const BROKER = 4;
-const SOURCE_TOPIC = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 
 interface Entry {
   name: string;
@@ -51,7 +51,8 @@ function encode(results: Result[], version: number): Writer {
     w.int16(res.errorCode).nullableStr(flex, res.errorMessage).int8(res.type).str(flex, res.name);
     w.arr(flex, res.configs, (w, c) => {
       w.str(flex, c.name).nullableStr(flex, c.value).bool(false);
-      if (version === 0) w.bool(c.source === SOURCE_DEFAULT);
+      // v0 has is_default where later versions have config_source.
+      if (version === 0) w.bool(c.source === ConfigSource.DEFAULT_CONFIG);
       else w.int8(c.source);
       w.bool(false); // is_sensitive
       if (version >= 1) w.arr(flex, [] as number[], () => {}); // synonyms
@@ -65,19 +66,22 @@ function encode(results: Result[], version: number): Writer {
 }
 
 function brokerEntries(b: BrokerContext): Entry[] {
-  const d = b.config.topicDefaults;
-  const e = (name: string, value: string | number | boolean): Entry => ({
+  const c = b.config;
+  const d = c.topicDefaults;
+  // What the operator gave is STATIC_BROKER_CONFIG (Kafka: set in server.properties), even at the
+  // built-in value; the rest DEFAULT_CONFIG.
+  const e = (name: string, setting: OperatorSetting, value: string | number | boolean): Entry => ({
     name,
     value: String(value),
-    source: SOURCE_STATIC_BROKER,
+    source: c.operatorSet.has(setting) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG,
   });
   return [
-    e('log.retention.ms', d.retentionMs),
-    e('log.retention.bytes', d.retentionBytes),
-    e('log.segment.bytes', d.segmentBytes),
-    e('message.max.bytes', d.maxMessageBytes),
-    e('num.partitions', b.config.defaultPartitions),
-    e('auto.create.topics.enable', b.config.autoCreateTopics),
+    e('log.retention.ms', 'retentionMs', d.retentionMs),
+    e('log.retention.bytes', 'retentionBytes', d.retentionBytes),
+    e('log.segment.bytes', 'segmentBytes', d.segmentBytes),
+    e('message.max.bytes', 'maxMessageBytes', d.maxMessageBytes),
+    e('num.partitions', 'defaultPartitions', c.defaultPartitions),
+    e('auto.create.topics.enable', 'autoCreateTopics', c.autoCreateTopics),
   ];
 }
 
@@ -99,11 +103,7 @@ export const describeConfigs: ApiHandler = {
           out.errorMessage = `topic '${res.name}' does not exist`;
           return out;
         }
-        entries = describeConfig(b.config.topicDefaults, t.meta.configs).map((c) => ({
-          name: c.name,
-          value: c.value,
-          source: c.isDefault ? SOURCE_DEFAULT : SOURCE_TOPIC,
-        }));
+        entries = describeConfig(b.config, t.meta.configs);
       } else if (res.type === BROKER && (res.name === '' || res.name === String(b.node.nodeId))) {
         entries = brokerEntries(b);
       } else {

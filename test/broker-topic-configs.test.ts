@@ -1,0 +1,145 @@
+// Topic configs as clients see them: where DescribeConfigs and CreateTopics (v5+) say each value
+// comes from (Kafka's config_source).
+import t from 'tap';
+import { parseArgs } from '../broker/cli.js';
+import { brokerConfig } from '../broker/config.js';
+import { ApiKey } from '../broker/protocol/apiKeys.js';
+import { Writer } from '../broker/protocol/codec.js';
+import { inProcessBroker, kafka } from './helpers/broker-harness.js';
+import { RawClient } from './helpers/broker-raw.js';
+
+// Kafka's ConfigSource ids, written out so a wrong constant in the broker cannot pass.
+const TOPIC_CONFIG = 1;
+const STATIC_BROKER_CONFIG = 4;
+const DEFAULT_CONFIG = 5;
+
+type Sources = Record<string, [value: string | null, source: number]>;
+
+/** The entries of `all` named in `expected`, to compare exactly (t.match takes substrings). */
+const pick = (all: Sources, expected: Sources): Sources =>
+  Object.fromEntries(Object.keys(expected).map((k) => [k, all[k]!]));
+
+async function describe(address: string, type: 2 | 4, name: string): Promise<Sources> {
+  const admin = kafka(address).admin();
+  await admin.connect();
+  try {
+    const res = await admin.describeConfigs({ resources: [{ type, name }], includeSynonyms: false });
+    return Object.fromEntries(
+      res.resources[0]!.configEntries.map((e) => [e.configName, [e.configValue, e.configSource]]),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** CreateTopics v5 (flexible): the configs its response describes, by name. */
+async function createV5(port: number, name: string, configs: [string, string][]): Promise<Sources> {
+  const c = await RawClient.connect(port);
+  try {
+    const w = new Writer().compactArray([name], (w, n) => {
+      w.compactString(n)
+        .int32(1)
+        .int16(1)
+        .compactArray([], () => {});
+      w.compactArray(configs, (w, [k, v]) => w.compactString(k).compactNullableString(v).taggedFields());
+      w.taggedFields();
+    });
+    w.int32(5000).bool(false).taggedFields();
+    const r = await c.request(ApiKey.CreateTopics, 5, w, true);
+    r.taggedFields(); // response header v1
+    r.int32(); // throttle
+    const [topic] = r.compactArray((r) => {
+      r.compactString();
+      const errorCode = r.int16();
+      r.compactNullableString();
+      r.int32();
+      r.int16();
+      const entries = r.compactNullableArray((r) => {
+        const entry = [r.compactString(), r.compactNullableString()] as const;
+        r.bool(); // read_only
+        const source = r.int8();
+        r.bool(); // is_sensitive
+        r.taggedFields();
+        return [entry[0], [entry[1], source]] as [string, [string | null, number]];
+      });
+      r.taggedFields();
+      return { errorCode, entries };
+    });
+    if (topic!.errorCode !== 0) throw new Error(`CreateTopics v5 ${name}: error ${topic!.errorCode}`);
+    return Object.fromEntries(topic!.entries ?? []);
+  } finally {
+    c.close();
+  }
+}
+
+t.test(
+  'config source: topic config 1, a broker default the operator set 4 (even at the built-in value), else 5',
+  async (t) => {
+    const b = await inProcessBroker(t, {
+      // segment.bytes differs from the built-in 64 MiB; retention.ms is set to the built-in 7 days.
+      topicDefaults: { segmentBytes: 1 << 20, retentionMs: 7 * 24 * 3600 * 1000 },
+      defaultPartitions: 3,
+    });
+    const admin = kafka(b.address).admin();
+    await admin.connect();
+    t.teardown(() => admin.disconnect());
+    await admin.createTopics({
+      topics: [
+        { topic: 'mixed', numPartitions: 1, configEntries: [{ name: 'retention.bytes', value: '5000' }] },
+      ],
+    });
+    const expected: Sources = {
+      'retention.bytes': ['5000', TOPIC_CONFIG],
+      'segment.bytes': [String(1 << 20), STATIC_BROKER_CONFIG],
+      'retention.ms': [String(7 * 24 * 3600 * 1000), STATIC_BROKER_CONFIG],
+      'max.message.bytes': [String(1024 * 1024 + 12), DEFAULT_CONFIG],
+      'cleanup.policy': ['delete', DEFAULT_CONFIG],
+      'compression.type': ['producer', DEFAULT_CONFIG],
+    };
+    t.same(pick(await describe(b.address, 2, 'mixed'), expected), expected, 'DescribeConfigs on the topic');
+    t.same(
+      pick(await createV5(b.port, 'mixed-v5', [['retention.bytes', '5000']]), expected),
+      expected,
+      'the CreateTopics v5 response says the same',
+    );
+
+    t.same(
+      await describe(b.address, 4, '1'),
+      {
+        'log.segment.bytes': [String(1 << 20), STATIC_BROKER_CONFIG],
+        'log.retention.ms': [String(7 * 24 * 3600 * 1000), STATIC_BROKER_CONFIG],
+        'log.retention.bytes': ['-1', DEFAULT_CONFIG],
+        'message.max.bytes': [String(1024 * 1024 + 12), DEFAULT_CONFIG],
+        'num.partitions': ['3', STATIC_BROKER_CONFIG],
+        'auto.create.topics.enable': ['true', DEFAULT_CONFIG],
+      },
+      'DescribeConfigs on the broker',
+    );
+  },
+);
+
+t.test('a broker started without options describes every default as DEFAULT_CONFIG', async (t) => {
+  const b = await inProcessBroker(t);
+  b.context.topics.create('plain', 1);
+  const topic = await describe(b.address, 2, 'plain');
+  t.same(
+    Object.entries(topic).filter(([, [, source]]) => source !== DEFAULT_CONFIG),
+    [],
+    'no topic value is from the topic or the operator',
+  );
+  const broker = await describe(b.address, 4, '1');
+  t.same(
+    Object.entries(broker).filter(([, [, source]]) => source !== DEFAULT_CONFIG),
+    [],
+    'no broker value is from the operator',
+  );
+});
+
+t.test('the command line: only the flags given count as set by the operator', async (t) => {
+  const opts = parseArgs(['--data-dir', 'd', '--segment-bytes', '1048576', '--auto-create-topics', 'true']);
+  t.same(
+    [...brokerConfig(opts!).operatorSet].sort(),
+    ['autoCreateTopics', 'segmentBytes'],
+    'a flag at its default value still counts; the rest are built-in',
+  );
+});
