@@ -1,11 +1,11 @@
 // Topic configs as clients see them: where DescribeConfigs and CreateTopics (v5+) say each value
-// comes from (Kafka's config_source).
+// comes from (Kafka's config_source), and long configs up to Long.MAX_VALUE.
 import t from 'tap';
 import { parseArgs } from '../broker/cli.js';
 import { brokerConfig } from '../broker/config.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
-import { inProcessBroker, kafka } from './helpers/broker-harness.js';
+import { inProcessBroker, kafka, tempDir } from './helpers/broker-harness.js';
 import { RawClient } from './helpers/broker-raw.js';
 
 // Kafka's ConfigSource ids, written out so a wrong constant in the broker cannot pass.
@@ -143,3 +143,85 @@ t.test('the command line: only the flags given count as set by the operator', as
     'a flag at its default value still counts; the rest are built-in',
   );
 });
+
+t.test(
+  'Long.MAX_VALUE retention (Kafka for "forever") is accepted, described as given, and keeps the data',
+  async (t) => {
+    const LONG_MAX = '9223372036854775807';
+    const dataDir = tempDir(t);
+    const opts = { dataDir, retentionCheckMs: 20, topicDefaults: { segmentBytes: 1024 } };
+    let b = await inProcessBroker(t, opts);
+    const client = kafka(b.address);
+    const admin = client.admin();
+    await admin.connect();
+    t.equal(
+      await admin.createTopics({
+        topics: [
+          {
+            topic: 'forever',
+            numPartitions: 1,
+            configEntries: [
+              { name: 'retention.ms', value: LONG_MAX },
+              { name: 'retention.bytes', value: LONG_MAX },
+            ],
+          },
+          // Just past 2^53: a double would round it to ...992.
+          {
+            topic: 'odd',
+            numPartitions: 1,
+            configEntries: [{ name: 'retention.ms', value: '9007199254740993' }],
+          },
+        ],
+      }),
+      true,
+      'CreateTopics accepts both',
+    );
+    const producer = client.producer();
+    await producer.connect();
+    // Records from 1970, in many 1 KiB segments: anything short of "forever" would delete them.
+    for (let i = 0; i < 20; i++) {
+      await producer.send({
+        topic: 'forever',
+        acks: -1,
+        messages: [{ value: Buffer.alloc(300, i), timestamp: String(1000 + i) }],
+      });
+    }
+    await producer.disconnect();
+    await admin.disconnect();
+    const log = b.context.topics.partition('forever', 0)!;
+    t.ok(log.segmentCount > 3, `${log.segmentCount} segments`);
+    t.equal(b.context.topics.get('forever')!.config.retentionMs, Number.MAX_SAFE_INTEGER, 'acts as 2^53-1');
+    await new Promise((r) => setTimeout(r, 200)); // ten retention passes
+    t.equal(log.logStartOffset, 0, 'retention removed nothing');
+    t.equal(b.context.topics.enforceRetention(Date.now()), 0, 'nor does a pass run by hand');
+
+    const expected: Sources = {
+      'retention.ms': [LONG_MAX, TOPIC_CONFIG],
+      'retention.bytes': [LONG_MAX, TOPIC_CONFIG],
+    };
+    t.same(pick(await describe(b.address, 2, 'forever'), expected), expected, 'described as given');
+    t.same(
+      pick(await describe(b.address, 2, 'odd'), { 'retention.ms': ['9007199254740993', TOPIC_CONFIG] }),
+      { 'retention.ms': ['9007199254740993', TOPIC_CONFIG] },
+      'not rounded',
+    );
+
+    await b.stop();
+    b = await inProcessBroker(t, opts);
+    t.same(pick(await describe(b.address, 2, 'forever'), expected), expected, 'and after a restart');
+    t.equal(b.context.topics.partition('forever', 0)!.logEndOffset, 20, 'every record still there');
+    t.equal(b.context.topics.enforceRetention(Date.now()), 0, 'retention still removes nothing');
+
+    const tooBig = () => b.context.topics.create('past-long', 1, { 'retention.ms': '9223372036854775808' });
+    t.throws(
+      tooBig,
+      /retention.ms=9223372036854775808 must be an integer from -1 to 9223372036854775807/,
+      'past Long.MAX_VALUE refused, naming the range',
+    );
+    t.throws(
+      () => b.context.topics.create('neg', 1, { 'retention.bytes': '-2' }),
+      /must be an integer from -1/,
+      'below -1 still refused',
+    );
+  },
+);

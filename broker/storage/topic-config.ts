@@ -24,14 +24,24 @@ export class TopicConfigError extends Error {
 interface KeySpec {
   field?: keyof TopicDefaults;
   min?: number;
+  /** Largest accepted value; default Number.MAX_SAFE_INTEGER, or Long.MAX_VALUE with `long`. */
   max?: number;
+  /**
+   * A Kafka long: anything up to Long.MAX_VALUE is accepted, since tools and people send
+   * 9223372036854775807 to mean "forever". It is kept and described as written; the broker acts
+   * on min(value, Number.MAX_SAFE_INTEGER) (see effectiveConfig).
+   */
+  long?: boolean;
   /** Accepted but fixed values (this broker has only one behaviour). */
   only?: string[];
 }
 
+/** Kafka's Long.MAX_VALUE, the largest value a long config can have. */
+export const LONG_MAX = 2n ** 63n - 1n;
+
 const KEYS: Record<string, KeySpec> = {
-  'retention.ms': { field: 'retentionMs', min: -1 },
-  'retention.bytes': { field: 'retentionBytes', min: -1 },
+  'retention.ms': { field: 'retentionMs', min: -1, long: true },
+  'retention.bytes': { field: 'retentionBytes', min: -1, long: true },
   // Index entries hold 32-bit positions, so a segment stays under 2 GiB.
   'segment.bytes': { field: 'segmentBytes', min: 1024, max: 1024 * 1024 * 1024 },
   'max.message.bytes': { field: 'maxMessageBytes', min: 64 },
@@ -63,23 +73,30 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
       out[key] = value;
       continue;
     }
-    const n = Number(value);
-    const max = spec.max ?? Number.MAX_SAFE_INTEGER;
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > max) {
-      throw new TopicConfigError(
-        `topic config ${key}=${value} must be an integer from ${spec.min ?? 0} to ${max}`,
-      );
+    const min = BigInt(spec.min ?? 0);
+    const max = spec.long ? LONG_MAX : BigInt(spec.max ?? Number.MAX_SAFE_INTEGER);
+    const n = /^-?\d+$/.test(value) ? BigInt(value) : null;
+    if (n === null || n < min || n > max) {
+      throw new TopicConfigError(`topic config ${key}=${value} must be an integer from ${min} to ${max}`);
     }
-    out[key] = String(Number(value));
+    out[key] = n.toString(); // exact, however large: '007' is '7', nothing is rounded
   }
   return out;
 }
 
+/**
+ * The settings the broker acts on. A long config beyond Number.MAX_SAFE_INTEGER acts as exactly
+ * that: 2^53-1 ms is 285,000 years and 2^53-1 bytes 8 PiB, so retention never removes anything,
+ * as Kafka's Long.MAX_VALUE never does; the value is not rounded to a nearby double.
+ */
 export function effectiveConfig(defaults: TopicDefaults, configs: Record<string, string>): TopicDefaults {
   const out = { ...defaults };
   for (const [key, value] of Object.entries(configs)) {
     const f = KEYS[key]?.field;
-    if (f) out[f] = Number(value);
+    if (!f) continue;
+    const exact = /^-?\d+$/.test(value) ? BigInt(value) : null;
+    out[f] =
+      exact !== null && exact > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
   }
   return out;
 }
@@ -95,7 +112,8 @@ export function describeConfig(
   const eff = effectiveConfig(broker.topicDefaults, configs);
   return TOPIC_CONFIG_KEYS.map((name) => {
     const spec = KEYS[name]!;
-    const value = spec.field ? String(eff[spec.field]) : (configs[name] ?? spec.only![0]!);
+    // A topic's own value as it was given (a long config may be more than the broker acts on).
+    const value = configs[name] ?? (spec.field ? String(eff[spec.field]) : spec.only![0]!);
     const source =
       configs[name] !== undefined
         ? ConfigSource.TOPIC_CONFIG
