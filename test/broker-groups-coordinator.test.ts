@@ -381,6 +381,20 @@ t.test('every member expiring leaves the group Empty with a higher generation', 
   t.equal(i.state, 'Empty');
   t.equal(i.generationId, 2);
   t.same(i.members, []);
+  // Kafka keeps the protocol type of an Empty group: tools list it as a consumer group still.
+  t.same(
+    c.describe(['g']).map((g) => [g.state, g.protocolType, g.protocolName]),
+    [['Empty', 'consumer', '']],
+    'described Empty, protocol type kept, no protocol',
+  );
+  t.same(c.list(), [{ groupId: 'g', protocolType: 'consumer', state: 'Empty' }]);
+  // Any protocol type may take over an Empty group, as in Kafka.
+  const other = c.join(
+    req({ protocolType: 'connect', protocols: [{ name: 'v1', metadata: Buffer.alloc(0) }] }),
+  );
+  clock.advance(DELAY);
+  t.equal((await other).errorCode, E.NONE, 'a connect worker may join the Empty group');
+  t.equal(c.describe(['g'])[0]!.protocolType, 'connect');
 });
 
 t.test('leave: the group rebalances; unknown members get UNKNOWN_MEMBER_ID', async (t) => {
@@ -568,6 +582,11 @@ t.test(
     await c.close();
     state.c = await open();
     t.equal(state.c.inspect('g').generationId, 2, 'the generation survives a restart of an empty group too');
+    t.same(
+      state.c.list(),
+      [{ groupId: 'g', protocolType: 'consumer', state: 'Empty' }],
+      'and so does its protocol type',
+    );
   },
 );
 

@@ -215,3 +215,43 @@ t.test('kill -9 with commits in flight: every acknowledged commit survives', asy
   wire.close();
   await child.kill9();
 });
+
+t.test(
+  'a group whose consumers all left is still a consumer group to admin tools, after a restart too',
+  async (t) => {
+    const dataDir = tempDir(t, 'broker-groups-');
+    let broker = await startGroupBroker(dataDir);
+    let admin = client(broker.address).admin();
+    t.teardown(async () => {
+      await admin.disconnect().catch(() => {});
+      await broker.stop();
+    });
+    const kafka = client(broker.address);
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'gone', numPartitions: 1 }], waitForLeaders: true });
+    await produce(kafka, 'gone', ['a', 'b']);
+    const got: Received[] = [];
+    const consumer = await startConsumer(kafka, { groupId: 'left', topic: 'gone', name: 'c', into: got });
+    await waitFor('both committed', async () =>
+      (await committedOffsets(admin, 'left', 'gone')).get(0) === 2 ? true : undefined,
+    );
+    await consumer.disconnect(); // LeaveGroup: the group goes Empty at once
+    const listed = async () => (await admin.listGroups()).groups.map((g) => [g.groupId, g.protocolType]);
+    const described = async () => {
+      const g = (await admin.describeGroups(['left'])).groups[0]!;
+      return [g.state, g.protocolType, g.members.length];
+    };
+    await waitFor('the group Empty', async () => ((await described())[0] === 'Empty' ? true : undefined));
+    t.same(await listed(), [['left', 'consumer']], 'listGroups: a consumer group');
+    t.same(await described(), ['Empty', 'consumer', 0], 'describeGroups: Empty, protocol type kept');
+
+    await admin.disconnect();
+    await broker.stop();
+    broker = await startGroupBroker(dataDir);
+    admin = client(broker.address).admin();
+    await admin.connect();
+    t.same(await listed(), [['left', 'consumer']], 'listGroups after a restart');
+    t.same(await described(), ['Empty', 'consumer', 0], 'describeGroups after a restart');
+    t.same(await committedOffsets(admin, 'left', 'gone'), new Map([[0, 2]]), 'with its offsets');
+  },
+);

@@ -106,9 +106,10 @@ export class GroupCoordinator {
   private restore(s: StoredGroup): void {
     const g = new Group(s.groupId);
     g.generationId = s.generationId;
+    // An Empty group keeps its protocol type too (see completeJoin): still a consumer group to tools.
+    g.protocolType = s.protocolType;
     this.groups.set(s.groupId, g);
     if (s.members.length === 0 || !s.protocolName || !s.protocolType) return;
-    g.protocolType = s.protocolType;
     g.protocolName = s.protocolName;
     g.leaderId = s.leaderId;
     for (const sm of s.members) {
@@ -297,9 +298,11 @@ export class GroupCoordinator {
     }
     group.generationId++;
     if (group.members.size === 0) {
+      // protocolType stays, as in Kafka: DescribeGroups and ListGroups go on reporting an Empty
+      // group with committed offsets as 'consumer', which is how kafka-consumer-groups and admin
+      // clients tell consumer groups apart. The next member to join sets it again (any type may).
       group.state = 'Empty';
       group.protocolName = null;
-      group.protocolType = null;
       group.leaderId = null;
       this.log.info({ group: group.groupId, generation: group.generationId }, 'group: empty');
       this.persistGroup(group);
@@ -492,13 +495,14 @@ export class GroupCoordinator {
       .saveGroup({
         groupId: group.groupId,
         generationId: group.generationId,
-        protocolType: null,
+        protocolType: group.protocolType,
         protocolName: null,
         leaderId: null,
         members: [],
       })
       .catch((err: unknown) => {
-        // Only the generation number is at stake: the next stable generation rewrites the group.
+        // Only the generation number and protocol type are at stake: the next stable generation
+        // rewrites the group.
         this.log.warn({ group: group.groupId, err }, 'group: could not persist empty group');
       });
   }
