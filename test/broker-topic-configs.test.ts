@@ -1,5 +1,7 @@
 // Topic configs as clients see them: where DescribeConfigs and CreateTopics (v5+) say each value
-// comes from (Kafka's config_source), and long configs up to Long.MAX_VALUE.
+// comes from (Kafka's config_source), long configs up to Long.MAX_VALUE, and the topic-changing
+// APIs this broker does not serve (AlterConfigs, IncrementalAlterConfigs, CreatePartitions,
+// DeleteRecords).
 import t from 'tap';
 import { parseArgs } from '../broker/cli.js';
 import { brokerConfig } from '../broker/config.js';
@@ -223,5 +225,82 @@ t.test(
       /must be an integer from -1/,
       'below -1 still refused',
     );
+  },
+);
+
+t.test(
+  'AlterConfigs, IncrementalAlterConfigs, CreatePartitions, DeleteRecords: not advertised, refused by clients, topic untouched',
+  async (t) => {
+    const unsupported = {
+      DeleteRecords: 21,
+      AlterConfigs: 33,
+      CreatePartitions: 37,
+      IncrementalAlterConfigs: 44,
+    };
+    const b = await inProcessBroker(t);
+    const admin = kafka(b.address).admin();
+    await admin.connect();
+    t.teardown(() => admin.disconnect());
+    await admin.createTopics({
+      topics: [
+        { topic: 'fixed', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+      ],
+    });
+    const producer = kafka(b.address).producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'fixed',
+      messages: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 0 },
+      ],
+    });
+    await producer.disconnect();
+
+    const c = await RawClient.connect(b.port);
+    const v0 = await c.request(ApiKey.ApiVersions, 0, Buffer.alloc(0));
+    v0.int16();
+    const keys = v0.array((r) => [r.int16(), r.int16(), r.int16()][0]!);
+    for (const [name, key] of Object.entries(unsupported))
+      t.notOk(keys.includes(key), `${name} not advertised`);
+
+    // kafkajs looks the API up in ApiVersions and refuses before sending anything (the error
+    // comes wrapped in a KafkaJSNonRetriableError where kafkajs retries the call).
+    const refused = async (call: Promise<unknown>, apiName: string) => {
+      const e = (await call.then(
+        () => null,
+        (err: unknown) => err,
+      )) as { name?: string; apiName?: string; cause?: { name?: string; apiName?: string } } | null;
+      const inner = e?.name === 'KafkaJSServerDoesNotSupportApiKey' ? e : e?.cause;
+      t.same(
+        [inner?.name, inner?.apiName],
+        ['KafkaJSServerDoesNotSupportApiKey', apiName],
+        `${apiName}: kafkajs says the server does not support it`,
+      );
+    };
+    await refused(
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: 'fixed', configEntries: [{ name: 'retention.ms', value: '1' }] }],
+      }),
+      'AlterConfigs',
+    );
+    await refused(
+      admin.createPartitions({ topicPartitions: [{ topic: 'fixed', count: 4 }] }),
+      'CreatePartitions',
+    );
+    await refused(
+      admin.deleteTopicRecords({ topic: 'fixed', partitions: [{ partition: 0, offset: '1' }] }),
+      'DeleteRecords',
+    );
+
+    // A client that sends one anyway (an unknown API key) has its connection closed, as Kafka does.
+    void c.request(unsupported.IncrementalAlterConfigs, 0, Buffer.alloc(0));
+    await c.closed;
+    t.pass('IncrementalAlterConfigs closed the connection');
+
+    t.equal(b.context.topics.get('fixed')!.partitions.length, 2, 'still 2 partitions');
+    t.equal(b.context.topics.get('fixed')!.config.retentionMs, 3600000, 'retention.ms as created');
+    t.equal(b.context.topics.partition('fixed', 0)!.logStartOffset, 0, 'no record deleted');
   },
 );
