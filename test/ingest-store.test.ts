@@ -250,7 +250,7 @@ t.test('sqlite: a version 1 database is upgraded to the current schema, keeping 
   old.prepare("INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01')").run();
   old
     .prepare(
-      "INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon) VALUES ('old', 7, 1, 0, 0, 0, 0)",
+      "INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon) VALUES ('old', 7, 1500, 0, 0, 0, 0)",
     )
     .run();
   old.close();
@@ -262,7 +262,11 @@ t.test('sqlite: a version 1 database is upgraded to the current schema, keeping 
     db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(),
     migrations('sqlite').map((m) => ({ version: m.version })),
   );
-  t.same(db.prepare('SELECT last_seq, applied FROM trip_state').all(), [{ last_seq: 7, applied: '[]' }]);
+  t.same(
+    db.prepare('SELECT last_seq, applied, anchor_time, anchor_seen FROM trip_state').all(),
+    [{ last_seq: 7, applied: '[]', anchor_time: 1500, anchor_seen: 1500 }],
+    'version 5: the last fix stands in for when the anchor was set and seen',
+  );
   db.close();
 });
 

@@ -49,7 +49,16 @@ t.test('cache: bounded by devices and by applied ranges, least recently written 
   const c = new TripStateCache(3, 10);
   const entry = (ranges: number) => ({
     state: {
-      cursor: { lastSeq: 1, lastTime: 1, lastLat: 0, lastLon: 0, anchorLat: 0, anchorLon: 0 },
+      cursor: {
+        lastSeq: 1,
+        lastTime: 1,
+        lastLat: 0,
+        lastLon: 0,
+        anchorLat: 0,
+        anchorLon: 0,
+        anchorTime: 1,
+        anchorSeen: 1,
+      },
       applied: Array.from({ length: ranges }, (_, i): [number, number] => [i * 3, i * 3 + 1]),
     },
     version: 1,

@@ -5,6 +5,7 @@ import { accumulate, haversineM, type TripDay, utcDay } from '../ingest/trips/ac
 import { addSeqs, hasSeq, MAX_RANGES } from '../ingest/trips/ranges.js';
 import type { Fix } from '../shared/fix.js';
 import { backends } from './helpers/ingest-backends.js';
+import { prng } from './helpers/trips-memory.js';
 
 const M_PER_DEG_LAT = 111_195; // on the 6371 km sphere
 
@@ -97,6 +98,67 @@ t.test('without reported speed, a move beyond the hdop radius counts', async (t)
   const [d] = fold(fixes);
   t.ok(close(d!.distanceM, 200, 1e-3), `${d!.distanceM} ~ 200 m`);
   t.equal(d!.maxSpeedMps, 0, 'no speed reported, none invented');
+});
+
+t.test('a wild fix (50 km off, 655 m/s) adds no distance and no max speed', async (t) => {
+  const fixes = drive('w', 1, 101, DAY + 3_600_000, 10);
+  fixes[40] = { ...fixes[40]!, lat: fixes[40]!.lat + 50_000 / M_PER_DEG_LAT, speed: 655 };
+  const [d] = fold(fixes);
+  // The drive without fix 40: the segment 39 -> 41 is 20 m, as before; only its second is lost.
+  t.ok(close(d!.distanceM, 1000, 1e-3), `distance ${d!.distanceM} ~ 1000 m, not ~101 km`);
+  t.equal(d!.movingS, 99, 'moving time: the wild fix is not a second of movement');
+  t.equal(d!.maxSpeedMps, 10, 'its speed is not the day maximum');
+  t.equal(d!.fixes, 101, 'it is still a fix of the day');
+  const speedOnly = drive('w', 1, 11, DAY, 10);
+  speedOnly[5] = { ...speedOnly[5]!, speed: 300 };
+  t.equal(fold(speedOnly)[0]!.maxSpeedMps, 10, 'a reported 300 m/s is not a delivery vehicle');
+});
+
+t.test('two wild fixes that agree move the anchor; the jump is not counted', async (t) => {
+  // The very first fix is 30 km off (a cold start), the rest a true 10 m/s drive.
+  const fixes = drive('j', 1, 61, DAY, 10);
+  fixes[0] = { ...fixes[0]!, lat: fixes[0]!.lat - 30_000 / M_PER_DEG_LAT };
+  const [d] = fold(fixes);
+  // Fix 1 is wild against fix 0, fix 2 agrees with fix 1: counted from fix 1 on, 59 segments.
+  t.ok(close(d!.distanceM, 590, 1e-3), `distance ${d!.distanceM} ~ 590 m, not 30 km`);
+  t.equal(d!.movingS, 59);
+  // A device that really travelled with no fixes between (a dead receiver) is not wild: the
+  // time since the last fix allows the distance.
+  const gap = [...drive('g', 1, 3, DAY, 10), ...drive('g', 4, 3, DAY + 600_000, 10)];
+  for (const f of gap.slice(3)) f.lat += 5_000 / M_PER_DEG_LAT;
+  const [g] = fold(gap);
+  t.ok(close(g!.distanceM, 5_000 + 20, 1e-3), `5 km in 10 min of silence counted: ${g!.distanceM}`);
+});
+
+t.test('parked with 6-10 m of scatter, the receiver saying stopped: nothing added', async (t) => {
+  const rnd = prng(7);
+  const scatter = parked('s', 1, 3600, DAY).map((f) => {
+    const r = 6 + rnd() * 4;
+    const a = rnd() * 2 * Math.PI;
+    return {
+      ...f,
+      lat: 48 + (r * Math.sin(a)) / M_PER_DEG_LAT,
+      lon: 11 + (r * Math.cos(a)) / (M_PER_DEG_LAT * Math.cos((48 * Math.PI) / 180)),
+      hdop: 1,
+    };
+  });
+  const [p] = fold(scatter);
+  t.equal(p!.distanceM, 0, `an hour parked: ${p!.distanceM} m`);
+  t.equal(p!.movingS, 0);
+});
+
+t.test('without reported speed, a slow crawl counts all its moving time', async (t) => {
+  // 1 m/s for two minutes: it leaves the 10 m circle every ~10 s; each time, the whole ~10 s.
+  const crawl = drive('c', 1, 121, DAY, 1).map(({ speed: _s, ...f }) => f);
+  const [c] = fold(crawl);
+  t.ok(c!.movingS >= 110, `moving ${c!.movingS} s of 120`);
+  t.ok(c!.distanceM >= 110 && c!.distanceM <= 120.01, `distance ${c!.distanceM} m of 120`);
+  // Parked a long while, then off: the stop is not moving time.
+  const off = [...parked('c', 1, 300, DAY), ...drive('c', 301, 30, DAY + 300_000, 10)].map(
+    ({ speed: _s, ...f }) => f,
+  );
+  const [o] = fold(off);
+  t.ok(o!.movingS <= 31, `parked 5 min, then 30 s driving: moving ${o!.movingS} s`);
 });
 
 t.test('a drive across midnight is split by UTC day and counted once', async (t) => {

@@ -116,6 +116,14 @@ export function migrations(d: Dialect): Migration[] {
           ? FIX_MINUTES_V4
           : '-- PostgreSQL keeps fixes_device_time (ingest/db/fix-minutes.ts says why)',
     },
+    {
+      version: 5,
+      name: 'trip_state.anchor_time, anchor_seen: when the anchor was set and last confirmed (moving time, wild fixes)',
+      // A state written before: its last fix stands in for both, as a rebuild's anchor does.
+      sql: `ALTER TABLE trip_state ADD COLUMN anchor_time ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;
+ALTER TABLE trip_state ADD COLUMN anchor_seen ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;
+UPDATE trip_state SET anchor_time = last_time, anchor_seen = last_time;`,
+    },
   ];
 }
 

@@ -151,11 +151,13 @@ export class SqliteStore implements Store {
       // Only over the version the state was read (or kept) with: changes 0 means someone else wrote it.
       updateState: db.prepare(
         `UPDATE trip_state SET last_seq = ?, last_time = ?, last_lat = ?, last_lon = ?, anchor_lat = ?,
-           anchor_lon = ?, applied = ?, version = version + 1 WHERE device_id = ? AND version = ?`,
+           anchor_lon = ?, anchor_time = ?, anchor_seen = ?, applied = ?, version = version + 1
+         WHERE device_id = ? AND version = ?`,
       ),
       insertState: db.prepare(
-        `INSERT INTO trip_state (last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, applied,
-           device_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (device_id) DO NOTHING`,
+        `INSERT INTO trip_state (last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, anchor_time,
+           anchor_seen, applied, device_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT (device_id) DO NOTHING`,
       ),
       getDay: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day = ?'),
       // An upsert, not INSERT OR REPLACE: REPLACE deletes the row and inserts it again (a new
@@ -263,6 +265,8 @@ export class SqliteStore implements Store {
               last_lon: number;
               anchor_lat: number;
               anchor_lon: number;
+              anchor_time: number;
+              anchor_seen: number;
               applied: string;
               version: number;
             }
@@ -276,6 +280,8 @@ export class SqliteStore implements Store {
                 lastLon: r.last_lon,
                 anchorLat: r.anchor_lat,
                 anchorLon: r.anchor_lon,
+                anchorTime: r.anchor_time,
+                anchorSeen: r.anchor_seen,
               },
               applied: parseRanges(r.applied),
               version: r.version,
@@ -293,6 +299,8 @@ export class SqliteStore implements Store {
             c.lastLon,
             c.anchorLat,
             c.anchorLon,
+            c.anchorTime,
+            c.anchorSeen,
             JSON.stringify(state.applied),
             deviceId,
           ];

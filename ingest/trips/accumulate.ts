@@ -7,6 +7,18 @@
 // to kilometres a day. A fix counts as movement only when the receiver says it is moving
 // (speed >= 0.5 m/s) or it left the circle the receiver's own accuracy allows (hdop-based radius)
 // around the last counted position (the anchor). Otherwise the anchor stays put and nothing is added.
+// When the receiver says it is standing still (speed < 0.5 m/s) the circle is twice as wide: the
+// anchor is itself a noisy point, so two fixes of one parked receiver can be a full diameter apart,
+// and with the single radius a stop with 6-10 m of scatter moved its anchor back and forth, adding
+// kilometres an hour while parked.
+//
+// Wild fixes: a receiver now and then reports a position kilometres off (multipath, a bad solution)
+// for a fix or two, often with a wild speed too. Counted, one such fix added twice its error to the
+// day. A fix farther from the anchor than MAX_PLAUSIBLE_SPEED_MPS allows since the anchor was last
+// confirmed is left out of distance, moving time and max speed (it still counts as a fix of the
+// day). Two such fixes in a row that agree with each other mean the receiver really is there (the
+// earlier positions were the wrong ones, or it travelled with no fixes): the anchor moves to them,
+// the jump itself uncounted.
 import type { Fix } from '../../shared/fix.js';
 
 /** Below this speed over ground (m/s) the receiver is taken as standing still. */
@@ -19,6 +31,11 @@ export const MIN_JITTER_RADIUS_M = 10;
 export const DEFAULT_HDOP = 2;
 /** A longer silence between fixes adds its distance but not its duration to moving time. */
 export const MAX_MOVING_GAP_MS = 60_000;
+/**
+ * Faster than this (m/s; 252 km/h) is not a delivery vehicle: a reported speed above it is not
+ * taken as max speed, and a position that would need it is a wild fix (above).
+ */
+export const MAX_PLAUSIBLE_SPEED_MPS = 70;
 
 const EARTH_RADIUS_M = 6_371_008.8;
 
@@ -38,11 +55,17 @@ export interface TripDay {
 /** The minimum a running trip needs to continue: the last fix seen and the anchor for jitter. */
 export interface TripCursor {
   lastSeq: number;
+  /** The last fix folded in, a wild one too. */
   lastTime: number;
   lastLat: number;
   lastLon: number;
+  /** The last counted position. */
   anchorLat: number;
   anchorLon: number;
+  /** When the anchor was set: the time a move without reported speed took (moving time). */
+  anchorTime: number;
+  /** The last fix that was not wild (it moved the anchor or stayed within its circle). */
+  anchorSeen: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -89,6 +112,30 @@ export function jitterRadiusM(hdop: number | undefined): number {
   return Math.max(MIN_JITTER_RADIUS_M, (hdop ?? DEFAULT_HDOP) * METRES_PER_HDOP);
 }
 
+/** A reported speed, unless it is missing or not a delivery vehicle's (then unknown). */
+function plausibleSpeed(f: Fix): number | undefined {
+  return f.speed !== undefined && f.speed <= MAX_PLAUSIBLE_SPEED_MPS ? f.speed : undefined;
+}
+
+/** Whether the receiver could have gone `m` metres in `ms` (its jitter circle on top). */
+function reachable(m: number, ms: number, radius: number): boolean {
+  return m <= radius + (MAX_PLAUSIBLE_SPEED_MPS * Math.max(0, ms)) / 1000;
+}
+
+/** The cursor at a fix with no history before it: the fix is the anchor. */
+export function cursorAt(f: Fix): TripCursor {
+  return {
+    lastSeq: f.seq,
+    lastTime: f.time,
+    lastLat: f.lat,
+    lastLon: f.lon,
+    anchorLat: f.lat,
+    anchorLon: f.lon,
+    anchorTime: f.time,
+    anchorSeen: f.time,
+  };
+}
+
 /**
  * Folds fixes (already in time order) into day rows. `days` holds rows to extend (keyed by day);
  * new days are added to it. Returns the cursor after the last fix. The segment from the previous
@@ -111,6 +158,10 @@ export function accumulate(
       day = utcDay(f.time);
       dayFrom = dayStartMs(day);
       dayTo = dayFrom + DAY_MS;
+      // A new day starts from its last fix before (anchorAt in fold.ts), as a rebuild of the day
+      // does: it reads only the stored fixes, not where the anchor was. So a day is the same folded
+      // in order or rebuilt after a late fix, whatever the days before it held.
+      if (c && c.lastTime < dayFrom) restartAtLast(c);
     }
     let row = days.get(day);
     if (!row) {
@@ -129,32 +180,57 @@ export function accumulate(
     row.fixes++;
     row.firstTime = Math.min(row.firstTime, f.time);
     row.lastTime = Math.max(row.lastTime, f.time);
-    if (f.speed !== undefined) row.maxSpeedMps = Math.max(row.maxSpeedMps, f.speed);
     if (!c) {
-      c = {
-        lastSeq: f.seq,
-        lastTime: f.time,
-        lastLat: f.lat,
-        lastLon: f.lon,
-        anchorLat: f.lat,
-        anchorLon: f.lon,
-      };
+      c = cursorAt(f);
+      const speed = plausibleSpeed(f);
+      if (speed !== undefined) row.maxSpeedMps = Math.max(row.maxSpeedMps, speed);
       continue;
     }
     const dt = f.time - c.lastTime;
-    const fromAnchor = haversineM(c.anchorLat, c.anchorLon, f.lat, f.lon);
-    // Standing still: the receiver says so (or says nothing) and the fix stays in the jitter circle.
-    const movingBySpeed = f.speed !== undefined && f.speed >= STOPPED_SPEED_MPS;
-    if (movingBySpeed || fromAnchor > jitterRadiusM(f.hdop)) {
+    const radius = jitterRadiusM(f.hdop);
+    let fromAnchor = haversineM(c.anchorLat, c.anchorLon, f.lat, f.lon);
+    if (!reachable(fromAnchor, f.time - c.anchorSeen, radius)) {
+      const lastWasWild = c.lastTime > c.anchorSeen;
+      if (!(lastWasWild && reachable(haversineM(c.lastLat, c.lastLon, f.lat, f.lon), dt, radius))) {
+        advance(c, f); // wild: a fix of the day, nothing more
+        continue;
+      }
+      // Two wild fixes that agree: the receiver is there. Start over from the first of them.
+      restartAtLast(c);
+      fromAnchor = haversineM(c.anchorLat, c.anchorLon, f.lat, f.lon);
+    }
+    const speed = plausibleSpeed(f);
+    if (speed !== undefined) row.maxSpeedMps = Math.max(row.maxSpeedMps, speed);
+    const movingBySpeed = speed !== undefined && speed >= STOPPED_SPEED_MPS;
+    const stoppedBySpeed = speed !== undefined && speed < STOPPED_SPEED_MPS;
+    if (movingBySpeed || fromAnchor > (stoppedBySpeed ? 2 * radius : radius)) {
       row.distanceM += fromAnchor;
-      if (dt > 0 && dt <= MAX_MOVING_GAP_MS) row.movingS += dt / 1000;
+      // Moving since the previous fix, when the receiver says so. Otherwise the device took the
+      // time since the anchor was set to leave its circle (a crawl without speed leaves it every
+      // few seconds; counting only the last second lost most of it), unless that is longer than a
+      // moving gap: then it stood first and only the last interval is known to be movement.
+      const sinceAnchor = f.time - c.anchorTime;
+      const moved = !movingBySpeed && sinceAnchor <= MAX_MOVING_GAP_MS ? sinceAnchor : dt;
+      if (moved > 0 && moved <= MAX_MOVING_GAP_MS) row.movingS += moved / 1000;
       c.anchorLat = f.lat;
       c.anchorLon = f.lon;
+      c.anchorTime = f.time;
     }
-    c.lastSeq = Math.max(c.lastSeq, f.seq);
-    c.lastTime = f.time;
-    c.lastLat = f.lat;
-    c.lastLon = f.lon;
+    c.anchorSeen = f.time;
+    advance(c, f);
   }
   return c;
+}
+
+function restartAtLast(c: TripCursor): void {
+  c.anchorLat = c.lastLat;
+  c.anchorLon = c.lastLon;
+  c.anchorTime = c.anchorSeen = c.lastTime;
+}
+
+function advance(c: TripCursor, f: Fix): void {
+  c.lastSeq = Math.max(c.lastSeq, f.seq);
+  c.lastTime = f.time;
+  c.lastLat = f.lat;
+  c.lastLon = f.lon;
 }

@@ -3,8 +3,9 @@
 //
 // The state a rebuild from 00:00 would reach after this flush's fixes is the end checkpoint's
 // state with these fixes folded on: one more fold of the flush, in memory, alongside the one that
-// writes the rows (which may differ: an in-order run keeps the true jitter anchor over midnight,
-// a rebuild starts from the approximated one). A day's first fixes start the chain: a rebuild of
+// writes the rows (the same numbers since both restart the anchor at midnight from the last fix,
+// accumulate.ts; kept apart because the checkpoint's cursor and the kept one are separate objects
+// that a rebuild may replace). A day's first fixes start the chain: a rebuild of
 // that day would read only them, so two reads make its state. A process started mid-day has no
 // chain for the day, nor does a device after the chain fell out of step; their first rebuild of
 // the day starts it. The checkpoints claim only "the fold of the stored fixes before my

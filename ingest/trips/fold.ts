@@ -1,22 +1,13 @@
 // The fold a rebuild does, cut at the seq holes so that the state there can be kept as checkpoints
 // (checkpoints.ts). Pure: rebuild.ts writes what it returns, carry.ts only keeps the checkpoints.
 import type { Fix } from '../../shared/fix.js';
-import { accumulate, type TripCursor, type TripDay } from './accumulate.js';
+import { accumulate, cursorAt, type TripCursor, type TripDay } from './accumulate.js';
 import { type Checkpoint, MAX_CHECKPOINT_RANGES } from './checkpoints.js';
 import { type SeqRanges, unionRanges } from './ranges.js';
 
-/** The cursor before a rebuilt day: the jitter anchor there is not stored; the last fix stands in. */
+/** The cursor before a rebuilt day: its last fix before, where an in-order fold restarts too. */
 export function anchorAt(prev: Fix | null): TripCursor | null {
-  return prev
-    ? {
-        lastSeq: prev.seq,
-        lastTime: prev.time,
-        lastLat: prev.lat,
-        lastLon: prev.lon,
-        anchorLat: prev.lat,
-        anchorLon: prev.lon,
-      }
-    : null;
+  return prev ? cursorAt(prev) : null;
 }
 
 /** Where a fold starts: at 00:00 (no rows, no seqs) or at a checkpoint. */

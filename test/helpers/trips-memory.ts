@@ -167,8 +167,9 @@ export function inOrder(fixes: readonly Fix[]): TripDay[] {
 const M_PER_DEG_LAT = 111_195;
 
 /**
- * One device's fixes at 1 Hz from `start`: driving, parked (jitter within a few metres, speed
- * ~0.1), and moves without reported speed, in random spells; seq from 1.
+ * One device's fixes at 1 Hz from `start`: driving, parked (scatter up to ~7 m, speed ~0.1), and
+ * moves without reported speed, in random spells, with now and then a wild fix kilometres off
+ * (one, or two agreeing); seq from 1.
  */
 export function route(deviceId: string, n: number, start: number, rnd: () => number): Fix[] {
   const out: Fix[] = [];
@@ -178,9 +179,19 @@ export function route(deviceId: string, n: number, start: number, rnd: () => num
   for (let i = 0; i < n; i++) {
     if (rnd() < 0.01) mode = (['drive', 'park', 'nospeed'] as const)[Math.floor(rnd() * 3)]!;
     const f: Fix = { deviceId, seq: i + 1, time: start + i * 1000, lat, lon, hdop: 0.8 + rnd(), mode: 3 };
+    if (rnd() < 0.004) {
+      f.lat = lat + (3000 + rnd() * 5000) / M_PER_DEG_LAT;
+      f.speed = 100 + rnd() * 500;
+      out.push(f);
+      if (rnd() < 0.3 && i + 1 < n) {
+        i++;
+        out.push({ ...f, seq: i + 1, time: f.time + 1000 });
+      }
+      continue;
+    }
     if (mode === 'park') {
-      f.lat = lat + ((rnd() - 0.5) * 6) / M_PER_DEG_LAT;
-      f.lon = lon + ((rnd() - 0.5) * 6) / M_PER_DEG_LAT;
+      f.lat = lat + ((rnd() - 0.5) * 10) / M_PER_DEG_LAT;
+      f.lon = lon + ((rnd() - 0.5) * 10) / M_PER_DEG_LAT;
       f.speed = 0.1;
     } else {
       const v = 3 + rnd() * 12;
