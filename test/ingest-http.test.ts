@@ -289,6 +289,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     t.equal(days[0].maxSpeedMps, 10);
     const none = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-21', headers: AUTH });
     t.same(none.json().days, []);
+    const unknown = await app.inject({ url: '/api/devices/nobody/trips', headers: AUTH });
+    t.same([unknown.statusCode, unknown.json()], [200, { deviceId: 'nobody', days: [] }], 'unknown: no days');
+    const reversed = await app.inject({
+      url: '/api/devices/r1/trips?from=2026-11-21&to=2026-11-20',
+      headers: AUTH,
+    });
+    t.equal(reversed.statusCode, 400);
+    t.match(reversed.json().message, /from 2026-11-21 is after to 2026-11-20/);
     const bad = await app.inject({ url: '/api/devices/r1/trips?from=20.11.2026', headers: AUTH });
     t.equal(bad.statusCode, 400);
     t.match(bad.json().message, /querystring\.from must be from: a UTC day as YYYY-MM-DD/);
