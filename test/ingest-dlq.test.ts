@@ -213,7 +213,7 @@ t.test(
 );
 
 t.test(
-  'a fix dated far ahead of the clock (a receiver date error) is dead-lettered, not stored',
+  'a fix dated far ahead of the clock or decades behind it (receiver date errors) is dead-lettered, not stored',
   async (t) => {
     const k = await startTestBroker();
     const { store, cleanup } = await backends[0]!.open();
@@ -234,32 +234,44 @@ t.test(
       makeFix('glitch', 1, { time: Date.UTC(2100, 0, 1) }),
       makeFix('glitch', 2, { time: now - 2000 }),
       makeFix('glitch', 3, { time: now + 600_000 }), // 10 min ahead: a server clock a little behind
+      // A receiver whose week count rolled over: 1024 weeks back. Kept, it made a day row 19.6
+      // years old and the trips group rebuilt the device's whole history from it.
+      makeFix('glitch', 4, { time: now - 1024 * 7 * 86_400_000 }),
+      makeFix('glitch', 5, { time: now - 5 * 365 * 86_400_000 }), // old, but an outbox could hold it
     ];
     await k.producer.send({
       topic: TOPIC,
       messages: fixes.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
     });
     await waitFor(async () =>
-      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 3 ? true : undefined,
+      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 5 ? true : undefined,
     );
     t.same(
       (await store.track('glitch', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
-      [2, 3],
-      'the real fixes are stored, up to an hour ahead too',
+      [5, 2, 3],
+      'the real fixes are stored, up to an hour ahead and years old too',
     );
     const { stdout } = await run(
       'kcat',
       ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%h\\n'],
       { encoding: 'utf8', timeout: 30_000 },
     );
+    const [ahead, behind] = stdout.trim().split('\n');
     t.match(
-      stdout.trim(),
+      ahead,
       /^x-dlq-reason=future time 2100-01-01T00:00:00\.000Z: [\d.]+ h ahead of this ingest's clock \(at most 1 h\)/,
       'the dead letter says why',
     );
+    t.match(
+      behind,
+      /^x-dlq-reason=past time \d{4}-.*: 19\.6 years behind this ingest's clock \(at most 10\), a receiver date error such as a GPS week rollover/,
+    );
     t.same(
       (await metrics.dlqRecords.get()).values.map((v) => [v.labels.reason, v.value]),
-      [['future', 1]],
+      [
+        ['future', 1],
+        ['past', 1],
+      ],
     );
   },
 );

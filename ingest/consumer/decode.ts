@@ -14,7 +14,17 @@ export type Decoded = { fix: Fix } | { reason: string };
  */
 export const MAX_AHEAD_MS = 3600_000;
 
-/** `now`: this process's clock (Date.now()), to refuse fixes from the future. */
+/**
+ * How far a fix's GNSS time may be behind this process's clock: ten years. A receiver that lost
+ * track of the GPS week (1024 weeks, 19.6 years, a 10-bit week count rolling over) dates its fixes
+ * that far back; the agent corrects it at the source (its epoch assembler's notBefore), but an
+ * older agent or a replayed capture does not. Let through, such a fix makes a day row decades old
+ * and the trips group rebuilds the device's whole history from it. No outbox holds fixes anywhere
+ * near this old (a week at 1 Hz by default), so nothing real is refused.
+ */
+export const MAX_BEHIND_MS = 3650 * 86_400_000;
+
+/** `now`: this process's clock (Date.now()), to refuse fixes from the future or decades past. */
 export function decodeMessage(message: KafkaMessage, now: number): Decoded {
   if (!message.value || message.value.length === 0) return { reason: 'empty value (no fix record)' };
   try {
@@ -25,6 +35,12 @@ export function decodeMessage(message: KafkaMessage, now: number): Decoded {
       const hours = ((fix.time - now) / 3600_000).toFixed(1);
       return {
         reason: `future time ${new Date(fix.time).toISOString()}: ${hours} h ahead of this ingest's clock (at most 1 h), a receiver date error (device ${fix.deviceId}, seq ${fix.seq})`,
+      };
+    }
+    if (fix.time < now - MAX_BEHIND_MS) {
+      const years = ((now - fix.time) / (365.25 * 86_400_000)).toFixed(1);
+      return {
+        reason: `past time ${new Date(fix.time).toISOString()}: ${years} years behind this ingest's clock (at most 10), a receiver date error such as a GPS week rollover (device ${fix.deviceId}, seq ${fix.seq})`,
       };
     }
     return { fix };
@@ -42,6 +58,7 @@ export function reasonClass(reason: string): string {
   if (reason.startsWith('unknown flag')) return 'flags';
   if (reason.startsWith('decoder failed')) return 'decoder';
   if (reason.startsWith('future time')) return 'future';
+  if (reason.startsWith('past time')) return 'past';
   if (reason.includes('trailing bytes')) return 'trailing';
   return 'invalid';
 }
