@@ -12,6 +12,7 @@ import { Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/log.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
+import { flushTrouble } from './consumer/flush-health.js';
 import { keepTrying } from './consumer/keep-trying.js';
 import { pollLag } from './consumer/lag.js';
 import type { GroupState } from './consumer/runner.js';
@@ -259,6 +260,9 @@ function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[
       if (!s.live) {
         throw new Error(`no live consumer for ${Math.round((Date.now() - s.since) / 1000)} s: ${s.why}`);
       }
+      // Joined and heartbeating is not enough: a full disk fails every flush while all else answers.
+      const trouble = flushTrouble(s.flushFailing);
+      if (trouble) throw new Error(trouble);
     },
   ];
   return Object.fromEntries([

@@ -3,7 +3,8 @@
 // a full disk. Flushes must fail without committing offsets, the process must stay up (not die of
 // SIGXFSZ, not give up), and once the limit is lifted from outside (prlimit, as an operator
 // freeing space) everything produced meanwhile must be stored, each fix once, in `fixes` and in
-// the trips' per-day counts.
+// the trips' per-day counts. Meanwhile /healthz must say so: the database still opens and answers
+// and the consumers stay joined, so only the failing flushes tell.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ t.test(
       // About 1.5 MB: the schema and a few thousand fixes fit, the 40,000 produced below do not.
       await stack.startIngest(
         'ingest',
-        { INGEST_HTTP: 'false', INGEST_GROUPS: 'fix-store,trips', INGEST_FLUSH_ROWS: '500' },
+        { INGEST_GROUPS: 'fix-store,trips', INGEST_FLUSH_ROWS: '500' },
         { fileSizeLimitKb: 1536 },
       );
       const kafka = new Kafka({
@@ -60,6 +61,38 @@ t.test(
       );
       t.match(log(), /SQLITE_(FULL|IOERR)/, 'the log names the write error');
       t.ok(stack.running('ingest'), 'the ingest is still running with its disk full');
+      const health = async () => {
+        const res = await fetch(`http://127.0.0.1:${stack.httpPort}/healthz`);
+        return {
+          status: res.status,
+          checks: ((await res.json()) as { checks: Record<string, string> }).checks,
+        };
+      };
+      let full: Awaited<ReturnType<typeof health>> | undefined;
+      const bothFailing = async () => {
+        full = await health();
+        return (
+          full.status === 503 &&
+          full.checks['group:fix-store'] !== 'ok' &&
+          full.checks['group:trips'] !== 'ok'
+        );
+      };
+      t.ok(
+        await eventually(bothFailing, 60_000),
+        `/healthz is 503 while no flush succeeds: ${JSON.stringify(full?.checks)}`,
+      );
+      for (const g of ['fix-store', 'trips']) {
+        t.match(
+          full?.checks[`group:${g}`],
+          /^error: no flush has succeeded for \d+ s: .*(SQLITE_FULL|SQLITE_IOERR|disk|full|I\/O)/i,
+          `the ${g} check says why`,
+        );
+      }
+      t.equal(
+        full?.checks['database'],
+        'ok',
+        'the database itself still answers: that check alone missed it',
+      );
 
       // Room again: the operator frees space (here: lifts the limit of the running process).
       execFileSync('prlimit', ['--pid', String(stack.pid('ingest')), '--fsize=unlimited:']);
@@ -68,6 +101,7 @@ t.test(
         await eventually(() => stored() >= total, 120_000),
         `every fix stored once there is room (${stored()})`,
       );
+      t.ok(await eventually(async () => (await health()).status === 200, 60_000), '/healthz is 200 again');
 
       const db = new Database(stack.ingestDb, { readonly: true });
       t.teardown(() => db.close());

@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/log.js';
 import { isDataError } from '../db/errors.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeadLetterQueue } from './dead-letter.js';
+import type { FlushHealth } from './flush-health.js';
 import type { FixSink } from './sink.js';
 
 export interface GuardOptions {
@@ -16,6 +17,8 @@ export interface GuardOptions {
   group: string;
   log: Logger;
   deadLetter?: DeadLetterQueue | undefined;
+  /** Told of each flush's outcome (the group's /healthz check reads it). */
+  health?: FlushHealth | undefined;
 }
 
 export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
@@ -57,7 +60,9 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
         if (!isDataError(e)) throw e;
         await isolate(fixes, e);
       }
+      o.health?.ok();
     } catch (e) {
+      o.health?.failed(e);
       m.sinkErrors.inc(labels);
       o.log.error({ err: e, fixes: fixes.length }, 'sink flush failed; the batch will be redelivered');
       throw e;

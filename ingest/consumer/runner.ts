@@ -15,6 +15,7 @@ import { CatchUpFlush, type CatchUpSlot } from './catch-up-flush.js';
 import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
 import { decodeMessage, reasonClass } from './decode.js';
 import { FlushBuffer } from './flush-buffer.js';
+import type { FlushFailing, FlushHealth } from './flush-health.js';
 import { guardedFlush } from './guarded-flush.js';
 import { describeError } from './kafka-errors.js';
 import type { FixSink } from './sink.js';
@@ -65,6 +66,8 @@ export interface GroupOptions {
    * going on to join as a member nobody supervises.
    */
   signal?: AbortSignal;
+  /** Told of each flush's outcome; kept by the supervisor across the consumers it replaces. */
+  flushHealth?: FlushHealth;
 }
 
 export interface RunningGroup {
@@ -91,6 +94,8 @@ export interface GroupState {
   why: string;
   /** Joins so far (kafkajs rejoins after each rebalance). */
   joins: number;
+  /** Flushes failing since, and why (supervised groups; absent while flushes succeed). */
+  flushFailing?: FlushFailing;
 }
 
 export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
@@ -113,7 +118,14 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     },
   });
   const buffer = new FlushBuffer(
-    guardedFlush({ sink: o.sink, metrics: m, group: o.groupId, log, deadLetter: o.deadLetter }),
+    guardedFlush({
+      sink: o.sink,
+      metrics: m,
+      group: o.groupId,
+      log,
+      deadLetter: o.deadLetter,
+      health: o.flushHealth,
+    }),
     o.flushRows,
     o.flushMs,
   );

@@ -20,6 +20,7 @@
 // Offsets are still committed only by runGroup after the sink made the fixes durable; a replaced
 // consumer finishes or abandons its batch in hand, and whatever was not committed is delivered
 // again to the next one (the sinks are idempotent).
+import { FlushHealth } from './flush-health.js';
 import { describeError, isConfigError, isConnectionError } from './kafka-errors.js';
 import { type GroupOptions, type GroupState, type RunningGroup, runGroup } from './runner.js';
 
@@ -68,6 +69,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
   let replaced = 0;
   let stopping = false;
   let wakeUp: (() => void) | undefined;
+  const flushHealth = new FlushHealth();
 
   /** Sleeps ms, or less if a crash or stop() wakes it. */
   const pause = (ms: number) =>
@@ -93,6 +95,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
         g = await within(
           runGroup({
             ...o,
+            flushHealth,
             signal: attempt.signal,
             onCrash: (e) => {
               crash ??= e;
@@ -165,9 +168,11 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
     assigned: () => current?.assigned() ?? [],
     state: () => {
       const s = current?.state();
-      if (s?.live) return { ...s, joins: joins + s.joins };
+      const failing = flushHealth.failing();
+      const flush = failing ? { flushFailing: failing } : {};
+      if (s?.live) return { ...s, joins: joins + s.joins, ...flush };
       const why = s && s.why !== 'starting' ? s.why : lastWhy;
-      return { live: false, since: downSince ?? s?.since ?? Date.now(), why, joins };
+      return { live: false, since: downSince ?? s?.since ?? Date.now(), why, joins, ...flush };
     },
     replacements: () => replaced,
     stop: async () => {
