@@ -69,7 +69,8 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
   // With the live group in the process, the store groups run on their own thread (ingest/groups-thread.ts).
   t.equal(running?.['groupThreads'], 1, 'store groups on their own thread, one fix-store member');
 
-  const fixes = [1, 2, 3, 4, 5].map((s) => makeFix('rider-7', s, { speed: 10, lat: 52.5 + s * 1e-3 }));
+  // 11 m a second at a reported 11 m/s (a step of 111 m a second would be a wild fix to the trips).
+  const fixes = [1, 2, 3, 4, 5].map((s) => makeFix('rider-7', s, { speed: 11, lat: 52.5 + s * 1e-4 }));
   await k.producer.send({
     topic: 'gps.fixes',
     messages: [
@@ -97,7 +98,10 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
     const rows = await store.trips('rider-7');
     return rows[0]?.fixes === 5 ? rows : undefined;
   }, 100);
-  t.ok(trips[0]!.distanceM > 400, `trips group folded the drive: ${trips[0]!.distanceM} m`);
+  t.ok(
+    Math.abs(trips[0]!.distanceM - 4 * 11.12) < 0.5,
+    `trips group folded the drive: ${trips[0]!.distanceM} m`,
+  );
 
   const metricsText = await waitFor(async () => {
     const m = await (await fetch(`${url}/metrics`, { headers: auth })).text();

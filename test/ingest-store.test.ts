@@ -263,8 +263,8 @@ t.test('sqlite: a version 1 database is upgraded to the current schema, keeping 
     migrations('sqlite').map((m) => ({ version: m.version })),
   );
   t.same(
-    db.prepare('SELECT last_seq, applied, anchor_time, anchor_seen FROM trip_state').all(),
-    [{ last_seq: 7, applied: '[]', anchor_time: 1500, anchor_seen: 1500 }],
+    db.prepare('SELECT last_seq, applied, anchor_time, anchor_seen, last_speed FROM trip_state').all(),
+    [{ last_seq: 7, applied: '[]', anchor_time: 1500, anchor_seen: 1500, last_speed: null }],
     'version 5: the last fix stands in for when the anchor was set and seen',
   );
   db.close();

@@ -58,6 +58,7 @@ t.test('cache: bounded by devices and by applied ranges, least recently written 
         anchorLon: 0,
         anchorTime: 1,
         anchorSeen: 1,
+        lastSpeed: null,
       },
       applied: Array.from({ length: ranges }, (_, i): [number, number] => [i * 3, i * 3 + 1]),
     },

@@ -147,6 +147,37 @@ t.test('parked with 6-10 m of scatter, the receiver saying stopped: nothing adde
   t.equal(p!.movingS, 0);
 });
 
+t.test('one moving reading while parked counts nothing; a real start loses no distance', async (t) => {
+  const stop = parked('k', 1, 60, DAY);
+  // A 0.7 m/s reading with a 9 m jump, the rest standing (nl402u does this: one 0.63 among 0.1-0.48).
+  stop[30] = { ...stop[30]!, speed: 0.7, lat: stop[30]!.lat + 9 / M_PER_DEG_LAT };
+  const [p] = fold(stop);
+  t.same([p!.distanceM, p!.movingS], [0, 0], 'parked with one spike: nothing');
+  // Parked, then off at 5 m/s: the first moving reading waits for the second, measured from the
+  // anchor (the stop's first fix), so the whole way is counted.
+  const calm = parked('k', 1, 60, DAY);
+  const off = drive('k', 61, 21, calm[59]!.time + 1000, 5).map((f, i) => ({
+    ...f,
+    lat: 48 + ((i + 1) * 5) / M_PER_DEG_LAT,
+  }));
+  const [d] = fold([...calm, ...off]);
+  const way = haversineM(calm[0]!.lat, calm[0]!.lon, off[20]!.lat, 11);
+  t.ok(Math.abs(d!.distanceM - way) < 1, `${d!.distanceM} m of a ${way} m start`);
+  t.ok(d!.movingS >= 19 && d!.movingS <= 21, `moving ${d!.movingS} s of 21`);
+});
+
+t.test('positions racing away while the receiver reports standing count nothing', async (t) => {
+  // A cold start converging: 4 m a second for 8 s while the receiver reports 0.05 m/s.
+  const drift = parked('v', 1, 20, DAY).map((f, i) => ({
+    ...f,
+    lat: 48 + (Math.min(i, 8) * 4) / M_PER_DEG_LAT,
+    lon: 11,
+    speed: 0.05,
+  }));
+  const [v] = fold(drift);
+  t.same([v!.distanceM, v!.movingS], [0, 0]);
+});
+
 t.test('without reported speed, a slow crawl counts all its moving time', async (t) => {
   // 1 m/s for two minutes: it leaves the 10 m circle every ~10 s; each time, the whole ~10 s.
   const crawl = drive('c', 1, 121, DAY, 1).map(({ speed: _s, ...f }) => f);

@@ -118,10 +118,11 @@ export function migrations(d: Dialect): Migration[] {
     },
     {
       version: 5,
-      name: 'trip_state.anchor_time, anchor_seen: when the anchor was set and last confirmed (moving time, wild fixes)',
+      name: 'trip_state.anchor_time, anchor_seen, last_speed: when the anchor was set and last confirmed, the last reported speed (moving time, wild fixes, speed spikes)',
       // A state written before: its last fix stands in for both, as a rebuild's anchor does.
       sql: `ALTER TABLE trip_state ADD COLUMN anchor_time ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;
 ALTER TABLE trip_state ADD COLUMN anchor_seen ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;
+ALTER TABLE trip_state ADD COLUMN last_speed ${d === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION'};
 UPDATE trip_state SET anchor_time = last_time, anchor_seen = last_time;`,
     },
   ];

@@ -335,18 +335,19 @@ export class PostgresStore implements Store {
 // written by someone else since. One statement for all the devices of a flush.
 const UPDATE_STATES = `UPDATE trip_state AS t SET last_seq = u.last_seq, last_time = u.last_time,
     last_lat = u.last_lat, last_lon = u.last_lon, anchor_lat = u.anchor_lat, anchor_lon = u.anchor_lon,
-    anchor_time = u.anchor_time, anchor_seen = u.anchor_seen, applied = u.applied, version = t.version + 1
+    anchor_time = u.anchor_time, anchor_seen = u.anchor_seen, last_speed = u.last_speed, applied = u.applied,
+    version = t.version + 1
   FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-    $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])
+    $8::bigint[], $9::bigint[], $10::float8[], $11::text[], $12::bigint[])
     AS u(device_id, last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, anchor_time, anchor_seen,
-      applied, version)
+      last_speed, applied, version)
   WHERE t.device_id = u.device_id AND t.version = u.version
   RETURNING t.device_id`;
 
 const INSERT_STATES = `INSERT INTO trip_state (device_id, last_seq, last_time, last_lat, last_lon, anchor_lat,
-    anchor_lon, anchor_time, anchor_seen, applied, version)
+    anchor_lon, anchor_time, anchor_seen, last_speed, applied, version)
   SELECT u.*, 1 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[],
-    $7::float8[], $8::bigint[], $9::bigint[], $10::text[]) AS u
+    $7::float8[], $8::bigint[], $9::bigint[], $10::float8[], $11::text[]) AS u
   ON CONFLICT (device_id) DO NOTHING
   RETURNING device_id`;
 
@@ -369,6 +370,7 @@ async function putStatesPg(c: pg.PoolClient, writes: readonly StateWrite[]): Pro
       nums(list, (w) => w.state.cursor.anchorLon),
       nums(list, (w) => w.state.cursor.anchorTime),
       nums(list, (w) => w.state.cursor.anchorSeen),
+      nums(list, (w) => w.state.cursor.lastSpeed),
       texts(list, (w) => JSON.stringify(w.state.applied)),
     ];
     if (sql === UPDATE_STATES) params.push(nums(list, (w) => w.version));
@@ -398,6 +400,7 @@ function tripTx(c: pg.PoolClient, checkpoints: Checkpoints, cache: StagedTrips):
               anchorLon: row.anchor_lon,
               anchorTime: Number(row.anchor_time),
               anchorSeen: Number(row.anchor_seen),
+              lastSpeed: row.last_speed,
             },
             applied: parseRanges(row.applied),
             version: Number(row.version),

@@ -151,12 +151,12 @@ export class SqliteStore implements Store {
       // Only over the version the state was read (or kept) with: changes 0 means someone else wrote it.
       updateState: db.prepare(
         `UPDATE trip_state SET last_seq = ?, last_time = ?, last_lat = ?, last_lon = ?, anchor_lat = ?,
-           anchor_lon = ?, anchor_time = ?, anchor_seen = ?, applied = ?, version = version + 1
+           anchor_lon = ?, anchor_time = ?, anchor_seen = ?, last_speed = ?, applied = ?, version = version + 1
          WHERE device_id = ? AND version = ?`,
       ),
       insertState: db.prepare(
         `INSERT INTO trip_state (last_seq, last_time, last_lat, last_lon, anchor_lat, anchor_lon, anchor_time,
-           anchor_seen, applied, device_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+           anchor_seen, last_speed, applied, device_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
          ON CONFLICT (device_id) DO NOTHING`,
       ),
       getDay: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day = ?'),
@@ -267,6 +267,7 @@ export class SqliteStore implements Store {
               anchor_lon: number;
               anchor_time: number;
               anchor_seen: number;
+              last_speed: number | null;
               applied: string;
               version: number;
             }
@@ -282,6 +283,7 @@ export class SqliteStore implements Store {
                 anchorLon: r.anchor_lon,
                 anchorTime: r.anchor_time,
                 anchorSeen: r.anchor_seen,
+                lastSpeed: r.last_speed,
               },
               applied: parseRanges(r.applied),
               version: r.version,
@@ -301,6 +303,7 @@ export class SqliteStore implements Store {
             c.anchorLon,
             c.anchorTime,
             c.anchorSeen,
+            c.lastSpeed,
             JSON.stringify(state.applied),
             deviceId,
           ];

@@ -66,6 +66,8 @@ export interface TripCursor {
   anchorTime: number;
   /** The last fix that was not wild (it moved the anchor or stayed within its circle). */
   anchorSeen: number;
+  /** The last fix's reported speed (m/s; null when it had none, or one no vehicle makes). */
+  lastSpeed: number | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -133,6 +135,7 @@ export function cursorAt(f: Fix): TripCursor {
     anchorLon: f.lon,
     anchorTime: f.time,
     anchorSeen: f.time,
+    lastSpeed: plausibleSpeed(f) ?? null,
   };
 }
 
@@ -201,25 +204,66 @@ export function accumulate(
     }
     const speed = plausibleSpeed(f);
     if (speed !== undefined) row.maxSpeedMps = Math.max(row.maxSpeedMps, speed);
-    const movingBySpeed = speed !== undefined && speed >= STOPPED_SPEED_MPS;
+    const prevSpeed = c.lastSpeed;
+    // Moving by speed needs two readings in a row: a parked receiver now and then reports one
+    // reading over 0.5 m/s (real receivers: 0.63 among 0.1-0.5), which alone counted all the
+    // scatter since the anchor. A real start loses nothing: distance is from the anchor.
+    const saysMoving = speed !== undefined && speed >= STOPPED_SPEED_MPS;
+    const movingBySpeed = saysMoving && prevSpeed !== null && prevSpeed >= STOPPED_SPEED_MPS;
     const stoppedBySpeed = speed !== undefined && speed < STOPPED_SPEED_MPS;
+    const sinceAnchor = f.time - c.anchorTime;
     if (movingBySpeed || fromAnchor > (stoppedBySpeed ? 2 * radius : radius)) {
-      row.distanceM += fromAnchor;
-      // Moving since the previous fix, when the receiver says so. Otherwise the device took the
-      // time since the anchor was set to leave its circle (a crawl without speed leaves it every
-      // few seconds; counting only the last second lost most of it), unless that is longer than a
-      // moving gap: then it stood first and only the last interval is known to be movement.
-      const sinceAnchor = f.time - c.anchorTime;
-      const moved = !movingBySpeed && sinceAnchor <= MAX_MOVING_GAP_MS ? sinceAnchor : dt;
-      if (moved > 0 && moved <= MAX_MOVING_GAP_MS) row.movingS += moved / 1000;
-      c.anchorLat = f.lat;
-      c.anchorLon = f.lon;
-      c.anchorTime = f.time;
+      if (dopplerDisagrees(c, f, dt, speed, prevSpeed)) {
+        // The position raced away from the last fix while the receiver's own speed says it
+        // barely moved: a solution converging after a cold start, or a noise jump. The Doppler
+        // speed is the better witness; follow the position, count nothing.
+        moveAnchor(c, f);
+      } else {
+        row.distanceM += fromAnchor;
+        // Moving since the previous fix, when the receiver says so. Otherwise the device took the
+        // time since the anchor was set to leave its circle (a crawl leaves it every few seconds;
+        // counting only the last second lost most of it), unless that is longer than a moving
+        // gap: then it stood first and only the last interval is known to be movement.
+        const moved = !saysMoving && sinceAnchor <= MAX_MOVING_GAP_MS ? sinceAnchor : dt;
+        if (moved > 0 && moved <= MAX_MOVING_GAP_MS) row.movingS += moved / 1000;
+        moveAnchor(c, f);
+      }
     }
     c.anchorSeen = f.time;
     advance(c, f);
   }
   return c;
+}
+
+/**
+ * Up to this interval (ms) between two fixes, the speeds the receiver reported bound how far it
+ * can have gone between them (dopplerDisagrees). Over a longer silence anything may have happened
+ * (a rider stopped at both ends of an underpass still drove through it).
+ */
+export const DOPPLER_CHECK_MS = 10_000;
+
+/**
+ * Whether the step from the last fix to f is far beyond what the reported speeds allow:
+ * more than 3 x the faster of the two readings + 1 m/s. Real receivers: a 5-satellite cold start
+ * drifting 3.7 m/s while reporting 0.05; a 4-satellite one jumping 15 m in a second at 0.4-0.6.
+ * Driving, the step and the speed agree (GNSS Doppler speed is good to ~0.1 m/s).
+ */
+function dopplerDisagrees(
+  c: TripCursor,
+  f: Fix,
+  dt: number,
+  speed: number | undefined,
+  prevSpeed: number | null,
+): boolean {
+  if (speed === undefined || dt <= 0 || dt > DOPPLER_CHECK_MS || c.lastTime > c.anchorSeen) return false;
+  const step = haversineM(c.lastLat, c.lastLon, f.lat, f.lon) / (dt / 1000);
+  return step > 3 * Math.max(speed, prevSpeed ?? 0) + 1;
+}
+
+function moveAnchor(c: TripCursor, f: Fix): void {
+  c.anchorLat = f.lat;
+  c.anchorLon = f.lon;
+  c.anchorTime = f.time;
 }
 
 function restartAtLast(c: TripCursor): void {
@@ -233,4 +277,5 @@ function advance(c: TripCursor, f: Fix): void {
   c.lastTime = f.time;
   c.lastLat = f.lat;
   c.lastLon = f.lon;
+  c.lastSpeed = plausibleSpeed(f) ?? null;
 }
