@@ -39,8 +39,12 @@ Options:
 
 function int(name: string, raw: string | undefined, min: number): number {
   if (raw === undefined || !/^-?\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    const huge = raw !== undefined && /^\d+$/.test(raw) && !Number.isSafeInteger(Number(raw));
     throw new UsageError(
-      `${name} needs an integer >= ${min}, got ${raw === undefined ? 'nothing' : `'${raw}'`}`,
+      `${name} needs an integer >= ${min}, got ${raw === undefined ? 'nothing' : `'${raw}'`}${
+        // Long.MAX_VALUE is Kafka's way to say "forever"; the flags say it with -1.
+        huge ? `: at most ${Number.MAX_SAFE_INTEGER}${min === -1 ? ' (-1 means no limit)' : ''}` : ''
+      }`,
     );
   }
   return Number(raw);
