@@ -304,3 +304,47 @@ t.test(
     t.equal(b.context.topics.partition('fixed', 0)!.logStartOffset, 0, 'no record deleted');
   },
 );
+
+t.test('CreateTopics validateOnly makes every check a create makes, and creates nothing', async (t) => {
+  const b = await inProcessBroker(t);
+  const admin = kafka(b.address).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  const check = (
+    topic: string,
+    numPartitions: number,
+    configEntries: { name: string; value: string }[] = [],
+  ) =>
+    // waitForLeaders: kafkajs would wait for the topic a validation does not create.
+    admin
+      .createTopics({
+        validateOnly: true,
+        waitForLeaders: false,
+        topics: [{ topic, numPartitions, configEntries }],
+      })
+      .then(
+        () => 'ok',
+        (e: { errors?: { type: string; message: string }[]; message: string }) =>
+          e.errors?.map((x) => x.type).join() ?? e.message,
+      );
+  t.equal(
+    await check('fine', 3, [{ name: 'retention.ms', value: '60000' }]),
+    'ok',
+    'a create that would work',
+  );
+  t.notOk(b.context.topics.get('fine'), 'and nothing created');
+  // Before, validateOnly looked only at the replication factor and whether the name was taken.
+  t.equal(await check('bad name!', 1), 'INVALID_TOPIC_EXCEPTION', 'a name Kafka refuses');
+  t.equal(await check('fine', 100_000), 'INVALID_PARTITIONS', 'too many partitions');
+  t.equal(
+    await check('fine', 1, [{ name: 'retention.ms', value: 'soon' }]),
+    'INVALID_CONFIG',
+    'a bad config value',
+  );
+  t.equal(
+    await check('fine', 1, [{ name: 'no.such.config', value: '1' }]),
+    'INVALID_CONFIG',
+    'an unknown config',
+  );
+  // (A name already taken is TOPIC_ALREADY_EXISTS too, which kafkajs answers as false, not an error.)
+});

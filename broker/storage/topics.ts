@@ -139,8 +139,15 @@ export class TopicManager {
     return this.topics.get(topic)?.partitions[partition];
   }
 
-  /** Create a topic durably. Throws TopicError with the Kafka error code on refusal. */
-  create(name: string, partitions: number, configs: Record<string, string | null> = {}): Topic {
+  /**
+   * What create() checks, without creating (CreateTopics validateOnly asks exactly this):
+   * the name, that it is free, the partition count and the configs. Returns the configs as kept.
+   */
+  validate(
+    name: string,
+    partitions: number,
+    configs: Record<string, string | null> = {},
+  ): Record<string, string> {
     const bad = checkTopicName(name);
     if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     if (this.topics.has(name))
@@ -151,12 +158,16 @@ export class TopicManager {
         `partitions must be 1..${MAX_PARTITIONS}, got ${partitions}`,
       );
     }
-    let valid: Record<string, string>;
     try {
-      valid = validateTopicConfigs(configs);
+      return validateTopicConfigs(configs);
     } catch (e) {
       throw new TopicError(ErrorCode.INVALID_CONFIG, (e as Error).message);
     }
+  }
+
+  /** Create a topic durably. Throws TopicError with the Kafka error code on refusal. */
+  create(name: string, partitions: number, configs: Record<string, string | null> = {}): Topic {
+    const valid = this.validate(name, partitions, configs);
     const meta: TopicMeta = { name, id: randomUUID().replaceAll('-', ''), partitions, configs: valid };
     const tmp = join(this.root, `.creating-${meta.id}`);
     mkdirSync(tmp, { recursive: true });

@@ -112,13 +112,15 @@ export const createTopics: ApiHandler = {
           : t.numPartitions === -1
             ? config.defaultPartitions
             : t.numPartitions;
-      if (request.validateOnly) {
-        if (topics.get(t.name))
-          return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic '${t.name}' already exists`);
-        result.numPartitions = partitions;
-        return result;
-      }
       try {
+        if (request.validateOnly) {
+          // Every check a create makes (name, partitions, configs), nothing created: tools ask
+          // this to find out whether the create would work.
+          const valid = topics.validate(t.name, partitions, t.configs);
+          result.numPartitions = partitions;
+          result.configs = describeConfig(config, valid);
+          return result;
+        }
         const created = topics.create(t.name, partitions, t.configs);
         result.id = created.id;
         result.numPartitions = partitions;
