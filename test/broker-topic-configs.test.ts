@@ -346,5 +346,10 @@ t.test('CreateTopics validateOnly makes every check a create makes, and creates 
     'INVALID_CONFIG',
     'an unknown config',
   );
+  t.equal(
+    await check('fine', 1, [{ name: 'max.message.bytes', value: '3000000000' }]),
+    'INVALID_CONFIG',
+    'max.message.bytes beyond a Kafka int',
+  );
   // (A name already taken is TOPIC_ALREADY_EXISTS too, which kafkajs answers as false, not an error.)
 });

@@ -44,7 +44,8 @@ const KEYS: Record<string, KeySpec> = {
   'retention.bytes': { field: 'retentionBytes', min: -1, long: true },
   // Index entries hold 32-bit positions, so a segment stays under 2 GiB.
   'segment.bytes': { field: 'segmentBytes', min: 1024, max: 1024 * 1024 * 1024 },
-  'max.message.bytes': { field: 'maxMessageBytes', min: 64 },
+  // A Kafka int: clients read it into 32 bits.
+  'max.message.bytes': { field: 'maxMessageBytes', min: 64, max: 2 ** 31 - 1 },
   'cleanup.policy': { only: ['delete'] },
   'message.timestamp.type': { only: ['CreateTime'] },
   'compression.type': { only: ['producer'] },
