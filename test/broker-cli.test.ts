@@ -1,6 +1,6 @@
 // `npm run broker`: --help, one-line errors for bad options, a second broker on the same data
 // dir refused, and SIGTERM stops cleanly (exit 0, next start skips recovery).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,4 +88,44 @@ t.test('SIGTERM stops cleanly; a second broker on the same dir is refused', asyn
     'the record is still there',
   );
   await again.stop();
+});
+
+t.test('npm run broker: SIGTERM to npm reaches the broker (the scripts exec node)', async (t) => {
+  // Without exec, npm signalled its `sh -c`, which died and left the broker running under pid 1,
+  // port and data directory held; the same for npm start's whole pipeline.
+  const dir = tempDir(t);
+  const npm = spawn('npm', ['run', '-s', 'broker', '--', '--data-dir', dir, '--port', '0'], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => npm.kill('SIGKILL'));
+  let out = '';
+  const listening = new Promise<void>((resolve) =>
+    npm.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('broker listening')) resolve();
+    }),
+  );
+  await listening;
+  const pid = Number(/"pid":(\d+)/.exec(out)![1]);
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL'); // an orphan, if the test fails
+    } catch {}
+  });
+  npm.kill('SIGTERM');
+  await new Promise((resolve) => npm.once('exit', resolve));
+  const gone = async () => {
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+  t.ok(await gone(), `the broker (pid ${pid}) stopped with npm`);
+  t.ok(existsSync(join(dir, '.clean-shutdown')), 'and stopped cleanly');
 });
