@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
-import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
 import { type IngestProcess, startIngest } from './app.js';
 import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
@@ -128,7 +128,7 @@ runMain(async () => {
   ingest = await startIngest({
     kafka: kafkaClientConfig(cfg, 'ingest', brokers),
     topic: cfg.KAFKA_TOPIC,
-    dlqTopic: cfg.KAFKA_TOPIC === 'gps.fixes' ? DLQ_TOPIC : `${cfg.KAFKA_TOPIC}.dlq`,
+    dlqTopic: dlqTopicFor(cfg.KAFKA_TOPIC),
     groups,
     groupPrefix: cfg.INGEST_GROUP_PREFIX ?? '',
     store: storeOptions,

@@ -11,11 +11,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
-import { env, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
-import { DLQ_TOPIC, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { httpSpec } from '../ingest/http/config.js';
+import { loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
+import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
-import { Supervisor, waitForHttp, waitForPort } from './supervisor.js';
+import { Supervisor, waitForHttp } from './supervisor.js';
 
 const USAGE = `usage: npm start [-- options]
 
@@ -67,7 +68,7 @@ async function createTopics(brokers: string[], partitions: number): Promise<void
     const existing = new Set(await admin.listTopics());
     const topics = [
       { topic: settings.KAFKA_TOPIC, numPartitions: partitions },
-      { topic: DLQ_TOPIC, numPartitions: 1 },
+      { topic: dlqTopicFor(settings.KAFKA_TOPIC), numPartitions: 1 },
     ].filter((t) => !existing.has(t.topic));
     if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
   } finally {
@@ -76,19 +77,7 @@ async function createTopics(brokers: string[], partitions: number): Promise<void
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      'data-dir': { type: 'string' },
-      devices: { type: 'string' },
-      partitions: { type: 'string' },
-      'http-port': { type: 'string' },
-      'broker-port': { type: 'string' },
-      'no-replay': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: false,
-  });
+  const { values } = parseStartArgs(process.argv.slice(2));
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -99,10 +88,9 @@ async function main(): Promise<void> {
   const partitions = intOption('partitions', str(values.partitions), 12, 1, 10_000);
   const httpPort = intOption('http-port', str(values['http-port']), 8080, 1, 65535);
   const brokerPort = intOption('broker-port', str(values['broker-port']), 9092, 1, 65535);
-  const cfg = loadConfig({
-    ...kafkaSpec,
-    INGEST_TOKEN: env.string({ description: 'dashboard token', secret: true, pattern: /^\S{16,}$/ }),
-  });
+  // The ingest's own rules for what start passes on, so a bad value is refused here, in the
+  // terminal, in the words the ingest would use (not only in its log after it exited).
+  const cfg = loadConfig({ ...kafkaSpec, ...httpSpec });
   makeDirs(dataDir);
   // Before anything starts: a second `npm start` on the same data would otherwise find the first
   // one's broker and HTTP port answering and report success, with a second simulator writing the
@@ -119,9 +107,11 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
   let failed = false;
-  const sup = new Supervisor(join(dataDir, 'logs'), say, (name, code) => {
+  const sup = new Supervisor(join(dataDir, 'logs'), say, (name, code, last) => {
     // A child that dies on its own is a fault worth stopping for: the demo would quietly lie.
-    say(`${name} exited unexpectedly (code ${code}); stopping everything, see its log`);
+    say(
+      `${name} exited unexpectedly (code ${code})${last ? `: ${last}` : ''}; stopping everything, see its log`,
+    );
     failed = true;
     void shutdown();
   });
@@ -136,7 +126,16 @@ async function main(): Promise<void> {
   try {
     await startAll(
       sup,
-      { dataDir, devices, partitions, httpPort, brokerPort, token, replay: !values['no-replay'] },
+      {
+        dataDir,
+        devices,
+        partitions,
+        httpPort,
+        httpHost: reachableHost(cfg.INGEST_HTTP_HOST),
+        brokerPort,
+        token,
+        replay: !values['no-replay'],
+      },
       say,
     );
   } catch (e) {
@@ -151,6 +150,8 @@ interface StartPlan {
   devices: number;
   partitions: number;
   httpPort: number;
+  /** Where this script reaches the ingest's HTTP server (INGEST_HTTP_HOST, loopback for any). */
+  httpHost: string;
   brokerPort: number;
   token: string;
   replay: boolean;
@@ -158,15 +159,18 @@ interface StartPlan {
 
 async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => void): Promise<void> {
   const { dataDir, devices, partitions, httpPort, brokerPort, token } = p;
+  const base = `http://${p.httpHost}:${httpPort}`;
   let brokers = loadConfig(kafkaSpec).KAFKA_BROKERS;
   if (!brokers) {
     brokers = [`127.0.0.1:${brokerPort}`];
-    sup.start({
+    const broker = sup.start({
       name: 'broker',
       entry: 'broker/main.ts',
       args: ['--data-dir', join(dataDir, 'broker'), '--port', String(brokerPort)],
     });
-    await waitForPort('127.0.0.1', brokerPort, 30_000);
+    // Its own word, not an open port: another program on that port would answer too, and the
+    // topics would be made there while this broker fails with EADDRINUSE.
+    await sup.waitForOutput(broker, /"msg":"broker listening"/, 30_000, 'the broker listened');
   }
   await createTopics(brokers, partitions);
   say(`topics ready on ${brokers.join(',')}`);
@@ -184,7 +188,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
       INGEST_SQLITE_PATH: process.env['INGEST_SQLITE_PATH'] ?? join(dataDir, 'ingest.db'),
     },
   });
-  await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, 60_000);
+  await waitForHttp(`${base}/healthz`, 60_000);
 
   if (devices > 0) {
     sup.start({
@@ -215,9 +219,37 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
       env: kafkaEnv,
     });
   }
-  say(`dashboard: http://127.0.0.1:${httpPort}/?token=${token}`);
-  say(`API:       curl -H 'Authorization: Bearer ${token}' http://127.0.0.1:${httpPort}/api/devices`);
+  say(`dashboard: ${base}/?token=${token}`);
+  say(`API:       curl -H 'Authorization: Bearer ${token}' ${base}/api/devices`);
   say('Ctrl-C stops everything; npm start again resumes from the data on disk.');
+}
+
+/** The options, strictly: a misspelt one (--devics 3) must not quietly run the defaults. */
+function parseStartArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        devices: { type: 'string' },
+        partitions: { type: 'string' },
+        'http-port': { type: 'string' },
+        'broker-port': { type: 'string' },
+        'no-replay': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    throw new UsageError(`start: ${(e as Error).message.split('. ')[0]} (see npm start -- --help)`);
+  }
+}
+
+/** The address to reach a server listening on `host`: loopback for the wildcard addresses. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 runMain(main);

@@ -20,7 +20,38 @@ interface Running {
   spec: ChildSpec;
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** Its last plain line (a start error is one plain line) and last warning-or-worse log line. */
+  plain: string;
+  logged: string;
 }
+
+/**
+ * What a child's line of output says, for the terminal: a plain line as it is, a JSON log line of
+ * level warn or worse as its msg and error (info lines, started or listening, explain no exit).
+ */
+export function lastWords(line: string): { plain: boolean; text: string } | null {
+  const text = line.trim();
+  if (!text) return null;
+  if (!text.startsWith('{')) return { plain: true, text };
+  try {
+    const j = JSON.parse(text) as {
+      msg?: unknown;
+      err?: { message?: unknown };
+      error?: unknown;
+      level?: unknown;
+    };
+    if (typeof j.level === 'number' && j.level < 40) return null;
+    const why =
+      typeof j.err?.message === 'string' ? j.err.message : typeof j.error === 'string' ? j.error : '';
+    const said = [typeof j.msg === 'string' ? j.msg : '', why].filter(Boolean).join(': ');
+    return said ? { plain: false, text: said } : null;
+  } catch {
+    return { plain: true, text };
+  }
+}
+
+/** A start error's one plain line says it best; else the last warning or error it logged. */
+const lastOf = (r: Running) => r.plain || r.logged;
 
 export class Supervisor {
   private readonly running: Running[] = [];
@@ -29,7 +60,7 @@ export class Supervisor {
   constructor(
     private readonly logDir: string,
     private readonly say: (line: string) => void,
-    private readonly onUnexpectedExit: (name: string, code: number | null) => void,
+    private readonly onUnexpectedExit: (name: string, code: number | null, last: string) => void,
   ) {
     mkdirSync(logDir, { recursive: true });
     // Detached children outlive a supervisor that crashes; take them along on any exit.
@@ -54,16 +85,61 @@ export class Supervisor {
     );
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
-    const exited = new Promise<number | null>((resolve) =>
+    const r = { spec, child, plain: '', logged: '' } as Running;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          const w = lastWords(line);
+          if (w?.plain) r.plain = w.text;
+          else if (w) r.logged = w.text;
+        }
+      });
+    }
+    r.exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code, signal) => {
         log.end();
-        if (!this.stopping) this.onUnexpectedExit(spec.name, code ?? (signal ? 128 : null));
+        if (!this.stopping) this.onUnexpectedExit(spec.name, code ?? (signal ? 128 : null), lastOf(r));
         resolve(code);
       }),
     );
-    this.running.push({ spec, child, exited });
+    this.running.push(r);
     this.say(`started ${spec.name} (pid ${child.pid}), log: ${join(this.logDir, `${spec.name}.log`)}`);
     return child;
+  }
+
+  /**
+   * Resolves when a line of the child's output matches `pattern`; rejects when the child exits
+   * first (with what it said last) or after timeoutMs. A port that answers is not enough to know
+   * the child is up: another program may hold it, and this child is about to fail.
+   */
+  waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
+    const r = this.running.find((x) => x.child === child);
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: Error) => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        child.off('exit', onExit);
+        if (e) reject(e);
+        else resolve();
+      };
+      const onData = (chunk: string | Buffer) => {
+        if (pattern.test(String(chunk))) done();
+      };
+      const onExit = (code: number | null) => {
+        const last = r ? lastOf(r) : '';
+        done(
+          new Error(
+            `${r?.spec.name ?? 'child'} exited (code ${code}) before ${what}${last ? `: ${last}` : ''}`,
+          ),
+        );
+      };
+      const timer = setTimeout(() => done(new Error(`no ${what} after ${timeoutMs} ms`)), timeoutMs);
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.on('exit', onExit);
+    });
   }
 
   /** SIGTERM each child, newest first, waiting for each to exit (SIGKILL after `graceMs`). */

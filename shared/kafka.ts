@@ -6,7 +6,10 @@ import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { type Config, ConfigError, env, HOST_PORT } from './config.js';
 
 export const DEFAULT_TOPIC = 'gps.fixes';
-export const DLQ_TOPIC = 'gps.fixes.dlq';
+
+/** The dead-letter topic of a fix topic: `<topic>.dlq`. */
+export const dlqTopicFor = (topic: string): string => `${topic}.dlq`;
+export const DLQ_TOPIC = dlqTopicFor(DEFAULT_TOPIC);
 
 export const kafkaSpec = {
   KAFKA_BROKERS: env.list({

@@ -3,6 +3,7 @@
 // the same data is refused while the first runs, and a restart resumes (seqs carry on).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -16,7 +17,12 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(dataDir: string, httpPort: number, brokerPort: number): Started {
+function start(
+  dataDir: string,
+  httpPort: number,
+  brokerPort: number,
+  more: { args?: string[]; env?: Record<string, string> } = {},
+): Started {
   const child = spawn(
     process.execPath,
     [
@@ -32,10 +38,11 @@ function start(dataDir: string, httpPort: number, brokerPort: number): Started {
       String(httpPort),
       '--broker-port',
       String(brokerPort),
+      ...(more.args ?? []),
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, KAFKA_BROKERS: '', INGEST_TOKEN: '' },
+      env: { ...process.env, KAFKA_BROKERS: '', INGEST_TOKEN: '', ...more.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -104,4 +111,43 @@ t.test('npm start: runs, refuses a second start on its data, stops on Ctrl-C, re
   );
   again.child.kill('SIGINT');
   t.equal(await again.exited, 0);
+});
+
+t.test('npm start refuses what it cannot do, in one line in the terminal', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'npm-start-bad-'));
+  const running: Started[] = [];
+  t.teardown(async () => {
+    for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = async (name: string, more: Parameters<typeof start>[3], brokerPort?: number) => {
+    const s = start(join(dir, name), await freePort(), brokerPort ?? (await freePort()), more);
+    running.push(s);
+    return { code: await s.exited, out: s.out() };
+  };
+
+  // Before, strict:false ran the defaults (50 riders) for a misspelt --devices.
+  const typo = await run('typo', { args: ['--devics', '3'] });
+  t.equal(typo.code, 2, 'a misspelt option is a usage error');
+  t.match(typo.out, /start: Unknown option '--devics' \(see npm start -- --help\)/);
+
+  // Before, only "ingest exited unexpectedly (code 2)" reached the terminal; the why was in its log.
+  const badEnv = await run('bad-env', { env: { DATABASE_URL: 'mysql://x' } });
+  t.equal(badEnv.code, 1);
+  t.match(
+    badEnv.out,
+    /ingest exited unexpectedly \(code 2\): .*DATABASE_URL/,
+    "the ingest's own line, naming the variable",
+  );
+
+  // Another program on the broker port: before, start took its answer for the broker's and made
+  // the topics there.
+  const other = createServer((c) => c.destroy());
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => other.close());
+  const port = (other.address() as AddressInfo).port;
+  const busy = await run('busy', {}, port);
+  t.equal(busy.code, 1);
+  t.match(busy.out, /broker exited unexpectedly \(code 1\): broker: cannot start: listen EADDRINUSE/);
+  t.notMatch(busy.out, /topics ready/, 'no topics made on the other program');
 });
