@@ -97,6 +97,8 @@ export function parseArgs(argv: string[]): StartOptions | null {
         break;
       case '--advertised-port':
         o.advertisedPort = int(name, value, 1);
+        if (o.advertisedPort > 65535)
+          throw new UsageError(`--advertised-port must be at most 65535, got ${o.advertisedPort}`);
         break;
       case '--node-id':
         o.nodeId = int(name, value, 0);

@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
     --deps) DEPS="${2:?--deps needs npm, link or none}"; shift 2 ;;
     --deps=*) DEPS="${1#--deps=}"; shift ;;
     --node) NODE="${2:?--node needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    # The comment block at the top, up to the first line that is not a comment.
+    -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -33,6 +33,10 @@ t.test('--help and bad options', async (t) => {
   t.throws(() => parseArgs(['--data-dir', 'd', '--segment-bytes', String(4 * 1024 ** 3)]), /at most 1 GiB/);
   t.throws(() => parseArgs(['--data-dir', 'd', '--frobnicate']), /unknown option '--frobnicate'/);
   t.throws(
+    () => parseArgs(['--data-dir', 'd', '--advertised-port', '99999']),
+    /--advertised-port must be at most 65535/,
+  );
+  t.throws(
     () => parseArgs(['--data-dir', 'd', '--retention-ms', '9223372036854775807']),
     /--retention-ms needs an integer >= -1, got '9223372036854775807': at most 9007199254740991 \(-1 means no limit\)/,
     "Kafka's Long.MAX_VALUE for forever: the message says the flag's way",

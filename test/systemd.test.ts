@@ -63,6 +63,13 @@ t.test('the unit has what the service needs', async (t) => {
   t.match(unit, /^ExecStart=\/usr\/bin\/node (--[a-z-]+=\S+ )*\/opt\/gps-agent\/dist\/gps-agent\.mjs run$/m);
 });
 
+t.test('install.sh --help: the usage comment, not code', async (t) => {
+  const r = await sh('bash', [INSTALL, '--help']);
+  t.match(r.stdout, /^usage: sudo systemd\/install.sh/m);
+  t.match(r.stdout, /--node PATH/);
+  t.notMatch(r.stdout, /set -euo|ROOT=/, 'it printed two lines of the script after the comment');
+});
+
 t.test('install.sh --root installs into a temporary root and starts nothing', async (t) => {
   const root = tmp(t, 'install-root-');
   // A systemctl that only records: the install into a root must not call it.
