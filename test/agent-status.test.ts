@@ -107,8 +107,11 @@ t.test('the command: --json, exit codes, a missing file', async (t) => {
       cwd: ROOT,
     },
   ).catch((e: { code: number; stderr: string }) => e);
-  t.equal((missing as { code: number }).code, 2);
-  t.match((missing as { stderr: string }).stderr, /no outbox at \/nonexistent\/x\.db/);
+  t.equal((missing as { code: number }).code, 1, 'exit 1 (not a usage error), as the README says');
+  t.match(
+    (missing as { stderr: string }).stderr,
+    /agent status: cannot open the outbox \/nonexistent\/x\.db \(--db\): it does not exist/,
+  );
   const help = await exec(process.execPath, ['--import', 'tsx', 'agent/main.ts', 'status', '--help'], {
     cwd: ROOT,
   });

@@ -1,7 +1,7 @@
 // `agent status`: what the agent is doing, read from its outbox file (read-only, so it works
 // while the service runs): GPS state, age of the last fix, backlog, Kafka link, drops.
 import { existsSync } from 'node:fs';
-import { loadConfig, UsageError } from '../../shared/config.js';
+import { loadConfig } from '../../shared/config.js';
 import { agentSpec } from '../config.js';
 import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
 import { OutboxOpenError, openOutboxDb } from '../outbox/schema.js';
@@ -147,12 +147,15 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   const db = values.db ?? loadConfig({ AGENT_DB: agentSpec.AGENT_DB }).AGENT_DB;
-  if (!existsSync(db)) throw new UsageError(`agent status: no outbox at ${db} (use --db PATH)`);
+  const setting = values.db === undefined ? 'AGENT_DB' : '--db';
   let report: StatusReport;
   try {
+    // Not a usage error (exit 2): the command is right, there is no agent's outbox there (exit 1,
+    // naming the file and the setting, as for an outbox that cannot be opened).
+    if (!existsSync(db)) throw new OutboxOpenError(db, 'it does not exist (no agent has run with it)');
     report = readStatus(db);
   } catch (e) {
-    if (e instanceof OutboxOpenError) throw e.naming('status', values.db === undefined ? 'AGENT_DB' : '--db');
+    if (e instanceof OutboxOpenError) throw e.naming('status', setting);
     throw e;
   }
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
