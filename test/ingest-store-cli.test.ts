@@ -2,6 +2,7 @@
 // database that cannot be opened), secrets not echoed.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -87,4 +88,29 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
   t.equal(help.code, 0);
   t.match(help.stdout, /--groups a,b/);
   t.match(help.stdout, /INGEST_FLUSH_ROWS/);
+});
+
+t.test('run: an HTTP port in use is one line naming the settings, exit 1, no stack trace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-port-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => busy.close());
+  const port = (busy.address() as AddressInfo).port;
+  // No broker needed: the groups connect in the background, the HTTP server starts regardless.
+  const r = await ingest(['run', '--groups', 'live'], {
+    KAFKA_BROKERS: '127.0.0.1:1',
+    INGEST_SQLITE_PATH: join(dir, 'x.db'),
+    INGEST_TOKEN: 'a-token-of-sixteen-chars',
+    INGEST_HTTP_PORT: String(port),
+    LOG_LEVEL: 'silent',
+  });
+  t.equal(r.code, 1);
+  t.match(
+    r.stderr,
+    new RegExp(
+      `^ingest: cannot listen on 127\\.0\\.0\\.1:${port} \\(INGEST_HTTP_HOST, INGEST_HTTP_PORT\\): listen EADDRINUSE.*\\n$`,
+    ),
+  );
+  t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });

@@ -3,8 +3,10 @@
 //
 //   const app = await buildServer(deps);      // tests: app.inject(...)
 //   await app.listen({ host, port });         // or startHttpServer(deps, { host, port })
+
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
+import { StartError } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import type { LiveView } from '../live/live-view.js';
 import { restoreLiveView } from '../live/restore.js';
@@ -129,7 +131,21 @@ export async function startHttpServer(
 ): Promise<{ app: FastifyInstance; url: string; port: number }> {
   const app = await buildServer(deps);
   const host = listen.host ?? '127.0.0.1';
-  await app.listen({ host, port: listen.port ?? 0 });
+  try {
+    await app.listen({ host, port: listen.port ?? 0 });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    // A port in use or an address this machine does not have: no retry fixes it. One line
+    // naming the settings, not a stack trace (under a service manager, one per restart).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new StartError(
+        `cannot listen on ${host}:${listen.port ?? 0} (INGEST_HTTP_HOST, INGEST_HTTP_PORT): ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (listen.port ?? 0);
   const shownHost = host.includes(':') ? `[${host}]` : host;
