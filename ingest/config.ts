@@ -14,6 +14,9 @@ import { env } from '../shared/config.js';
  */
 export const INGEST_NODE_FLAGS = ['--max-semi-space-size=16'];
 
+/** Where the SQLite database is when nothing says otherwise: ./data, made if missing (main.ts). */
+export const DEFAULT_SQLITE_PATH = 'data/ingest.db';
+
 export const GROUP_NAMES = ['fix-store', 'trips', 'live'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
@@ -30,7 +33,7 @@ export const ingestSpec = {
     pattern: /^[a-z_][a-z0-9_]{0,62}$/,
     patternWords: 'a lower-case SQL identifier',
   }),
-  INGEST_SQLITE_PATH: env.string({ description: 'SQLite database file', default: 'data/ingest.db' }),
+  INGEST_SQLITE_PATH: env.string({ description: 'SQLite database file', default: DEFAULT_SQLITE_PATH }),
   INGEST_GROUPS: env.list({
     description: 'consumer groups this process runs',
     default: [...GROUP_NAMES],

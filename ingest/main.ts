@@ -3,13 +3,15 @@
 //             serve the HTTP API and dashboard
 //   migrate   create/upgrade the database schema and exit
 // Settings come from the environment (see --help); flags override the flush settings and groups.
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
+import { makeDirs } from '../shared/make-dirs.js';
 import { type IngestProcess, startIngest } from './app.js';
-import { GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
+import { DEFAULT_SQLITE_PATH, GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
 import { openStore } from './db/open.js';
 import { httpOptions, httpSpec } from './http/config.js';
 import { metrics } from './metrics.js';
@@ -82,6 +84,10 @@ runMain(async () => {
   const log = createLogger('ingest');
   // Past a file-size limit the one write fails: the flush fails and is retried, as on a full disk.
   failWritesPastFileSizeLimit(log);
+  // The default place's folder is made if missing, so `npm run ingest -- run` works in a fresh
+  // checkout; a path someone gave must exist (a typo should not create directories).
+  if (!cfg.DATABASE_URL && cfg.INGEST_SQLITE_PATH === DEFAULT_SQLITE_PATH)
+    makeDirs(dirname(DEFAULT_SQLITE_PATH));
   const storeOptions = {
     databaseUrl: cfg.DATABASE_URL,
     schema: cfg.INGEST_DB_SCHEMA,

@@ -1,10 +1,11 @@
 // `npm run ingest -- migrate` and the CLI's refusals: one-line errors (exit 2 for bad input, 1 for a
 // database that cannot be opened), secrets not echoed.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { migrations } from '../ingest/db/migrations.js';
@@ -113,4 +114,31 @@ t.test('run: an HTTP port in use is one line naming the settings, exit 1, no sta
     ),
   );
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+t.test('the default SQLite place works in a fresh checkout: its data folder is made', async (t) => {
+  // Run from an empty folder, as a fresh clone has no data/ (only npm start used to make it).
+  const cwd = mkdtempSync(join(tmpdir(), 'ingest-fresh-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const root = join(import.meta.dirname, '..');
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href,
+        join(root, 'ingest/main.ts'),
+        'migrate',
+      ],
+      {
+        cwd,
+        env: { ...process.env, INGEST_SQLITE_PATH: '', DATABASE_URL: '', ENV_FILE: '' },
+        timeout: 60_000,
+      },
+      (err, _stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
+    );
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.ok(existsSync(join(cwd, 'data/ingest.db')), 'data/ingest.db made');
+  // A path someone gave must exist: a typo does not make folders (the test above: exit 1).
 });
