@@ -1,5 +1,5 @@
 // Command-line options of `npm run broker`, parsed into StartOptions with one-line errors.
-import { UsageError } from '../shared/config.js';
+import { ALSO_READ_HELP, UsageError } from '../shared/config.js';
 import type { StartOptions } from './broker.js';
 import { isSaslMechanism, SASL_MECHANISMS, type SaslMechanism } from './protocol/sasl/mechanism.js';
 import { deriveScramCredential, MAX_ITERATIONS, MIN_ITERATIONS } from './protocol/sasl/scram.js';
@@ -35,6 +35,9 @@ Options:
   npm run broker -- scram-credential [--iterations N] < password-file
                               prints a users-file entry with SCRAM credentials for the
                               password on stdin, so the broker's file holds no password
+
+Environment:
+${ALSO_READ_HELP}
 `;
 
 function int(name: string, raw: string | undefined, min: number): number {

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
-import { loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
+import { ALSO_READ_HELP, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
@@ -33,7 +33,8 @@ options:
   -h, --help         this text
 
 environment: KAFKA_BROKERS and the other KAFKA_* variables, DATABASE_URL, INGEST_TOKEN (else a
-token is generated once and kept in DATA_DIR/ingest.token).`;
+token is generated once and kept in DATA_DIR/ingest.token), and for every program it starts:
+${ALSO_READ_HELP}`;
 
 const REPLAY_LOG = 'test/fixtures/nmea/sirfstarv-nmea.log';
 

@@ -170,6 +170,15 @@ export interface LoadOptions {
 /** Variables every program reads besides those of its spec (here and in shared/log.ts). */
 const ALSO_READ = ['ENV_FILE', 'LOG_LEVEL'];
 
+/** The levels LOG_LEVEL takes (shared/log.ts checks it). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The --help lines of the variables every program reads besides its spec's. */
+export const ALSO_READ_HELP = [
+  `  ${'LOG_LEVEL'.padEnd(26)} log level; ${LOG_LEVELS.join(', ')} (default: info)`,
+  `  ${'ENV_FILE'.padEnd(26)} a file of NAME=value lines, read first; the environment wins over it`,
+].join('\n');
+
 /** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) =>
@@ -274,6 +283,7 @@ export function describeConfig(spec: Spec): string {
       const def = f.default === undefined || f.secret ? '' : ` (default: ${String(f.default)})`;
       return `  ${name.padEnd(26)} ${f.description}; ${f.expect}${def}`;
     })
+    .concat(ALSO_READ_HELP)
     .join('\n');
 }
 

@@ -305,3 +305,41 @@ t.test('LOG_LEVEL: a level pino does not know is one line and exit 2, from every
     );
   }
 });
+
+t.test('LOG_LEVEL in the ENV_FILE is followed and checked like one in the environment', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'log-level-file-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = (fileText: string, more: NodeJS.ProcessEnv = {}) => {
+    const file = join(dir, `e${Math.random()}.env`);
+    writeFileSync(file, fileText);
+    const e: NodeJS.ProcessEnv = {
+      ...process.env,
+      ENV_FILE: file,
+      INGEST_SQLITE_PATH: join(dir, 'i.db'),
+      ...more,
+    };
+    delete e['LOG_LEVEL'];
+    if (more['LOG_LEVEL']) e['LOG_LEVEL'] = more['LOG_LEVEL'];
+    return e;
+  };
+  const migrate = (e: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'migrate'], {
+      env: e,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  // migrate logs 'schema is up to date' at info: gone at warn. Before, the file's level was ignored.
+  const quiet = migrate(env('LOG_LEVEL=warn\n'));
+  t.equal(quiet.status, 0, quiet.stderr);
+  t.notMatch(quiet.stdout, /schema is up to date/, 'LOG_LEVEL=warn from the file');
+  const loud = migrate(env('LOG_LEVEL=warn\n', { LOG_LEVEL: 'info' }));
+  t.match(loud.stdout, /schema is up to date/, 'the environment wins over the file');
+  const bad = migrate(env('LOG_LEVEL=verbose\n'));
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^config: LOG_LEVEL="verbose" is not allowed/);
+  const help = spawnSync(process.execPath, ['--import', 'tsx', 'ingest/main.ts', '--help'], {
+    encoding: 'utf8',
+  });
+  t.match(help.stdout, /LOG_LEVEL +log level/, '--help lists it');
+  t.match(help.stdout, /ENV_FILE +a file of NAME=value lines/);
+});
