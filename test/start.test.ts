@@ -2,7 +2,7 @@
 // the simulated riders reach the API, Ctrl-C stops everything cleanly, a second `npm start` on
 // the same data is refused while the first runs, and a restart resumes (seqs carry on).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +138,17 @@ t.test('npm start refuses what it cannot do, in one line in the terminal', async
     badEnv.out,
     /ingest exited unexpectedly \(code 2\): .*DATABASE_URL/,
     "the ingest's own line, naming the variable",
+  );
+
+  // INGEST_SQLITE_PATH in an ENV_FILE is the ingest's to read: start used to override it with
+  // its own data/ingest.db, so the operator's database was silently not used.
+  const envFile = join(dir, 'start.env');
+  writeFileSync(envFile, 'INGEST_SQLITE_PATH=/nonexistent-dir/fleet.db\n');
+  const fromFile = await run('env-file', { env: { ENV_FILE: envFile } });
+  t.equal(fromFile.code, 1);
+  t.match(
+    fromFile.out,
+    /cannot open the SQLite database \/nonexistent-dir\/fleet\.db \(INGEST_SQLITE_PATH\)/,
   );
 
   // Another program on the broker port: before, start took its answer for the broker's and made
