@@ -116,6 +116,27 @@ t.test('the token never reaches the request log', async (t) => {
   t.match(text, /"url":"\/api\/devices"/);
 });
 
+t.test('redactUrl: the token is found however the query spells it', async (t) => {
+  const { redactUrl } = await import('../ingest/http/redact.js');
+  const S = 'SECRET0123456789abcdef';
+  for (const url of [
+    `/?token=${S}`,
+    `/?TOKEN=${S}`,
+    `/?to%6Ben=${S}`, // fastify decodes the name: this logged in, and logged the token in clear
+    `/?x=1%26token=${S}`,
+    `/?a=1;token=${S}`,
+    `/api/live?bbox=1,2,3,4&share=${S}`,
+    `/?token=${S}%`, // undecodable
+    `/?t%6Fken+=${S}`,
+  ]) {
+    const out = redactUrl(url);
+    t.notOk(out.includes(S), `${url} -> ${out}`);
+  }
+  t.equal(redactUrl('/api/live?bbox=1,2,3,4&x=y'), '/api/live?bbox=1,2,3,4&x=y', 'other values are kept');
+  t.equal(redactUrl('/api/devices'), '/api/devices');
+  t.equal(redactUrl(`/?to%6Ben=${S}`), '/?to%6Ben=[redacted]');
+});
+
 for (const backend of ['sqlite', 'postgres'] as const) {
   t.test(`devices: last fix, online/offline by threshold, pending and lost gaps [${backend}]`, async (t) => {
     let now = Date.now();
