@@ -10,8 +10,9 @@ export const EMBEDDED_BROKER = '127.0.0.1:9092';
 export const agentSpec = {
   DEVICE_ID: env.string({
     description: 'this device id, the Kafka key of its fixes',
-    pattern: /^[A-Za-z0-9._:-]{1,64}$/,
-    patternWords: '1..64 letters, digits or . _ : -',
+    // Not "." or "..": a browser folds them out of /api/devices/<id>/track.
+    pattern: /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,64}$/,
+    patternWords: '1..64 letters, digits or . _ : - (not . or ..)',
   }),
   GPS_PATH: env.string({
     description: 'serial port of the GPS; unset = the first USB serial port found',

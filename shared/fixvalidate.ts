@@ -16,11 +16,32 @@ function range(name: string, v: unknown, min: number, max: number, integer = fal
   return null;
 }
 
+// Control and format characters (newlines, U+202E right-to-left override, zero-width spaces): an id
+// with one displays as another id, or reverses the text around it on the dashboard.
+const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
+
+/**
+ * Why a device id cannot be shown and addressed faithfully, or null. Besides invisible characters:
+ * spaces at either end (" sim-0001" showed as a second sim-0001), and "." or "..", which a
+ * browser folds out of /api/devices/../track (the device's track could not be opened).
+ */
+function deviceIdProblem(id: string): string | null {
+  if (INVISIBLE.test(id)) {
+    const c = id.match(INVISIBLE)![0]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `deviceId contains an invisible character (U+${c})`;
+  }
+  if (id.trim() !== id) return 'deviceId starts or ends with a space';
+  if (id === '.' || id === '..') return `deviceId "${id}" is a path step, not a name`;
+  return null;
+}
+
 /** Returns why the fix is invalid, or null when it is valid. */
 export function validateFix(fix: Fix): string | null {
   if (typeof fix.deviceId !== 'string' || fix.deviceId.length === 0) return 'deviceId is empty';
   // PostgreSQL text cannot hold NUL, and no real device id has one: refuse it at the edge.
   if (fix.deviceId.includes('\0')) return 'deviceId contains a NUL character';
+  const idProblem = deviceIdProblem(fix.deviceId);
+  if (idProblem) return idProblem;
   return (
     range('seq', fix.seq, 1, Number.MAX_SAFE_INTEGER, true) ??
     range('time', fix.time, MIN_TIME_MS, MAX_TIME_MS, true) ??

@@ -343,3 +343,11 @@ t.test('LOG_LEVEL in the ENV_FILE is followed and checked like one in the enviro
   t.match(help.stdout, /LOG_LEVEL +log level/, '--help lists it');
   t.match(help.stdout, /ENV_FILE +a file of NAME=value lines/);
 });
+
+t.test('DEVICE_ID: not . or .., which a browser folds out of /api/devices/<id>/track', async (t) => {
+  const load = (id: string) => loadConfig({ DEVICE_ID: agentSpec.DEVICE_ID }, { env: { DEVICE_ID: id } });
+  for (const id of ['.', '..'])
+    t.throws(() => load(id), /DEVICE_ID=".{1,2}" is not allowed: expected .*not \. or \.\./);
+  t.equal(load('rider.7').DEVICE_ID, 'rider.7');
+  t.equal(load('...').DEVICE_ID, '...');
+});

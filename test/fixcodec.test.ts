@@ -117,6 +117,14 @@ t.test('each field at its boundaries', async (t) => {
   bad({ deviceId: 'x'.repeat(65) }, /65 bytes, at most 64/, '65-byte id');
   ok({ deviceId: 'курьер-7' }, 'non-ASCII id');
   bad({ deviceId: 'rider\u00001' }, /deviceId contains a NUL character/, 'NUL in the id');
+  // Ids that display as another id on the dashboard, or break its links.
+  bad({ deviceId: '\u202e9900-rider' }, /invisible character \(U\+202E\)/, 'a right-to-left override');
+  bad({ deviceId: 'rider\u200b7' }, /invisible character \(U\+200B\)/, 'a zero-width space');
+  bad({ deviceId: 'rider\n7' }, /invisible character \(U\+000A\)/, 'a newline');
+  bad({ deviceId: ' sim-0001' }, /starts or ends with a space/, 'a leading space');
+  bad({ deviceId: '..' }, /is a path step/, '..');
+  ok({ deviceId: 'a b' }, 'a space inside is fine');
+  ok({ deviceId: 'عامل-٣' }, 'right-to-left script itself is fine');
   bad({ droppedThrough: full.seq }, /droppedThrough/, 'droppedThrough must be below seq');
 });
 
