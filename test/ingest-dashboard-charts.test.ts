@@ -68,6 +68,27 @@ t.test('throughput across a counter reset and an outage: no fake drop, broken li
       .fleetDashboard.charts.lag.broken ?? []),
   ]);
   t.same(broken, ['fix-store'], 'the lag line will start afresh when the server answers');
+  // The figures still shown are the last known ones, and look it (they used to look current).
+  t.equal(await page.locator('#groups').getAttribute('class'), 'stale', 'the groups table is marked stale');
+  t.match(
+    await page.locator('#groups').getAttribute('title'),
+    /last known figures \(as of .*\): the server does not answer/,
+  );
+  t.match(await page.locator('#dlq-kpi').getAttribute('class'), /stale/, 'and the DLQ count');
+  // No poll answered for over 10 s: the page says so, whatever the stream's state (a frozen
+  // server keeps its stream open and silent, and the page said 'live').
+  await page.waitForFunction(
+    () => /^no answer for \d+ s$/.test(document.getElementById('stream-state')?.textContent ?? ''),
+    undefined,
+    {
+      timeout: 20_000,
+    },
+  );
+  t.pass('Stream: no answer for N s');
+  // The devices list's failure stays in its note (the note is repainted every second and the
+  // message used to vanish within one).
+  await page.waitForTimeout(1500);
+  t.match(await page.locator('#devices-note').textContent(), /^could not load devices: /);
 });
 
 t.test('a lag not measured for a while is shown as stale, not as the lag now', async (t) => {

@@ -92,6 +92,10 @@ for (const [name, skewMs] of [
     t.equal(await page.locator('#online-count').textContent(), '1', 'online KPI');
     t.equal(await page.locator('#offline-count').textContent(), '1', 'offline KPI');
     t.match(await page.locator('#devices-note').textContent(), /1 need attention/);
+    // Fix ages on the server's clock: a browser 10 min off showed the live rider's fix 10 min old.
+    const age = await page.locator('tr[data-device="rider-here"] td.age').textContent();
+    t.match(age, /^\d+ s ago$/, `the live rider's last fix is seconds old (${age})`);
+    t.match(await page.locator('#fix-age').textContent(), /^\d\.\d s$/, 'fix age p50 in seconds');
     const gone = await markerRgb(page, 'rider-gone');
     t.ok(near(gone, GREY), `the quiet rider's marker is grey (${gone.join(',')})`);
     const here = await markerRgb(page, 'rider-here');

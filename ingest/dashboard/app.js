@@ -15,12 +15,22 @@ const LAG_STALE_S = 30;
 const seen = new LastSeen(config);
 const map = new FleetMap($('map'), config, seen);
 const table = new DevicesTable($('devices'), $('devices-note'), seen);
-const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet' });
+const serverNow = () => seen.serverNow();
+const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet', now: serverNow });
 const tputChart = new LineChart($('tput-chart'), {
   format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),
+  now: serverNow,
 });
 let liveEvents = 0;
 let lastStats = null;
+// When the server last answered a poll (local time), and whether the stream is open. A frozen
+// server keeps the stream open and silent: only the polls going unanswered tell.
+let lastAnswer = Date.now();
+let streamState = 'connecting';
+/** A request the server does not answer in this long has failed (a frozen process never does). */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** No poll answered for this long: the page says it has no contact, whatever the stream says. */
+const NO_CONTACT_MS = 10_000;
 
 // Exposed for the browser test and for poking at from the devtools console.
 window.fleetDashboard = {
@@ -40,7 +50,10 @@ function setText(id, text, cls) {
 /** `timing`, if given, gets the local times the request was `sent` and `answered` (headers in). */
 async function getJson(path, timing) {
   const sent = Date.now();
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const res = await fetch(path, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   if (timing) Object.assign(timing, { sent, answered: Date.now() });
   if (res.status === 401) {
     location.href = '/login';
@@ -52,9 +65,13 @@ async function getJson(path, timing) {
 
 function connect() {
   const es = new EventSource('/api/live');
-  es.addEventListener('open', () => setText('stream-state', 'live', 'ok'));
+  es.addEventListener('open', () => {
+    streamState = 'live';
+    showContact();
+  });
   es.addEventListener('error', () => {
-    setText('stream-state', 'reconnecting', 'warn');
+    streamState = 'reconnecting';
+    showContact();
     // The browser retries by itself unless the server refused (e.g. the session expired): then
     // ask an API route, which sends us to /login on a 401, and open a new stream.
     if (es.readyState === EventSource.CLOSED) {
@@ -91,9 +108,12 @@ async function pollDevices() {
     const timing = {};
     const r = await getJson('/api/devices', timing);
     seen.sync(r.now, timing.sent, timing.answered);
+    table.loadError = null;
     table.render(r.devices, r.offlineAfterS);
   } catch (e) {
-    $('devices-note').textContent = `could not load devices: ${e.message}`;
+    // Kept in the note until a load succeeds (the note is repainted every second).
+    table.loadError = e.message;
+    table.paint();
   }
 }
 
@@ -145,18 +165,37 @@ async function pollStats() {
     tputChart.draw();
     setText('dlq-count', String(s.dlq));
     $('dlq-kpi').classList.toggle('alert', s.dlq > 0);
+    $('groups').classList.remove('stale');
+    $('dlq-kpi').classList.remove('stale');
+    $('groups').title = '';
     lastStats = s;
+    lastAnswer = Date.now();
+    showContact();
   } catch {
-    // The next poll tries again; the stream state shows whether the server is there at all.
-    // The lines break here: nothing is known until the server answers again.
+    // The next poll tries again. The lines break here: nothing is known until the server answers
+    // again; the figures shown are the last known ones, and marked so.
     lagChart.breakLine();
     tputChart.breakLine();
+    const asOf = lastStats ? new Date(lastAnswer).toLocaleTimeString() : 'never';
+    $('groups').classList.add('stale');
+    $('dlq-kpi').classList.add('stale');
+    $('groups').title = `last known figures (as of ${asOf}): the server does not answer`;
+    showContact();
   }
+}
+
+/** The Stream KPI: the stream's own state, unless the server has stopped answering polls. */
+function showContact() {
+  const silentMs = Date.now() - lastAnswer;
+  if (silentMs > NO_CONTACT_MS)
+    setText('stream-state', `no answer for ${Math.round(silentMs / 1000)} s`, 'bad');
+  else setText('stream-state', streamState, streamState === 'live' ? 'ok' : 'warn');
 }
 
 let lastCount = 0;
 let lastTick = Date.now();
 setInterval(() => {
+  showContact();
   const now = Date.now();
   setText('live-rate', ((liveEvents - lastCount) / ((now - lastTick) / 1000)).toFixed(1));
   lastCount = liveEvents;

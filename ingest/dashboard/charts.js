@@ -6,7 +6,13 @@ const WINDOW_MS = 5 * 60_000;
 export const PALETTE = ['#2f81f7', '#3fb950', '#d29922', '#bc8cff', '#f85149', '#39c5cf'];
 
 export class LineChart {
-  constructor(canvas, { format = (v) => String(Math.round(v)), empty = 'no data yet' } = {}) {
+  /** `now`: the server's clock now; points carry the server's times (a browser clock off by
+   *  minutes drew every point outside the window: empty charts). */
+  constructor(
+    canvas,
+    { format = (v) => String(Math.round(v)), empty = 'no data yet', now = () => Date.now() } = {},
+  ) {
+    this.now = now;
     this.empty = empty;
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
@@ -51,7 +57,7 @@ export class LineChart {
     const bottom = h - 16;
     const top = 16;
     ctx.clearRect(0, 0, w, h);
-    const now = Date.now();
+    const now = this.now();
     let max = 0;
     for (const s of this.series.values()) for (const p of s) max = Math.max(max, p.v);
     const step = niceStep(Math.max(max, 1) / 4);

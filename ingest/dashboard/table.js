@@ -106,6 +106,9 @@ export class DevicesTable {
   /** Repaints the visible rows; returns fleet-wide counts for the header. */
   paint() {
     const now = Date.now();
+    // Fix times are GNSS (server-side) times: their age is taken on the server's clock, not the
+    // browser's (a browser 7 min ahead showed every fix 7 min old).
+    const serverNow = this.seen.serverNow(now);
     let online = 0;
     let attention = 0;
     const shown = [];
@@ -114,7 +117,7 @@ export class DevicesTable {
       const on = this.online(d, now);
       if (on) {
         online++;
-        ages.push(now - d.lastFix.time);
+        ages.push(serverNow - d.lastFix.time);
       }
       const warn = this.needsAttention(d, now);
       if (warn) attention++;
@@ -129,10 +132,11 @@ export class DevicesTable {
       for (const c of CELLS) tr.append(el('td', c));
       this.body.append(tr);
     }
-    for (const [i, { d }] of rows.entries()) this.fill(this.body.rows[i], d, now);
+    for (const [i, { d }] of rows.entries()) this.fill(this.body.rows[i], d, now, serverNow);
     const total = this.devices.size;
     const matching = shown.length;
     this.note.textContent =
+      (this.loadError ? `could not load devices: ${this.loadError} · ` : '') +
       `${total} devices · ${attention} need attention · ` +
       (matching > rows.length ? `showing ${rows.length} of ${matching} · ` : '') +
       (this.offlineSuffix ?? '');
@@ -142,7 +146,7 @@ export class DevicesTable {
     return { online, offline: total - online, fixAgeP50 };
   }
 
-  fill(tr, d, now) {
+  fill(tr, d, now, serverNow = this.seen.serverNow(now)) {
     const [idC, statusC, ageC, posC, speedC, seqC, gapsC, backlogC] = tr.cells;
     tr.dataset.device = d.deviceId;
     tr.classList.toggle('selected', d.deviceId === this.selected);
@@ -153,7 +157,7 @@ export class DevicesTable {
       statusC.replaceChildren(el('span', `pill ${on ? 'online' : 'offline'}`, on ? 'online' : 'offline'));
     }
     const f = d.lastFix;
-    setText(ageC, ago(now - f.time));
+    setText(ageC, ago(serverNow - f.time));
     ageC.title = new Date(f.time).toISOString();
     setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
     setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
