@@ -128,4 +128,7 @@ t.test('a lag not measured for a while is shown as stale, not as the lag now', a
     };
   });
   t.same(lagPoints, { live: 0, store: 1 }, 'only the fresh lag is plotted');
+  // Said in the open too, not only in a tooltip: the riders would next turn offline.
+  t.match(await page.locator('#groups-note').textContent(), /^Kafka has not answered for 1\d\d s: /);
+  t.equal(await page.locator('#groups-note').isVisible(), true);
 });

@@ -165,6 +165,16 @@ async function pollStats() {
     tputChart.draw();
     setText('dlq-count', String(s.dlq));
     $('dlq-kpi').classList.toggle('alert', s.dlq > 0);
+    // Kafka away: the lag is not measured and riders will turn offline while their agents keep
+    // every fix. Said in the open, not only in a cell's tooltip.
+    const unmeasured = Math.max(
+      0,
+      ...s.groups.map((g) => (g.lagAgeS !== null && g.lagAgeS > LAG_STALE_S ? g.lagAgeS : 0)),
+    );
+    $('groups-note').hidden = unmeasured === 0;
+    $('groups-note').textContent = unmeasured
+      ? `Kafka has not answered for ${unmeasured} s: no lag measured, nothing consumed; agents keep their fixes until it is back`
+      : '';
     $('groups').classList.remove('stale');
     $('dlq-kpi').classList.remove('stale');
     $('groups').title = '';
