@@ -217,6 +217,31 @@ t.test(
     );
     const { results } = decodeLines([RMC('120000', 'A', '200205')], { notBefore: Date.UTC(2024, 0, 1) });
     t.equal(fixes(results)[0]?.time, Date.UTC(2024, 9, 6, 12), 'through the decoder too');
+
+    // A date one rollover does not bring to notBefore is a receiver's garbage (a cold start's
+    // default date), not a rollover victim: two steps made 1999-08-22 into 2038-11-21. Ignored:
+    // the epoch carries the last good date.
+    const clock = () => Date.UTC(2026, 11, 6, 12); // the Pi's, set by NTP
+    const guard = new EpochAssembler({ notBefore: Date.UTC(2026, 0, 1), clock });
+    guard.push({ ...facts(36_000_000), day: Date.UTC(2026, 11, 6) });
+    const good = guard.push({ ...facts(36_001_000), day: Date.UTC(1999, 7, 22) });
+    t.equal(good?.kind === 'fix' && new Date(good.position.time).toISOString(), '2026-12-06T10:00:00.000Z');
+    const carried = guard.flush();
+    t.equal(
+      carried?.kind === 'fix' && new Date(carried.position.time).toISOString(),
+      '2026-12-06T10:00:01.000Z',
+      '1999-08-22: the last good date carried, not 2038',
+    );
+    for (const day of [Date.UTC(2019, 3, 7), Date.UTC(1980, 0, 6)]) {
+      const cold = new EpochAssembler({ notBefore: Date.UTC(2026, 0, 1), clock });
+      cold.push({ ...facts(1000), day });
+      const r = cold.flush();
+      t.equal(
+        r?.kind === 'nofix' && r.reason,
+        'no date',
+        `${new Date(day).toISOString().slice(0, 10)} at cold start: no date, no fix`,
+      );
+    }
   },
 );
 

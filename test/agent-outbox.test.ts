@@ -58,6 +58,18 @@ t.test('one fix with a date far in the future does not wipe the backlog by age',
   ob.close();
 });
 
+t.test('three fixes in a row dated in 2038 do not wipe the backlog by age either', async (t) => {
+  // The Pi's clock says 2026-11-25 (NTP); the receiver sent three epochs with a garbage date.
+  const ob = new Outbox(tmp(t), { maxAgeMs: 4 * 3600_000, now: () => position(400).time });
+  for (let i = 0; i < 300; i++) ob.append('bike-1', position(i));
+  for (let i = 0; i < 3; i++)
+    ob.append('bike-1', { ...position(300), time: position(12 * 365 * 86_400 + i).time });
+  for (let i = 0; i < 3; i++) ob.append('bike-1', position(300 + i));
+  t.equal(ob.oldestUnsent(1000).length, 306, 'nothing dropped: the median is capped by the set clock');
+  t.match(ob.stats()[0], { droppedCount: 0 });
+  ob.close();
+});
+
 t.test('an invalid position is rejected with the reason and the good ones are kept', async (t) => {
   const ob = new Outbox(tmp(t));
   const bad = { ...position(1), lat: 123 };

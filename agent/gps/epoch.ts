@@ -12,8 +12,13 @@
 // - Fix: an epoch is a fix when it has a position and neither RMC (status V or mode N) nor GGA
 //   (quality 0) says there is none. Mode from GSA (2 or 3) when present, else 3 when GGA gave an
 //   altitude, else 2.
-// - Week rollover: with notBefore set, a date before it is moved on by 1024 weeks (as often as
-//   needed), which is what old receivers with the GPS week-rollover bug need.
+// - Week rollover: with notBefore set, a date before it is moved on by 1024 weeks, which is what
+//   old receivers with the GPS week-rollover bug need. Once: a date that one step does not bring
+//   to notBefore (1999-08-22, 2019-04-07, 1980-01-06: a receiver's default date at cold start) is
+//   no rollover victim but garbage, and repeated steps made it 2038; three such fixes in a row
+//   made the outbox take 2038 as "now" and drop the whole backlog as too old. So is a date more
+//   than two days ahead of the Pi's clock once that is set (2019-04-07 moved on is 2038). Such a
+//   date is ignored: the epoch carries the last good date, as an epoch without one does.
 import type { Fix, FixMode, Position } from '../../shared/fix.js';
 import { MIN_TIME_MS, validateFix } from '../../shared/fixvalidate.js';
 import type { SentenceFacts } from './sentence.js';
@@ -63,7 +68,15 @@ export interface EpochAssemblerOptions {
    * 1024 weeks. Leave unset to report dates as sent (e.g. to decode old captures).
    */
   notBefore?: number;
+  /**
+   * The Pi's clock (default Date.now), with notBefore: once it reads past notBefore (set by NTP;
+   * without an RTC it starts in 1970), a date more than two days ahead of it is garbage too.
+   */
+  clock?: () => number;
 }
+
+/** How far a fix's date may be ahead of a set Pi clock (time zones, a clock somewhat behind). */
+const AHEAD_OF_CLOCK_MS = 2 * DAY_MS;
 
 export class EpochAssembler {
   private open: Epoch | undefined;
@@ -73,9 +86,11 @@ export class EpochAssembler {
   private lastDay: number | undefined;
   private lastTod = 0;
   private readonly notBefore: number | undefined;
+  private readonly clock: () => number;
 
   constructor(opts: EpochAssemblerOptions = {}) {
     this.notBefore = opts.notBefore;
+    this.clock = opts.clock ?? Date.now;
   }
 
   /** Adds one sentence's facts (or just a time of fix); returns the epoch it closed, if any. */
@@ -117,7 +132,10 @@ export class EpochAssembler {
         e.precision = p;
       }
     }
-    if (f.day !== undefined && e.time === undefined) e.time = this.rollover(f.day) + e.tod;
+    if (f.day !== undefined && e.time === undefined) {
+      const day = this.rollover(f.day);
+      if (day !== undefined) e.time = day + e.tod;
+    }
     if (f.fix === false) e.noFix = true;
     if (f.fix === true) e.fixSeen = true;
     if (f.alt !== undefined) e.alt = f.alt;
@@ -130,10 +148,17 @@ export class EpochAssembler {
       e.gsaMode = e.gsaMode === undefined ? f.gsaMode : (Math.max(e.gsaMode, f.gsaMode) as 1 | 2 | 3);
   }
 
-  private rollover(day: number): number {
+  /**
+   * The date, moved on by one week rollover if it needs it; undefined when one is not enough, or
+   * when the result is ahead of a set Pi clock (2019-04-07, week 0 of this GPS era, moved on is
+   * 2038: a default date, not a victim).
+   */
+  private rollover(day: number): number | undefined {
     if (this.notBefore === undefined) return day;
-    let d = day;
-    while (d < this.notBefore - DAY_MS) d += ROLLOVER_MS;
+    const d = day >= this.notBefore - DAY_MS ? day : day + ROLLOVER_MS;
+    if (d < this.notBefore - DAY_MS) return undefined;
+    const now = this.clock();
+    if (now >= this.notBefore && d > now + AHEAD_OF_CLOCK_MS) return undefined;
     return d;
   }
 

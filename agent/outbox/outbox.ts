@@ -17,6 +17,8 @@ import { validateFix } from '../../shared/fixvalidate.js';
 import { openOutboxDb } from './schema.js';
 
 /** 7 days of 1 Hz fixes. */
+/** How far the GNSS timeline may run ahead of the Pi's clock before the clock caps it (age bound). */
+const CLOCK_SLACK_MS = 3600_000;
 export const DEFAULT_MAX_ROWS = 604_800;
 export const DEFAULT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 /** Sent rows kept in memory before the deletes are committed on their own. */
@@ -325,7 +327,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     // alone: one fix with a garbage date far in the future (a receiver at cold start) must not
     // make the whole backlog look a week old and wipe it.
     const recent = this.q.newestTimes.all(dev).map((r) => r.time);
-    const now = recent.sort((a, b) => a - b)[Math.floor(recent.length / 2)] ?? newest.time;
+    const median = recent.sort((a, b) => a - b)[Math.floor(recent.length / 2)] ?? newest.time;
+    // Nor three: three garbage dates in a row (a receiver's default date moved on to 2038) made
+    // the median itself the future and dropped a 300-fix backlog. The Pi's clock caps it when it
+    // is set; unset (1970, no RTC before NTP) it only makes this drop nothing by age.
+    const now = Math.min(median, this.now() + CLOCK_SLACK_MS);
     const cutoff = now - this.maxAgeMs;
     let through: number | undefined;
     for (const r of this.q.oldestByAge.iterate(dev)) {
