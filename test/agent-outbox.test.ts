@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,30 @@ t.test('three fixes in a row dated in 2038 do not wipe the backlog by age either
   t.equal(ob.oldestUnsent(1000).length, 306, 'nothing dropped: the median is capped by the set clock');
   t.match(ob.stats()[0], { droppedCount: 0 });
   ob.close();
+});
+
+t.test('a commit that fails (full card) keeps sent rows sent: they are not produced again', async (t) => {
+  // A real full card: the kernel refuses writes past the file-size limit (EFBIG).
+  const dir = mkdtempSync(join(tmpdir(), 'outbox-full-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const child = join(import.meta.dirname, 'helpers/outbox-full-child.ts');
+  const out = execFileSync(
+    'bash',
+    ['-c', `ulimit -f 512; exec "${process.execPath}" --import tsx "${child}" "${join(dir, 'o.db')}"`],
+    {
+      encoding: 'utf8',
+      cwd: join(import.meta.dirname, '..'),
+    },
+  );
+  const r = JSON.parse(out) as { errors: string[]; sent: number; offeredAgain: number };
+  t.ok(
+    r.errors.length >= 2 && r.errors.every((e) => /disk I\/O error|full/.test(e)),
+    `the card is full: ${r.errors[0]}`,
+  );
+  t.equal(r.sent, 100);
+  // The delete of acknowledged rows could not be committed; the old code had already forgotten
+  // them, offered all 100 again, and the sender produced the same backlog on every retry.
+  t.equal(r.offeredAgain, 0, 'the acknowledged rows are not offered again');
 });
 
 t.test('an invalid position is rejected with the reason and the good ones are kept', async (t) => {

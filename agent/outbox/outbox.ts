@@ -102,6 +102,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly devIds = new Map<string, number>();
   private readonly deferred = new Map<string, { dev: number; seq: number }>();
   private readonly dirtyState = new Map<string, string>();
+  /** What the transaction in progress deletes and writes, let go of once it commits. */
+  private readonly inTxn: string[] = [];
+  private readonly stateInTxn: [string, string][] = [];
   private lastCommitAt = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly q;
@@ -239,6 +242,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.flushStateInTxn(wallNow);
       })
       .immediate();
+    this.committed();
     this.lastCommitAt = wallNow;
     for (const d of drops) this.emit('drop', d);
     if (result.stored.length > 0) this.emit('append', result.stored.length);
@@ -283,6 +287,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.flushStateInTxn(wallNow);
       })
       .immediate();
+    this.committed();
     this.lastCommitAt = wallNow;
   }
 
@@ -298,9 +303,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   close(): void {
     clearInterval(this.timer);
     if (this.db.open) {
-      this.flush();
-      // Fold the WAL into the main file so a copied outbox is one self-contained file.
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      try {
+        this.flush();
+        // Fold the WAL into the main file so a copied outbox is one self-contained file.
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // A full card: the delete of rows Kafka acknowledged cannot be committed. Nothing is lost
+        // (they are sent again after a restart and the cloud keeps each (device, seq) once);
+        // the stop goes on and is clean, not a stack trace in the journal.
+      }
       this.db.close();
     }
   }
@@ -350,6 +361,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   private flushDeferredInTxn(): void {
+    this.inTxn.length = 0; // a transaction that failed before left its list
     if (this.deferred.size === 0) return;
     const perDev = new Map<number, { n: number; b: number }>();
     for (const { dev, seq } of this.deferred.values()) {
@@ -361,12 +373,28 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       perDev.set(dev, t);
     }
     for (const [dev, t] of perDev) this.q.unpend.run(t.n, t.b, dev);
-    this.deferred.clear();
+    for (const k of this.deferred.keys()) this.inTxn.push(k);
   }
 
   private flushStateInTxn(wallNow: number): void {
-    for (const [k, v] of this.dirtyState) this.q.putState.run(k, v, wallNow);
-    this.dirtyState.clear();
+    this.stateInTxn.length = 0;
+    for (const [k, v] of this.dirtyState) {
+      this.q.putState.run(k, v, wallNow);
+      this.stateInTxn.push([k, v]);
+    }
+  }
+
+  /**
+   * The transaction committed: the sent rows it deleted and the state it wrote are done. Only
+   * now: a commit that fails (SQLITE_FULL on a full card) left them as they were, and clearing
+   * them first made those rows look unsent, so the sender produced the same backlog again on
+   * every retry, for as long as the card stayed full.
+   */
+  private committed(): void {
+    for (const k of this.inTxn) this.deferred.delete(k);
+    for (const [k, v] of this.stateInTxn) if (this.dirtyState.get(k) === v) this.dirtyState.delete(k);
+    this.inTxn.length = 0;
+    this.stateInTxn.length = 0;
   }
 }
 
