@@ -262,6 +262,27 @@ t.test('a 10 Hz receiver yields the first fix of each second', async (t) => {
   );
 });
 
+t.test(
+  'one fix per GNSS second, in time order: repeated and backward seconds are not new fixes',
+  async (t) => {
+    const tods = ['120000', '120001', '120002', '120001', '120003', '115000', '120004', '120004', '120005'];
+    const { results } = decodeLines(tods.flatMap((tod) => [RMC(tod), GGA(tod)]));
+    const gate = new OnePerSecond();
+    t.same(
+      results
+        .filter((r) => gate.accept(r))
+        .map((r) => (r.kind === 'fix' ? new Date(r.position.time).toISOString().slice(11, 19) : r.reason)),
+      ['12:00:00', '12:00:01', '12:00:02', '12:00:03', '12:00:04', '12:00:05'],
+    );
+    // A receiver whose clock starts over (more than an hour back) is followed, not ignored for hours.
+    const reset = decodeLines(
+      ['120000', '120001', '080000', '080001'].flatMap((tod) => [RMC(tod), GGA(tod)]),
+    ).results;
+    const g2 = new OnePerSecond();
+    t.equal(reset.filter((r) => g2.accept(r)).length, 4);
+  },
+);
+
 t.test('the decoder counts and rate-limits what it skips', async (t) => {
   const warnings: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });

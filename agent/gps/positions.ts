@@ -25,6 +25,9 @@ export interface GpsEventsOptions extends PositionDecoderOptions {
 }
 
 /** Keeps the first fix of each UTC second and at most one no-fix status a second. */
+/** A fix time further back than this (s) is a receiver clock that started over, not a repeat. */
+const MAX_STEP_BACK_S = 3600;
+
 export class OnePerSecond {
   private lastFixSecond: number | undefined;
   private lastNoFixSecond: number | undefined;
@@ -33,7 +36,12 @@ export class OnePerSecond {
     // Seconds of the day when the date is unknown: still one status a second.
     const second = Math.floor((r.kind === 'fix' ? r.position.time : (r.time ?? r.epoch.tod)) / 1000);
     if (r.kind === 'fix') {
-      if (second === this.lastFixSecond) return false;
+      // One fix per GNSS second, in time order: a second already passed (a repeated or
+      // backwards time, 12:00:01 again after 12:00:02) is not stored as a new fix; it made two
+      // positions for one second and a hop back and forth in the trips. A jump back of more than
+      // an hour is the receiver's clock starting over, followed.
+      const behind = this.lastFixSecond === undefined ? -1 : this.lastFixSecond - second;
+      if (behind >= 0 && behind < MAX_STEP_BACK_S) return false;
       this.lastFixSecond = second;
       return true;
     }
