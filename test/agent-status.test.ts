@@ -53,7 +53,8 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
     running: true,
     pid: 4242,
     heartbeatAgeMs: 2000,
-    gps: { state: 'connected', fix: 'fix', lastFixAgeMs: 3000 },
+    // The newest stored fix (2 s ago) over the GPS state's own lastFixAt (3 s, written every 5 s).
+    gps: { state: 'connected', fix: 'fix', lastFixAgeMs: 2000 },
     kafka: { connected: true },
     backlog: { rows: 7 },
     dropped: { count: 3 },
@@ -65,7 +66,7 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
   t.match(r.devices[0], { deviceId: 'bike-9', nextSeq: 11, droppedThrough: 3, droppedCount: 3 });
   const text = formatStatus(r);
   t.match(text, /agent: +running \(pid 4242\)/);
-  t.match(text, /gps: +\/dev\/ttyUSB0: connected, fix; last fix 3 s ago/);
+  t.match(text, /gps: +\/dev\/ttyUSB0: connected, fix; last fix 2 s ago/);
   t.match(text, /kafka: +connected; last ack 3 s ago/);
   t.match(text, /backlog: +7 fixes, \d+ B, oldest 8 s ago/);
   t.match(text, /dropped: +3 fixes/);
@@ -80,6 +81,21 @@ t.test('an old heartbeat means the agent is not running; Kafka down is unhealthy
   t.equal(r.healthy, false);
   t.match(formatStatus(r), /agent: +not running \(last seen 90 s ago\)/);
   t.match(formatStatus(r), /kafka: +disconnected \(4 failed attempts: Connection error/);
+});
+
+t.test('a GPS that says fix but sends no position (junk, a wrong baud rate) is unhealthy', async (t) => {
+  const db = tmpDb(t);
+  const now = T0 + 3_600_000;
+  agentFile(db, now, true);
+  // The agent runs (heartbeat fresh), Kafka is connected, the last position is 42 s old.
+  const ob = new Outbox(db, { now: () => now + 41_000 });
+  ob.setState('agent', { pid: 4242, startedAt: now - 60_000, heartbeatAt: now + 41_000, stoppedAt: null });
+  ob.flush();
+  ob.db.close();
+  const r = readStatus(db, now + 42_000);
+  t.equal(r.running, true);
+  t.equal(r.healthy, false, 'exit 1: it was 0 with the gps line saying "fix; last fix 42 s ago"');
+  t.match(formatStatus(r), /gps: +\/dev\/ttyUSB0: connected, no new fix; last fix 42 s ago/);
 });
 
 t.test('the command: --json, exit codes, a missing file', async (t) => {

@@ -23,6 +23,13 @@ options:
 
 /** The agent counts as stopped when its heartbeat is older than this. */
 const STALE_MS = STATE_EVERY_MS * 3;
+/**
+ * "fix" with no new fix for longer than this is no fix: the GPS state changes only on a no-fix
+ * epoch or a silent/unplugged port, so a receiver sending junk (a wrong baud rate) or only
+ * satellite sentences kept "fix" and exit 0 while no position came (the state is written every
+ * 5 s, hence the margin).
+ */
+const FIX_STALE_MS = STATE_EVERY_MS * 3;
 
 export interface StatusReport {
   db: string;
@@ -65,7 +72,17 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       pid: agent?.pid ?? null,
       memory: agent?.memory ?? null,
       heartbeatAgeMs,
-      gps: gps ? { ...gps, lastFixAgeMs: gps.lastFixAt === null ? null : now - gps.lastFixAt } : null,
+      // The newest fix stored is the better witness than the GPS state's own lastFixAt, which is
+      // written every 5 s (it lagged: 'last fix 5 s ago' on the gps line, 0 s on the device's).
+      gps: gps
+        ? {
+            ...gps,
+            lastFixAgeMs: freshest([
+              gps.lastFixAt === null ? null : now - gps.lastFixAt,
+              ...devices.map((d) => d.lastFixAgeMs),
+            ]),
+          }
+        : null,
       kafka: kafka
         ? { ...kafka, lastAckAgeMs: kafka.lastAckAt === null ? null : now - kafka.lastAckAt }
         : null,
@@ -78,11 +95,19 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       dropped: { count: devices.reduce((n, d) => n + d.droppedCount, 0) },
       healthy: false,
     };
-    report.healthy = running && gps?.fix === 'fix' && kafka?.connected === true;
+    const fixNow =
+      gps?.fix === 'fix' && report.gps!.lastFixAgeMs !== null && report.gps!.lastFixAgeMs <= FIX_STALE_MS;
+    report.healthy = running && fixNow && kafka?.connected === true;
     return report;
   } finally {
     conn.close();
   }
+}
+
+/** The smallest of the ages known, or null. */
+function freshest(ages: readonly (number | null)[]): number | null {
+  const known = ages.filter((a): a is number => a !== null);
+  return known.length ? Math.min(...known) : null;
 }
 
 function age(ms: number | null): string {
@@ -106,7 +131,11 @@ export function formatStatus(r: StatusReport): string {
   ];
   if (r.gps) {
     lines.push(
-      `gps:      ${r.gps.source}: ${r.gps.state}${r.gps.detail ? ` (${r.gps.detail})` : ''}, ${r.gps.fix}; last fix ${age(r.gps.lastFixAgeMs)}`,
+      `gps:      ${r.gps.source}: ${r.gps.state}${r.gps.detail ? ` (${r.gps.detail})` : ''}, ${
+        r.gps.fix === 'fix' && (r.gps.lastFixAgeMs === null || r.gps.lastFixAgeMs > FIX_STALE_MS)
+          ? 'no new fix'
+          : r.gps.fix
+      }; last fix ${age(r.gps.lastFixAgeMs)}`,
     );
     const n = r.gps.nmea;
     if (n) {
