@@ -13,11 +13,18 @@
 // (groups-thread.ts), which is what frees it.
 const FREE = 0;
 const HELD = 1;
+/** A waiter looks at the lock again after this long even if no wake came (ms). */
+const RECHECK_MS = 50;
 
 // Node 20 has it (V8); TypeScript's ES2022 lib does not declare it.
 const waitAsync = (
   Atomics as unknown as {
-    waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: unknown };
+    waitAsync(
+      a: Int32Array,
+      index: number,
+      value: number,
+      timeoutMs?: number,
+    ): { async: boolean; value: unknown };
   }
 ).waitAsync;
 
@@ -47,8 +54,14 @@ export class ThreadWriteLock {
     for (;;) {
       if (Atomics.compareExchange(this.cell, 0, FREE, HELD) === FREE) return;
       // Sleeps only while the cell still reads HELD; a release in between returns at once.
-      const wait = waitAsync(this.cell, 0, HELD);
-      if (wait.async) await wait.value;
+      const wait = waitAsync(this.cell, 0, HELD, RECHECK_MS);
+      if (!wait.async) continue;
+      // A pending waitAsync does not keep Node's event loop alive: a thread with nothing else to
+      // do (a worker waiting for the lock) simply ended, its work undone (seen as a test that
+      // never finished, 1 run in 6). A timer of our own keeps it, and rechecks the lock.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([wait.value, new Promise((r) => (timer = setTimeout(r, RECHECK_MS)))]);
+      clearTimeout(timer);
     }
   }
 }
