@@ -12,14 +12,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
-import {
-  ALSO_READ_HELP,
-  loadConfig,
-  readEnvFile,
-  runMain,
-  StartError,
-  UsageError,
-} from '../shared/config.js';
+import { ALSO_READ_HELP, loadConfig, rawSetting, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
@@ -195,7 +188,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
       INGEST_HTTP_PORT: String(httpPort),
       // The data dir's database unless the operator named one (environment or ENV_FILE, which
       // the ingest reads itself; passing ours would override the file's).
-      ...(givenSetting('INGEST_SQLITE_PATH') ? {} : { INGEST_SQLITE_PATH: join(dataDir, 'ingest.db') }),
+      ...(rawSetting('INGEST_SQLITE_PATH') ? {} : { INGEST_SQLITE_PATH: join(dataDir, 'ingest.db') }),
     },
   });
   await waitForHttp(`${base}/healthz`, 60_000);
@@ -253,18 +246,6 @@ function parseStartArgs(args: string[]) {
     });
   } catch (e) {
     throw new UsageError(`start: ${(e as Error).message.split('. ')[0]} (see npm start -- --help)`);
-  }
-}
-
-/** Whether a variable is set in the environment or the ENV_FILE (its file is checked later). */
-function givenSetting(name: string): boolean {
-  if (process.env[name]) return true;
-  const file = process.env['ENV_FILE'];
-  if (!file) return false;
-  try {
-    return Boolean(readEnvFile(file)[name]);
-  } catch {
-    return false;
   }
 }
 

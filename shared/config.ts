@@ -167,6 +167,23 @@ export interface LoadOptions {
   warn?: (line: string) => void;
 }
 
+/**
+ * One setting's raw value as loadConfig would see it: the environment's (when not empty), else the
+ * ENV_FILE's; undefined when neither has it. For what must be known before loadConfig runs (the
+ * log level as loggers are made) or without its spec; a file that cannot be read is left to
+ * loadConfig to report in its own words.
+ */
+export function rawSetting(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env[name]) return env[name];
+  const file = env['ENV_FILE'];
+  if (!file) return undefined;
+  try {
+    return readEnvFile(file)[name] || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Variables every program reads besides those of its spec (here and in shared/log.ts). */
 const ALSO_READ = ['ENV_FILE', 'LOG_LEVEL'];
 

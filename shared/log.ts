@@ -1,7 +1,7 @@
 // One structured logger for every process. JSON lines to stdout, which journald (agent)
 // and any log shipper (cloud) take as they are. LOG_LEVEL picks the level.
 import { type Logger, pino } from 'pino';
-import { LOG_LEVELS as LEVELS, readEnvFile } from './config.js';
+import { LOG_LEVELS as LEVELS, rawSetting } from './config.js';
 
 export type { Logger };
 
@@ -24,26 +24,12 @@ export function createLogger(name: string, level = envLevel()): Logger {
  * bad setting like any other: one line, exit 2.
  */
 function envLevel(): string {
-  const v = process.env['LOG_LEVEL'] || fromEnvFile('LOG_LEVEL');
+  // From the ENV_FILE too: loggers are made as modules load, before any loadConfig reads it.
+  const v = rawSetting('LOG_LEVEL');
   if (v === undefined || v === '') return 'info';
   if (LEVELS.includes(v)) return v;
   process.stderr.write(
     `config: LOG_LEVEL=${JSON.stringify(v)} is not allowed: expected one of ${LEVELS.join(', ')}\n`,
   );
   process.exit(2);
-}
-
-/**
- * A variable from the ENV_FILE, as loadConfig reads it (the environment wins): loggers are made as
- * modules load, before any loadConfig, and LOG_LEVEL=warn in the env file was ignored. A file that
- * cannot be read is left to loadConfig to report in its own words.
- */
-function fromEnvFile(name: string): string | undefined {
-  const file = process.env['ENV_FILE'];
-  if (!file) return undefined;
-  try {
-    return readEnvFile(file)[name];
-  } catch {
-    return undefined;
-  }
 }
