@@ -67,6 +67,11 @@ export function createIngestMetrics(opts: { defaults?: boolean } = {}) {
       help: 'Seqs the devices reported dropped (droppedThrough) and that are not stored: lost for good',
       registers,
     }),
+    seqRejected: new Gauge({
+      name: 'ingest_seq_rejected_fixes',
+      help: 'Seqs the cloud received and refused (dead-lettered by the fix-store group), not stored',
+      registers,
+    }),
     tripDaysRebuilt: new Counter({
       name: 'ingest_trip_days_rebuilt_total',
       help: 'Trip days rebuilt because late (out-of-order) fixes arrived for them',

@@ -16,7 +16,7 @@
 //   zvarint alt (cm) | uvarint speed (cm/s) | u16le course (0.01 deg) | uvarint hdop (0.01)
 //   | u8 sats | u8 quality | uvarint droppedThrough (version 2 only)
 import type { Fix, FixMode } from './fix.js';
-import { validateFix } from './fixvalidate.js';
+import { MIN_TIME_MS, validateFix } from './fixvalidate.js';
 import { MAX_VARINT_BYTES, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
 
 export const CURRENT_VERSION = 2;
@@ -31,9 +31,25 @@ const FLAG_QUALITY = 1 << 5;
 const FLAG_DROPPED = 1 << 6; // since version 2
 const KNOWN_FLAGS: Record<number, number> = { 1: 0x3f, 2: 0x7f };
 
+/** Which device and seq a record is, when it says so readably (see FixDecodeError.identity). */
+export interface FixIdentity {
+  deviceId: string;
+  seq: number;
+}
+
 /** Why a byte string is not a fix record. `reason` is meant for logs and the dead-letter header. */
 export class FixDecodeError extends Error {
-  constructor(readonly reason: string) {
+  /**
+   * @param identity set when the record was read whole and only a value failed validation (a
+   *   latitude of 95, a bad mode) while its device id and seq are valid: the cloud then knows which
+   *   seq it refused, so that seq shows as rejected rather than as a gap that never fills.
+   *   Absent for a truncated, unknown-version or otherwise unreadable record, whose bytes cannot
+   *   be trusted to name a device.
+   */
+  constructor(
+    readonly reason: string,
+    readonly identity?: FixIdentity,
+  ) {
     super(`invalid fix record: ${reason}`);
     this.name = 'FixDecodeError';
   }
@@ -115,8 +131,15 @@ export function decodeFix(input: Uint8Array): Fix {
   if (flags & FLAG_DROPPED) fix.droppedThrough = r.uvarint('droppedThrough');
   if (r.remaining() > 0) throw new FixDecodeError(`${r.remaining()} trailing bytes after the record`);
   const problem = validateFix(fix);
-  if (problem) throw new FixDecodeError(problem);
+  if (problem) throw new FixDecodeError(problem, identityOf(fix));
   return fix;
+}
+
+/** The device id and seq of a fix that failed validation, when those two are valid themselves. */
+function identityOf(fix: Fix): FixIdentity | undefined {
+  const { deviceId, seq } = fix;
+  const probe: Fix = { deviceId, seq, time: MIN_TIME_MS, lat: 0, lon: 0, mode: 3 };
+  return validateFix(probe) === null ? { deviceId, seq } : undefined;
 }
 
 /** Size in bytes of the encoded fix, without encoding it (for budgeting cellular bytes). */

@@ -85,6 +85,6 @@ t.test('outbox full while offline: oldest dropped, counted, shown as lost', (t) 
     }, 20_000);
     t.ok(shown, `the API shows 250 lost (got ${device?.lost})`);
     t.equal(device?.missing, 0, 'nothing still expected');
-    t.same(device?.gaps, [{ from: 301, to: 550, lost: true }], 'one lost gap, 301..550');
+    t.same(device?.gaps, [{ from: 301, to: 550, lost: true, rejected: false }], 'one lost gap, 301..550');
   }),
 );

@@ -183,6 +183,42 @@ t.test('decoder rejects malformed input with a reason', async (t) => {
   rejects(t, hugeVarint, /seq is larger than 2\^53/);
 });
 
+t.test(
+  'a refused record names its device and seq only when it was read whole with a valid id and seq',
+  async (t) => {
+    const identityOf = (bytes: Uint8Array) => {
+      try {
+        decodeFix(bytes);
+      } catch (e) {
+        if (e instanceof FixDecodeError) return e.identity;
+        throw e;
+      }
+      throw new Error('accepted');
+    };
+    const good = encodeFix(full);
+    const latOffset = 3 + 3 + 6; // version, flags, mode, seq (3 bytes), time (6 bytes)
+    const lat91 = Buffer.from(good);
+    lat91.writeInt32LE(910_000_000, latOffset);
+    t.same(identityOf(lat91), { deviceId: full.deviceId, seq: full.seq }, 'a bad value: known');
+    const mode1 = Buffer.from(good);
+    mode1[2] = 1;
+    t.same(identityOf(mode1), { deviceId: full.deviceId, seq: full.seq });
+    t.equal(identityOf(good.subarray(0, good.length - 1)), undefined, 'truncated: unknown');
+    t.equal(identityOf(Buffer.concat([good, Buffer.from([0])])), undefined, 'trailing bytes: unknown');
+    const newer = Buffer.from(good);
+    newer[0] = CURRENT_VERSION + 1;
+    t.equal(identityOf(newer), undefined, 'a version it cannot read: unknown');
+    // An id the validator refuses (a space at the end), the latitude fine: no identity to record.
+    const spaced = encodeFix({ ...full, deviceId: 'abc' });
+    spaced[spaced.indexOf('abc') + 2] = 0x20;
+    t.match(
+      reasonOf(() => decodeFix(spaced)),
+      /starts or ends with a space/,
+    );
+    t.equal(identityOf(spaced), undefined, 'a bad device id: unknown');
+  },
+);
+
 t.test('version 1 records (before droppedThrough) are still accepted', async (t) => {
   const v1 = encodeFix(full, 1);
   t.equal(v1[0], 1);

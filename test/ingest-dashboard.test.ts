@@ -10,12 +10,14 @@ import { fix, TOKEN } from './helpers/ingest-web.js';
 t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   const { f, srv, browser } = await openDashboard(t, { offlineAfterMs: 60_000 });
   const now = Date.now();
-  // A parked rider with a lost and a pending gap, plus the rider we will move.
+  // A parked rider with a lost, a pending and a rejected seq, plus the rider we will move.
   await f.store.writeFixes([
     fix('rider-parked', 1, { time: now - 30_000, lat: 52.515, lon: 13.39, speed: 0 }),
     fix('rider-parked', 5, { time: now - 26_000, lat: 52.515, lon: 13.39, speed: 0, droppedThrough: 2 }),
     fix('rider-moving', 1, { time: now - 5000, lat: 52.52, lon: 13.4 }),
   ]);
+  // Seq 4 reached the cloud and was refused (dead-lettered): a gap of its own kind.
+  await f.store.writeRejected([{ deviceId: 'rider-parked', seq: 4, reason: 'lat 95 is outside -90..90' }]);
   await f.live.handleBatch([
     fix('rider-parked', 5, { time: now - 26_000, lat: 52.515, lon: 13.39, speed: 0 }),
     // Known to the live view only (as under --groups live): no gap figures exist for it. Older
@@ -41,10 +43,15 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   await page.goto(`${srv.url}/?token=${TOKEN}`);
   t.equal(new URL(page.url()).search, '', 'the token is gone from the address bar');
 
-  // Devices table from the database, with lost vs pending gaps.
+  // Devices table from the database, with pending, lost and rejected seqs told apart.
   const parked = page.locator('tr[data-device="rider-parked"]');
   await parked.waitFor();
-  t.match(await parked.locator('td.gaps').textContent(), /2 pending.*1 lost/);
+  t.match(await parked.locator('td.gaps').textContent(), /1 pending.*1 lost.*1 rejected/);
+  t.match(
+    await parked.locator('td.gaps').getAttribute('title'),
+    /2 lost\n3 pending\n4 rejected/,
+    'each range named on hover',
+  );
   t.match(await parked.locator('td.status').textContent(), /online/);
 
   // Lag and DLQ from the metrics.
@@ -117,7 +124,7 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   );
   t.equal(
     await page.locator('tr[data-device="rider-parked"] td.gaps .badge').count(),
-    2,
+    3,
     'a stored device keeps its gap badges',
   );
   // Fix age: the parked rider's fix was 26 s old at the start, the moving one's is newer; the median

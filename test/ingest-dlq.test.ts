@@ -13,6 +13,7 @@ import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
 import { fixStoreSink } from '../ingest/sinks/fix-store.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
+import { uvarintSize } from '../shared/varint.js';
 import { backends, makeFix } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
@@ -208,6 +209,13 @@ t.test(
       (await metrics.dlqRecords.get()).values.map((v) => [v.labels.reason, v.value]),
     );
     t.same(byReason, { database: 1, invalid: 1 });
+    // The refused seq is recorded as rejected; the record with a NUL in its id names no device.
+    const rejected = await store.tx((c) => c.query('SELECT device_id, seq, reason FROM rejected_seqs'));
+    t.same(
+      rejected.rows.map((r) => [r.device_id, Number(r.seq)]),
+      [['cursed', 9]],
+    );
+    t.match(rejected.rows[0]?.reason, /^database rejected the fix: .*no_cursed/);
     t.equal((await metrics.sinkErrors.get()).values.length, 0, 'not counted as a database failure');
   },
 );
@@ -239,24 +247,47 @@ t.test(
       makeFix('glitch', 4, { time: now - 1024 * 7 * 86_400_000 }),
       makeFix('glitch', 5, { time: now - 5 * 365 * 86_400_000 }), // old, but an outbox could hold it
     ];
+    // Then a readable record with a latitude of 95 (seq 6), and one cut short (seq 8), which
+    // names no device or seq that can be trusted.
+    const seq6 = makeFix('glitch', 6, { time: now - 1000 });
+    const lat95 = encodeFix(seq6);
+    lat95.writeInt32LE(95 * 1e7, 3 + uvarintSize(seq6.seq) + uvarintSize(seq6.time));
+    const cut = encodeFix(makeFix('glitch', 8, { time: now })).subarray(0, 12);
     await k.producer.send({
       topic: TOPIC,
-      messages: fixes.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+      messages: [
+        ...fixes.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+        { partition: 0, key: 'glitch', value: lat95 },
+        { partition: 0, key: 'glitch', value: encodeFix(makeFix('glitch', 7, { time: now - 500 })) },
+        { partition: 0, key: 'glitch', value: cut },
+        { partition: 0, key: 'glitch', value: encodeFix(makeFix('glitch', 9, { time: now })) },
+      ],
     });
     await waitFor(async () =>
-      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 5 ? true : undefined,
+      (await committed(k.admin, 'fix-store', TOPIC)).get(0) === 9 ? true : undefined,
     );
     t.same(
       (await store.track('glitch', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
-      [5, 2, 3],
+      [5, 2, 7, 9, 3],
       'the real fixes are stored, up to an hour ahead and years old too',
     );
+    // The refused seqs are not gaps that never fill: 1, 4 and 6 are rejected, 8 (unreadable) pending.
+    const device = (await store.devices()).find((d) => d.deviceId === 'glitch')!;
+    t.same(device.gaps, [
+      { from: 1, to: 1, lost: false, rejected: true },
+      { from: 4, to: 4, lost: false, rejected: true },
+      { from: 6, to: 6, lost: false, rejected: true },
+      { from: 8, to: 8, lost: false, rejected: false },
+    ]);
+    t.same([device.missing, device.rejected], [1, 3]);
     const { stdout } = await run(
       'kcat',
       ['-C', '-b', k.address, '-t', DLQ, '-o', 'beginning', '-e', '-q', '-f', '%h\\n'],
       { encoding: 'utf8', timeout: 30_000 },
     );
-    const [ahead, behind] = stdout.trim().split('\n');
+    const [ahead, behind, lat, truncated] = stdout.trim().split('\n');
+    t.match(lat, /^x-dlq-reason=lat 95 is outside/);
+    t.match(truncated, /^x-dlq-reason=truncated/);
     t.match(
       ahead,
       /^x-dlq-reason=future time 2100-01-01T00:00:00\.000Z: [\d.]+ h ahead of this ingest's clock \(at most 1 h\)/,
@@ -271,6 +302,8 @@ t.test(
       [
         ['future', 1],
         ['past', 1],
+        ['invalid', 1],
+        ['truncated', 1],
       ],
     );
   },

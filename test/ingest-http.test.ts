@@ -159,8 +159,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     t.equal(d1.missing, 2);
     t.equal(d1.lost, 1);
     t.same(d1.gaps, [
-      { from: 3, to: 3, lost: true },
-      { from: 4, to: 5, lost: false },
+      { from: 3, to: 3, lost: true, rejected: false },
+      { from: 4, to: 5, lost: false, rejected: false },
     ]);
     t.match(d1.lastSeen, /^\d{4}-\d{2}-\d{2}T/);
     t.ok(d1.backlogS > 0, 'old GNSS times received now read as backlog');

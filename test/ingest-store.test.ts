@@ -161,9 +161,9 @@ for (const backend of backends) {
       t.equal(d.maxSeq, 10);
       t.equal(d.droppedThrough, 3);
       t.same(d.gaps, [
-        { from: 3, to: 3, lost: true },
-        { from: 4, to: 5, lost: false },
-        { from: 7, to: 8, lost: false },
+        { from: 3, to: 3, lost: true, rejected: false },
+        { from: 4, to: 5, lost: false, rejected: false },
+        { from: 7, to: 8, lost: false, rejected: false },
       ]);
       t.equal(d.missing, 4);
       t.equal(d.lost, 1);
@@ -171,8 +171,8 @@ for (const backend of backends) {
       await store.writeFixes([makeFix('gappy', 7), makeFix('gappy', 8), makeFix('gappy', 5)]);
       d = (await store.devices()).find((x) => x.deviceId === 'gappy')!;
       t.same(d.gaps, [
-        { from: 3, to: 3, lost: true },
-        { from: 4, to: 4, lost: false },
+        { from: 3, to: 3, lost: true, rejected: false },
+        { from: 4, to: 4, lost: false, rejected: false },
       ]);
       t.equal(d.lastFix.seq, 10);
       const totals = await store.gapTotals();
@@ -182,27 +182,77 @@ for (const backend of backends) {
     t.test('gaps stay exact across looks: new gaps above, backlog filling old ones', async (t) => {
       const look = async () => (await store.devices()).find((x) => x.deviceId === 'looks')!;
       await store.writeFixes([1, 2, 4].map((s) => makeFix('looks', s)));
-      t.same((await look()).gaps, [{ from: 3, to: 3, lost: false }]);
+      t.same((await look()).gaps, [{ from: 3, to: 3, lost: false, rejected: false }]);
       await store.writeFixes([7, 8, 11].map((s) => makeFix('looks', s)));
       t.same((await look()).gaps, [
-        { from: 3, to: 3, lost: false },
-        { from: 5, to: 6, lost: false },
-        { from: 9, to: 10, lost: false },
+        { from: 3, to: 3, lost: false, rejected: false },
+        { from: 5, to: 6, lost: false, rejected: false },
+        { from: 9, to: 10, lost: false, rejected: false },
       ]);
       await store.writeFixes([3, 6, 9, 12].map((s) => makeFix('looks', s)));
       t.same((await look()).gaps, [
-        { from: 5, to: 5, lost: false },
-        { from: 10, to: 10, lost: false },
+        { from: 5, to: 5, lost: false, rejected: false },
+        { from: 10, to: 10, lost: false, rejected: false },
       ]);
       await store.writeFixes([5, 10, 13].map((s) => makeFix('looks', s)));
       const d = await look();
       t.same([d.gaps, d.missing, d.lost], [[], 0, 0], 'all filled');
     });
 
+    t.test('rejected seqs: recorded once, shown as rejected instead of pending or lost', async (t) => {
+      const look = async () => (await store.devices()).find((x) => x.deviceId === 'refused')!;
+      await store.writeFixes([1, 2, 4, 7].map((s) => makeFix('refused', s)));
+      t.same((await look()).gaps, [
+        { from: 3, to: 3, lost: false, rejected: false },
+        { from: 5, to: 6, lost: false, rejected: false },
+      ]);
+      const reason = 'future time 2079-01-01T00:00:00.000Z: 460000.0 h ahead';
+      const batch = [
+        { deviceId: 'refused', seq: 3, reason },
+        { deviceId: 'refused', seq: 6, reason: 'lat 95 is outside -90..90' },
+        { deviceId: 'refused', seq: 6, reason: 'the same seq twice in one call' },
+        // Above the stored max: not a gap yet, and must not make one.
+        { deviceId: 'refused', seq: 9, reason },
+      ];
+      t.equal(await store.writeRejected(batch), 3, 'three new (device, seq) pairs');
+      t.equal(await store.writeRejected(batch), 0, 'redelivery records nothing');
+      t.equal(await store.writeRejected([]), 0);
+      let d = await look();
+      t.same(d.gaps, [
+        { from: 3, to: 3, lost: false, rejected: true },
+        { from: 5, to: 5, lost: false, rejected: false },
+        { from: 6, to: 6, lost: false, rejected: true },
+      ]);
+      t.same([d.missing, d.lost, d.rejected, d.maxSeq], [1, 0, 2, 7], 'seq 9 is above the stored max');
+      // Later fixes pass seq 9; the device then reports 1..5 dropped: 5 is lost, 3 stays rejected.
+      await store.writeFixes([makeFix('refused', 10, { droppedThrough: 5, time: T0 + 10_000 })]);
+      d = await look();
+      t.same(d.gaps, [
+        { from: 3, to: 3, lost: false, rejected: true },
+        { from: 5, to: 5, lost: true, rejected: false },
+        { from: 6, to: 6, lost: false, rejected: true },
+        { from: 8, to: 8, lost: false, rejected: false },
+        { from: 9, to: 9, lost: false, rejected: true },
+      ]);
+      t.same([d.missing, d.lost, d.rejected], [1, 1, 3]);
+      // A rejected seq that is stored after all (sent again valid) is no gap of any kind.
+      await store.writeFixes([makeFix('refused', 9)]);
+      t.same((await look()).rejected, 2);
+      // Another handle on the same database (a second ingest process) sees the same answer.
+      const other = await reopen();
+      const seen = (await other.devices()).find((x) => x.deviceId === 'refused')!;
+      t.same([seen.missing, seen.lost, seen.rejected], [1, 1, 2]);
+      t.ok((await other.gapTotals()).rejected >= 2, 'the gauge totals count them');
+      await other.writeRejected([{ deviceId: 'refused', seq: 8, reason: 'recorded by the other process' }]);
+      await other.close();
+      d = await look();
+      t.same([d.missing, d.lost, d.rejected], [0, 1, 3], 'a record written elsewhere is picked up');
+    });
+
     t.test('a device whose first stored seq is not 1 has a leading gap', async (t) => {
       await store.writeFixes([makeFix('late-start', 4)]);
       const d = (await store.devices()).find((x) => x.deviceId === 'late-start')!;
-      t.same(d.gaps, [{ from: 1, to: 3, lost: false }]);
+      t.same(d.gaps, [{ from: 1, to: 3, lost: false, rejected: false }]);
     });
 
     t.test('ping resolves', async (t) => {

@@ -4,7 +4,7 @@
 // x-original-topic/partition/offset identify duplicates.
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
-import { encodeFix } from '../../shared/fixcodec.js';
+import { encodeFix, type FixIdentity } from '../../shared/fixcodec.js';
 
 export const DLQ_REASON_HEADER = 'x-dlq-reason';
 
@@ -14,6 +14,8 @@ export interface DeadRecord {
   message: KafkaMessage;
   reason: string;
   group: string;
+  /** The device and seq the record was, when it says so readably (decode.ts). */
+  identity?: FixIdentity | undefined;
 }
 
 export function deadLetterHeaders(d: DeadRecord): IHeaders {

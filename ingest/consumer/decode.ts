@@ -1,9 +1,15 @@
 // Turns one Kafka message into a fix, or into the reason it is not one (for the dead-letter topic).
 import type { KafkaMessage } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
-import { decodeFix, FixDecodeError } from '../../shared/fixcodec.js';
+import { decodeFix, FixDecodeError, type FixIdentity } from '../../shared/fixcodec.js';
 
-export type Decoded = { fix: Fix } | { reason: string };
+/**
+ * A fix, or why the record is not one; `identity` names the device and seq it was refused for,
+ * when the record says so readably (a readable fix with a bad value or a date out of bounds).
+ */
+export type Decoded = { fix: Fix } | { reason: string; identity?: FixIdentity };
+
+const identity = (fix: Fix): FixIdentity => ({ deviceId: fix.deviceId, seq: fix.seq });
 
 /**
  * How far a fix's GNSS time may be ahead of this process's clock. GNSS time is the true time and
@@ -35,18 +41,21 @@ export function decodeMessage(message: KafkaMessage, now: number): Decoded {
       const hours = ((fix.time - now) / 3600_000).toFixed(1);
       return {
         reason: `future time ${new Date(fix.time).toISOString()}: ${hours} h ahead of this ingest's clock (at most 1 h), a receiver date error (device ${fix.deviceId}, seq ${fix.seq})`,
+        identity: identity(fix),
       };
     }
     if (fix.time < now - MAX_BEHIND_MS) {
       const years = ((now - fix.time) / (365.25 * 86_400_000)).toFixed(1);
       return {
         reason: `past time ${new Date(fix.time).toISOString()}: ${years} years behind this ingest's clock (at most 10), a receiver date error such as a GPS week rollover (device ${fix.deviceId}, seq ${fix.seq})`,
+        identity: identity(fix),
       };
     }
     return { fix };
   } catch (e) {
     // Anything else the decoder throws is a bug in it; still a bad record for this partition.
-    return { reason: e instanceof FixDecodeError ? e.reason : `decoder failed: ${String(e)}` };
+    if (!(e instanceof FixDecodeError)) return { reason: `decoder failed: ${String(e)}` };
+    return e.identity ? { reason: e.reason, identity: e.identity } : { reason: e.reason };
   }
 }
 

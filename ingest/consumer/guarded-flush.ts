@@ -37,6 +37,19 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
     m.dlqRecords.inc({ ...labels, reason: 'database' });
     o.log.warn({ deviceId: fix.deviceId, seq: fix.seq, reason, dlq: !!o.deadLetter }, 'unstorable fix');
     await o.deadLetter?.sendRejectedFix(fix, reason, o.group);
+    await recordRejected(fix, reason);
+  };
+
+  // The refused seq is recorded so it shows as rejected, not as a gap. Recording it can fail
+  // as data too (whatever made the row unstorable may be in its device id): then the seq stays a
+  // gap, which is logged, and the partition still moves on.
+  const recordRejected = async (fix: Fix, reason: string) => {
+    try {
+      await o.sink.handleRejected?.([{ deviceId: fix.deviceId, seq: fix.seq, reason }]);
+    } catch (e) {
+      if (!isDataError(e)) throw e;
+      o.log.warn({ deviceId: fix.deviceId, seq: fix.seq, err: e }, 'could not record the refused seq');
+    }
   };
 
   const isolate = async (fixes: Fix[], e: unknown): Promise<void> => {

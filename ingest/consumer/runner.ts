@@ -10,6 +10,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
+import type { RejectedSeq } from '../db/rejected.js';
 import type { IngestMetrics } from '../metrics.js';
 import { CatchUpFlush, type CatchUpSlot } from './catch-up-flush.js';
 import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
@@ -97,6 +98,10 @@ export interface GroupState {
   /** Flushes failing since, and why (supervised groups; absent while flushes succeed). */
   flushFailing?: FlushFailing;
 }
+
+/** The bad records that named their device and seq, as the sink records them. */
+const rejectedSeqs = (bad: readonly DeadRecord[]): RejectedSeq[] =>
+  bad.flatMap((b) => (b.identity ? [{ ...b.identity, reason: b.reason }] : []));
 
 export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   const log = o.log.child({ group: o.groupId });
@@ -196,6 +201,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
           message,
           reason: d.reason,
           group: o.groupId,
+          identity: d.identity,
         });
     }
     m.consumedFixes.inc(labels, batch.messages.length);
@@ -209,6 +215,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
         );
       }
       if (o.deadLetter) work.push(o.deadLetter.send(bad));
+      const refused = rejectedSeqs(bad);
+      if (refused.length > 0 && o.sink.handleRejected) work.push(o.sink.handleRejected(refused));
     }
     slot.added(lag > 0);
     await Promise.all(work);

@@ -1,4 +1,5 @@
-// The devices table: status, last fix, seq gaps (still expected vs lost for good) and backlog.
+// The devices table: status, last fix, seq gaps (still expected, lost for good, or refused by the
+// cloud: dead-lettered) and backlog.
 // Device data comes from /api/devices (polled) and the live stream; the table itself shows at
 // most `limit` rows, devices needing attention first (offline, gaps, backlog), then by id, with
 // a filter box. Ten thousand live rows would cost the browser more than they tell anyone, so the
@@ -24,10 +25,15 @@ function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
+function gapKind(g) {
+  if (g.rejected) return 'rejected (dead-letter topic)';
+  return g.lost ? 'lost' : 'pending';
+}
+
 function gapTitle(gaps) {
   return gaps
     .slice(0, 20)
-    .map((g) => `${g.from === g.to ? g.from : `${g.from}–${g.to}`} ${g.lost ? 'lost' : 'pending'}`)
+    .map((g) => `${g.from === g.to ? g.from : `${g.from}–${g.to}`} ${gapKind(g)}`)
     .join('\n');
 }
 
@@ -100,7 +106,7 @@ export class DevicesTable {
   }
 
   needsAttention(d, now) {
-    return !this.online(d, now) || d.missing > 0 || d.lost > 0 || d.backlogS > BACKLOG_S;
+    return !this.online(d, now) || d.missing > 0 || d.lost > 0 || d.rejected > 0 || d.backlogS > BACKLOG_S;
   }
 
   /** Repaints the visible rows; returns fleet-wide counts for the header. */
@@ -162,15 +168,16 @@ export class DevicesTable {
     setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
     setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
     setText(seqC, String(Math.max(d.maxSeq ?? 0, f.seq)));
-    const gapsKey = `${d.missing}/${d.lost}/${d.stored}`;
+    const gapsKey = `${d.missing}/${d.lost}/${d.rejected}/${d.stored}`;
     if (gapsC.dataset.key !== gapsKey) {
       gapsC.dataset.key = gapsKey;
       gapsC.replaceChildren();
       if (d.missing > 0) gapsC.append(el('span', 'badge pending', `${d.missing} pending`));
       if (d.lost > 0) gapsC.append(el('span', 'badge lost', `${d.lost} lost`));
+      if (d.rejected > 0) gapsC.append(el('span', 'badge rejected', `${d.rejected} rejected`));
       // A device the database has not stored (the process runs without fix-store): no gap count exists.
       if (d.stored === false) gapsC.append(el('span', 'dim', 'not stored'));
-      else if (d.missing === 0 && d.lost === 0) gapsC.append(el('span', 'dim', 'none'));
+      else if (d.missing === 0 && d.lost === 0 && !(d.rejected > 0)) gapsC.append(el('span', 'dim', 'none'));
     }
     gapsC.title = gapTitle(d.gaps ?? []);
     const backlog = d.backlogS > BACKLOG_S ? `${Math.round(d.backlogS)} s behind` : '';

@@ -1,7 +1,9 @@
 // Seq gaps are derived from the stored seqs, never kept as separate state: a backlog fix that
 // fills a gap makes it disappear by the same insert that stores the fix. (gap-cache.ts avoids
-// rescanning every seq on each look.)
-import type { SeqRange } from './gap-cache.js';
+// rescanning every seq on each look.) Seqs the cloud refused are told apart from the ones still
+// expected (rejected.ts).
+import { GapCache, type SeqRange, type SeqSource } from './gap-cache.js';
+import { RejectedCache, type RejectedSource, splitRejected } from './rejected.js';
 import { MAX_GAPS_LISTED, type SeqGap, splitGap } from './store.js';
 
 /**
@@ -24,17 +26,75 @@ export interface GapSummary {
   gaps: SeqGap[];
   missing: number;
   lost: number;
+  rejected: number;
 }
 
-/** Splits the ranges at droppedThrough and counts them; lists at most MAX_GAPS_LISTED ranges. */
-export function summarizeGaps(ranges: SeqRange[], droppedThrough: number): GapSummary {
-  const out: GapSummary = { gaps: [], missing: 0, lost: 0 };
+/**
+ * Splits the missing ranges into the seqs the cloud rejected, then the rest at droppedThrough
+ * (lost for good below it, still expected above), and counts them; lists at most MAX_GAPS_LISTED
+ * ranges. A seq both rejected and below droppedThrough is rejected: the cloud did receive it.
+ */
+export function summarizeGaps(
+  ranges: SeqRange[],
+  droppedThrough: number,
+  rejected: readonly SeqRange[] = [],
+): GapSummary {
+  const out: GapSummary = { gaps: [], missing: 0, lost: 0, rejected: 0 };
+  const list = (g: SeqGap) => {
+    const n = g.to - g.from + 1;
+    if (g.rejected) out.rejected += n;
+    else if (g.lost) out.lost += n;
+    else out.missing += n;
+    if (out.gaps.length < MAX_GAPS_LISTED) out.gaps.push(g);
+  };
   for (const [from, to] of ranges) {
-    for (const g of splitGap(from, to, droppedThrough)) {
-      if (g.lost) out.lost += g.to - g.from + 1;
-      else out.missing += g.to - g.from + 1;
-      if (out.gaps.length < MAX_GAPS_LISTED) out.gaps.push(g);
+    for (const part of splitRejected(from, to, rejected)) {
+      if (part.rejected) list({ from: part.from, to: part.to, lost: false, rejected: true });
+      else for (const g of splitGap(part.from, part.to, droppedThrough)) list(g);
     }
   }
   return out;
+}
+
+/** A device's counters from the devices row, which say whether it has gaps at all. */
+export interface DeviceCounters {
+  deviceId: string;
+  maxSeq: number;
+  fixCount: number;
+  droppedThrough: number;
+}
+
+/** The gap report both stores give: their seq and rejected sources, the caches over them. */
+export class GapReport {
+  private readonly gapCache = new GapCache();
+  private readonly rejectedCache = new RejectedCache();
+
+  constructor(
+    private readonly seqs: SeqSource,
+    private readonly rejected: RejectedSource,
+  ) {}
+
+  /** Gaps of each device, in the order given (one read of the rejected counts for all). */
+  async of(devices: readonly DeviceCounters[]): Promise<GapSummary[]> {
+    await this.rejectedCache.refresh(this.rejected);
+    const out: GapSummary[] = [];
+    for (const d of devices) {
+      const ranges = await this.gapCache.ranges(this.seqs, d.deviceId, d.maxSeq, d.fixCount);
+      out.push(summarizeGaps(ranges, d.droppedThrough, this.rejectedCache.ranges(d.deviceId)));
+    }
+    return out;
+  }
+
+  /** Totals for the gap gauges over the devices whose counters say they have gaps. */
+  async totals(
+    devices: readonly DeviceCounters[],
+  ): Promise<{ missing: number; lost: number; rejected: number }> {
+    const t = { missing: 0, lost: 0, rejected: 0 };
+    for (const g of await this.of(devices)) {
+      t.missing += g.missing;
+      t.lost += g.lost;
+      t.rejected += g.rejected;
+    }
+    return t;
+  }
 }

@@ -12,6 +12,8 @@
 //               bumps (see ingest/trips/README.md)
 //   fix_minutes SQLite only: per device and minute, the seq range of its fixes; the time index
 //               (ingest/db/fix-minutes.ts)
+//   rejected_seqs, rejected_devices  seqs the cloud dead-lettered, and how many per device
+//               (ingest/db/rejected.ts)
 
 import { MINUTE_MS } from './fix-minutes.js';
 
@@ -95,6 +97,24 @@ INSERT INTO fix_minutes (device_id, minute, min_seq, max_seq)
 DROP INDEX fixes_device_time;
 `;
 
+// A seq the fix-store group dead-lettered (a future date, a latitude of 95...). rejected_devices
+// counts them per device in the same transaction: one small read tells which devices changed
+// since the last look (ingest/db/rejected.ts), without scanning rejected_seqs.
+function rejectedV6(d: Dialect): string {
+  const big = d === 'sqlite' ? 'INTEGER' : 'BIGINT';
+  return `CREATE TABLE rejected_seqs (
+  device_id TEXT NOT NULL,
+  seq ${big} NOT NULL,
+  reason TEXT NOT NULL,
+  rejected_at ${big} NOT NULL,
+  PRIMARY KEY (device_id, seq)
+)${d === 'sqlite' ? ' WITHOUT ROWID' : ''};
+CREATE TABLE rejected_devices (
+  device_id TEXT PRIMARY KEY,
+  seqs ${big} NOT NULL
+);`;
+}
+
 export function migrations(d: Dialect): Migration[] {
   return [
     { version: 1, name: 'fixes, devices, trips', sql: schemaV1(d) },
@@ -124,6 +144,11 @@ export function migrations(d: Dialect): Migration[] {
 ALTER TABLE trip_state ADD COLUMN anchor_seen ${d === 'sqlite' ? 'INTEGER' : 'BIGINT'} NOT NULL DEFAULT 0;
 ALTER TABLE trip_state ADD COLUMN last_speed ${d === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION'};
 UPDATE trip_state SET anchor_time = last_time, anchor_seen = last_time;`,
+    },
+    {
+      version: 6,
+      name: 'rejected_seqs, rejected_devices: seqs the cloud received and dead-lettered, so they show as rejected, not as a gap that never fills',
+      sql: rejectedV6(d),
     },
   ];
 }

@@ -14,10 +14,17 @@ import { applyTripsTx, type StateWrite, type TripTx } from '../trips/apply.js';
 import { type Checkpoints, checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
-import { GapCache, type SeqSource } from './gap-cache.js';
-import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
+import { GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
+import {
+  ADD_REJECTED_COUNT_SQL,
+  countByDevice,
+  REJECTED_COUNTS_SQL,
+  REJECTED_SEQS_SQL,
+  type RejectedSeq,
+  storedReason,
+} from './rejected.js';
 import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 
@@ -230,6 +237,27 @@ export class PostgresStore implements Store {
     return this.tx((c) => insertFixesPg(c, fixes, this.insertMethod));
   }
 
+  async writeRejected(rejected: readonly RejectedSeq[]): Promise<number> {
+    if (rejected.length === 0) return 0;
+    return this.tx(async (c) => {
+      // DO NOTHING also skips a pair given twice in this one statement; RETURNING names the new ones.
+      const added = await c.query<{ device_id: string }>(
+        `INSERT INTO rejected_seqs (device_id, seq, reason, rejected_at)
+         SELECT d, s, r, $4 FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(d, s, r)
+         ON CONFLICT (device_id, seq) DO NOTHING RETURNING device_id`,
+        [
+          rejected.map((r) => r.deviceId),
+          rejected.map((r) => r.seq),
+          rejected.map((r) => storedReason(r.reason)),
+          Date.now(),
+        ],
+      );
+      const rows = added.rows.map((r) => ({ deviceId: r.device_id }));
+      for (const [deviceId, n] of countByDevice(rows)) await c.query(ADD_REJECTED_COUNT_SQL, [deviceId, n]);
+      return rows.length;
+    });
+  }
+
   async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
     const r = await this.pool.query<FixRow>(
       'SELECT * FROM fixes WHERE device_id = $1 AND time >= $2 AND time < $3 ORDER BY time, seq LIMIT $4',
@@ -254,18 +282,29 @@ export class PostgresStore implements Store {
     return r.rows.map(tripFromRow);
   }
 
-  private readonly gapCache = new GapCache();
-  private readonly seqSource: SeqSource = {
-    allGaps: async (deviceId, maxSeq) => toRanges((await this.pool.query(GAP_SQL, [deviceId, maxSeq])).rows),
-    seqsBetween: async (deviceId, from, to) =>
-      (await this.pool.query<{ seq: string }>(SEQS_BETWEEN_SQL, [deviceId, from, to])).rows.map((r) =>
-        Number(r.seq),
-      ),
-  };
-
-  private async gapsOf(deviceId: string, maxSeq: number, fixCount: number, dropped: number) {
-    return summarizeGaps(await this.gapCache.ranges(this.seqSource, deviceId, maxSeq, fixCount), dropped);
-  }
+  private readonly gapReport = new GapReport(
+    {
+      allGaps: async (deviceId, maxSeq) =>
+        toRanges((await this.pool.query(GAP_SQL, [deviceId, maxSeq])).rows),
+      seqsBetween: async (deviceId, from, to) =>
+        (await this.pool.query<{ seq: string }>(SEQS_BETWEEN_SQL, [deviceId, from, to])).rows.map((r) =>
+          Number(r.seq),
+        ),
+    },
+    {
+      counts: async () =>
+        new Map(
+          (await this.pool.query<{ device_id: string; seqs: string }>(REJECTED_COUNTS_SQL)).rows.map((r) => [
+            r.device_id,
+            Number(r.seqs),
+          ]),
+        ),
+      seqs: async (deviceId) =>
+        (await this.pool.query<{ seq: string }>(REJECTED_SEQS_SQL, [deviceId])).rows.map((r) =>
+          Number(r.seq),
+        ),
+    },
+  );
 
   async devices(): Promise<DeviceSummary[]> {
     const r = await this.pool.query<
@@ -275,27 +314,24 @@ export class PostgresStore implements Store {
        FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
        ORDER BY d.device_id`,
     );
-    const out: DeviceSummary[] = [];
-    for (const row of r.rows) {
-      const maxSeq = Number(row.max_seq);
-      const fixCount = Number(row.fix_count);
-      const dropped = Number(row.d_dropped);
-      out.push({
-        deviceId: row.device_id,
+    const counters = r.rows.map((row) => ({
+      deviceId: row.device_id,
+      maxSeq: Number(row.max_seq),
+      fixCount: Number(row.fix_count),
+      droppedThrough: Number(row.d_dropped),
+    }));
+    const gaps = await this.gapReport.of(counters);
+    return r.rows.map(
+      (row, i): DeviceSummary => ({
+        ...counters[i]!,
         lastFix: rowToFix(row),
         lastSeenMs: Number(row.last_seen),
-        maxSeq,
-        fixCount,
-        droppedThrough: dropped,
-        ...(await this.gapsOf(row.device_id, maxSeq, fixCount, dropped)),
-      });
-    }
-    return out;
+        ...gaps[i]!,
+      }),
+    );
   }
 
-  async gapTotals(): Promise<{ missing: number; lost: number }> {
-    let missing = 0;
-    let lost = 0;
+  async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
     const devs = await this.pool.query<{
       device_id: string;
       dropped_through: string;
@@ -304,17 +340,14 @@ export class PostgresStore implements Store {
     }>(
       'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
     );
-    for (const d of devs.rows) {
-      const g = await this.gapsOf(
-        d.device_id,
-        Number(d.max_seq),
-        Number(d.fix_count),
-        Number(d.dropped_through),
-      );
-      missing += g.missing;
-      lost += g.lost;
-    }
-    return { missing, lost };
+    return this.gapReport.totals(
+      devs.rows.map((d) => ({
+        deviceId: d.device_id,
+        maxSeq: Number(d.max_seq),
+        fixCount: Number(d.fix_count),
+        droppedThrough: Number(d.dropped_through),
+      })),
+    );
   }
 
   async ping(): Promise<void> {

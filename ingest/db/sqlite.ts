@@ -21,10 +21,17 @@ import {
   TRACK_SQL,
   UPSERT_MINUTE_SQL,
 } from './fix-minutes.js';
-import { GapCache, type SeqSource } from './gap-cache.js';
-import { GAP_SQL, SEQS_BETWEEN_SQL, summarizeGaps, toRanges } from './gaps.js';
+import { type DeviceCounters, GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
+import {
+  ADD_REJECTED_COUNT_SQL,
+  countByDevice,
+  REJECTED_COUNTS_SQL,
+  REJECTED_SEQS_SQL,
+  type RejectedSeq,
+  storedReason,
+} from './rejected.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
@@ -144,6 +151,13 @@ export class SqliteStore implements Store {
         'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
       ),
       gaps: db.prepare(GAP_SQL.replace('$1', '?').replace('$2', '?')),
+      insertRejected: db.prepare(
+        `INSERT INTO rejected_seqs (device_id, seq, reason, rejected_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id, seq) DO NOTHING`,
+      ),
+      addRejectedCount: db.prepare(ADD_REJECTED_COUNT_SQL.replace('$1', '?').replace('$2', '?')),
+      rejectedCounts: db.prepare(REJECTED_COUNTS_SQL).raw(),
+      rejectedSeqs: db.prepare(REJECTED_SEQS_SQL.replace('$1', '?')).pluck(),
       seqsBetween: db
         .prepare(SEQS_BETWEEN_SQL.replace('$1', '?').replace('$2', '?').replace('$3', '?'))
         .pluck(),
@@ -225,6 +239,22 @@ export class SqliteStore implements Store {
   async writeFixes(fixes: readonly Fix[]): Promise<number> {
     if (fixes.length === 0) return 0;
     return this.write(async () => this.db.transaction(() => this.insert(fixes).length).immediate());
+  }
+
+  async writeRejected(rejected: readonly RejectedSeq[]): Promise<number> {
+    if (rejected.length === 0) return 0;
+    return this.write(async () =>
+      this.db
+        .transaction(() => {
+          const now = Date.now();
+          const added = rejected.filter(
+            (r) => this.s.insertRejected.run(r.deviceId, r.seq, storedReason(r.reason), now).changes > 0,
+          );
+          for (const [deviceId, n] of countByDevice(added)) this.s.addRejectedCount.run(deviceId, n);
+          return added.length;
+        })
+        .immediate(),
+    );
   }
 
   async track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]> {
@@ -357,49 +387,56 @@ export class SqliteStore implements Store {
     return (this.s.trips.all(deviceId, fromDay, toDay) as TripRow[]).map(tripFromRow);
   }
 
-  private readonly gapCache = new GapCache();
-  private readonly seqSource: SeqSource = {
-    allGaps: async (deviceId, maxSeq) =>
-      toRanges(this.s.gaps.all(deviceId, maxSeq) as { from_seq: number; to_seq: number }[]),
-    seqsBetween: async (deviceId, from, to) => this.s.seqsBetween.all(deviceId, from, to) as number[],
-  };
-
-  private async gapsOf(deviceId: string, maxSeq: number, fixCount: number, dropped: number) {
-    return summarizeGaps(await this.gapCache.ranges(this.seqSource, deviceId, maxSeq, fixCount), dropped);
-  }
+  private readonly gapReport = new GapReport(
+    {
+      allGaps: async (deviceId, maxSeq) =>
+        toRanges(this.s.gaps.all(deviceId, maxSeq) as { from_seq: number; to_seq: number }[]),
+      seqsBetween: async (deviceId, from, to) => this.s.seqsBetween.all(deviceId, from, to) as number[],
+    },
+    {
+      counts: async () => new Map(this.s.rejectedCounts.all() as [string, number][]),
+      seqs: async (deviceId) => this.s.rejectedSeqs.all(deviceId) as number[],
+    },
+  );
 
   async devices(): Promise<DeviceSummary[]> {
     const rows = this.s.devices.all() as DeviceRow[];
-    const out: DeviceSummary[] = [];
-    for (const r of rows) {
-      out.push({
+    const gaps = await this.gapReport.of(
+      rows.map((r) => ({
         deviceId: r.device_id,
-        lastFix: rowToFix(r),
-        lastSeenMs: r.last_seen,
         maxSeq: r.max_seq,
         fixCount: r.fix_count,
         droppedThrough: r.d_dropped,
-        ...(await this.gapsOf(r.device_id, r.max_seq, r.fix_count, r.d_dropped)),
-      });
-    }
-    return out;
+      })),
+    );
+    return rows.map((r, i) => ({
+      deviceId: r.device_id,
+      lastFix: rowToFix(r),
+      lastSeenMs: r.last_seen,
+      maxSeq: r.max_seq,
+      fixCount: r.fix_count,
+      droppedThrough: r.d_dropped,
+      ...gaps[i]!,
+    }));
   }
 
-  async gapTotals(): Promise<{ missing: number; lost: number }> {
-    let missing = 0;
-    let lost = 0;
+  async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
     const rows = this.s.gapDevices.all() as {
       device_id: string;
       dropped_through: number;
       max_seq: number;
       fix_count: number;
     }[];
-    for (const d of rows) {
-      const g = await this.gapsOf(d.device_id, d.max_seq, d.fix_count, d.dropped_through);
-      missing += g.missing;
-      lost += g.lost;
-    }
-    return { missing, lost };
+    return this.gapReport.totals(
+      rows.map(
+        (d): DeviceCounters => ({
+          deviceId: d.device_id,
+          maxSeq: d.max_seq,
+          fixCount: d.fix_count,
+          droppedThrough: d.dropped_through,
+        }),
+      ),
+    );
   }
 
   async ping(): Promise<void> {

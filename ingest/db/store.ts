@@ -3,8 +3,9 @@
 // SQLite (embedded default, one file) and PostgreSQL (production, DATABASE_URL).
 import type { Fix } from '../../shared/fix.js';
 import type { TripDay } from '../trips/accumulate.js';
+import type { RejectedSeq } from './rejected.js';
 
-export type { TripDay };
+export type { RejectedSeq, TripDay };
 
 /** A run of seqs the cloud never received: `from..to` inclusive. */
 export interface SeqGap {
@@ -12,6 +13,8 @@ export interface SeqGap {
   to: number;
   /** True when the device reported these seqs dropped (seq <= droppedThrough): they will never come. */
   lost: boolean;
+  /** True when the cloud received these seqs and refused them (dead-lettered): never stored. */
+  rejected: boolean;
 }
 
 export interface DeviceSummary {
@@ -26,12 +29,14 @@ export interface DeviceSummary {
   fixCount: number;
   /** Highest droppedThrough the device ever reported (0 when none). */
   droppedThrough: number;
-  /** Seqs in 1..maxSeq not stored, split into lost-for-good and still-expected; oldest first. */
+  /** Seqs in 1..maxSeq not stored, split into rejected, lost-for-good and still-expected; oldest first. */
   gaps: SeqGap[];
   /** Number of seqs in `gaps` that are still expected (late, may arrive as backlog). */
   missing: number;
   /** Number of seqs in `gaps` the device dropped for good. */
   lost: number;
+  /** Number of seqs in `gaps` the cloud received and refused (dead-lettered). */
+  rejected: number;
 }
 
 /** What a trips transaction did: how many fixes extended the running totals, how many days were rebuilt. */
@@ -68,6 +73,11 @@ export interface Store {
    * never doubles a fix. Resolves after the commit is durable. Returns how many were new.
    */
   writeFixes(fixes: readonly Fix[]): Promise<number>;
+  /**
+   * Records seqs the cloud refused (dead-lettered), in ONE transaction with their per-device
+   * counts; a (deviceId, seq) already recorded is skipped. Returns how many were new.
+   */
+  writeRejected(rejected: readonly RejectedSeq[]): Promise<number>;
   /** Fixes of a device with fromMs <= time < toMs, ordered by GNSS time, at most `limit`. */
   track(deviceId: string, fromMs: number, toMs: number, limit: number): Promise<Fix[]>;
   /**
@@ -79,8 +89,8 @@ export interface Store {
   trips(deviceId: string, fromDay?: string, toDay?: string): Promise<TripDay[]>;
   /** Every device with its last fix, last seen time and seq gaps. */
   devices(): Promise<DeviceSummary[]>;
-  /** Totals over all devices for the gap gauges: seqs still expected and seqs lost for good. */
-  gapTotals(): Promise<{ missing: number; lost: number }>;
+  /** Totals over all devices for the gap gauges: seqs still expected, lost for good, refused. */
+  gapTotals(): Promise<{ missing: number; lost: number; rejected: number }>;
   /** Round trip to the database, for /healthz. Rejects when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -91,10 +101,10 @@ export const MAX_GAPS_LISTED = 100;
 
 /** Splits a missing range at droppedThrough into its lost and still-expected parts. */
 export function splitGap(from: number, to: number, droppedThrough: number): SeqGap[] {
-  if (to <= droppedThrough) return [{ from, to, lost: true }];
-  if (from > droppedThrough) return [{ from, to, lost: false }];
+  if (to <= droppedThrough) return [{ from, to, lost: true, rejected: false }];
+  if (from > droppedThrough) return [{ from, to, lost: false, rejected: false }];
   return [
-    { from, to: droppedThrough, lost: true },
-    { from: droppedThrough + 1, to, lost: false },
+    { from, to: droppedThrough, lost: true, rejected: false },
+    { from: droppedThrough + 1, to, lost: false, rejected: false },
   ];
 }

@@ -44,7 +44,15 @@ export const replies = <P extends Record<string, unknown>>(ok: P, o: { badReques
   ...(o.badRequest ? { 400: errorSchema } : {}),
 });
 
-export const gapSchema = objectOf({ from: int, to: int, lost: { type: 'boolean' } });
+export const gapSchema = objectOf({
+  from: int,
+  to: int,
+  lost: { type: 'boolean', description: 'the device dropped these seqs: they will never come' },
+  rejected: {
+    type: 'boolean',
+    description: 'the cloud received these seqs and refused them (dead-letter topic): never stored',
+  },
+});
 
 export const deviceSchema = objectOf({
   deviceId: str,
@@ -59,6 +67,7 @@ export const deviceSchema = objectOf({
   droppedThrough: int,
   missing: { type: 'integer', description: 'seqs not received yet (may still arrive)' },
   lost: { type: 'integer', description: 'seqs the device dropped for good' },
+  rejected: { type: 'integer', description: 'seqs received and refused (dead-lettered), never stored' },
   gaps: arrayOf(gapSchema),
   stored: {
     type: 'boolean',

@@ -10,5 +10,8 @@ export function fixStoreSink(store: Store, metrics: IngestMetrics, group = 'fix-
       const added = await store.writeFixes(fixes);
       metrics.writtenFixes.inc({ group }, added);
     },
+    async handleRejected(rejected) {
+      await store.writeRejected(rejected);
+    },
   };
 }

@@ -7,8 +7,9 @@ import type { IngestMetrics } from '../metrics.js';
 
 export function pollGaps(store: Store, metrics: IngestMetrics, log: Logger, intervalMs = 15_000): () => void {
   return pollEvery(intervalMs, 'count seq gaps', log, async () => {
-    const { missing, lost } = await store.gapTotals();
+    const { missing, lost, rejected } = await store.gapTotals();
     metrics.seqMissing.set(missing);
     metrics.seqLost.set(lost);
+    metrics.seqRejected.set(rejected);
   });
 }
