@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import t from 'tap';
 import { decodeLines, splitLines } from '../agent/gps/decode-text.js';
 import { defaultGpsPath } from '../agent/gps/device-path.js';
@@ -181,8 +182,8 @@ t.test('unplug and replug: "gps disconnected" meanwhile, then fixes again', asyn
   await p.stop();
   await reach(src, 'gps disconnected');
   t.match(src.stateDetail, /.+/, `why: ${src.stateDetail}`);
-  // Several reopen attempts fail while nothing is there; the state must keep saying why.
-  while (src.counters.disconnects < 3) await new Promise((r) => setTimeout(r, 50));
+  // The path is looked for several times while nothing is there; the state must keep saying why.
+  while (src.counters.absentChecks < 3) await new Promise((r) => setTimeout(r, 50));
   t.equal(src.state, 'gps disconnected');
 
   await p.start();
@@ -199,6 +200,108 @@ t.test('unplug and replug: "gps disconnected" meanwhile, then fixes again', asyn
     [...new Set(states.slice(firstDown, backUp))],
     ['gps disconnected'],
     'nothing but "gps disconnected" between unplug and replug',
+  );
+});
+
+t.test(
+  'a replug after a long unplug is opened at the next presence check, not after the backoff',
+  async (t) => {
+    // The old source retried a missing path with a backoff doubling 50 ms, 100, ... up to the
+    // maximum, so after ~7 s unplugged its next try was ~6 s away (30 s in the field). Now a
+    // missing path is only looked for (every presenceCheckMs) and opened as soon as it is there.
+    const p = pty(t);
+    await p.start();
+    const warnings: { msg: string; err?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+    const src = open(t, p.gps, { silenceMs: 60_000, backoffMaxMs: 30_000, presenceCheckMs: 200, log });
+    await reach(src, 'connected');
+    const events = gpsEvents(src)[Symbol.asyncIterator]();
+    const capture = fixture('bu353-glonass.log');
+    await Promise.all([
+      p.write(capture.subarray(0, 1500)),
+      take(events, (seen) => fixesOf(seen).length >= 2),
+    ]);
+
+    await p.stop();
+    await reach(src, 'gps disconnected');
+    const lostAt = performance.now();
+    // Unplugged long enough for a doubling backoff to reach seconds: 7 s of presence checks.
+    while (performance.now() - lostAt < 7000) await new Promise((r) => setTimeout(r, 100));
+    const checksWhileAway = src.counters.absentChecks;
+    t.ok(
+      checksWhileAway >= 10,
+      `the missing path was looked for ${checksWhileAway} times, not backed off from`,
+    );
+    t.ok(
+      src.counters.disconnects <= 2,
+      `${src.counters.disconnects} open failures: a missing path is not opened`,
+    );
+
+    const opensBefore = src.counters.opens;
+    await p.start();
+    const pluggedAt = performance.now();
+    await reach(src, 'connected');
+    const reopenMs = performance.now() - pluggedAt;
+    // Generous for a loaded machine (the check runs every 200 ms); the old backoff needed ~6 s.
+    t.ok(reopenMs < 3000, `reopened ${Math.round(reopenMs)} ms after the replug`);
+    t.ok(
+      src.counters.absentChecks - checksWhileAway <= Math.ceil(reopenMs / 200) + 2,
+      'reopened at one of the first checks after the path came back',
+    );
+    t.equal(src.counters.opens, opensBefore + 1, 'one open for the replug');
+    const after = await Promise.all([
+      p.write(capture.subarray(capture.indexOf('$GPGGA,081418'))),
+      take(events, (seen) => fixesOf(seen).some((f) => f.time === Date.UTC(2014, 4, 26, 8, 14, 19))),
+    ]);
+    t.ok(fixesOf(after[1]).length >= 1, 'fixes flow again after the replug');
+
+    const lines = warnings.map((w) => w.msg);
+    t.equal(
+      lines.filter((m) => m === 'gps disconnected').length,
+      1,
+      'one warning for the unplug, however long',
+    );
+    t.equal(
+      lines.filter((m) => m === 'gps port open').length,
+      2,
+      'one line for each open: the first and the replug',
+    );
+  },
+);
+
+t.test('a path that exists but does not open backs off; a replug meanwhile is not waited out', async (t) => {
+  // A node that is there but fails to open (here a plain file: not a tty) keeps the doubling
+  // backoff, so a permanently broken port is not retried in a tight loop nor logged each time.
+  const p = pty(t);
+  writeFileSync(p.gps, '');
+  const warnings: { msg: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+  const src = open(t, p.gps, {
+    silenceMs: 60_000,
+    backoffMinMs: 200,
+    backoffMaxMs: 30_000,
+    presenceCheckMs: 100,
+    log,
+  });
+  // 200 + 400 + 800 + 1600 + 3200 ms of backoff: the next try would be 6.4 s away.
+  while (src.counters.disconnects < 5) await new Promise((r) => setTimeout(r, 50));
+  t.equal(src.counters.absentChecks, 0, 'the path is there: backoff, not presence checks');
+  t.equal(src.state, 'gps disconnected');
+  t.equal(
+    warnings.filter((w) => w.msg === 'gps disconnected').length,
+    1,
+    'five failures for the same reason: one warning',
+  );
+
+  // The broken device is unplugged and a working one plugged in at the same path.
+  rmSync(p.gps);
+  await p.start();
+  const pluggedAt = performance.now();
+  await reach(src, 'connected');
+  const reopenMs = performance.now() - pluggedAt;
+  t.ok(
+    reopenMs < 3000,
+    `reopened ${Math.round(reopenMs)} ms after the replug, not at the end of the 6.4 s backoff`,
   );
 });
 
@@ -232,7 +335,10 @@ t.test('a device that is not there: "gps disconnected", retried, closed cleanly'
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const src = open(t, path.join(dir, 'ttyUSB9'));
   await reach(src, 'gps disconnected');
-  t.match(src.stateDetail, /No such file|ENOENT|cannot open/i);
+  t.match(src.stateDetail, /ttyUSB9 does not exist \(unplugged\?\)/);
+  // Looked for again and again (every presenceCheckMs), never opened: no open failures to count.
+  while (src.counters.absentChecks < 3) await new Promise((r) => setTimeout(r, 50));
+  t.equal(src.counters.disconnects, 0, 'a missing path is not opened');
   const it = src[Symbol.asyncIterator]();
   const next = it.next();
   await src.close();

@@ -30,8 +30,10 @@ export interface SourceCounters extends LineCounters {
   opens: number;
   /** Times the receiver went silent. */
   silences: number;
-  /** Times the port went away or could not be opened. */
+  /** Times the port went away or could not be opened (not counting the checks below). */
   disconnects: number;
+  /** Checks that found no device node at the path, every presenceCheckMs while unplugged. */
+  absentChecks: number;
   /** Sentences dropped because the consumer fell more than the queue limit behind. */
   queueDrops: number;
 }
@@ -54,7 +56,15 @@ export interface NmeaSource extends AsyncIterable<NmeaLine> {
 }
 
 export function newSourceCounters(): SourceCounters {
-  return { ...newLineCounters(), bytes: 0, opens: 0, silences: 0, disconnects: 0, queueDrops: 0 };
+  return {
+    ...newLineCounters(),
+    bytes: 0,
+    opens: 0,
+    silences: 0,
+    disconnects: 0,
+    absentChecks: 0,
+    queueDrops: 0,
+  };
 }
 
 /**
