@@ -3,6 +3,7 @@
 // (the systemd watchdog is fed only while it is).
 import type { Position } from '../shared/fix.js';
 import type { Logger } from '../shared/log.js';
+import { ownIdentity } from '../shared/process-identity.js';
 import { gpsEvents } from './gps/positions.js';
 import type { NmeaSource, SourceCounters, SourceState } from './gps/source.js';
 import type { Outbox } from './outbox/outbox.js';
@@ -25,8 +26,18 @@ export interface GpsState {
 
 export interface AgentState {
   pid: number;
+  /**
+   * Boot id and start time of the process (shared/process-identity.ts): `status` asks whether
+   * that process still runs, so a kill -9 shows at once rather than when the heartbeat is old,
+   * and a pid reused by another process (or from before a reboot) does not count.
+   */
+  bootId?: string | undefined;
+  startTicks?: number | undefined;
   startedAt: number;
-  /** Refreshed every STATE_EVERY_MS while running: status calls the agent stopped when it is old. */
+  /**
+   * Refreshed every STATE_EVERY_MS while running. Old, with the process gone or its liveness
+   * unknown: stopped; old with the process alive: running but not writing its state (a full card).
+   */
   heartbeatAt: number;
   stoppedAt: number | null;
   /** process.memoryUsage() in MB, for status and the bench. */
@@ -78,7 +89,7 @@ export class AgentPipeline {
       rejected: 0,
       lastFixAt: null,
     };
-    this.agent = { pid: process.pid, startedAt: now, heartbeatAt: now, stoppedAt: null };
+    this.agent = { ...ownIdentity(), startedAt: now, heartbeatAt: now, stoppedAt: null };
   }
 
   /** Starts reading and sending; the promise ends when the source ends (a replay) or on stop(). */

@@ -7,6 +7,7 @@
 // Pi that refused to start its agent until someone deleted a file would collect nothing. The lock
 // holds the boot id (Linux) for that, and a live pid counts only if it is a node process.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { bootId } from './process-identity.js';
 
 /** Takes the lock at `path`, or returns the pid of the live process that holds it. */
 export function takePidLock(path: string): { heldBy: number } | undefined {
@@ -25,14 +26,6 @@ export function takePidLock(path: string): { heldBy: number } | undefined {
 
 export function releasePidLock(path: string): void {
   rmSync(path, { force: true });
-}
-
-function bootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Alive, and (where /proc tells) running node: a pid reused by something else is no holder. */

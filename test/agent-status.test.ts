@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { formatStatus, readStatus } from '../agent/commands/status.js';
 import { Outbox } from '../agent/outbox/outbox.js';
+import { ownIdentity, type ProcessIdentity } from '../shared/process-identity.js';
 import { position, T0 } from './helpers/agent-fixes.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -18,11 +19,19 @@ function tmpDb(t: Test): string {
   return join(dir, 'outbox.db');
 }
 
-/** An outbox as a running agent leaves it: 10 fixes, 3 dropped, GPS and Kafka state. */
-function agentFile(db: string, wallNow: number, kafkaConnected: boolean): void {
+/**
+ * An outbox as a running agent leaves it: 10 fixes, 3 dropped, GPS and Kafka state. The agent's
+ * process is this test's (status checks that it runs) unless `identity` says otherwise.
+ */
+function agentFile(
+  db: string,
+  wallNow: number,
+  kafkaConnected: boolean,
+  identity: ProcessIdentity = ownIdentity(),
+): void {
   const ob = new Outbox(db, { maxRows: 7, now: () => wallNow });
   for (let i = 0; i < 10; i++) ob.append('bike-9', position(i));
-  ob.setState('agent', { pid: 4242, startedAt: wallNow - 60_000, heartbeatAt: wallNow, stoppedAt: null });
+  ob.setState('agent', { ...identity, startedAt: wallNow - 60_000, heartbeatAt: wallNow, stoppedAt: null });
   ob.setState('gps', {
     source: '/dev/ttyUSB0',
     state: 'connected',
@@ -51,7 +60,8 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
   const r = readStatus(db, now + 2000);
   t.match(r, {
     running: true,
-    pid: 4242,
+    pid: process.pid,
+    alive: true,
     heartbeatAgeMs: 2000,
     // The newest stored fix (2 s ago) over the GPS state's own lastFixAt (3 s, written every 5 s).
     gps: { state: 'connected', fix: 'fix', lastFixAgeMs: 2000 },
@@ -65,7 +75,7 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
   t.equal(r.backlog.oldestAgeMs, 8000);
   t.match(r.devices[0], { deviceId: 'bike-9', nextSeq: 11, droppedThrough: 3, droppedCount: 3 });
   const text = formatStatus(r);
-  t.match(text, /agent: +running \(pid 4242\)/);
+  t.match(text, new RegExp(`agent: +running \\(pid ${process.pid}\\)\n`));
   t.match(text, /gps: +\/dev\/ttyUSB0: connected, fix; last fix 2 s ago/);
   t.match(text, /kafka: +connected; last ack 3 s ago/);
   t.match(text, /backlog: +7 fixes, \d+ B, oldest 8 s ago/);
@@ -73,14 +83,50 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
   t.match(text, /bike-9: next seq 11, 7 unsent, .*3 dropped through seq 3/);
 });
 
-t.test('an old heartbeat means the agent is not running; Kafka down is unhealthy', async (t) => {
+t.test(
+  'an old heartbeat, with no way to check the process, means not running; Kafka down is unhealthy',
+  async (t) => {
+    const db = tmpDb(t);
+    // A live pid but no start time recorded (an older agent): whose it is now cannot be told.
+    agentFile(db, T0, false, { pid: process.pid });
+    const r = readStatus(db, T0 + 90_000);
+    t.equal(r.alive, null);
+    t.equal(r.running, false);
+    t.equal(r.healthy, false);
+    t.match(formatStatus(r), /agent: +not running \(last seen 90 s ago\)/);
+    t.match(formatStatus(r), /kafka: +disconnected \(4 failed attempts: Connection error/);
+  },
+);
+
+t.test('a live agent whose state is old (a full card): running, unhealthy, and says so', async (t) => {
   const db = tmpDb(t);
-  agentFile(db, T0, false);
+  agentFile(db, T0, true);
   const r = readStatus(db, T0 + 90_000);
-  t.equal(r.running, false);
-  t.equal(r.healthy, false);
-  t.match(formatStatus(r), /agent: +not running \(last seen 90 s ago\)/);
-  t.match(formatStatus(r), /kafka: +disconnected \(4 failed attempts: Connection error/);
+  t.match(r, { running: true, alive: true, heartbeatAgeMs: 90_000, healthy: false });
+  t.match(
+    formatStatus(r),
+    /agent: +running \(pid \d+\), but its state was last written 90 s ago: the outbox cannot be written/,
+  );
+});
+
+t.test("a pid that is someone else's now, or from before a reboot, is not the agent", async (t) => {
+  const me = ownIdentity();
+  t.ok(me.bootId && me.startTicks !== undefined, 'this machine has /proc');
+  const cases: [string, ProcessIdentity][] = [
+    ['the pid reused by a process that started later', { ...me, startTicks: me.startTicks! - 1 }],
+    ['the pid from the boot before a power cut', { ...me, bootId: '00000000-0000-4000-8000-000000000000' }],
+  ];
+  for (const [what, identity] of cases) {
+    const db = tmpDb(t);
+    agentFile(db, Date.now(), true, identity);
+    const r = readStatus(db);
+    t.match(
+      r,
+      { alive: false, running: false, healthy: false },
+      `${what}: not running, heartbeat fresh or not`,
+    );
+    t.ok(r.heartbeatAgeMs! < 15_000, 'though its heartbeat is fresh');
+  }
 });
 
 t.test('a GPS that says fix but sends no position (junk, a wrong baud rate) is unhealthy', async (t) => {
@@ -89,7 +135,12 @@ t.test('a GPS that says fix but sends no position (junk, a wrong baud rate) is u
   agentFile(db, now, true);
   // The agent runs (heartbeat fresh), Kafka is connected, the last position is 42 s old.
   const ob = new Outbox(db, { now: () => now + 41_000 });
-  ob.setState('agent', { pid: 4242, startedAt: now - 60_000, heartbeatAt: now + 41_000, stoppedAt: null });
+  ob.setState('agent', {
+    ...ownIdentity(),
+    startedAt: now - 60_000,
+    heartbeatAt: now + 41_000,
+    stoppedAt: null,
+  });
   ob.flush();
   ob.db.close();
   const r = readStatus(db, now + 42_000);

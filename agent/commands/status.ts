@@ -2,6 +2,7 @@
 // while the service runs): GPS state, age of the last fix, backlog, Kafka link, drops.
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../shared/config.js';
+import { isAlive } from '../../shared/process-identity.js';
 import { agentSpec } from '../config.js';
 import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
 import { OutboxOpenError, openOutboxDb } from '../outbox/schema.js';
@@ -21,7 +22,10 @@ options:
   --json       one JSON object instead of text
   -h, --help   this text`;
 
-/** The agent counts as stopped when its heartbeat is older than this. */
+/**
+ * A heartbeat older than this is a stopped agent when it cannot be told whether its process runs
+ * (no /proc, a state from an agent without a recorded start time), and an unhealthy one otherwise.
+ */
 const STALE_MS = STATE_EVERY_MS * 3;
 /**
  * "fix" with no new fix for longer than this is no fix: the GPS state changes only on a no-fix
@@ -35,6 +39,8 @@ export interface StatusReport {
   db: string;
   running: boolean;
   pid: number | null;
+  /** Whether that process is still the agent that wrote the state; null: cannot tell (see running). */
+  alive: boolean | null;
   memory: AgentState['memory'] | null;
   heartbeatAgeMs: number | null;
   gps: (GpsState & { lastFixAgeMs: number | null }) | null;
@@ -61,8 +67,11 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
     });
     const agent = state['agent']?.value as AgentState | undefined;
     const heartbeatAgeMs = agent ? now - agent.heartbeatAt : null;
-    const running =
-      !!agent && agent.stoppedAt === null && heartbeatAgeMs !== null && heartbeatAgeMs < STALE_MS;
+    const fresh = heartbeatAgeMs !== null && heartbeatAgeMs < STALE_MS;
+    // The process itself is the better witness: the heartbeat said "running" for 15 s after a
+    // kill -9. The heartbeat decides only when the process cannot be checked.
+    const alive = agent && agent.stoppedAt === null ? (isAlive(agent) ?? null) : null;
+    const running = !!agent && agent.stoppedAt === null && (alive ?? fresh);
     const gps = state['gps']?.value as GpsState | undefined;
     const kafka = state['kafka']?.value as (SenderState & { stats?: SenderStats }) | undefined;
     const ages = devices.map((d) => d.oldestPendingAgeMs).filter((a): a is number => a !== null);
@@ -70,6 +79,7 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       db,
       running,
       pid: agent?.pid ?? null,
+      alive,
       memory: agent?.memory ?? null,
       heartbeatAgeMs,
       // The newest fix stored is the better witness than the GPS state's own lastFixAt, which is
@@ -97,7 +107,7 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
     };
     const fixNow =
       gps?.fix === 'fix' && report.gps!.lastFixAgeMs !== null && report.gps!.lastFixAgeMs <= FIX_STALE_MS;
-    report.healthy = running && fixNow && kafka?.connected === true;
+    report.healthy = running && fresh && fixNow && kafka?.connected === true;
     return report;
   } finally {
     conn.close();
@@ -119,6 +129,12 @@ function age(ms: number | null): string {
   return `${(s / 86_400).toFixed(1)} days ago`;
 }
 
+/** A live agent whose state is old cannot write its outbox (or hangs): what is shown is old too. */
+function staleNote(r: StatusReport): string {
+  if (r.heartbeatAgeMs === null || r.heartbeatAgeMs < STALE_MS) return '';
+  return `, but its state was last written ${age(r.heartbeatAgeMs)}: the outbox cannot be written, or the agent hangs`;
+}
+
 function bytes(n: number): string {
   if (n < 10_000) return `${n} B`;
   if (n < 10_000_000) return `${(n / 1000).toFixed(1)} kB`;
@@ -127,7 +143,7 @@ function bytes(n: number): string {
 
 export function formatStatus(r: StatusReport): string {
   const lines = [
-    `agent:    ${r.running ? `running (pid ${r.pid}${r.memory ? `, ${r.memory.rssMb} MB RSS` : ''})` : r.pid === null ? 'never ran on this file' : `not running (last seen ${age(r.heartbeatAgeMs)})`}`,
+    `agent:    ${r.running ? `running (pid ${r.pid}${r.memory ? `, ${r.memory.rssMb} MB RSS` : ''})${staleNote(r)}` : r.pid === null ? 'never ran on this file' : `not running (last seen ${age(r.heartbeatAgeMs)})`}`,
   ];
   if (r.gps) {
     lines.push(
