@@ -7,14 +7,15 @@ import { agentSpec } from '../config.js';
 import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
 import { OutboxOpenError, openOutboxDb } from '../outbox/schema.js';
 import { type AgentState, type GpsState, STATE_EVERY_MS } from '../pipeline.js';
-import type { SenderState, SenderStats } from '../sender/sender.js';
+import type { DiskState, SenderState, SenderStats } from '../sender/sender.js';
 import { type Command, parseCommandArgs } from './command.js';
 
 const help = `usage: npm run agent -- status [--db PATH] [--json]
 
 Shows the running agent's state from its outbox file: whether it runs, the GPS (port state,
-fix or not, age of the last fix), the backlog (rows, bytes, age of the oldest), the Kafka link
-and the fixes dropped because the outbox was full. Exit code 0 when the agent runs, GPS has a fix
+fix or not, age of the last fix), the backlog (rows, bytes, age of the oldest), the Kafka link,
+the outbox's own failures (the local disk, told apart from Kafka's) and the fixes dropped because
+the outbox was full. Exit code 0 when the agent runs, GPS has a fix
 and Kafka is connected; 1 otherwise (so it can serve as a health check); 2 on a usage error.
 
 options:
@@ -44,7 +45,10 @@ export interface StatusReport {
   memory: AgentState['memory'] | null;
   heartbeatAgeMs: number | null;
   gps: (GpsState & { lastFixAgeMs: number | null }) | null;
-  kafka: (SenderState & { stats?: SenderStats; lastAckAgeMs: number | null }) | null;
+  /** The Kafka link alone: a local disk failure is in `disk`, not here. */
+  kafka: (Omit<SenderState, 'disk'> & { stats?: SenderStats; lastAckAgeMs: number | null }) | null;
+  /** The outbox (local disk) as the sender met it; null: never failed, or an agent that did not say. */
+  disk: (DiskState & { lastErrorAgeMs: number | null }) | null;
   devices: (DeviceStats & { lastFixAgeMs: number | null; oldestPendingAgeMs: number | null })[];
   backlog: { rows: number; bytes: number; oldestAgeMs: number | null };
   dropped: { count: number };
@@ -94,8 +98,15 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
           }
         : null,
       kafka: kafka
-        ? { ...kafka, lastAckAgeMs: kafka.lastAckAt === null ? null : now - kafka.lastAckAt }
+        ? { ...kafkaLink(kafka), lastAckAgeMs: kafka.lastAckAt === null ? null : now - kafka.lastAckAt }
         : null,
+      disk:
+        kafka?.disk && kafka.disk.failures > 0
+          ? {
+              ...kafka.disk,
+              lastErrorAgeMs: kafka.disk.lastErrorAt === null ? null : now - kafka.disk.lastErrorAt,
+            }
+          : null,
       devices,
       backlog: {
         rows: devices.reduce((n, d) => n + d.pendingRows, 0),
@@ -112,6 +123,12 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
   } finally {
     conn.close();
   }
+}
+
+/** The sender's state without its disk part, which is reported on its own. */
+function kafkaLink<T extends { disk?: unknown }>(s: T): Omit<T, 'disk'> {
+  const { disk: _, ...link } = s;
+  return link;
 }
 
 /** The smallest of the ages known, or null. */
@@ -166,6 +183,14 @@ export function formatStatus(r: StatusReport): string {
       `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${age(k.lastAckAgeMs)}`,
     );
   } else lines.push('kafka:    unknown');
+  if (r.disk) {
+    const d = r.disk;
+    lines.push(
+      d.error !== null
+        ? `disk:     the outbox fails (${d.failures} failures): ${d.error}`
+        : `disk:     ok; the outbox failed ${d.failures} times, last ${age(d.lastErrorAgeMs)}: ${d.lastError}`,
+    );
+  }
   lines.push(
     `backlog:  ${r.backlog.rows} fixes, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
   );

@@ -9,6 +9,10 @@
 // Why a new producer after a failed send: kafkajs numbers the batches of an idempotent producer.
 // If it gives up on a batch whose fate is unknown, a later batch must not reuse its numbers (the
 // broker could take it for a duplicate and drop it); a new producer id starts a fresh numbering.
+//
+// The outbox failing under the sender (a full card when deleting acknowledged rows) is not a
+// Kafka failure: it is kept apart (state.disk, its own log line, a shorter retry), and the
+// producer and the Kafka link state are left as they are (outbox-io.ts).
 import {
   CompressionTypes,
   Kafka,
@@ -23,6 +27,7 @@ import type { Outbox, PendingFix } from '../outbox/outbox.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { countingSocketFactory } from './counting-socket.js';
 import { kafkaLogCreator } from './kafka-log.js';
+import { OutboxIoError, outboxIo } from './outbox-io.js';
 
 /**
  * Backlog rows per produce request. Not more: kafkajs groups a request's messages by partition
@@ -35,6 +40,11 @@ export const DEFAULT_BATCH_SIZE = 5000;
  * max.message.bytes, 1 MiB by default); half of that leaves room for record headers and keys.
  */
 export const MAX_BATCH_BYTES = 512 * 1024;
+/**
+ * Longest wait between tries of a failing outbox: each try is one local commit, cheap, and the
+ * acknowledged rows it deletes should not wait a network-sized backoff once the card has room.
+ */
+const DISK_RETRY_CAP_MS = 5000;
 
 export interface SenderOptions {
   outbox: Outbox;
@@ -60,6 +70,23 @@ export interface SenderState {
   lastError: string | null;
   /** Failed attempts in a row. */
   attempt: number;
+  /**
+   * The outbox (the local disk) as the sender met it, apart from Kafka: deleting acknowledged
+   * rows or reading the backlog failed (a full card). Absent in states written by older agents.
+   */
+  disk?: DiskState;
+}
+
+export interface DiskState {
+  /** The current failure; null once an outbox operation of the sender works again. */
+  error: string | null;
+  /** Wall clock of the first failure of the current run of failures. */
+  since: number | null;
+  /** The last failure, kept after recovery so `status` can tell what happened. */
+  lastError: string | null;
+  lastErrorAt: number | null;
+  /** Failed outbox operations since start. */
+  failures: number;
 }
 
 /**
@@ -86,13 +113,16 @@ export class Sender {
     drainBytes: 0,
     drainRequests: 0,
   };
-  private stateValue: SenderState = {
+  private stateValue: SenderState & { disk: DiskState } = {
     connected: false,
     since: Date.now(),
     lastAckAt: null,
     lastError: null,
     attempt: 0,
+    disk: { error: null, since: null, lastError: null, lastErrorAt: null, failures: 0 },
   };
+  /** Failed outbox operations in a row: the delay before the next try. */
+  private diskAttempt = 0;
   /** Wall clock of the last loop step (a round, a wait or a backoff ending): the watchdog's pulse. */
   lastProgressAt = Date.now();
   private readonly kafka: Kafka;
@@ -128,7 +158,7 @@ export class Sender {
   }
 
   get state(): SenderState {
-    return { ...this.stateValue };
+    return { ...this.stateValue, disk: { ...this.stateValue.disk } };
   }
 
   /** Called on every connected/disconnected change (and on each new failure while offline). */
@@ -163,10 +193,19 @@ export class Sender {
       try {
         const producer = await this.connectedProducer();
         const sent = await this.round(producer);
-        if (this.stateValue.attempt > 0 || !this.stateValue.connected) this.setConnected(true, null);
+        this.kafkaAnswered();
+        if (this.stateValue.disk.error !== null) this.setDisk(null);
         if (!sent) await this.waitForWork(1000);
       } catch (e) {
         if (this.stopping) break;
+        if (e instanceof OutboxIoError) {
+          // The card, not Kafka: keep the producer (it is fine, and what Kafka acknowledged stays
+          // acknowledged in the outbox's memory), and try the outbox again soon.
+          this.setDisk(e.message);
+          const delay = backoffDelay(this.diskAttempt++, { ...this.backoff, capMs: DISK_RETRY_CAP_MS });
+          await this.waitForWork(delay, false);
+          continue;
+        }
         await this.dropProducer();
         const delay = backoffDelay(this.stateValue.attempt, this.backoff);
         this.setConnected(false, errorText(e));
@@ -180,9 +219,15 @@ export class Sender {
   private async round(producer: Producer): Promise<boolean> {
     const { outbox } = this.opts;
     this.dirty = false;
-    const newest = outbox.newestUnsent();
+    // After a failure, commit the deletes Kafka acknowledged before anything else: the round
+    // would otherwise find nothing new to send and call the card fine while they still wait.
+    if (this.stateValue.disk.error !== null) outboxIo(() => outbox.flush());
+    const newest = outboxIo(() => outbox.newestUnsent());
     if (newest.length > 0) await this.send(producer, newest, 'live');
-    const backlog = capBytes(outbox.oldestUnsent(this.batchSize), MAX_BATCH_BYTES);
+    const backlog = capBytes(
+      outboxIo(() => outbox.oldestUnsent(this.batchSize)),
+      MAX_BATCH_BYTES,
+    );
     if (backlog.length > 0) await this.send(producer, backlog, 'drain');
     return newest.length + backlog.length > 0;
   }
@@ -199,8 +244,10 @@ export class Sender {
       // A lone live fix gains nothing from gzip (its header costs more than it saves).
       compression: rows.length >= 8 ? CompressionTypes.GZIP : CompressionTypes.None,
     });
-    this.opts.outbox.markSent(rows);
     this.stateValue.lastAckAt = Date.now();
+    // Kafka answered, whatever the outbox does next.
+    this.kafkaAnswered();
+    outboxIo(() => this.opts.outbox.markSent(rows));
     if (kind === 'live') this.stats.liveFixes += rows.length;
     else this.stats.drainFixes += rows.length;
   }
@@ -229,6 +276,37 @@ export class Sender {
     const p = this.producer;
     this.producer = null;
     if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private kafkaAnswered(): void {
+    if (this.stateValue.attempt > 0 || !this.stateValue.connected) this.setConnected(true, null);
+  }
+
+  /** The outbox failed (`error`) or works again (null): one line for each change, not per retry. */
+  private setDisk(error: string | null): void {
+    const d = this.stateValue.disk;
+    if (error === null) {
+      this.opts.log.info(
+        { failedSince: d.since, attempts: this.diskAttempt },
+        'sender: the outbox is writable again',
+      );
+      d.error = null;
+      d.since = null;
+      this.diskAttempt = 0;
+    } else {
+      if (d.error === null) {
+        d.since = Date.now();
+        this.opts.log.error(
+          { err: error },
+          'sender: the outbox failed (local disk, not Kafka): what Kafka acknowledged stays acknowledged and is deleted once the outbox works',
+        );
+      }
+      d.error = error;
+      d.lastError = error;
+      d.lastErrorAt = Date.now();
+      d.failures++;
+    }
+    for (const l of this.listeners) l(this.state);
   }
 
   private setConnected(connected: boolean, error: string | null): void {
