@@ -308,3 +308,50 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a backlog of thousands of bad fixes in one batch is dead-lettered in requests under the size limit',
+  async (t) => {
+    const k = await startTestBroker();
+    const { store, cleanup } = await backends[0]!.open();
+    const metrics = createIngestMetrics();
+    await k.createTopic(TOPIC, 1);
+    const { group, producer } = await fixStoreWithDlq(k, store, metrics, 1000);
+    t.teardown(async () => {
+      await group.stop();
+      await producer.disconnect();
+      await k.stop();
+      await store.close();
+      await cleanup();
+    });
+    // An older agent draining its outbox after a GPS week rollover: 5,000 fixes dated 1024 weeks
+    // back in one produce request, then good ones. With our headers, one DLQ request for all of
+    // them is ~1.5 MB, over the broker's 1 MiB limit: refused, the group crashed on it forever.
+    const back = Date.now() - 1024 * 7 * 86_400_000;
+    const bad = Array.from({ length: 5000 }, (_, i) =>
+      makeFix('old-agent', i + 1, { time: back + i * 1000 }),
+    );
+    await k.producer.send({
+      topic: TOPIC,
+      messages: bad.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+    });
+    const good = [5001, 5002, 5003].map((s) => makeFix('old-agent', s));
+    await k.producer.send({
+      topic: TOPIC,
+      messages: good.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+    });
+    await waitFor(
+      async () => ((await committed(k.admin, 'fix-store', TOPIC)).get(0) === 5003 ? true : undefined),
+      100,
+    );
+    const [dlq] = await k.admin.fetchTopicOffsets(DLQ);
+    t.equal(Number(dlq?.high), 5000, 'every bad record is in the DLQ, once');
+    t.same(
+      (await store.track('old-agent', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+      [5001, 5002, 5003],
+    );
+    const device = (await store.devices()).find((d) => d.deviceId === 'old-agent')!;
+    t.same([device.rejected, device.missing], [5000, 0], 'the refused seqs are rejected, none missing');
+    t.equal((await metrics.sinkErrors.get()).values.length, 0);
+  },
+);

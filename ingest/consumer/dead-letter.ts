@@ -72,18 +72,67 @@ export class DeadLetterQueue {
     });
   }
 
-  /** Resolves once the DLQ records are acknowledged by all in-sync replicas. */
+  /**
+   * Resolves once the DLQ records are acknowledged by all in-sync replicas. Sent in requests of
+   * at most MAX_REQUEST_BYTES, in order: a backlog of bad fixes (an old agent draining 5,000
+   * fixes dated by a week rollover) is one Kafka batch here, and as one produce request it was
+   * over the broker's message size limit (Kafka's default is 1 MiB), refused for good, and the
+   * group crashed on it again and again, never committing.
+   */
   async send(records: DeadRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.ready();
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: records.map((d) => ({
-        key: d.message.key,
-        value: d.message.value,
-        headers: deadLetterHeaders(d),
-      })),
-    });
+    const messages = records.map((d) => deadLetterMessage(d));
+    for (const chunk of bySize(messages)) {
+      await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+    }
   }
+}
+
+/** Largest produce request the DLQ sends, well under Kafka's default 1 MiB message size limit. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+/** A bad record's value beyond this many bytes is cut (it is no fix: a fix is ~44 bytes). */
+export const MAX_VALUE_BYTES = 64 * 1024;
+/** What a record costs in a request besides its key, value and headers (a generous bound). */
+const RECORD_OVERHEAD = 64;
+
+type DlqMessage = { key: Buffer | null; value: Buffer | null; headers: IHeaders };
+
+/**
+ * The record as dead-lettered. A value too big to go anywhere with our headers added (a
+ * topic configured for larger messages than the DLQ's) keeps its first MAX_VALUE_BYTES and says
+ * how long it was, so the DLQ can always take it and the partition keeps moving.
+ */
+function deadLetterMessage(d: DeadRecord): DlqMessage {
+  const headers = deadLetterHeaders(d);
+  let value = d.message.value;
+  if (value && value.length > MAX_VALUE_BYTES) {
+    headers['x-dlq-value-truncated-from'] = String(value.length);
+    value = value.subarray(0, MAX_VALUE_BYTES);
+  }
+  return { key: d.message.key, value, headers };
+}
+
+function sizeOf(m: DlqMessage): number {
+  let n = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  for (const [k, v] of Object.entries(m.headers))
+    n += k.length + (v === undefined ? 0 : String(v).length) + 8;
+  return n;
+}
+
+/** Consecutive runs of messages whose sizes add up to at most MAX_REQUEST_BYTES (at least one each). */
+export function* bySize<M extends DlqMessage>(messages: readonly M[]): Generator<M[]> {
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = sizeOf(m);
+    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(m);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }

@@ -99,6 +99,15 @@ export interface GroupState {
   flushFailing?: FlushFailing;
 }
 
+/** Bad records logged one by one per batch; the rest are summed up in one line. */
+const BAD_LINES_PER_BATCH = 5;
+
+const countBy = <T>(items: readonly T[], key: (t: T) => string): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+};
+
 /** The bad records that named their device and seq, as the sink records them. */
 const rejectedSeqs = (bad: readonly DeadRecord[]): RejectedSeq[] =>
   bad.flatMap((b) => (b.identity ? [{ ...b.identity, reason: b.reason }] : []));
@@ -207,11 +216,26 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     m.consumedFixes.inc(labels, batch.messages.length);
     const work: Promise<void>[] = [buffer.add(good)];
     if (bad.length > 0) {
-      for (const b of bad) {
-        m.dlqRecords.inc({ ...labels, reason: reasonClass(b.reason) });
+      for (const b of bad) m.dlqRecords.inc({ ...labels, reason: reasonClass(b.reason) });
+      // A line per record, up to a few a batch: a backlog of thousands of bad fixes wrote a line
+      // each, every time a failing batch came again (20 MB of log in a minute). The DLQ
+      // headers and the counter keep every one; the summary says how many more and which offsets.
+      for (const b of bad.slice(0, BAD_LINES_PER_BATCH)) {
         log.warn(
           { partition: b.partition, offset: b.message.offset, reason: b.reason, dlq: !!o.deadLetter },
           'bad fix record',
+        );
+      }
+      if (bad.length > BAD_LINES_PER_BATCH) {
+        log.warn(
+          {
+            partition: batch.partition,
+            more: bad.length - BAD_LINES_PER_BATCH,
+            lastOffset: bad[bad.length - 1]!.message.offset,
+            reasons: countBy(bad.slice(BAD_LINES_PER_BATCH), (b) => reasonClass(b.reason)),
+            dlq: !!o.deadLetter,
+          },
+          'more bad fix records in this batch',
         );
       }
       if (o.deadLetter) work.push(o.deadLetter.send(bad));
