@@ -64,3 +64,35 @@ t.test('an answer that disagrees with the counters falls back to a full scan', a
   t.equal(stats.fullScans, 2, 'rescanned');
   t.same(r, [[5, 5]], 'the rows decide');
 });
+
+t.test('a device with thousands of gaps is refilled in one query, and stays exact', async (t) => {
+  // Every other seq stored (a receiver whose every other fix is refused): 5,000 gaps.
+  const stored = new Set<number>();
+  for (let s = 1; s <= 10_000; s += 2) stored.add(s);
+  let queries = 0;
+  const { src: inner } = source(stored);
+  const src: SeqSource = {
+    allGaps: (d, m) => inner.allGaps(d, m),
+    seqsBetween: (d, a, b) => {
+      queries++;
+      return inner.seqsBetween(d, a, b);
+    },
+  };
+  const cache = new GapCache();
+  t.equal((await cache.ranges(src, 'd', 9999, stored.size)).length, 4999);
+  // Backlog fills 100 of the gaps, new fixes arrive above.
+  for (let s = 2; s <= 200; s += 2) stored.add(s);
+  stored.add(10_001);
+  stored.add(10_003);
+  const ranges = await cache.ranges(src, 'd', 10_003, stored.size);
+  t.equal(queries, 2, 'one query for the known gaps, one for the seqs above them');
+  t.equal(ranges.length, 4999 - 100 + 2);
+  t.same(ranges.slice(0, 2), [
+    [202, 202],
+    [204, 204],
+  ]);
+  t.same(ranges.slice(-2), [
+    [10_000, 10_000],
+    [10_002, 10_002],
+  ]);
+});

@@ -211,7 +211,7 @@ for (const backend of backends) {
         { deviceId: 'refused', seq: 3, reason },
         { deviceId: 'refused', seq: 6, reason: 'lat 95 is outside -90..90' },
         { deviceId: 'refused', seq: 6, reason: 'the same seq twice in one call' },
-        // Above the stored max: not a gap yet, and must not make one.
+        // Above the stored max: received all the same, so 8 is missing and 9 rejected.
         { deviceId: 'refused', seq: 9, reason },
       ];
       t.equal(await store.writeRejected(batch), 3, 'three new (device, seq) pairs');
@@ -222,8 +222,10 @@ for (const backend of backends) {
         { from: 3, to: 3, lost: false, rejected: true },
         { from: 5, to: 5, lost: false, rejected: false },
         { from: 6, to: 6, lost: false, rejected: true },
+        { from: 8, to: 8, lost: false, rejected: false },
+        { from: 9, to: 9, lost: false, rejected: true },
       ]);
-      t.same([d.missing, d.lost, d.rejected, d.maxSeq], [1, 0, 2, 7], 'seq 9 is above the stored max');
+      t.same([d.missing, d.lost, d.rejected, d.maxSeq], [2, 0, 3, 7], 'seq 9, above the stored max, counts');
       // Later fixes pass seq 9; the device then reports 1..5 dropped: 5 is lost, 3 stays rejected.
       await store.writeFixes([makeFix('refused', 10, { droppedThrough: 5, time: T0 + 10_000 })]);
       d = await look();
@@ -235,6 +237,12 @@ for (const backend of backends) {
         { from: 9, to: 9, lost: false, rejected: true },
       ]);
       t.same([d.missing, d.lost, d.rejected], [1, 1, 3]);
+      // A device whose every fix was refused has no last fix to list, but the gauges count it.
+      const before = await store.gapTotals();
+      await store.writeRejected([1, 2, 3].map((seq) => ({ deviceId: 'all-refused', seq, reason })));
+      t.notOk((await store.devices()).some((x) => x.deviceId === 'all-refused'), 'not listed');
+      const after = await store.gapTotals();
+      t.same([after.rejected - before.rejected, after.missing - before.missing], [3, 0]);
       // A rejected seq that is stored after all (sent again valid) is no gap of any kind.
       await store.writeFixes([makeFix('refused', 9)]);
       t.same((await look()).rejected, 2);

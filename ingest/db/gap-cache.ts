@@ -35,6 +35,32 @@ function without(a: number, b: number, stored: number[]): SeqRange[] {
   return out;
 }
 
+/**
+ * Above this many known gaps, what filled them is read in one query over their whole span instead
+ * of one query a gap: a device with every other fix refused has tens of thousands of gaps, and a
+ * query each (a round trip each on PostgreSQL) cost seconds a look.
+ */
+const ONE_QUERY_FROM_GAPS = 16;
+
+/** The known gaps minus the seqs stored in them since. */
+async function refill(src: SeqSource, deviceId: string, gaps: readonly SeqRange[]): Promise<SeqRange[]> {
+  const out: SeqRange[] = [];
+  if (gaps.length <= ONE_QUERY_FROM_GAPS) {
+    for (const [a, b] of gaps) out.push(...without(a, b, await src.seqsBetween(deviceId, a, b)));
+    return out;
+  }
+  const stored = await src.seqsBetween(deviceId, gaps[0]![0], gaps[gaps.length - 1]![1]);
+  let i = 0;
+  for (const [a, b] of gaps) {
+    while (i < stored.length && stored[i]! < a) i++;
+    const inside: number[] = [];
+    while (i < stored.length && stored[i]! <= b) inside.push(stored[i++]!);
+    if (inside.length === 0) out.push([a, b]);
+    else out.push(...without(a, b, inside));
+  }
+  return out;
+}
+
 export class GapCache {
   private readonly entries = new Map<string, Entry>();
 
@@ -48,14 +74,11 @@ export class GapCache {
     } else if (cached && cached.maxSeq === maxSeq && cached.fixCount === fixCount) {
       ranges = cached.ranges;
     } else if (cached && cached.maxSeq <= maxSeq) {
-      ranges = [];
-      for (const [a, b] of cached.ranges) {
-        ranges.push(...without(a, b, await src.seqsBetween(deviceId, a, b)));
-      }
+      ranges = await refill(src, deviceId, cached.ranges);
       if (maxSeq > cached.maxSeq) {
-        ranges.push(
-          ...without(cached.maxSeq + 1, maxSeq, await src.seqsBetween(deviceId, cached.maxSeq + 1, maxSeq)),
-        );
+        const above = await src.seqsBetween(deviceId, cached.maxSeq + 1, maxSeq);
+        // A loop, not push(...): a backlog can open tens of thousands of gaps at once.
+        for (const r of without(cached.maxSeq + 1, maxSeq, above)) ranges.push(r);
       }
       if (total(ranges) !== missing) ranges = undefined;
     }

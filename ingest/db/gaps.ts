@@ -16,6 +16,17 @@ export const GAP_SQL = `SELECT seq + 1 AS from_seq, next_seq - 1 AS to_seq FROM 
   FROM (SELECT 0 AS seq UNION ALL SELECT seq FROM fixes WHERE device_id = $1 AND seq <= $2) s
 ) t WHERE next_seq > seq + 1 ORDER BY seq`;
 
+/**
+ * The devices the gap gauges look at: those whose counters say some seq is not stored, and those
+ * with seqs the cloud rejected (above their highest stored seq, or with none stored at all: a
+ * receiver whose every fix was refused is counted too, with zeros for what it lacks).
+ */
+export const GAP_DEVICES_SQL = `SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count
+UNION
+SELECT r.device_id, COALESCE(d.dropped_through, 0), COALESCE(d.max_seq, 0), COALESCE(d.fix_count, 0)
+  FROM rejected_devices r LEFT JOIN devices d ON d.device_id = r.device_id
+ORDER BY device_id`;
+
 export const SEQS_BETWEEN_SQL =
   'SELECT seq FROM fixes WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq';
 
@@ -74,12 +85,18 @@ export class GapReport {
     private readonly rejected: RejectedSource,
   ) {}
 
-  /** Gaps of each device, in the order given (one read of the rejected counts for all). */
+  /**
+   * Gaps of each device, in the order given (one read of the rejected counts for all). A seq
+   * the cloud rejected above the highest stored one counts as received, as a stored one does:
+   * the seqs up to it are gaps too (rejected, or missing between).
+   */
   async of(devices: readonly DeviceCounters[]): Promise<GapSummary[]> {
     await this.rejectedCache.refresh(this.rejected);
     const out: GapSummary[] = [];
     for (const d of devices) {
-      const ranges = await this.gapCache.ranges(this.seqs, d.deviceId, d.maxSeq, d.fixCount);
+      let ranges = await this.gapCache.ranges(this.seqs, d.deviceId, d.maxSeq, d.fixCount);
+      const top = this.rejectedCache.top(d.deviceId);
+      if (top > d.maxSeq) ranges = [...ranges, [d.maxSeq + 1, top]];
       out.push(summarizeGaps(ranges, d.droppedThrough, this.rejectedCache.ranges(d.deviceId)));
     }
     return out;

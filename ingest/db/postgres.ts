@@ -14,7 +14,7 @@ import { applyTripsTx, type StateWrite, type TripTx } from '../trips/apply.js';
 import { type Checkpoints, checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
-import { GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
+import { GAP_DEVICES_SQL, GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
 import {
@@ -337,9 +337,7 @@ export class PostgresStore implements Store {
       dropped_through: string;
       max_seq: string;
       fix_count: string;
-    }>(
-      'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
-    );
+    }>(GAP_DEVICES_SQL);
     return this.gapReport.totals(
       devs.rows.map((d) => ({
         deviceId: d.device_id,

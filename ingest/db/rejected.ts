@@ -49,6 +49,17 @@ export function countByDevice(inserted: readonly { deviceId: string }[]): [strin
 export class RejectedCache {
   private readonly entries = new Map<string, { count: number; ranges: SeqRange[] }>();
 
+  /** Devices with rejected seqs, as of the last refresh. */
+  devices(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /** The device's highest rejected seq (0 when none). */
+  top(deviceId: string): number {
+    const r = this.entries.get(deviceId)?.ranges;
+    return r && r.length > 0 ? r[r.length - 1]![1] : 0;
+  }
+
   /** Reloads the devices whose count changed since the last refresh. */
   async refresh(src: RejectedSource): Promise<void> {
     const counts = await src.counts();
@@ -64,6 +75,18 @@ export class RejectedCache {
   }
 }
 
+/** Index of the first range whose end is >= seq (ranges ascending and apart), or length. */
+function firstEndingFrom(ranges: readonly SeqRange[], seq: number): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid]![1] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Splits a missing range [from, to] into its rejected parts and the rest, in order. */
 export function splitRejected(
   from: number,
@@ -72,8 +95,10 @@ export function splitRejected(
 ): { from: number; to: number; rejected: boolean }[] {
   const out: { from: number; to: number; rejected: boolean }[] = [];
   let at = from;
-  for (const [a, b] of rejected) {
-    if (b < at) continue;
+  // From the first range that ends at or after `from`: a device with 50,000 separate rejected
+  // seqs has as many gaps, and scanning from the start for each took seconds a look.
+  for (let i = firstEndingFrom(rejected, from); i < rejected.length; i++) {
+    const [a, b] = rejected[i]!;
     if (a > to) break;
     if (a > at) out.push({ from: at, to: a - 1, rejected: false });
     const end = Math.min(b, to);

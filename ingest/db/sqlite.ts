@@ -21,7 +21,14 @@ import {
   TRACK_SQL,
   UPSERT_MINUTE_SQL,
 } from './fix-minutes.js';
-import { type DeviceCounters, GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
+import {
+  type DeviceCounters,
+  GAP_DEVICES_SQL,
+  GAP_SQL,
+  GapReport,
+  SEQS_BETWEEN_SQL,
+  toRanges,
+} from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
 import {
@@ -147,9 +154,7 @@ export class SqliteStore implements Store {
          FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
          ORDER BY d.device_id`,
       ),
-      gapDevices: db.prepare(
-        'SELECT device_id, dropped_through, max_seq, fix_count FROM devices WHERE max_seq > fix_count ORDER BY device_id',
-      ),
+      gapDevices: db.prepare(GAP_DEVICES_SQL),
       gaps: db.prepare(GAP_SQL.replace('$1', '?').replace('$2', '?')),
       insertRejected: db.prepare(
         `INSERT INTO rejected_seqs (device_id, seq, reason, rejected_at) VALUES (?, ?, ?, ?)
