@@ -76,6 +76,12 @@ t.test('kill -9: status says "not running" at once, with the heartbeat still fre
   );
   t.match(after, { alive: false, running: false, healthy: false });
   t.match(formatStatus(after), /agent: +not running \(last seen \d+ s ago\)/);
+  t.match(
+    formatStatus(after),
+    /\nkafka: .*\[when it stopped, \d+ s ago\]\n/,
+    'its last state is said to be old',
+  );
+  t.match(formatStatus(after), /\ngps: .*\[when it stopped, \d+ s ago\]\n/);
 });
 
 t.test('kill -9 of an agent whose parent does not reap it (a zombie): not running either', async (t) => {

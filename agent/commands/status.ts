@@ -191,6 +191,12 @@ export function formatStatus(r: StatusReport): string {
         : `disk:     ok; the outbox failed ${d.failures} times, last ${age(d.lastErrorAgeMs)}: ${d.lastError}`,
     );
   }
+  // A stopped agent's gps, kafka and disk lines are what it last wrote, not what is true now:
+  // "kafka: connected" 16 s after a kill -9 read as if it still were.
+  if (!r.running && r.pid !== null) {
+    const when = ` [when it stopped, ${age(r.heartbeatAgeMs)}]`;
+    for (let i = 1; i < lines.length; i++) if (/^(gps|kafka|disk): /.test(lines[i]!)) lines[i] += when;
+  }
   lines.push(
     `backlog:  ${r.backlog.rows} fixes, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
   );
