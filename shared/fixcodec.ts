@@ -15,8 +15,10 @@
 //   then, each only when its flag is set, in this order:
 //   zvarint alt (cm) | uvarint speed (cm/s) | u16le course (0.01 deg) | uvarint hdop (0.01)
 //   | u8 sats | u8 quality | uvarint droppedThrough (version 2 only)
+
+import { DeviceIds, hashBytes } from './device-ids.js';
 import type { Fix, FixMode } from './fix.js';
-import { MIN_TIME_MS, validateFix } from './fixvalidate.js';
+import { MIN_TIME_MS, validateDeviceId, validateFix, validateFixFields } from './fixvalidate.js';
 import { MAX_VARINT_BYTES, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
 
 export const CURRENT_VERSION = 2;
@@ -114,24 +116,63 @@ export function decodeFix(input: Uint8Array): Fix {
   const flags = r.u8('flags');
   const unknown = flags & ~(KNOWN_FLAGS[version] ?? 0);
   if (unknown) throw new FixDecodeError(`unknown flag bits 0x${unknown.toString(16)} for version ${version}`);
-  const mode = r.u8('mode');
+  const mode = r.u8('mode') as FixMode;
   const seq = r.uvarint('seq');
   const time = r.uvarint('time');
   const lat = r.i32('lat') / 1e7;
   const lon = r.i32('lon') / 1e7;
   const idLen = r.u8('deviceId length');
-  const deviceId = r.utf8(idLen, 'deviceId');
-  const fix: Fix = { deviceId, seq, time, lat, lon, mode: mode as FixMode };
+  const idStart = r.take(idLen, 'deviceId');
+  const idEnd = idStart + idLen;
+  // An id seen valid before is taken as it is (device-ids.ts); a new one is decoded and checked
+  // here, and its problem, if any, reported below where validateFix would report it (first).
+  const idHash = hashBytes(buf, idStart, idEnd);
+  let deviceId = knownIds.get(idHash, buf, idStart, idEnd);
+  let idProblem: string | null = null;
+  if (deviceId === undefined) {
+    deviceId = utf8At(buf, idStart, idEnd, 'deviceId');
+    idProblem = validateDeviceId(deviceId);
+    if (idProblem === null) knownIds.set(idHash, buf, idStart, idEnd, deviceId);
+  }
+  // A fix with every optional field but droppedThrough (the usual one) is made whole in one
+  // literal: adding the fields one by one moves each object through six shapes and gives it a
+  // second allocation for the fields past its first six. Same fields, same order either way.
+  const fix: Fix =
+    (flags & ALL_OPTIONAL) === ALL_OPTIONAL
+      ? {
+          deviceId,
+          seq,
+          time,
+          lat,
+          lon,
+          mode,
+          alt: r.zigzag('alt') / 100,
+          speed: r.uvarint('speed') / 100,
+          course: r.u16('course') / 100,
+          hdop: r.uvarint('hdop') / 100,
+          sats: r.u8('sats'),
+          quality: r.u8('quality'),
+        }
+      : readOptional({ deviceId, seq, time, lat, lon, mode }, flags, r);
+  if (flags & FLAG_DROPPED) fix.droppedThrough = r.uvarint('droppedThrough');
+  if (r.remaining() > 0) throw new FixDecodeError(`${r.remaining()} trailing bytes after the record`);
+  // validateFix(fix), from its two parts.
+  const problem = idProblem ?? validateFixFields(fix);
+  if (problem) throw new FixDecodeError(problem, idProblem === null ? identityOf(fix) : undefined);
+  return fix;
+}
+
+const ALL_OPTIONAL = FLAG_ALT | FLAG_SPEED | FLAG_COURSE | FLAG_HDOP | FLAG_SATS | FLAG_QUALITY;
+const knownIds = new DeviceIds();
+
+/** The optional fields before droppedThrough that `flags` says are present, in record order. */
+function readOptional(fix: Fix, flags: number, r: Cursor): Fix {
   if (flags & FLAG_ALT) fix.alt = r.zigzag('alt') / 100;
   if (flags & FLAG_SPEED) fix.speed = r.uvarint('speed') / 100;
   if (flags & FLAG_COURSE) fix.course = r.u16('course') / 100;
   if (flags & FLAG_HDOP) fix.hdop = r.uvarint('hdop') / 100;
   if (flags & FLAG_SATS) fix.sats = r.u8('sats');
   if (flags & FLAG_QUALITY) fix.quality = r.u8('quality');
-  if (flags & FLAG_DROPPED) fix.droppedThrough = r.uvarint('droppedThrough');
-  if (r.remaining() > 0) throw new FixDecodeError(`${r.remaining()} trailing bytes after the record`);
-  const problem = validateFix(fix);
-  if (problem) throw new FixDecodeError(problem, identityOf(fix));
   return fix;
 }
 
@@ -140,6 +181,27 @@ function identityOf(fix: Fix): FixIdentity | undefined {
   const { deviceId, seq } = fix;
   const probe: Fix = { deviceId, seq, time: MIN_TIME_MS, lat: 0, lon: 0, mode: 3 };
   return validateFix(probe) === null ? { deviceId, seq } : undefined;
+}
+
+/**
+ * buf[start, end) as a strictly valid UTF-8 string. Device ids are nearly always ASCII, which is
+ * valid UTF-8 and reads byte for byte as latin1: that path skips the strict decoder and the
+ * subarray it needs.
+ */
+function utf8At(buf: Buffer, start: number, end: number, field: string): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return buf.toString('latin1', start, end);
+  try {
+    return utf8Strict.decode(buf.subarray(start, end));
+  } catch {
+    throw new FixDecodeError(`${field} is not valid UTF-8`);
+  }
 }
 
 /** Size in bytes of the encoded fix, without encoding it (for budgeting cellular bytes). */
@@ -183,29 +245,12 @@ class Cursor {
     this.o += 4;
     return v;
   }
-  /**
-   * A strictly valid UTF-8 string. Device ids are nearly always ASCII, which is valid UTF-8 and
-   * reads byte for byte as latin1: that path skips the strict decoder and the subarray it needs
-   * (the ingest decodes every fix it consumes, so this is on its hottest path).
-   */
-  utf8(n: number, field: string): string {
+  /** Skips n bytes of `field`; returns where they start. */
+  take(n: number, field: string): number {
     this.need(n, field);
     const start = this.o;
-    const end = start + n;
-    this.o = end;
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (this.buf[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return this.buf.toString('latin1', start, end);
-    try {
-      return utf8Strict.decode(this.buf.subarray(start, end));
-    } catch {
-      throw new FixDecodeError(`${field} is not valid UTF-8`);
-    }
+    this.o += n;
+    return start;
   }
   uvarint(field: string): number {
     return this.varint(field, false);

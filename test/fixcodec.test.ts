@@ -229,3 +229,21 @@ t.test('version 1 records (before droppedThrough) are still accepted', async (t)
   withV2Flag[1] = withV2Flag[1]! | 0x40;
   rejects(t, withV2Flag, /unknown flag bits 0x40 for version 1/);
 });
+
+t.test(
+  'device ids the decoder has seen before (shared/device-ids.ts) decode as the first time',
+  async (t) => {
+    // Same length, one byte apart; an id with a problem is refused every time, never remembered.
+    const ids = ['rider-0001', 'rider-0002', 'rider-0001', 'räder-001', 'rider-0002', 'räder-001'];
+    for (const deviceId of ids) t.equal(decodeFix(encodeFix({ ...full, deviceId })).deviceId, deviceId);
+    const withSpace = Buffer.from(encodeFix({ ...full, deviceId: 'rider-0001' }));
+    const at = withSpace.indexOf('rider-0001');
+    withSpace[at + 9] = 0x20; // 'rider-000 ': ends with a space
+    for (let i = 0; i < 2; i++) rejects(t, withSpace, /deviceId starts or ends with a space/);
+    t.equal(decodeFix(encodeFix({ ...full, deviceId: 'rider-0001' })).deviceId, 'rider-0001');
+    // A record whose id is known but whose other fields are not valid is still refused.
+    const lat91 = Buffer.from(encodeFix({ ...full, deviceId: 'rider-0001' }));
+    lat91.writeInt32LE(910_000_000, 3 + 3 + 6);
+    rejects(t, lat91, /lat 91 is outside -90..90/);
+  },
+);
