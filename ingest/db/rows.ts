@@ -93,11 +93,36 @@ export function deviceDeltas(inserted: Iterable<Fix>): DeviceDelta[] {
   return [...m.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
 }
 
-/** Fixes sorted by (device, seq): every transaction takes row locks in this order, so none deadlock. */
+/**
+ * Fixes sorted by (device, seq): every transaction takes row locks in this order, so none deadlock.
+ * Stable: fixes equal in both keep their order (a duplicate's first copy first).
+ *
+ * The same order as a stable sort on (device, seq), without comparing strings n log n times (a
+ * flush is 20,000 fixes of a few hundred devices): grouped by device in arrival order, the devices
+ * sorted, and each device's fixes sorted by seq only when they are not in order already, which
+ * they are as a partition delivers them.
+ */
 export function sortedFixes(fixes: readonly Fix[]): Fix[] {
-  return [...fixes].sort((a, b) =>
-    a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.seq - b.seq,
-  );
+  const byDevice = new Map<string, Fix[]>();
+  for (const f of fixes) {
+    const group = byDevice.get(f.deviceId);
+    if (group) group.push(f);
+    else byDevice.set(f.deviceId, [f]);
+  }
+  // The default sort compares UTF-16 code units, as < does.
+  const ids = [...byDevice.keys()].sort();
+  const out: Fix[] = [];
+  for (const id of ids) {
+    const group = byDevice.get(id)!;
+    if (!inSeqOrder(group)) group.sort((a, b) => a.seq - b.seq);
+    for (const f of group) out.push(f);
+  }
+  return out;
+}
+
+function inSeqOrder(fixes: readonly Fix[]): boolean {
+  for (let i = 1; i < fixes.length; i++) if (fixes[i]!.seq < fixes[i - 1]!.seq) return false;
+  return true;
 }
 
 /** Duplicates within one batch (a producer retry) are dropped before insert: first one wins. */
