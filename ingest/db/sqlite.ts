@@ -40,6 +40,7 @@ import {
   storedReason,
 } from './rejected.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
+import { SqliteFixRows } from './sqlite-fix-rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
 
@@ -129,11 +130,7 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.db;
     return {
-      insertFix: db.prepare(
-        `INSERT INTO fixes (device_id, seq, time, lat, lon, alt, speed, course, hdop, sats, mode, quality,
-           dropped_through, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (device_id, seq) DO NOTHING`,
-      ),
+      fixRows: new SqliteFixRows(db),
       upsertDevice: db.prepare(
         `INSERT INTO devices (device_id, max_seq, fix_count, dropped_through, last_time, last_seq, last_seen)
          VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -205,30 +202,10 @@ export class SqliteStore implements Store {
   /** Inserts without its own transaction; returns the fixes that were new. */
   private insert(fixes: readonly Fix[]): Fix[] {
     const now = Date.now();
-    const inserted: Fix[] = [];
-    const st = this.s.insertFix;
     // A fix twice in one batch (a producer retry) conflicts with its first copy, inserted just
     // before it (sortedFixes is stable): first one wins, as uniqueFixes() does for PostgreSQL,
     // without the extra pass and array (~3% of the write path).
-    for (const f of sortedFixes(fixes)) {
-      const r = st.run(
-        f.deviceId,
-        f.seq,
-        f.time,
-        f.lat,
-        f.lon,
-        f.alt ?? null,
-        f.speed ?? null,
-        f.course ?? null,
-        f.hdop ?? null,
-        f.sats ?? null,
-        f.mode,
-        f.quality ?? null,
-        f.droppedThrough ?? null,
-        now,
-      );
-      if (r.changes > 0) inserted.push(f);
-    }
+    const inserted = this.s.fixRows.insert(sortedFixes(fixes), now);
     for (const d of deviceDeltas(inserted)) this.upsertDevice(d, now);
     const m = this.s.upsertMinute;
     for (const s of minuteSpans(inserted)) m.run(s.deviceId, s.minute, s.minSeq, s.maxSeq);
