@@ -240,7 +240,10 @@ for (const backend of backends) {
       // A device whose every fix was refused has no last fix to list, but the gauges count it.
       const before = await store.gapTotals();
       await store.writeRejected([1, 2, 3].map((seq) => ({ deviceId: 'all-refused', seq, reason })));
-      t.notOk((await store.devices()).some((x) => x.deviceId === 'all-refused'), 'not listed');
+      t.notOk(
+        (await store.devices()).some((x) => x.deviceId === 'all-refused'),
+        'not listed',
+      );
       const after = await store.gapTotals();
       t.same([after.rejected - before.rejected, after.missing - before.missing], [3, 0]);
       // A rejected seq that is stored after all (sent again valid) is no gap of any kind.
