@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DeadLetterQueue } from '../ingest/consumer/dead-letter.js';
 import { runGroup } from '../ingest/consumer/runner.js';
 import type { Store } from '../ingest/db/store.js';
@@ -146,6 +146,23 @@ async function fixStoreWithDlq(
   return { group, producer };
 }
 
+/** A broker with a one-partition topic and the fix-store group on a SQLite store, torn down after t. */
+async function fixStoreOnSqlite(t: Test, flushRows: number) {
+  const k = await startTestBroker();
+  const { store, cleanup } = await backends[0]!.open();
+  const metrics = createIngestMetrics();
+  await k.createTopic(TOPIC, 1);
+  const { group, producer } = await fixStoreWithDlq(k, store, metrics, flushRows);
+  t.teardown(async () => {
+    await group.stop();
+    await producer.disconnect();
+    await k.stop();
+    await store.close();
+    await cleanup();
+  });
+  return { k, store, metrics };
+}
+
 /** The encoder refuses a NUL in the device id, so a producer that has one is made by hand. */
 function withNulInDeviceId(record: Buffer): Buffer {
   const b = Buffer.from(record);
@@ -223,18 +240,7 @@ t.test(
 t.test(
   'a fix dated far ahead of the clock or decades behind it (receiver date errors) is dead-lettered, not stored',
   async (t) => {
-    const k = await startTestBroker();
-    const { store, cleanup } = await backends[0]!.open();
-    const metrics = createIngestMetrics();
-    await k.createTopic(TOPIC, 1);
-    const { group, producer } = await fixStoreWithDlq(k, store, metrics, 100);
-    t.teardown(async () => {
-      await group.stop();
-      await producer.disconnect();
-      await k.stop();
-      await store.close();
-      await cleanup();
-    });
+    const { k, store, metrics } = await fixStoreOnSqlite(t, 100);
     const now = Date.now();
     // Kept, the 2100 one would be the device's newest by GNSS time for 74 years: the live view
     // would never show the real fixes after it.
@@ -312,18 +318,7 @@ t.test(
 t.test(
   'a backlog of thousands of bad fixes in one batch is dead-lettered in requests under the size limit',
   async (t) => {
-    const k = await startTestBroker();
-    const { store, cleanup } = await backends[0]!.open();
-    const metrics = createIngestMetrics();
-    await k.createTopic(TOPIC, 1);
-    const { group, producer } = await fixStoreWithDlq(k, store, metrics, 1000);
-    t.teardown(async () => {
-      await group.stop();
-      await producer.disconnect();
-      await k.stop();
-      await store.close();
-      await cleanup();
-    });
+    const { k, store, metrics } = await fixStoreOnSqlite(t, 1000);
     // An older agent draining its outbox after a GPS week rollover: 5,000 fixes dated 1024 weeks
     // back in one produce request, then good ones. With our headers, one DLQ request for all of
     // them is ~1.5 MB, over the broker's 1 MiB limit: refused, the group crashed on it forever.
