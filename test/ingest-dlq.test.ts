@@ -147,8 +147,12 @@ async function fixStoreWithDlq(
 }
 
 /** A broker with a one-partition topic and the fix-store group on a SQLite store, torn down after t. */
-async function fixStoreOnSqlite(t: Test, flushRows: number) {
-  const k = await startTestBroker();
+async function fixStoreOnSqlite(
+  t: Test,
+  flushRows: number,
+  broker?: Awaited<ReturnType<typeof startTestBroker>>,
+) {
+  const k = broker ?? (await startTestBroker());
   const { store, cleanup } = await backends[0]!.open();
   const metrics = createIngestMetrics();
   await k.createTopic(TOPIC, 1);
@@ -348,5 +352,51 @@ t.test(
     const device = (await store.devices()).find((d) => d.deviceId === 'old-agent')!;
     t.same([device.rejected, device.missing], [5000, 0], 'the refused seqs are rejected, none missing');
     t.equal((await metrics.sinkErrors.get()).values.length, 0);
+  },
+);
+
+t.test(
+  'a DLQ topic with a small max.message.bytes, and a record with huge headers, still take every bad record',
+  async (t) => {
+    const k = await startTestBroker();
+    // Created before the group does: 10,000 bytes, far below our 256 KiB requests.
+    await k.admin.createTopics({
+      topics: [
+        { topic: DLQ, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '10000' }] },
+      ],
+      waitForLeaders: true,
+    });
+    const { store } = await fixStoreOnSqlite(t, 1000, k);
+    const back = Date.now() - 1024 * 7 * 86_400_000;
+    const bad = Array.from({ length: 2000 }, (_, i) =>
+      makeFix('old-agent', i + 1, { time: back + i * 1000 }),
+    );
+    await k.producer.send({
+      topic: TOPIC,
+      messages: [
+        ...bad.map((f) => ({ partition: 0, key: f.deviceId, value: encodeFix(f) })),
+        // Headers of 300 KB: the source topic takes it, no DLQ request with them can be 10,000 bytes.
+        { partition: 0, key: 'junk', value: Buffer.from('x'), headers: { big: Buffer.alloc(300_000, 0x61) } },
+        { partition: 0, key: 'old-agent', value: encodeFix(makeFix('old-agent', 2001)) },
+      ],
+    });
+    await waitFor(
+      async () => ((await committed(k.admin, 'fix-store', TOPIC)).get(0) === 2002 ? true : undefined),
+      100,
+    );
+    const [dlq] = await k.admin.fetchTopicOffsets(DLQ);
+    t.equal(Number(dlq?.high), 2001, 'every bad record is in the DLQ, once');
+    const { stdout } = await run(
+      'kcat',
+      ['-C', '-b', k.address, '-t', DLQ, '-o', '2000', '-c', '1', '-e', '-q', '-f', '%h|%s\\n'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    t.match(stdout, /x-dlq-headers-dropped=1 headers/, 'the huge header is dropped, and said so');
+    t.match(stdout, /x-original-offset=2000/);
+    t.match(stdout, /\|x\n$/, 'the value is kept');
+    t.same(
+      (await store.track('old-agent', 0, Number.MAX_SAFE_INTEGER, 10)).map((f) => f.seq),
+      [2001],
+    );
   },
 );

@@ -5,6 +5,16 @@
 import type { IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import { encodeFix, type FixIdentity } from '../../shared/fixcodec.js';
+import {
+  bare,
+  bounded,
+  bySize,
+  type DlqMessage,
+  HEADERS_DROPPED,
+  headerBytes,
+  isTooLarge,
+  MAX_PRODUCER_HEADER_BYTES,
+} from './dead-letter-size.js';
 
 export const DLQ_REASON_HEADER = 'x-dlq-reason';
 
@@ -20,8 +30,12 @@ export interface DeadRecord {
 
 export function deadLetterHeaders(d: DeadRecord): IHeaders {
   const headers: IHeaders = {};
-  // Keep the producer's own headers, then ours (ours win on a clash).
-  for (const [k, v] of Object.entries(d.message.headers ?? {})) if (v !== undefined) headers[k] = v;
+  // Keep the producer's own headers, then ours (ours win on a clash); headers too big to pass
+  // are dropped, and said so (dead-letter-size.ts).
+  const own = d.message.headers ?? {};
+  if (headerBytes(own) <= MAX_PRODUCER_HEADER_BYTES) {
+    for (const [k, v] of Object.entries(own)) if (v !== undefined) headers[k] = v;
+  } else headers[HEADERS_DROPPED] = `${Object.keys(own).length} headers, ${headerBytes(own)} bytes`;
   headers[DLQ_REASON_HEADER] = d.reason;
   headers['x-original-topic'] = d.topic;
   headers['x-original-partition'] = String(d.partition);
@@ -82,57 +96,30 @@ export class DeadLetterQueue {
   async send(records: DeadRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.ready();
-    const messages = records.map((d) => deadLetterMessage(d));
-    for (const chunk of bySize(messages)) {
+    const messages = records.map((d) => bounded(d.message, deadLetterHeaders(d)));
+    for (const chunk of bySize(messages)) await this.sendFitting(chunk);
+  }
+
+  /**
+   * Sends the chunk. A broker that finds it too large (a DLQ topic whose max.message.bytes is
+   * below our request size) gets halves, down to one record, then that record cut to its bare
+   * minimum: the partition never stalls on a DLQ limit, only on a DLQ whose limit cannot hold
+   * our own headers, which the error then names.
+   */
+  private async sendFitting(chunk: DlqMessage[]): Promise<void> {
+    try {
       await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
+    } catch (e) {
+      if (!isTooLarge(e)) throw e;
+      if (chunk.length > 1) {
+        const mid = chunk.length >> 1;
+        await this.sendFitting(chunk.slice(0, mid));
+        await this.sendFitting(chunk.slice(mid));
+        return;
+      }
+      const smallest = bare(chunk[0]!);
+      if (smallest === chunk[0]) throw e;
+      await this.sendFitting([smallest]);
     }
   }
-}
-
-/** Largest produce request the DLQ sends, well under Kafka's default 1 MiB message size limit. */
-export const MAX_REQUEST_BYTES = 256 * 1024;
-/** A bad record's value beyond this many bytes is cut (it is no fix: a fix is ~44 bytes). */
-export const MAX_VALUE_BYTES = 64 * 1024;
-/** What a record costs in a request besides its key, value and headers (a generous bound). */
-const RECORD_OVERHEAD = 64;
-
-type DlqMessage = { key: Buffer | null; value: Buffer | null; headers: IHeaders };
-
-/**
- * The record as dead-lettered. A value too big to go anywhere with our headers added (a
- * topic configured for larger messages than the DLQ's) keeps its first MAX_VALUE_BYTES and says
- * how long it was, so the DLQ can always take it and the partition keeps moving.
- */
-function deadLetterMessage(d: DeadRecord): DlqMessage {
-  const headers = deadLetterHeaders(d);
-  let value = d.message.value;
-  if (value && value.length > MAX_VALUE_BYTES) {
-    headers['x-dlq-value-truncated-from'] = String(value.length);
-    value = value.subarray(0, MAX_VALUE_BYTES);
-  }
-  return { key: d.message.key, value, headers };
-}
-
-function sizeOf(m: DlqMessage): number {
-  let n = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);
-  for (const [k, v] of Object.entries(m.headers))
-    n += k.length + (v === undefined ? 0 : String(v).length) + 8;
-  return n;
-}
-
-/** Consecutive runs of messages whose sizes add up to at most MAX_REQUEST_BYTES (at least one each). */
-export function* bySize<M extends DlqMessage>(messages: readonly M[]): Generator<M[]> {
-  let chunk: M[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = sizeOf(m);
-    if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(m);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
 }
