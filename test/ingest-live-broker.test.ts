@@ -93,5 +93,15 @@ t.test('live group: broker -> runner -> live view -> SSE, newest by GNSS time', 
       : undefined;
   }, 250);
   t.pass(`offsets committed up to what was consumed (${seq - 13} more fixes sent meanwhile)`);
+
+  // Then traffic stops (riders park for the night): the last fixes' offsets are committed too,
+  // without waiting for a next fix, so the group's lag goes to 0 instead of staying at them.
+  await send(Array.from({ length: 30 }, (_, i) => fix(`parked-${i}`, 1, { time: base + 60_000 })));
+  const last = new Map((await k.admin.fetchTopicOffsets(TOPIC)).map((e) => [e.partition, Number(e.high)]));
+  await waitFor(async () => {
+    const done = await committed(k.admin, 'live', TOPIC);
+    return [...last].every(([p, high]) => high === 0 || done.get(p) === high) ? true : undefined;
+  }, 250);
+  t.pass('with no fix after them, the last offsets are committed all the same');
   client.close();
 });

@@ -18,6 +18,7 @@ import { decodeMessage, reasonClass } from './decode.js';
 import { FlushBuffer } from './flush-buffer.js';
 import type { FlushFailing, FlushHealth } from './flush-health.js';
 import { guardedFlush } from './guarded-flush.js';
+import { IdleCommit } from './idle-commit.js';
 import { describeError } from './kafka-errors.js';
 import type { FixSink } from './sink.js';
 
@@ -182,6 +183,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
 
   const lazyCommit = o.commitIntervalMs !== undefined;
   let committing = false;
+  const idleCommit = new IdleCommit(o.commitIntervalMs ?? 0);
   const catchUp = new CatchUpFlush(() => void buffer.flushNow());
   const eachBatch = async (p: EachBatchPayload) => {
     if (p.batch.messages.length === 0) return;
@@ -259,6 +261,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
         committing = false;
       });
     }
+    if (lazyCommit) idleCommit.arm(p.commitOffsetsIfNecessary);
     if (isRunning()) await heartbeat();
     m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
     // Measured as of the batch's fetch, when `now` was read.
@@ -310,6 +313,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       };
     },
     stop: async () => {
+      idleCommit.cancel();
       catchUp.drain();
       await consumer.disconnect();
       await buffer.flushNow();
