@@ -18,7 +18,7 @@
 
 import { DeviceIds, hashBytes } from './device-ids.js';
 import type { Fix, FixMode } from './fix.js';
-import { MIN_TIME_MS, validateDeviceId, validateFix, validateFixFields } from './fixvalidate.js';
+import { validateDeviceId, validateFix, validateFixFields, validateSeq } from './fixvalidate.js';
 import { MAX_VARINT_BYTES, uvarintSize, writeUvarint, writeZigzag } from './varint.js';
 
 export const CURRENT_VERSION = 2;
@@ -158,7 +158,11 @@ export function decodeFix(input: Uint8Array): Fix {
   if (r.remaining() > 0) throw new FixDecodeError(`${r.remaining()} trailing bytes after the record`);
   // validateFix(fix), from its two parts.
   const problem = idProblem ?? validateFixFields(fix);
-  if (problem) throw new FixDecodeError(problem, idProblem === null ? identityOf(fix) : undefined);
+  if (problem) {
+    // The record names its device and seq when both are valid: the id passed above, the seq here.
+    const named = idProblem === null && validateSeq(seq) === null;
+    throw new FixDecodeError(problem, named ? { deviceId, seq } : undefined);
+  }
   return fix;
 }
 
@@ -174,13 +178,6 @@ function readOptional(fix: Fix, flags: number, r: Cursor): Fix {
   if (flags & FLAG_SATS) fix.sats = r.u8('sats');
   if (flags & FLAG_QUALITY) fix.quality = r.u8('quality');
   return fix;
-}
-
-/** The device id and seq of a fix that failed validation, when those two are valid themselves. */
-function identityOf(fix: Fix): FixIdentity | undefined {
-  const { deviceId, seq } = fix;
-  const probe: Fix = { deviceId, seq, time: MIN_TIME_MS, lat: 0, lon: 0, mode: 3 };
-  return validateFix(probe) === null ? { deviceId, seq } : undefined;
 }
 
 /**

@@ -59,7 +59,7 @@ export function validateDeviceId(id: unknown): string | null {
  */
 export function validateFixFields(fix: Fix): string | null {
   return (
-    range('seq', fix.seq, 1, Number.MAX_SAFE_INTEGER, true) ??
+    validateSeq(fix.seq) ??
     range('time', fix.time, MIN_TIME_MS, MAX_TIME_MS, true) ??
     range('lat', fix.lat, -90, 90) ??
     range('lon', fix.lon, -180, 180) ??
@@ -72,6 +72,11 @@ export function validateFixFields(fix: Fix): string | null {
     optional('quality', fix.quality, 0, 15, true) ??
     optional('droppedThrough', fix.droppedThrough, 1, fix.seq - 1, true)
   );
+}
+
+/** Why a seq is invalid, or null: validateFixFields' first check. */
+export function validateSeq(seq: unknown): string | null {
+  return range('seq', seq, 1, Number.MAX_SAFE_INTEGER, true);
 }
 
 function optional(name: string, v: unknown, min: number, max: number, integer = false): string | null {
