@@ -75,6 +75,21 @@ export interface DeviceCounters {
   droppedThrough: number;
 }
 
+/** A row of GAP_DEVICES_SQL (PostgreSQL gives its bigints as strings). */
+export interface GapDeviceRow {
+  device_id: string;
+  dropped_through: number | string;
+  max_seq: number | string;
+  fix_count: number | string;
+}
+
+export const gapDeviceCounters = (r: GapDeviceRow): DeviceCounters => ({
+  deviceId: r.device_id,
+  maxSeq: Number(r.max_seq),
+  fixCount: Number(r.fix_count),
+  droppedThrough: Number(r.dropped_through),
+});
+
 /** The gap report both stores give: their seq and rejected sources, the caches over them. */
 export class GapReport {
   private readonly gapCache = new GapCache();
@@ -102,7 +117,7 @@ export class GapReport {
     return out;
   }
 
-  /** Totals for the gap gauges over the devices whose counters say they have gaps. */
+  /** Totals for the gap gauges over the devices given (GAP_DEVICES_SQL: with gaps or rejected seqs). */
   async totals(
     devices: readonly DeviceCounters[],
   ): Promise<{ missing: number; lost: number; rejected: number }> {

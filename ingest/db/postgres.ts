@@ -14,7 +14,15 @@ import { applyTripsTx, type StateWrite, type TripTx } from '../trips/apply.js';
 import { type Checkpoints, checkpointsFor } from '../trips/checkpoints.js';
 import { parseRanges } from '../trips/ranges.js';
 import { type StagedTrips, TripStateCache } from '../trips/state-cache.js';
-import { GAP_DEVICES_SQL, GAP_SQL, GapReport, SEQS_BETWEEN_SQL, toRanges } from './gaps.js';
+import {
+  GAP_DEVICES_SQL,
+  GAP_SQL,
+  type GapDeviceRow,
+  GapReport,
+  gapDeviceCounters,
+  SEQS_BETWEEN_SQL,
+  toRanges,
+} from './gaps.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
 import {
@@ -332,20 +340,8 @@ export class PostgresStore implements Store {
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
-    const devs = await this.pool.query<{
-      device_id: string;
-      dropped_through: string;
-      max_seq: string;
-      fix_count: string;
-    }>(GAP_DEVICES_SQL);
-    return this.gapReport.totals(
-      devs.rows.map((d) => ({
-        deviceId: d.device_id,
-        maxSeq: Number(d.max_seq),
-        fixCount: Number(d.fix_count),
-        droppedThrough: Number(d.dropped_through),
-      })),
-    );
+    const devs = await this.pool.query<GapDeviceRow>(GAP_DEVICES_SQL);
+    return this.gapReport.totals(devs.rows.map(gapDeviceCounters));
   }
 
   async ping(): Promise<void> {

@@ -22,10 +22,11 @@ import {
   UPSERT_MINUTE_SQL,
 } from './fix-minutes.js';
 import {
-  type DeviceCounters,
   GAP_DEVICES_SQL,
   GAP_SQL,
+  type GapDeviceRow,
   GapReport,
+  gapDeviceCounters,
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
@@ -43,6 +44,12 @@ import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } fr
 import { SqliteFixRows } from './sqlite-fix-rows.js';
 import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
+
+/**
+ * SQL written for both dialects, with SQLite's `?` for PostgreSQL's `$n`. Only for statements
+ * that use each `$n` once and in order, as the shared ones here do.
+ */
+const positional = (sql: string): string => sql.replace(/\$\d+/g, '?');
 
 interface DeviceRow extends FixRow {
   max_seq: number;
@@ -152,17 +159,15 @@ export class SqliteStore implements Store {
          ORDER BY d.device_id`,
       ),
       gapDevices: db.prepare(GAP_DEVICES_SQL),
-      gaps: db.prepare(GAP_SQL.replace('$1', '?').replace('$2', '?')),
+      gaps: db.prepare(positional(GAP_SQL)),
       insertRejected: db.prepare(
         `INSERT INTO rejected_seqs (device_id, seq, reason, rejected_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (device_id, seq) DO NOTHING`,
       ),
-      addRejectedCount: db.prepare(ADD_REJECTED_COUNT_SQL.replace('$1', '?').replace('$2', '?')),
+      addRejectedCount: db.prepare(positional(ADD_REJECTED_COUNT_SQL)),
       rejectedCounts: db.prepare(REJECTED_COUNTS_SQL).raw(),
-      rejectedSeqs: db.prepare(REJECTED_SEQS_SQL.replace('$1', '?')).pluck(),
-      seqsBetween: db
-        .prepare(SEQS_BETWEEN_SQL.replace('$1', '?').replace('$2', '?').replace('$3', '?'))
-        .pluck(),
+      rejectedSeqs: db.prepare(positional(REJECTED_SEQS_SQL)).pluck(),
+      seqsBetween: db.prepare(positional(SEQS_BETWEEN_SQL)).pluck(),
       getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
       // Only over the version the state was read (or kept) with: changes 0 means someone else wrote it.
       updateState: db.prepare(
@@ -403,22 +408,7 @@ export class SqliteStore implements Store {
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
-    const rows = this.s.gapDevices.all() as {
-      device_id: string;
-      dropped_through: number;
-      max_seq: number;
-      fix_count: number;
-    }[];
-    return this.gapReport.totals(
-      rows.map(
-        (d): DeviceCounters => ({
-          deviceId: d.device_id,
-          maxSeq: d.max_seq,
-          fixCount: d.fix_count,
-          droppedThrough: d.dropped_through,
-        }),
-      ),
-    );
+    return this.gapReport.totals((this.s.gapDevices.all() as GapDeviceRow[]).map(gapDeviceCounters));
   }
 
   async ping(): Promise<void> {
