@@ -18,6 +18,9 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   ]);
   // Seq 4 reached the cloud and was refused (dead-lettered): a gap of its own kind.
   await f.store.writeRejected([{ deviceId: 'rider-parked', seq: 4, reason: 'lat 95 is outside -90..90' }]);
+  // A receiver whose clock is years off: every fix refused, none stored, listed all the same.
+  const offBy20y = 'future time 2046-03-01T00:00:00.000Z: 170000.0 h ahead';
+  await f.store.writeRejected([{ deviceId: 'rider-clock-off', seq: 2, reason: offBy20y }]);
   await f.live.handleBatch([
     fix('rider-parked', 5, { time: now - 26_000, lat: 52.515, lon: 13.39, speed: 0 }),
     // Known to the live view only (as under --groups live): no gap figures exist for it. Older
@@ -53,6 +56,12 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
     'each range named on hover',
   );
   t.match(await parked.locator('td.status').textContent(), /online/);
+  const clockOff = page.locator('tr[data-device="rider-clock-off"]');
+  t.equal(await clockOff.locator('td.pos').textContent(), 'no valid fix', 'no position, and no crash');
+  t.equal(await clockOff.locator('td.pos').getAttribute('title'), `refused: ${offBy20y}`, 'why, on hover');
+  t.match(await clockOff.locator('td.gaps').textContent(), /1 pending.*1 rejected/);
+  t.match(await clockOff.locator('td.gaps').getAttribute('title'), /last refused: seq 2, future time 2046/);
+  t.equal(await clockOff.locator('td.seq').textContent(), '2');
 
   // Lag and DLQ from the metrics.
   await page.locator('#groups tr[data-group="fix-store"] td.lag').waitFor();

@@ -231,6 +231,65 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 }
 
 for (const backend of ['sqlite', 'postgres'] as const) {
+  t.test(`devices: one whose every fix was refused is listed, with why [${backend}]`, async (t) => {
+    // A receiver whose clock is years off: the fix-store group refuses everything it sends, so
+    // the database has no fix of it. Ops must still find it in the list, and see why.
+    let now = Date.now();
+    const f = await serve(t, { now: () => now, offlineAfterMs: 60_000 }, backend);
+    await f.store.writeFixes([fix('rider-1', 1), fix('rider-1', 3)]);
+    const why = 'future time 2046-03-01T00:00:00.000Z: 170000.0 h ahead';
+    await f.store.writeRejected([
+      { deviceId: 'rider-1', seq: 2, reason: 'lat 95 is outside -90..90' },
+      { deviceId: 'clock-off', seq: 1, reason: why },
+      { deviceId: 'clock-off', seq: 3, reason: why },
+    ]);
+    const list = async () => (await f.app.inject({ url: '/api/devices', headers: AUTH })).json().devices;
+    const devices = await list();
+    t.same(
+      devices.map((d: { deviceId: string }) => d.deviceId),
+      ['rider-1', 'clock-off'],
+      'stored devices, then the refused-only one',
+    );
+    const [rider, off] = devices;
+    t.same(
+      [rider.lastRejected.seq, rider.lastRejected.reason, rider.rejected],
+      [2, 'lat 95 is outside -90..90', 1],
+      'a stored device names its last refusal',
+    );
+    t.ok(Math.abs(off.lastSeenMs - Date.now()) < 60_000, 'seen when the refusal was recorded');
+    t.same(
+      { ...off, lastSeen: undefined, lastSeenMs: undefined, lastRejected: { ...off.lastRejected, atMs: 0 } },
+      {
+        deviceId: 'clock-off',
+        status: 'online',
+        lastSeen: undefined,
+        lastSeenMs: undefined,
+        maxSeq: 0,
+        fixCount: 0,
+        droppedThrough: 0,
+        missing: 1,
+        lost: 0,
+        rejected: 2,
+        lastRejected: { seq: 3, reason: why, atMs: 0 },
+        gaps: [
+          { from: 1, to: 1, lost: false, rejected: true },
+          { from: 2, to: 2, lost: false, rejected: false },
+          { from: 3, to: 3, lost: false, rejected: true },
+        ],
+        stored: true,
+      },
+      'no lastFix and no backlogS: nothing valid is known of where it is',
+    );
+    now += 61_000;
+    t.equal((await list())[1].status, 'offline', 'offline once nothing came from it for the threshold');
+    // Once a valid fix of it is stored it is an ordinary device.
+    await f.store.writeFixes([fix('clock-off', 4)]);
+    const after = (await list()).find((d: { deviceId: string }) => d.deviceId === 'clock-off');
+    t.same([after.lastFix.seq, after.rejected, after.missing, after.lastRejected.seq], [4, 2, 1, 3]);
+  });
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
   t.test(`track: ISO or ms bounds, limit, clear 400s [${backend}]`, async (t) => {
     const f = await serve(t, {}, backend);
     const { app } = f;

@@ -226,6 +226,19 @@ for (const backend of backends) {
         { from: 9, to: 9, lost: false, rejected: true },
       ]);
       t.same([d.missing, d.lost, d.rejected, d.maxSeq], [2, 0, 3, 7], 'seq 9, above the stored max, counts');
+      t.same(
+        d.lastRejected && [d.lastRejected.seq, d.lastRejected.reason],
+        [9, reason],
+        'the highest refusal',
+      );
+      t.ok(
+        d.lastRejected!.atMs > Date.now() - 60_000 && d.lastRejected!.atMs <= Date.now(),
+        'when it was refused',
+      );
+      t.notOk(
+        (await store.devices()).find((x) => x.deviceId === 'idem')?.lastRejected,
+        'no refusal, no lastRejected',
+      );
       // Later fixes pass seq 9; the device then reports 1..5 dropped: 5 is lost, 3 stays rejected.
       await store.writeFixes([makeFix('refused', 10, { droppedThrough: 5, time: T0 + 10_000 })]);
       d = await look();
@@ -237,15 +250,46 @@ for (const backend of backends) {
         { from: 9, to: 9, lost: false, rejected: true },
       ]);
       t.same([d.missing, d.lost, d.rejected], [1, 1, 3]);
-      // A device whose every fix was refused has no last fix to list, but the gauges count it.
+      // A device whose every fix was refused has no last fix: it is listed apart, with its gaps
+      // and why, and the gauges count it.
       const before = await store.gapTotals();
-      await store.writeRejected([1, 2, 3].map((seq) => ({ deviceId: 'all-refused', seq, reason })));
+      t.notOk(
+        (await store.refusedDevices()).some((x) => x.deviceId === 'refused'),
+        'a stored device is not',
+      );
+      await store.writeRejected(
+        [1, 2, 3, 5].map((seq) => ({ deviceId: 'all-refused', seq, reason: `refusal of ${seq}` })),
+      );
       t.notOk(
         (await store.devices()).some((x) => x.deviceId === 'all-refused'),
-        'not listed',
+        'not among the devices with a last fix',
       );
+      const refused = (await store.refusedDevices()).filter((x) => x.deviceId === 'all-refused');
+      t.equal(refused.length, 1, 'listed once as refused');
+      t.same(
+        [
+          refused[0]!.lastRejected.seq,
+          refused[0]!.lastRejected.reason,
+          refused[0]!.rejected,
+          refused[0]!.missing,
+        ],
+        [5, 'refusal of 5', 4, 1],
+      );
+      t.same(refused[0]!.gaps, [
+        { from: 1, to: 3, lost: false, rejected: true },
+        { from: 4, to: 4, lost: false, rejected: false },
+        { from: 5, to: 5, lost: false, rejected: true },
+      ]);
       const after = await store.gapTotals();
-      t.same([after.rejected - before.rejected, after.missing - before.missing], [3, 0]);
+      t.same([after.rejected - before.rejected, after.missing - before.missing], [4, 1]);
+      // Once one of its fixes is stored, it is an ordinary device (its refusals kept).
+      await store.writeFixes([makeFix('all-refused', 6)]);
+      t.notOk(
+        (await store.refusedDevices()).some((x) => x.deviceId === 'all-refused'),
+        'no longer refused-only',
+      );
+      const now = (await store.devices()).find((x) => x.deviceId === 'all-refused')!;
+      t.same([now.rejected, now.missing, now.lastRejected?.seq], [4, 1, 5]);
       // A rejected seq that is stored after all (sent again valid) is no gap of any kind.
       await store.writeFixes([makeFix('refused', 9)]);
       t.same((await look()).rejected, 2);

@@ -65,7 +65,9 @@ export class DevicesTable {
       listed.add(d.deviceId);
       const prev = this.devices.get(d.deviceId);
       // Keep a fresher position the live stream already gave us.
-      if (prev?.lastFix && prev.lastFix.time > d.lastFix.time) d.lastFix = prev.lastFix;
+      // (A device whose every fix was refused has none from the list: the stream's, if any.)
+      if (prev?.lastFix && (d.lastFix === undefined || prev.lastFix.time > d.lastFix.time))
+        d.lastFix = prev.lastFix;
       this.seen.heard(d.deviceId, d.lastSeenMs);
       this.devices.set(d.deviceId, d);
     }
@@ -123,7 +125,7 @@ export class DevicesTable {
       const on = this.online(d, now);
       if (on) {
         online++;
-        ages.push(serverNow - d.lastFix.time);
+        if (d.lastFix) ages.push(serverNow - d.lastFix.time);
       }
       const warn = this.needsAttention(d, now);
       if (warn) attention++;
@@ -163,11 +165,22 @@ export class DevicesTable {
       statusC.replaceChildren(el('span', `pill ${on ? 'online' : 'offline'}`, on ? 'online' : 'offline'));
     }
     const f = d.lastFix;
-    setText(ageC, ago(serverNow - f.time));
-    ageC.title = new Date(f.time).toISOString();
-    setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
-    setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
-    setText(seqC, String(Math.max(d.maxSeq ?? 0, f.seq)));
+    const refusal = d.lastRejected;
+    if (f) {
+      setText(ageC, ago(serverNow - f.time));
+      ageC.title = new Date(f.time).toISOString();
+      setText(posC, `${f.lat.toFixed(5)}, ${f.lon.toFixed(5)}`);
+      posC.title = '';
+      setText(speedC, f.speed === undefined ? '–' : `${(f.speed * 3.6).toFixed(0)} km/h`);
+    } else {
+      // Heard from, but every fix it sent was refused: say so, and why, where a position would be.
+      setText(ageC, '–');
+      ageC.title = '';
+      setText(posC, 'no valid fix');
+      posC.title = refusal ? `refused: ${refusal.reason}` : '';
+      setText(speedC, '–');
+    }
+    setText(seqC, String(Math.max(d.maxSeq ?? 0, f?.seq ?? 0, refusal?.seq ?? 0)));
     const gapsKey = `${d.missing}/${d.lost}/${d.rejected}/${d.stored}`;
     if (gapsC.dataset.key !== gapsKey) {
       gapsC.dataset.key = gapsKey;
@@ -179,7 +192,8 @@ export class DevicesTable {
       if (d.stored === false) gapsC.append(el('span', 'dim', 'not stored'));
       else if (d.missing === 0 && d.lost === 0 && !(d.rejected > 0)) gapsC.append(el('span', 'dim', 'none'));
     }
-    gapsC.title = gapTitle(d.gaps ?? []);
+    gapsC.title =
+      gapTitle(d.gaps ?? []) + (refusal ? `\nlast refused: seq ${refusal.seq}, ${refusal.reason}` : '');
     const backlog = d.backlogS > BACKLOG_S ? `${Math.round(d.backlogS)} s behind` : '';
     if (backlogC.dataset.key !== backlog) {
       backlogC.dataset.key = backlog;

@@ -3,8 +3,8 @@
 // rescanning every seq on each look.) Seqs the cloud refused are told apart from the ones still
 // expected (rejected.ts).
 import { GapCache, type SeqRange, type SeqSource } from './gap-cache.js';
-import { RejectedCache, type RejectedSource, splitRejected } from './rejected.js';
-import { MAX_GAPS_LISTED, type SeqGap, splitGap } from './store.js';
+import { type LastRejectedRow, RejectedCache, type RejectedSource, splitRejected } from './rejected.js';
+import { type LastRejected, MAX_GAPS_LISTED, type RefusedDevice, type SeqGap, splitGap } from './store.js';
 
 /**
  * SQL (same text for SQLite and PostgreSQL; `$1` is the device id, `$2` the highest seq to look
@@ -90,6 +90,16 @@ export const gapDeviceCounters = (r: GapDeviceRow): DeviceCounters => ({
   droppedThrough: Number(r.dropped_through),
 });
 
+const lastRejectedOf = (r: LastRejectedRow): LastRejected => ({
+  seq: Number(r.seq),
+  reason: r.reason,
+  atMs: Number(r.rejected_at),
+});
+
+/** LAST_REJECTED_SQL's rows by device id: each device's newest refusal. */
+export const lastRejectedByDevice = (rows: readonly LastRejectedRow[]): Map<string, LastRejected> =>
+  new Map(rows.map((r) => [r.device_id, lastRejectedOf(r)]));
+
 /** The gap report both stores give: their seq and rejected sources, the caches over them. */
 export class GapReport {
   private readonly gapCache = new GapCache();
@@ -115,6 +125,18 @@ export class GapReport {
       out.push(summarizeGaps(ranges, d.droppedThrough, this.rejectedCache.ranges(d.deviceId)));
     }
     return out;
+  }
+
+  /**
+   * The devices of LAST_REJECTED_SQL's rows with no stored fix, with their gaps: nothing stored,
+   * so every seq up to the highest refused one is a gap (refused, or missing between).
+   */
+  async refused(rows: readonly LastRejectedRow[]): Promise<RefusedDevice[]> {
+    const only = rows.filter((r) => Number(r.stored) === 0);
+    const gaps = await this.of(
+      only.map((r) => ({ deviceId: r.device_id, maxSeq: 0, fixCount: 0, droppedThrough: 0 })),
+    );
+    return only.map((r, i) => ({ deviceId: r.device_id, lastRejected: lastRejectedOf(r), ...gaps[i]! }));
   }
 
   /** Totals for the gap gauges over the devices given (GAP_DEVICES_SQL: with gaps or rejected seqs). */

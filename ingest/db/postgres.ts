@@ -20,6 +20,7 @@ import {
   type GapDeviceRow,
   GapReport,
   gapDeviceCounters,
+  lastRejectedByDevice,
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
@@ -28,13 +29,21 @@ import { copyFixes } from './pg-copy.js';
 import {
   ADD_REJECTED_COUNT_SQL,
   countByDevice,
+  LAST_REJECTED_SQL,
+  type LastRejectedRow,
   REJECTED_COUNTS_SQL,
   REJECTED_SEQS_SQL,
   type RejectedSeq,
   storedReason,
 } from './rejected.js';
 import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
-import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
+import {
+  type DeviceSummary,
+  noTripWork,
+  type RefusedDevice,
+  type Store,
+  type TripApplyResult,
+} from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -329,14 +338,24 @@ export class PostgresStore implements Store {
       droppedThrough: Number(row.d_dropped),
     }));
     const gaps = await this.gapReport.of(counters);
+    const lastRejected = lastRejectedByDevice(await this.lastRejectedRows());
     return r.rows.map(
       (row, i): DeviceSummary => ({
         ...counters[i]!,
         lastFix: rowToFix(row),
         lastSeenMs: Number(row.last_seen),
         ...gaps[i]!,
+        lastRejected: lastRejected.get(row.device_id),
       }),
     );
+  }
+
+  async refusedDevices(): Promise<RefusedDevice[]> {
+    return this.gapReport.refused(await this.lastRejectedRows());
+  }
+
+  private async lastRejectedRows(): Promise<LastRejectedRow[]> {
+    return (await this.pool.query<LastRejectedRow>(LAST_REJECTED_SQL)).rows;
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {

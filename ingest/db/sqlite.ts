@@ -27,6 +27,7 @@ import {
   type GapDeviceRow,
   GapReport,
   gapDeviceCounters,
+  lastRejectedByDevice,
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
@@ -35,6 +36,8 @@ import { Mutex } from './mutex.js';
 import {
   ADD_REJECTED_COUNT_SQL,
   countByDevice,
+  LAST_REJECTED_SQL,
+  type LastRejectedRow,
   REJECTED_COUNTS_SQL,
   REJECTED_SEQS_SQL,
   type RejectedSeq,
@@ -42,7 +45,13 @@ import {
 } from './rejected.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { SqliteFixRows } from './sqlite-fix-rows.js';
-import { type DeviceSummary, noTripWork, type Store, type TripApplyResult } from './store.js';
+import {
+  type DeviceSummary,
+  noTripWork,
+  type RefusedDevice,
+  type Store,
+  type TripApplyResult,
+} from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
 
 /**
@@ -167,6 +176,7 @@ export class SqliteStore implements Store {
       addRejectedCount: db.prepare(positional(ADD_REJECTED_COUNT_SQL)),
       rejectedCounts: db.prepare(REJECTED_COUNTS_SQL).raw(),
       rejectedSeqs: db.prepare(positional(REJECTED_SEQS_SQL)).pluck(),
+      lastRejected: db.prepare(LAST_REJECTED_SQL),
       seqsBetween: db.prepare(positional(SEQS_BETWEEN_SQL)).pluck(),
       getCursor: db.prepare('SELECT * FROM trip_state WHERE device_id = ?'),
       // Only over the version the state was read (or kept) with: changes 0 means someone else wrote it.
@@ -388,6 +398,7 @@ export class SqliteStore implements Store {
 
   async devices(): Promise<DeviceSummary[]> {
     const rows = this.s.devices.all() as DeviceRow[];
+    const lastRejected = lastRejectedByDevice(this.s.lastRejected.all() as LastRejectedRow[]);
     const gaps = await this.gapReport.of(
       rows.map((r) => ({
         deviceId: r.device_id,
@@ -404,7 +415,12 @@ export class SqliteStore implements Store {
       fixCount: r.fix_count,
       droppedThrough: r.d_dropped,
       ...gaps[i]!,
+      lastRejected: lastRejected.get(r.device_id),
     }));
+  }
+
+  async refusedDevices(): Promise<RefusedDevice[]> {
+    return this.gapReport.refused(this.s.lastRejected.all() as LastRejectedRow[]);
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {

@@ -37,6 +37,29 @@ export interface DeviceSummary {
   lost: number;
   /** Number of seqs in `gaps` the cloud received and refused (dead-lettered). */
   rejected: number;
+  /** The device's highest refused seq, why and when; absent when none was refused. */
+  lastRejected?: LastRejected;
+}
+
+/** A device's highest seq the cloud refused: why (the dead-letter reason) and when. */
+export interface LastRejected {
+  seq: number;
+  reason: string;
+  /** Wall-clock ms when the fix-store group recorded the refusal. */
+  atMs: number;
+}
+
+/**
+ * A device the cloud heard from but stored nothing of: every fix it sent was refused (a receiver
+ * whose clock is years off, say). Its seqs up to the highest refused are gaps, as for any device.
+ */
+export interface RefusedDevice {
+  deviceId: string;
+  lastRejected: LastRejected;
+  gaps: SeqGap[];
+  missing: number;
+  lost: number;
+  rejected: number;
 }
 
 /** What a trips transaction did: how many fixes extended the running totals, how many days were rebuilt. */
@@ -89,6 +112,8 @@ export interface Store {
   trips(deviceId: string, fromDay?: string, toDay?: string): Promise<TripDay[]>;
   /** Every device with its last fix, last seen time and seq gaps. */
   devices(): Promise<DeviceSummary[]>;
+  /** The devices with refused seqs and no stored fix, by device id (not in devices()). */
+  refusedDevices(): Promise<RefusedDevice[]>;
   /** Totals over all devices for the gap gauges: seqs still expected, lost for good, refused. */
   gapTotals(): Promise<{ missing: number; lost: number; rejected: number }>;
   /** Round trip to the database, for /healthz. Rejects when the database is unreachable. */

@@ -3,8 +3,11 @@
 // runs in another process, not at all (`--groups live`), or has not written them yet; their
 // newest fix and when it arrived is all that is known of them, so they have `stored: false` and
 // no counts or gaps (absent, not zero: nothing says none are missing).
+// Between the two come the devices the database knows only from refused fixes (every fix they
+// sent was dead-lettered): no last fix, seen when the last refusal was recorded, and the reason,
+// so ops can find the receiver whose clock is years off instead of a gauge that counts it.
 import type { Fix } from '../../shared/fix.js';
-import type { DeviceSummary } from '../db/store.js';
+import type { DeviceSummary, RefusedDevice } from '../db/store.js';
 import type { LiveEvent } from '../live/event.js';
 
 export interface DeviceListOptions {
@@ -15,6 +18,7 @@ export interface DeviceListOptions {
 
 export function listDevices(
   rows: readonly DeviceSummary[],
+  refused: readonly RefusedDevice[],
   live: { get(deviceId: string): LiveEvent | undefined; all(): Iterable<LiveEvent> },
   o: DeviceListOptions,
 ) {
@@ -25,7 +29,7 @@ export function listDevices(
   // comes from the schema, so this order is invisible to clients.
   const entry = <D extends { deviceId: string }>(
     d: D,
-    lastFix: Fix,
+    lastFix: Fix | undefined,
     lastSeenMs: number,
     stored: boolean,
   ) => ({
@@ -35,7 +39,7 @@ export function listDevices(
     lastSeenMs,
     lastSeen: new Date(lastSeenMs).toISOString(),
     status: o.now - lastSeenMs <= o.offlineAfterMs ? 'online' : 'offline',
-    backlogS: Math.max(0, (lastSeenMs - lastFix.time) / 1000),
+    backlogS: lastFix === undefined ? undefined : Math.max(0, (lastSeenMs - lastFix.time) / 1000),
   });
   const inDb = new Set<string>();
   const stored = rows.map((d) => {
@@ -45,8 +49,18 @@ export function listDevices(
     const lastFix = l !== undefined && l.fix.time > d.lastFix.time ? l.fix : d.lastFix;
     return entry(d, lastFix, Math.max(d.lastSeenMs, l?.receivedAt ?? 0), true);
   });
+  const refusedOnly = refused.map((d) => {
+    inDb.add(d.deviceId);
+    const l = live.get(d.deviceId);
+    const counts = { maxSeq: 0, fixCount: 0, droppedThrough: 0, ...d };
+    return entry(counts, l?.fix, Math.max(d.lastRejected.atMs, l?.receivedAt ?? 0), true);
+  });
   const liveOnly: LiveEvent[] = [];
   for (const e of live.all()) if (!inDb.has(e.fix.deviceId)) liveOnly.push(e);
   liveOnly.sort((a, b) => (a.fix.deviceId < b.fix.deviceId ? -1 : 1));
-  return [...stored, ...liveOnly.map((e) => entry({ deviceId: e.fix.deviceId }, e.fix, e.receivedAt, false))];
+  return [
+    ...stored,
+    ...refusedOnly,
+    ...liveOnly.map((e) => entry({ deviceId: e.fix.deviceId }, e.fix, e.receivedAt, false)),
+  ];
 }

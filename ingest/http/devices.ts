@@ -10,7 +10,7 @@ import { badRequest } from './errors.js';
 import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
 import { arrayOf, deviceSchema, fixSchema, int, num, objectOf, replies, str } from './schemas.js';
 
-export type DevicesStore = Pick<Store, 'devices' | 'track' | 'trips'>;
+export type DevicesStore = Pick<Store, 'devices' | 'refusedDevices' | 'track' | 'trips'>;
 
 export interface DevicesOptions {
   store: DevicesStore;
@@ -31,12 +31,13 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
     {
       config: { polled: true },
       // Every device: last fix, last seen, online/offline, seq gaps (lost vs still expected);
-      // then those only the live view knows (device-list.ts).
+      // then those whose every fix was refused, and those only the live view knows (device-list.ts).
       schema: { response: replies({ now: int, offlineAfterS: num, devices: arrayOf(deviceSchema) }) },
     },
     async () => {
       const t = now();
-      const devices = listDevices(await store.devices(), live, { now: t, offlineAfterMs });
+      const [stored, refused] = await Promise.all([store.devices(), store.refusedDevices()]);
+      const devices = listDevices(stored, refused, live, { now: t, offlineAfterMs });
       return { now: t, offlineAfterS: offlineAfterMs / 1000, devices };
     },
   );

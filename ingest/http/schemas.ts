@@ -57,7 +57,10 @@ export const gapSchema = objectOf({
 export const deviceSchema = objectOf({
   deviceId: str,
   status: { type: 'string', enum: ['online', 'offline'] },
-  lastFix: fixSchema,
+  lastFix: {
+    ...fixSchema,
+    description: 'the newest fix by GNSS time; absent when every fix the device sent was refused',
+  },
   lastSeen: { type: 'string', description: 'ISO time the cloud last received a fix' },
   lastSeenMs: int,
   /** How far the newest fix trails the time it was received: a device uploading backlog. */
@@ -68,6 +71,14 @@ export const deviceSchema = objectOf({
   missing: { type: 'integer', description: 'seqs not received yet (may still arrive)' },
   lost: { type: 'integer', description: 'seqs the device dropped for good' },
   rejected: { type: 'integer', description: 'seqs received and refused (dead-lettered), never stored' },
+  lastRejected: {
+    ...objectOf({
+      seq: int,
+      reason: { type: 'string', description: 'why it was refused (the dead-letter reason)' },
+      atMs: { type: 'integer', description: 'when the cloud refused it, ms since 1970' },
+    }),
+    description: 'the highest seq the cloud refused; absent when none was',
+  },
   gaps: arrayOf(gapSchema),
   stored: {
     type: 'boolean',
