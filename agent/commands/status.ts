@@ -173,7 +173,7 @@ export function formatStatus(r: StatusReport): string {
     const n = r.gps.nmea;
     if (n) {
       lines.push(
-        `nmea:     ${n.sentences} sentences; skipped ${n.badChecksums} bad checksums, ${n.skippedLines} junk lines (${bytes(n.skippedBytes)}), ${n.overlongLines} overlong; ${n.disconnects} disconnects, ${n.silences} silences`,
+        `nmea:     ${n.sentences} sentences; skipped ${n.badChecksums} bad checksums, ${n.skippedLines} junk lines (${bytes(n.skippedBytes)}), ${n.overlongLines} overlong; ${n.disconnects} disconnects, ${n.failedOpens ?? 0} failed opens, ${n.silences} silences`,
       );
     }
   } else lines.push('gps:      unknown');

@@ -56,6 +56,8 @@ export class SerialSource extends QueueSource {
   private readonly log: Logger | undefined;
   private backoff: number;
   private port: SerialPort | undefined;
+  /** The port whose open succeeded (losing it is a disconnect; failing to open one is not). */
+  private openedPort: SerialPort | undefined;
   private framerInput: NodeJS.WritableStream | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -110,7 +112,7 @@ export class SerialSource extends QueueSource {
     } catch (e) {
       // serialport validates its options synchronously; this runs from a timer, so never throw.
       const why = e instanceof Error ? e.message : String(e);
-      this.counters.disconnects++;
+      this.counters.failedOpens++;
       this.setState('gps disconnected', why);
       this.scheduleReopen(this.backoffMaxMs);
       return;
@@ -131,6 +133,7 @@ export class SerialSource extends QueueSource {
         return;
       }
       this.counters.opens++;
+      this.openedPort = port;
       this.loggedWhy = undefined;
       const framer = createFramer(this.counters, this.log);
       framer.output.on('data', (raw: Buffer) => {
@@ -205,7 +208,8 @@ export class SerialSource extends QueueSource {
   /** The port failed or went away: report, forget it, try again later. */
   private lost(port: SerialPort, why: string): void {
     if (this.port !== port || this.closing) return;
-    this.counters.disconnects++;
+    if (this.openedPort === port) this.counters.disconnects++;
+    else this.counters.failedOpens++;
     this.failedNode = nodeId(this.currentPath);
     this.report(why, this.backoff);
     this.setState('gps disconnected', why);

@@ -30,8 +30,13 @@ export interface SourceCounters extends LineCounters {
   opens: number;
   /** Times the receiver went silent. */
   silences: number;
-  /** Times the port went away or could not be opened (not counting the checks below). */
+  /** Times an open port went away: unplugged, an I/O error, the device node gone. */
   disconnects: number;
+  /**
+   * Open attempts that failed on a path that exists (permissions, busy, not a tty): a port that
+   * will not open is retried with backoff, and each retry is no new cable problem.
+   */
+  failedOpens: number;
   /** Checks that found no device node at the path, every presenceCheckMs while unplugged. */
   absentChecks: number;
   /** Sentences dropped because the consumer fell more than the queue limit behind. */
@@ -62,6 +67,7 @@ export function newSourceCounters(): SourceCounters {
     opens: 0,
     silences: 0,
     disconnects: 0,
+    failedOpens: 0,
     absentChecks: 0,
     queueDrops: 0,
   };
