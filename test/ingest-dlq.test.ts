@@ -319,6 +319,31 @@ t.test(
   },
 );
 
+t.test('a receiver whose every fix is refused is listed as such, with the reason', async (t) => {
+  // Its clock 20 years ahead: nothing of it is stored, and the devices list must still name it.
+  const { k, store } = await fixStoreOnSqlite(t, 100);
+  const ahead = Date.UTC(2046, 2, 1);
+  await k.producer.send({
+    topic: TOPIC,
+    messages: [1, 2, 3].map((seq) => ({
+      partition: 0,
+      key: 'clock-off',
+      value: encodeFix(makeFix('clock-off', seq, { time: ahead + seq * 1000 })),
+    })),
+  });
+  await waitFor(async () => ((await committed(k.admin, 'fix-store', TOPIC)).get(0) === 3 ? true : undefined));
+  t.notOk(
+    (await store.devices()).some((d) => d.deviceId === 'clock-off'),
+    'no fix of it stored',
+  );
+  const [refused] = await store.refusedDevices();
+  t.same(
+    [refused?.deviceId, refused?.rejected, refused?.missing, refused?.lastRejected.seq],
+    ['clock-off', 3, 0, 3],
+  );
+  t.match(refused?.lastRejected.reason, /^future time 2046-03-01T00:00:03\.000Z: [\d.]+ h ahead/);
+});
+
 t.test(
   'a backlog of thousands of bad fixes in one batch is dead-lettered in requests under the size limit',
   async (t) => {
