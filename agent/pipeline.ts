@@ -170,13 +170,17 @@ export class AgentPipeline {
   private async consume(): Promise<void> {
     const { source, log } = this.opts;
     const commitMs = this.opts.commitMs ?? 0;
+    // Sentences read before an unplug can still be in the queue when the source says it is
+    // gone: their fixes are stored all the same, but they say nothing of the receiver now, so
+    // they leave "no fix: gps disconnected" as it is (status flapped fix / no fix after an unplug).
+    const receiverDown = () => source.state === 'silent' || source.state === 'gps disconnected';
     for await (const ev of gpsEvents(source, { log, notBefore: source.notBefore })) {
       if (ev.kind === 'nofix') {
         this.gps.noFixes++;
-        this.setFix(ev.reason);
+        if (!receiverDown()) this.setFix(ev.reason);
         continue;
       }
-      this.setFix('fix');
+      if (!receiverDown()) this.setFix('fix');
       this.uncommitted.push({ position: ev.position, receivedAt: ev.receivedAt });
       if (commitMs <= 0) this.commit();
       else this.commitTimer ??= setTimeout(() => this.commit(), commitMs);
