@@ -1,6 +1,6 @@
 // The fleet simulator: riders that move like riders, and a fleet through the real pipeline.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,9 +8,10 @@ import t, { type Test } from 'tap';
 import { startFleet } from '../agent/sim/fleet.js';
 import { seededRandom } from '../agent/sim/random.js';
 import { DEFAULT_CITY, Rider } from '../agent/sim/rider.js';
-import { captureFixes, fleetTracks } from '../agent/sim/tracks.js';
+import { captureFixes, fleetTracks, MAX_REPLAY_GAP_S, replayTrack } from '../agent/sim/tracks.js';
 import { validateFix } from '../shared/fixvalidate.js';
 import { quietLog, readTopic, testBroker } from './helpers/agent-kafka.js';
+import { writeNmeaTrack } from './helpers/nmea-track.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -79,7 +80,7 @@ t.test('replayed captures: the capture fixes, moved a little per device', async 
   const fixes = captureFixes(FIXTURE);
   t.equal(fixes.length, 59);
   const tracks = fleetTracks(3, 1, DEFAULT_CITY, [FIXTURE]);
-  const p = tracks.map((tr) => tr.next(Date.UTC(2026, 0, 1)));
+  const p = tracks.map((tr) => tr.next(Date.UTC(2026, 0, 1))!);
   for (const x of p) t.ok(metres(x, fixes[0]!) < 2000, 'near the capture');
   t.not(p[0]!.lat, p[1]!.lat, 'devices do not overlap');
   t.equal(p[0]!.time, Date.UTC(2026, 0, 1), 'stamped with the simulated time');
@@ -91,8 +92,8 @@ t.test('replayed captures in the city: moved onto the street grid, motion kept',
   const [track] = fleetTracks(1, 1, DEFAULT_CITY, [FIXTURE], { inCity: true });
   const cityM = DEFAULT_CITY.size * DEFAULT_CITY.blockM;
   const corner = { lat: DEFAULT_CITY.lat0, lon: DEFAULT_CITY.lon0 };
-  const a = track!.next(Date.UTC(2026, 0, 1));
-  const b = track!.next(Date.UTC(2026, 0, 1, 0, 0, 1));
+  const a = track!.next(Date.UTC(2026, 0, 1))!;
+  const b = track!.next(Date.UTC(2026, 0, 1, 0, 0, 1))!;
   t.ok(metres(a, fixes[0]!) > 1_000_000, 'far from where it was captured (Oregon)');
   t.ok(
     metres(a, corner) < cityM * 1.5,
@@ -110,6 +111,68 @@ t.test('replayed captures in the city: moved onto the street grid, motion kept',
     return Math.abs(fLat! - dLat!) < 1e-9 && Math.abs(fLon! - dLon!) < 1e-9;
   });
   t.ok(same, 'the step between two positions is a step of the capture');
+});
+
+/** A capture of 3 fixes, a silence of `silenceS` seconds, then 3 more: its path. */
+function captureWithSilence(t: Test, silenceS: number): string {
+  const dir = tmpDb(t).replace(/sim\.db$/, '');
+  const T = Date.UTC(2026, 0, 1, 10);
+  writeNmeaTrack(join(dir, 'a.nmea'), { epochs: 3, startMs: T });
+  writeNmeaTrack(join(dir, 'b.nmea'), { epochs: 3, startMs: T + (3 + silenceS) * 1000, lat: 52.53 });
+  const file = join(dir, 'silence.nmea');
+  writeFileSync(file, Buffer.concat([readFileSync(join(dir, 'a.nmea')), readFileSync(join(dir, 'b.nmea'))]));
+  return file;
+}
+
+t.test('a replayed capture keeps its silences: no fix for their seconds, not a jump in one', async (t) => {
+  const fixes = captureFixes(captureWithSilence(t, 7));
+  const T = fixes[0]!.time;
+  t.same(
+    fixes.map((f) => (f.time - T) / 1000),
+    [0, 1, 2, 10, 11, 12],
+  );
+  const track = replayTrack(fixes, 0, 0, 0);
+  const got = Array.from({ length: 14 }, (_, k) => track.next(k * 1000));
+  t.same(
+    got.map((p) => (p ? 'fix' : '-')).join(' '),
+    'fix fix fix - - - - - - - fix fix fix fix',
+    'the silence replayed as seconds without a fix; the loop wraps with none',
+  );
+  t.same(got[10]?.lat, fixes[3]!.lat, 'then the fix after the silence');
+  // Stopped and restarted inside the silence: the rest of it, then the fix after it.
+  const mid = replayTrack(fixes, 0, 0, 0);
+  for (let k = 0; k < 5; k++) mid.next(k * 1000);
+  const resumed = replayTrack(fixes, 4, 0, 0);
+  t.ok(resumed.restore(JSON.parse(JSON.stringify(mid.snapshot()))), 'restored from its snapshot');
+  const rest = Array.from({ length: 6 }, (_, k) => resumed.next((5 + k) * 1000));
+  t.same(rest.map((p) => (p ? 'fix' : '-')).join(' '), '- - - - - fix');
+  t.equal(rest[5]?.lat, fixes[3]!.lat);
+  t.ok(resumed.restore({ replayAt: 1 }), 'a snapshot from before waits existed still restores');
+  t.notOk(resumed.restore({ replayAt: 1, wait: -1 }), 'a bad wait is refused');
+  // Hours with the receiver off between two sessions: shortened, so a rider is not gone for hours.
+  const long = replayTrack(captureFixes(captureWithSilence(t, 3600)), 2, 0, 0);
+  long.next(0);
+  let quiet = 0;
+  while (long.next(0) === null) quiet++;
+  t.equal(quiet, MAX_REPLAY_GAP_S - 1, `a 3600 s silence replayed as ${MAX_REPLAY_GAP_S} s`);
+});
+
+t.test('a fleet replaying a capture with a silence stores no fix for it', async (t) => {
+  const broker = await testBroker(t);
+  const fleet = await startFleet({
+    devices: 2,
+    db: tmpDb(t),
+    kafka: { brokers: [broker.address] },
+    topic: 'gps.fixes',
+    log: quietLog,
+    speed: 50,
+    durationS: 13, // one loop of the capture: 6 fixes and 7 silent seconds, from wherever it starts
+    replay: [captureWithSilence(t, 7)],
+  });
+  t.teardown(() => fleet.stop());
+  await fleet.done;
+  t.match(fleet.stats(), { ticks: 13, stored: 12, rejected: 0 });
+  t.equal((await readTopic(broker.address, 'gps.fixes')).length, 12);
 });
 
 t.test('a fleet goes through outbox and sender to the real broker, each device its own seqs', async (t) => {

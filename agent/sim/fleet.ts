@@ -9,6 +9,7 @@
 //   ...
 //   await fleet.stop();
 import type { KafkaConfig } from 'kafkajs';
+import type { Position } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
 import { Outbox, type OutboxOptions, readAgentState } from '../outbox/outbox.js';
 import { Sender, type SenderStats } from '../sender/sender.js';
@@ -122,9 +123,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     // Where each rider is rides along in the tick's transaction now and then (every tick would
     // be ~100 bytes a rider a second), and at stop: a restart carries on from there.
     if (ticks % SAVE_EVERY_TICKS === 0) saveTracks(outbox, deviceIds, tracks);
-    const r = outbox.appendMany(
-      deviceIds.map((deviceId, i) => ({ deviceId, position: tracks[i]!.next(time) })),
-    );
+    const batch: { deviceId: string; position: Position }[] = [];
+    for (const [i, deviceId] of deviceIds.entries()) {
+      const position = tracks[i]!.next(time);
+      if (position) batch.push({ deviceId, position }); // null: a replayed silence, no fix
+    }
+    const r = outbox.appendMany(batch);
     stored += r.stored.length;
     rejected += r.rejected.length;
     for (const x of r.rejected)

@@ -10,7 +10,8 @@ import { type CityGrid, Rider } from './rider.js';
 
 /** One device's source of positions: the next one, stamped with GNSS time `time`. */
 export interface Track {
-  next(time: number): Position;
+  /** The position at `time`, or null: no fix this second (a silence in a replayed capture). */
+  next(time: number): Position | null;
   /** Where the track is, as JSON, so a restarted simulator carries on instead of jumping. */
   snapshot(): unknown;
   /** Carries on from a snapshot of the same kind of track; false when it does not fit. */
@@ -41,20 +42,47 @@ export function captureFixes(file: string): Position[] {
   return out;
 }
 
-/** Plays `fixes` in a loop from `start`, moved by (dLat, dLon), with times replaced by `time`. */
+/**
+ * A capture's silence longer than this is shortened to it when replayed: hours with the receiver
+ * off between two recording sessions would leave a simulated rider offline for hours.
+ */
+export const MAX_REPLAY_GAP_S = 300;
+
+const isWait = (w: unknown): w is number =>
+  typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < MAX_REPLAY_GAP_S;
+
+/**
+ * Plays `fixes` in a loop from `start`, moved by (dLat, dLon), with times replaced by `time`.
+ * The capture's own spacing is kept: after a fix followed by a silence of n seconds (a tunnel,
+ * a cold start, a receiver reporting every 2 s) the next n-1 ticks give no fix, so a replayed
+ * rider goes quiet where the receiver did instead of jumping across the silence in one second.
+ * The loop's wrap back to the first fix is the one step with no wait.
+ */
 export function replayTrack(fixes: readonly Position[], start: number, dLat: number, dLon: number): Track {
   let i = start % fixes.length;
+  /** Ticks left without a fix before fixes[i]. */
+  let wait = 0;
   return {
-    snapshot: () => ({ replayAt: i }),
+    snapshot: () => ({ replayAt: i, wait }),
     restore(s) {
       const at = (s as { replayAt?: unknown } | null)?.replayAt;
       if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= fixes.length) return false;
+      const w = (s as { wait?: unknown }).wait ?? 0; // snapshots from before the wait have none
+      if (!isWait(w)) return false;
       i = at;
+      wait = w;
       return true;
     },
     next(time) {
+      if (wait > 0) {
+        wait--;
+        return null;
+      }
       const p = fixes[i]!;
-      i = (i + 1) % fixes.length;
+      const n = (i + 1) % fixes.length;
+      const gapS = n === 0 ? 1 : Math.round((fixes[n]!.time - p.time) / 1000);
+      wait = Math.min(Math.max(gapS, 1), MAX_REPLAY_GAP_S) - 1;
+      i = n;
       return {
         ...p,
         time,
