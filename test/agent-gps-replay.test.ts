@@ -72,19 +72,39 @@ t.test('replay paces by the file epochs, scaled by --speed', async (t) => {
     const lines = await collect(openReplaySource({ file, speed }));
     return { ms: performance.now() - t0, lines: lines.length };
   };
+  // A timer fires late on a busy machine, never early: every run takes at least the file's time
+  // divided by the speed. The wall time of one run also holds its start-up and any stall of the
+  // process (at load 17 speed 20 once took 831 ms against speed 10's 508: a ratio of 0.61), so
+  // the ratio is taken between the best of alternating rounds, up to five: a machine stalls now
+  // and then, while pacing that ignored the speed would be off in every round.
+  type Run = { ms: number; lines: number };
   const fast = await timed(0);
-  const x20 = await timed(20);
-  const x10 = await timed(10);
-  t.equal(x10.lines, 12);
-  t.equal(x20.lines, 12);
-  t.ok(x10.ms >= 5 * 100 - 5, `speed 10 waited the file's 5 s / 10 (${x10.ms.toFixed(0)} ms)`);
-  t.ok(x20.ms >= 5 * 50 - 5, `speed 20 waited the file's 5 s / 20 (${x20.ms.toFixed(0)} ms)`);
-  const ratio = x10.ms / x20.ms;
+  const x20: Run[] = [];
+  const x10: Run[] = [];
+  const best = (rs: Run[]) => Math.min(...rs.map((r) => r.ms));
+  const ratio = () => best(x10) / best(x20);
+  do {
+    x20.push(await timed(20));
+    x10.push(await timed(10));
+  } while (x20.length < 5 && !(ratio() > 1.4 && ratio() < 2.6));
+  const ms = (rs: Run[]) => rs.map((r) => r.ms.toFixed(0)).join(', ');
   t.ok(
-    ratio > 1.4 && ratio < 2.6,
-    `speed 10 takes about twice as long as speed 20 (ratio ${ratio.toFixed(2)})`,
+    [...x10, ...x20].every((r) => r.lines === 12),
+    'every paced run yields all 12 lines',
   );
-  t.ok(fast.ms < x20.ms, `speed 0 does not wait (${fast.ms.toFixed(0)} ms)`);
+  t.ok(
+    x10.every((r) => r.ms >= 5 * 100 - 5),
+    `speed 10 waited the file's 5 s / 10 (${ms(x10)} ms)`,
+  );
+  t.ok(
+    x20.every((r) => r.ms >= 5 * 50 - 5),
+    `speed 20 waited the file's 5 s / 20 (${ms(x20)} ms)`,
+  );
+  t.ok(
+    ratio() > 1.4 && ratio() < 2.6,
+    `speed 10 takes about twice as long as speed 20 (best runs: ratio ${ratio().toFixed(2)}, ${x20.length} rounds)`,
+  );
+  t.ok(fast.ms < best(x20), `speed 0 does not wait (${fast.ms.toFixed(0)} ms)`);
 });
 
 t.test('replay --loop starts over until closed; close ends the iteration', async (t) => {
