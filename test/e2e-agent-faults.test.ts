@@ -18,9 +18,21 @@ t.test('agent SIGKILLed at random moments: nothing lost, nothing doubled', (t) =
 
     const rounds = 12;
     let killedWithBacklog = 0;
+    const generated = () => {
+      try {
+        return stack.outbox(id).generated;
+      } catch {
+        return 0; // no outbox file (or no schema) yet
+      }
+    };
     for (let i = 0; i < rounds; i++) {
+      const before = generated();
       stack.startAgent(id, { file: track, speed: 200 });
-      await sleep(1200 + Math.random() * 2000);
+      // At a random moment of its run: up to 2 s after it stores its first new fix. A fixed 1.2-3.2 s
+      // from the spawn was less than the start-up alone on a loaded machine: all 12 runs were
+      // killed before the outbox existed, and reading it threw SQLITE_CANTOPEN.
+      await eventually(() => generated() > before || !stack.running(`agent-${id}`), 60_000, 50);
+      await sleep(Math.random() * 2000);
       await stack.kill(`agent-${id}`, 'SIGKILL');
       try {
         if (stack.outbox(id).pending > 0) killedWithBacklog++;
