@@ -127,7 +127,10 @@ t.test('a lag not measured for a while is shown as stale, not as the lag now', a
       store: charts.lag.series.get('fix-store')?.length ?? 0,
     };
   });
-  t.same(lagPoints, { live: 0, store: 1 }, 'only the fresh lag is plotted');
+  // One point per /api/stats poll (every 2 s): a page read later than 2 s after its first poll
+  // has two (seen under load), so the fresh group's count is at least one, the stale one's none.
+  t.equal(lagPoints.live, 0, 'the stale lag is not plotted');
+  t.ok(lagPoints.store >= 1, `only the fresh lag is plotted (${lagPoints.store} points)`);
   // Said in the open too, not only in a tooltip: the riders would next turn offline.
   t.match(await page.locator('#groups-note').textContent(), /^Kafka has not answered for 1\d\d s: /);
   t.equal(await page.locator('#groups-note').isVisible(), true);
