@@ -77,20 +77,23 @@ t.test('replay paces by the file epochs, scaled by --speed', async (t) => {
   // process (at load 17 speed 20 once took 831 ms against speed 10's 508: a ratio of 0.61), so
   // the ratio is taken between the best of alternating rounds, up to five: a machine stalls now
   // and then, while pacing that ignored the speed would be off in every round.
+  // Speed 0 is timed in each round too: a single cold first run took up to 325 ms under load,
+  // more than speed 20's 250.
   type Run = { ms: number; lines: number };
-  const fast = await timed(0);
+  const x0: Run[] = [];
   const x20: Run[] = [];
   const x10: Run[] = [];
   const best = (rs: Run[]) => Math.min(...rs.map((r) => r.ms));
   const ratio = () => best(x10) / best(x20);
   do {
+    x0.push(await timed(0));
     x20.push(await timed(20));
     x10.push(await timed(10));
-  } while (x20.length < 5 && !(ratio() > 1.4 && ratio() < 2.6));
+  } while (x20.length < 5 && !(ratio() > 1.4 && ratio() < 2.6 && best(x0) < best(x20)));
   const ms = (rs: Run[]) => rs.map((r) => r.ms.toFixed(0)).join(', ');
   t.ok(
-    [...x10, ...x20].every((r) => r.lines === 12),
-    'every paced run yields all 12 lines',
+    [...x0, ...x10, ...x20].every((r) => r.lines === 12),
+    'every run yields all 12 lines',
   );
   t.ok(
     x10.every((r) => r.ms >= 5 * 100 - 5),
@@ -104,7 +107,7 @@ t.test('replay paces by the file epochs, scaled by --speed', async (t) => {
     ratio() > 1.4 && ratio() < 2.6,
     `speed 10 takes about twice as long as speed 20 (best runs: ratio ${ratio().toFixed(2)}, ${x20.length} rounds)`,
   );
-  t.ok(fast.ms < best(x20), `speed 0 does not wait (${fast.ms.toFixed(0)} ms)`);
+  t.ok(best(x0) < best(x20), `speed 0 does not wait (${ms(x0)} ms)`);
 });
 
 t.test('replay --loop starts over until closed; close ends the iteration', async (t) => {
