@@ -336,7 +336,7 @@ t.test('a receiver whose every fix is refused is listed as such, with the reason
     (await store.devices()).some((d) => d.deviceId === 'clock-off'),
     'no fix of it stored',
   );
-  const [refused] = await store.refusedDevices();
+  const [refused] = (await store.fleet()).refused;
   t.same(
     [refused?.deviceId, refused?.rejected, refused?.missing, refused?.lastRejected.seq],
     ['clock-off', 3, 0, 3],

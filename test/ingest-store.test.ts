@@ -254,7 +254,7 @@ for (const backend of backends) {
       // and why, and the gauges count it.
       const before = await store.gapTotals();
       t.notOk(
-        (await store.refusedDevices()).some((x) => x.deviceId === 'refused'),
+        (await store.fleet()).refused.some((x) => x.deviceId === 'refused'),
         'a stored device is not',
       );
       await store.writeRejected(
@@ -264,7 +264,7 @@ for (const backend of backends) {
         (await store.devices()).some((x) => x.deviceId === 'all-refused'),
         'not among the devices with a last fix',
       );
-      const refused = (await store.refusedDevices()).filter((x) => x.deviceId === 'all-refused');
+      const refused = (await store.fleet()).refused.filter((x) => x.deviceId === 'all-refused');
       t.equal(refused.length, 1, 'listed once as refused');
       t.same(
         [
@@ -285,7 +285,7 @@ for (const backend of backends) {
       // Once one of its fixes is stored, it is an ordinary device (its refusals kept).
       await store.writeFixes([makeFix('all-refused', 6)]);
       t.notOk(
-        (await store.refusedDevices()).some((x) => x.deviceId === 'all-refused'),
+        (await store.fleet()).refused.some((x) => x.deviceId === 'all-refused'),
         'no longer refused-only',
       );
       const now = (await store.devices()).find((x) => x.deviceId === 'all-refused')!;

@@ -2,9 +2,11 @@
 // fills a gap makes it disappear by the same insert that stores the fix. (gap-cache.ts avoids
 // rescanning every seq on each look.) Seqs the cloud refused are told apart from the ones still
 // expected (rejected.ts).
+
+import type { Fix } from '../../shared/fix.js';
 import { GapCache, type SeqRange, type SeqSource } from './gap-cache.js';
 import { type LastRejectedRow, RejectedCache, type RejectedSource, splitRejected } from './rejected.js';
-import { type LastRejected, MAX_GAPS_LISTED, type RefusedDevice, type SeqGap, splitGap } from './store.js';
+import { type Fleet, type LastRejected, MAX_GAPS_LISTED, type SeqGap, splitGap } from './store.js';
 
 /**
  * SQL (same text for SQLite and PostgreSQL; `$1` is the device id, `$2` the highest seq to look
@@ -96,9 +98,13 @@ const lastRejectedOf = (r: LastRejectedRow): LastRejected => ({
   atMs: Number(r.rejected_at),
 });
 
-/** LAST_REJECTED_SQL's rows by device id: each device's newest refusal. */
-export const lastRejectedByDevice = (rows: readonly LastRejectedRow[]): Map<string, LastRejected> =>
-  new Map(rows.map((r) => [r.device_id, lastRejectedOf(r)]));
+/** A device as a store reads it from its devices table: counters, last fix, when last seen. */
+export interface StoredDevice extends DeviceCounters {
+  lastFix: Fix;
+  lastSeenMs: number;
+}
+
+const NOTHING_STORED = { maxSeq: 0, fixCount: 0, droppedThrough: 0 } as const;
 
 /** The gap report both stores give: their seq and rejected sources, the caches over them. */
 export class GapReport {
@@ -128,15 +134,28 @@ export class GapReport {
   }
 
   /**
-   * The devices of LAST_REJECTED_SQL's rows with no stored fix, with their gaps: nothing stored,
-   * so every seq up to the highest refused one is a gap (refused, or missing between).
+   * The devices list both stores give: each stored device with its gaps and newest refusal
+   * (LAST_REJECTED_SQL's rows), then the devices known only from refusals. Nothing of those is
+   * stored, so every seq up to the highest refused one is a gap (refused, or missing between).
+   * Which devices are stored is told by `devices` itself, so each device is in one list.
    */
-  async refused(rows: readonly LastRejectedRow[]): Promise<RefusedDevice[]> {
-    const only = rows.filter((r) => Number(r.stored) === 0);
-    const gaps = await this.of(
-      only.map((r) => ({ deviceId: r.device_id, maxSeq: 0, fixCount: 0, droppedThrough: 0 })),
-    );
-    return only.map((r, i) => ({ deviceId: r.device_id, lastRejected: lastRejectedOf(r), ...gaps[i]! }));
+  async fleet(devices: readonly StoredDevice[], refusals: readonly LastRejectedRow[]): Promise<Fleet> {
+    const last = new Map(refusals.map((r) => [r.device_id, lastRejectedOf(r)]));
+    const storedIds = new Set(devices.map((d) => d.deviceId));
+    const refusedOnly = [...last.keys()].filter((id) => !storedIds.has(id));
+    const gaps = await this.of([
+      ...devices,
+      ...refusedOnly.map((deviceId) => ({ deviceId, ...NOTHING_STORED })),
+    ]);
+    return {
+      stored: devices.map((d, i) => ({ ...d, ...gaps[i]!, lastRejected: last.get(d.deviceId) })),
+      refused: refusedOnly.map((deviceId, i) => ({
+        deviceId,
+        ...NOTHING_STORED,
+        lastRejected: last.get(deviceId)!,
+        ...gaps[devices.length + i]!,
+      })),
+    };
   }
 
   /** Totals for the gap gauges over the devices given (GAP_DEVICES_SQL: with gaps or rejected seqs). */

@@ -20,7 +20,6 @@ import {
   type GapDeviceRow,
   GapReport,
   gapDeviceCounters,
-  lastRejectedByDevice,
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
@@ -37,13 +36,7 @@ import {
   storedReason,
 } from './rejected.js';
 import { deviceDeltas, type FixRow, rowToFix, sortedFixes, uniqueFixes } from './rows.js';
-import {
-  type DeviceSummary,
-  noTripWork,
-  type RefusedDevice,
-  type Store,
-  type TripApplyResult,
-} from './store.js';
+import { type DeviceSummary, type Fleet, noTripWork, type Store, type TripApplyResult } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -324,38 +317,29 @@ export class PostgresStore implements Store {
   );
 
   async devices(): Promise<DeviceSummary[]> {
-    const r = await this.pool.query<
-      FixRow & { max_seq: string; fix_count: string; d_dropped: string; last_seen: string }
-    >(
-      `SELECT f.*, d.max_seq, d.fix_count, d.dropped_through AS d_dropped, d.last_seen
-       FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
-       ORDER BY d.device_id`,
-    );
-    const counters = r.rows.map((row) => ({
-      deviceId: row.device_id,
-      maxSeq: Number(row.max_seq),
-      fixCount: Number(row.fix_count),
-      droppedThrough: Number(row.d_dropped),
-    }));
-    const gaps = await this.gapReport.of(counters);
-    const lastRejected = lastRejectedByDevice(await this.lastRejectedRows());
-    return r.rows.map(
-      (row, i): DeviceSummary => ({
-        ...counters[i]!,
+    return (await this.fleet()).stored;
+  }
+
+  async fleet(): Promise<Fleet> {
+    const [r, refusals] = await Promise.all([
+      this.pool.query<FixRow & { max_seq: string; fix_count: string; d_dropped: string; last_seen: string }>(
+        `SELECT f.*, d.max_seq, d.fix_count, d.dropped_through AS d_dropped, d.last_seen
+         FROM devices d JOIN fixes f ON f.device_id = d.device_id AND f.seq = d.last_seq
+         ORDER BY d.device_id`,
+      ),
+      this.pool.query<LastRejectedRow>(LAST_REJECTED_SQL),
+    ]);
+    return this.gapReport.fleet(
+      r.rows.map((row) => ({
+        deviceId: row.device_id,
         lastFix: rowToFix(row),
         lastSeenMs: Number(row.last_seen),
-        ...gaps[i]!,
-        lastRejected: lastRejected.get(row.device_id),
-      }),
+        maxSeq: Number(row.max_seq),
+        fixCount: Number(row.fix_count),
+        droppedThrough: Number(row.d_dropped),
+      })),
+      refusals.rows,
     );
-  }
-
-  async refusedDevices(): Promise<RefusedDevice[]> {
-    return this.gapReport.refused(await this.lastRejectedRows());
-  }
-
-  private async lastRejectedRows(): Promise<LastRejectedRow[]> {
-    return (await this.pool.query<LastRejectedRow>(LAST_REJECTED_SQL)).rows;
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {

@@ -114,15 +114,13 @@ export function splitRejected(
 export const REJECTED_COUNTS_SQL = 'SELECT device_id, seqs FROM rejected_devices';
 export const REJECTED_SEQS_SQL = 'SELECT seq FROM rejected_seqs WHERE device_id = $1 ORDER BY seq';
 /**
- * Each device's highest refused seq with its reason and time, and whether the device has a
- * stored fix: an index seek per device that ever had a seq refused, never a scan of its seqs.
+ * Each device's highest refused seq with its reason and time: an index seek per device that ever
+ * had a seq refused, never a scan of its seqs.
  */
-export const LAST_REJECTED_SQL = `SELECT r.device_id, s.seq, s.reason, s.rejected_at,
-  CASE WHEN d.device_id IS NULL THEN 0 ELSE 1 END AS stored
+export const LAST_REJECTED_SQL = `SELECT r.device_id, s.seq, s.reason, s.rejected_at
 FROM rejected_devices r
 JOIN rejected_seqs s ON s.device_id = r.device_id
   AND s.seq = (SELECT max(m.seq) FROM rejected_seqs m WHERE m.device_id = r.device_id)
-LEFT JOIN devices d ON d.device_id = r.device_id
 ORDER BY r.device_id`;
 
 /** A row of LAST_REJECTED_SQL (PostgreSQL gives its bigints as strings). */
@@ -131,7 +129,6 @@ export interface LastRejectedRow {
   seq: number | string;
   reason: string;
   rejected_at: number | string;
-  stored: number;
 }
 export const ADD_REJECTED_COUNT_SQL = `INSERT INTO rejected_devices (device_id, seqs) VALUES ($1, $2)
   ON CONFLICT (device_id) DO UPDATE SET seqs = rejected_devices.seqs + excluded.seqs`;

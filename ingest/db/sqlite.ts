@@ -27,7 +27,6 @@ import {
   type GapDeviceRow,
   GapReport,
   gapDeviceCounters,
-  lastRejectedByDevice,
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
@@ -45,13 +44,7 @@ import {
 } from './rejected.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { SqliteFixRows } from './sqlite-fix-rows.js';
-import {
-  type DeviceSummary,
-  noTripWork,
-  type RefusedDevice,
-  type Store,
-  type TripApplyResult,
-} from './store.js';
+import { type DeviceSummary, type Fleet, noTripWork, type Store, type TripApplyResult } from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
 
 /**
@@ -397,30 +390,22 @@ export class SqliteStore implements Store {
   );
 
   async devices(): Promise<DeviceSummary[]> {
+    return (await this.fleet()).stored;
+  }
+
+  async fleet(): Promise<Fleet> {
     const rows = this.s.devices.all() as DeviceRow[];
-    const lastRejected = lastRejectedByDevice(this.s.lastRejected.all() as LastRejectedRow[]);
-    const gaps = await this.gapReport.of(
+    return this.gapReport.fleet(
       rows.map((r) => ({
         deviceId: r.device_id,
+        lastFix: rowToFix(r),
+        lastSeenMs: r.last_seen,
         maxSeq: r.max_seq,
         fixCount: r.fix_count,
         droppedThrough: r.d_dropped,
       })),
+      this.s.lastRejected.all() as LastRejectedRow[],
     );
-    return rows.map((r, i) => ({
-      deviceId: r.device_id,
-      lastFix: rowToFix(r),
-      lastSeenMs: r.last_seen,
-      maxSeq: r.max_seq,
-      fixCount: r.fix_count,
-      droppedThrough: r.d_dropped,
-      ...gaps[i]!,
-      lastRejected: lastRejected.get(r.device_id),
-    }));
-  }
-
-  async refusedDevices(): Promise<RefusedDevice[]> {
-    return this.gapReport.refused(this.s.lastRejected.all() as LastRejectedRow[]);
   }
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {

@@ -55,11 +55,21 @@ export interface LastRejected {
  */
 export interface RefusedDevice {
   deviceId: string;
+  /** Nothing stored: 0, 0 and 0 (what the device dropped is in its refused fixes). */
+  maxSeq: 0;
+  fixCount: 0;
+  droppedThrough: 0;
   lastRejected: LastRejected;
   gaps: SeqGap[];
   missing: number;
   lost: number;
   rejected: number;
+}
+
+/** Every device the database knows: those with a stored fix, and those known only from refusals. */
+export interface Fleet {
+  stored: DeviceSummary[];
+  refused: RefusedDevice[];
 }
 
 /** What a trips transaction did: how many fixes extended the running totals, how many days were rebuilt. */
@@ -110,10 +120,10 @@ export interface Store {
   applyTrips(fixes: readonly Fix[]): Promise<TripApplyResult>;
   /** Per-day trip rows of a device, days as 'YYYY-MM-DD' (UTC of GNSS time), inclusive bounds, oldest first. */
   trips(deviceId: string, fromDay?: string, toDay?: string): Promise<TripDay[]>;
-  /** Every device with its last fix, last seen time and seq gaps. */
+  /** Every device with its last fix, last seen time and seq gaps: fleet()'s stored half. */
   devices(): Promise<DeviceSummary[]>;
-  /** The devices with refused seqs and no stored fix, by device id (not in devices()). */
-  refusedDevices(): Promise<RefusedDevice[]>;
+  /** The stored devices, then those with refused seqs and no stored fix, each by device id. */
+  fleet(): Promise<Fleet>;
   /** Totals over all devices for the gap gauges: seqs still expected, lost for good, refused. */
   gapTotals(): Promise<{ missing: number; lost: number; rejected: number }>;
   /** Round trip to the database, for /healthz. Rejects when the database is unreachable. */

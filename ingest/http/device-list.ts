@@ -52,8 +52,7 @@ export function listDevices(
   const refusedOnly = refused.map((d) => {
     inDb.add(d.deviceId);
     const l = live.get(d.deviceId);
-    const counts = { maxSeq: 0, fixCount: 0, droppedThrough: 0, ...d };
-    return entry(counts, l?.fix, Math.max(d.lastRejected.atMs, l?.receivedAt ?? 0), true);
+    return entry(d, l?.fix, Math.max(d.lastRejected.atMs, l?.receivedAt ?? 0), true);
   });
   const liveOnly: LiveEvent[] = [];
   for (const e of live.all()) if (!inDb.has(e.fix.deviceId)) liveOnly.push(e);

@@ -10,7 +10,7 @@ import { badRequest } from './errors.js';
 import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
 import { arrayOf, deviceSchema, fixSchema, int, num, objectOf, replies, str } from './schemas.js';
 
-export type DevicesStore = Pick<Store, 'devices' | 'refusedDevices' | 'track' | 'trips'>;
+export type DevicesStore = Pick<Store, 'devices' | 'fleet' | 'track' | 'trips'>;
 
 export interface DevicesOptions {
   store: DevicesStore;
@@ -36,7 +36,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
     },
     async () => {
       const t = now();
-      const [stored, refused] = await Promise.all([store.devices(), store.refusedDevices()]);
+      const { stored, refused } = await store.fleet();
       const devices = listDevices(stored, refused, live, { now: t, offlineAfterMs });
       return { now: t, offlineAfterS: offlineAfterMs / 1000, devices };
     },
