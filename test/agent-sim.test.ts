@@ -23,11 +23,13 @@ function metres(a: { lat: number; lon: number }, b: { lat: number; lon: number }
   return Math.hypot(dx, dy);
 }
 
-function tmpDb(t: Test): string {
+function tmpDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sim-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'sim.db');
+  return dir;
 }
+
+const tmpDb = (t: Test): string => join(tmpDir(t), 'sim.db');
 
 t.test('a rider rides the grid at 3-12 m/s, stops at corners and deliveries, stays in town', async (t) => {
   const rider = new Rider(DEFAULT_CITY, seededRandom(7));
@@ -115,7 +117,7 @@ t.test('replayed captures in the city: moved onto the street grid, motion kept',
 
 /** A capture of 3 fixes, a silence of `silenceS` seconds, then 3 more: its path. */
 function captureWithSilence(t: Test, silenceS: number): string {
-  const dir = tmpDb(t).replace(/sim\.db$/, '');
+  const dir = tmpDir(t);
   const T = Date.UTC(2026, 0, 1, 10);
   writeNmeaTrack(join(dir, 'a.nmea'), { epochs: 3, startMs: T });
   writeNmeaTrack(join(dir, 'b.nmea'), { epochs: 3, startMs: T + (3 + silenceS) * 1000, lat: 52.53 });
