@@ -34,6 +34,14 @@ export interface OutboxFacts {
   lastFixTime: number | null;
 }
 
+const NO_OUTBOX_FACTS: OutboxFacts = {
+  generated: 0,
+  droppedThrough: 0,
+  droppedCount: 0,
+  pending: 0,
+  lastFixTime: null,
+};
+
 export interface AgentOptions {
   file: string;
   speed: number;
@@ -206,18 +214,24 @@ export class Stack {
     return this.exits.get(name) ?? Promise.resolve(null);
   }
 
-  /** What a device's outbox says it generated and dropped (read-only, works while the agent runs). */
+  /**
+   * What a device's outbox says it generated and dropped (read-only, works while the agent runs).
+   * An agent just started may not have made the file yet, or made it but not yet its tables: that
+   * outbox holds nothing yet, not an error (the agent sets user_version once its tables are made).
+   */
   outbox(deviceId: string): OutboxFacts {
+    if (!existsSync(this.agentDb(deviceId))) return NO_OUTBOX_FACTS;
     const db = new Database(this.agentDb(deviceId), { readonly: true, fileMustExist: true });
     try {
       db.pragma('busy_timeout = 5000');
+      if (db.pragma('user_version', { simple: true }) === 0) return NO_OUTBOX_FACTS;
       const r = db
         .prepare<
           [string],
           { next_seq: number; dropped_through: number; dropped_count: number; last_fix_time: number | null }
         >('SELECT next_seq, dropped_through, dropped_count, last_fix_time FROM device WHERE device = ?')
         .get(deviceId);
-      if (!r) return { generated: 0, droppedThrough: 0, droppedCount: 0, pending: 0, lastFixTime: null };
+      if (!r) return NO_OUTBOX_FACTS;
       const p = db
         .prepare<[string], { n: number }>(
           'SELECT count(*) AS n FROM fix JOIN device d ON d.id = fix.dev WHERE d.device = ?',
