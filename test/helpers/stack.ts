@@ -308,7 +308,12 @@ export class Stack {
 
 const rank = (name: string) => (name.startsWith('agent-') ? 0 : name.startsWith('ingest') ? 1 : 2);
 
-/** Polls `check` until it returns true or `timeoutMs` passes; returns whether it became true. */
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes; returns whether it became true.
+ * A check that throws counts as "not yet": what it polls (a file, a table, a port) may be half
+ * made by a process still starting. If its last try before the deadline threw, that error is
+ * thrown, so a check that can never succeed still names why.
+ */
 export async function eventually(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
@@ -316,8 +321,16 @@ export async function eventually(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
+    let failed: { error: unknown } | undefined;
+    try {
+      if (await check()) return true;
+    } catch (error) {
+      failed = { error };
+    }
+    if (Date.now() > deadline) {
+      if (failed) throw failed.error;
+      return false;
+    }
     await sleep(everyMs);
   }
 }
