@@ -5,18 +5,17 @@
 // full gets the service restarted), and, once there is room (the limit lifted from outside with
 // prlimit), store and send them. The card stays full longer than the agent can hold:
 // the positions it let go take their seqs as dropped, so the cloud shows them as lost.
-// The sender meets the full card too, when it deletes what Kafka acknowledged: that is the disk's
-// failure, and the agent must say so, not report Kafka as unreachable.
+// The sender's side of a full card is e2e-agent-disk-full-sender.test.ts (a file of its own so
+// that each file stays well inside tap's timeout on a loaded machine).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { formatStatus, readStatus } from '../agent/commands/status.js';
 import { notifyListener } from './helpers/agent-notify.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
-import { eventually, freePort, settleAndCheck, withStack } from './helpers/stack.js';
+import { eventually, settleAndCheck, withStack } from './helpers/stack.js';
 
 const EPOCHS = 3000;
 
@@ -143,59 +142,4 @@ t.test(
       t.equal(facts.droppedCount, 0, 'none was let go: it never held more than it can');
       await settleAndCheck(t, stack, [ended]);
     }),
-);
-
-t.test('the sender cannot delete what Kafka acknowledged (card full): the disk is named, not Kafka', (t) =>
-  withStack(t, async (stack) => {
-    const id = 'rider-drain';
-    const name = `agent-${id}`;
-    const first = join(stack.dir, 'first.nmea');
-    const second = join(stack.dir, 'second.nmea');
-    writeNmeaTrack(first, { epochs: EPOCHS, startMs: Date.UTC(2026, 10, 25, 9, 0, 0) });
-    writeNmeaTrack(second, { epochs: 1500, startMs: Date.UTC(2026, 10, 25, 11, 0, 0) });
-    const logFile = join(stack.dir, 'logs', `${name}.log`);
-    const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-
-    // Kafka down (nothing on its port yet): a backlog piles up, on a card with room.
-    stack.brokerPort = await freePort();
-    stack.startAgent(id, { file: first, speed: 100 });
-    t.ok(
-      await eventually(() => stack.outbox(id).pending >= 1000, 120_000),
-      'a backlog of 1000 fixes while Kafka is down',
-    );
-    t.equal(await stack.kill(name, 'SIGTERM'), 0, 'stopped cleanly, the backlog kept');
-
-    // Again on a card that is full within a second; then Kafka comes back. The sender's first
-    // backlog batch is acknowledged, and deleting it (more than the outbox defers) must commit.
-    const mark = log().length;
-    const since = () => log().slice(mark);
-    stack.startAgent(id, { file: second, speed: 100, fileSizeLimitKb: 512 });
-    t.ok(await eventually(() => /outbox write failed/.test(since()), 60_000), 'the card is full');
-    await stack.startBroker();
-    t.ok(
-      await eventually(() => /sender: the outbox failed \(local disk, not Kafka\)/.test(since()), 60_000),
-      "the sender logs the failed delete as the disk's",
-    );
-    t.match(since(), /sender: connected to Kafka/, 'and Kafka as connected: it acknowledged the batch');
-    const disk = since()
-      .split('\n')
-      .filter((l) => l.includes('sender: the outbox failed'))
-      .map((l) => JSON.parse(l) as { err: string });
-    t.match(disk[0]?.err, /disk|full/i, `naming the disk's error: ${disk[0]?.err}`);
-
-    // Room again: the deletes commit, the backlog drains, the replay ends.
-    execFileSync('prlimit', ['--pid', String(stack.pid(name)), '--fsize=unlimited:']);
-    t.equal(await stack.exited(name), 0, 'once there is room it sends all and stops');
-    const s = readStatus(stack.agentDb(id));
-    t.equal(s.backlog.rows, 0, 'every acknowledged row deleted');
-    t.match(s.disk, { error: null, lastError: /disk|full/i }, 'status: the outbox failed, and works again');
-    t.ok(s.disk!.failures >= 1, `${s.disk!.failures} outbox failures counted`);
-    t.notMatch(
-      s.kafka?.lastError ?? '',
-      /disk|full|database|SQLITE/i,
-      `Kafka's last error is its own: ${s.kafka?.lastError}`,
-    );
-    t.match(s.kafka, { connected: true, attempt: 0 });
-    t.match(formatStatus(s), /\ndisk: +ok; the outbox failed \d+ times, last \d+ s ago: .*(disk|full)/i);
-  }),
 );
