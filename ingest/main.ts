@@ -93,10 +93,13 @@ runMain(async () => {
     schema: cfg.INGEST_DB_SCHEMA,
     sqlitePath: cfg.INGEST_SQLITE_PATH,
   };
-  // A refusal at start (db/open.ts) is logged for the journal and printed as one line.
+  // A refusal at start (db/open.ts) is logged for the journal and printed as one line. Its cause
+  // goes in by message and code: a stack of the driver's internals says nothing an operator can
+  // act on, and a terminal user sees this line too.
   const refused = (e: unknown): never => {
     if (!(e instanceof StartError)) throw e;
-    log.fatal({ err: e.cause }, e.message);
+    const cause = e.cause as { message?: unknown; code?: unknown } | undefined;
+    log.fatal({ cause: cause?.message, code: cause?.code }, e.message);
     throw new StartError(`ingest: ${e.message}`, { cause: e.cause });
   };
   if (command === 'migrate') {

@@ -59,6 +59,17 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
     noDir.stderr,
     /^ingest: cannot open the SQLite database \/nonexistent-dir\/ingest.db \(INGEST_SQLITE_PATH\): the directory \/nonexistent-dir does not exist\n$/,
   );
+  // The journal's line (stdout) says the same and SQLite's own words, without a stack.
+  const journal = noDir.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l['level'] === 60);
+  t.match(journal, {
+    msg: /cannot open the SQLite database/,
+    cause: /directory does not exist/,
+  });
+  t.notMatch(noDir.stdout, /\n\s+at |"stack"/, 'no stack in the log either');
   // SQLite says "unable to open database file" for both; the line says which part is wrong.
   const dir = mkdtempSync(join(tmpdir(), 'ingest-open-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
