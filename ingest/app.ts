@@ -13,6 +13,7 @@ import type { Logger } from '../shared/log.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
 import { flushTrouble } from './consumer/flush-health.js';
+import { kafkaLogCreator } from './consumer/kafka-log.js';
 import { keepTrying } from './consumer/keep-trying.js';
 import { pollLag } from './consumer/lag.js';
 import type { GroupState } from './consumer/runner.js';
@@ -296,16 +297,4 @@ async function ensureTopic(admin: ReturnType<Kafka['admin']>, topic: string, log
     // Production clusters may forbid topic creation; the topic is then made by the operators.
     log.warn({ err: e, topic }, 'could not create topic (it may exist already)');
   }
-}
-
-/** kafkajs logs through our pino logger, so its lines are JSON like ours. */
-function kafkaLogCreator(log: Logger) {
-  const k = log.child({ component: 'kafkajs' });
-  return () =>
-    ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...rest } = entry;
-      if (level <= logLevel.ERROR) k.error(rest, message);
-      else if (level <= logLevel.WARN) k.warn(rest, message);
-      else k.debug(rest, message);
-    };
 }
