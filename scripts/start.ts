@@ -10,11 +10,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { MAX_SIM_DEVICES } from '../agent/sim/fleet.js';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
 import { ALSO_READ_HELP, loadConfig, rawSetting, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
+import { numberOption } from '../shared/number-option.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
 import { Supervisor, waitForHttp } from './supervisor.js';
 
@@ -39,12 +41,7 @@ ${ALSO_READ_HELP}`;
 const REPLAY_LOG = 'test/fixtures/nmea/sirfstarv-nmea.log';
 
 function intOption(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const v = Number(raw);
-  if (!/^\d+$/.test(raw) || v < min || v > max) {
-    throw new UsageError(`start: --${name} needs an integer from ${min} to ${max}, got '${raw}'`);
-  }
-  return v;
+  return numberOption('start', name, raw, def, { min, max, integer: true });
 }
 
 /** The dashboard token: INGEST_TOKEN if set, else one generated on first start and kept (0600). */
@@ -85,7 +82,7 @@ async function main(): Promise<void> {
   }
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const dataDir = resolve(str(values['data-dir']) ?? 'data');
-  const devices = intOption('devices', str(values.devices), 50, 0, 100_000);
+  const devices = intOption('devices', str(values.devices), 50, 0, MAX_SIM_DEVICES);
   const partitions = intOption('partitions', str(values.partitions), 12, 1, 10_000);
   const httpPort = intOption('http-port', str(values['http-port']), 8080, 1, 65535);
   const brokerPort = intOption('broker-port', str(values['broker-port']), 9092, 1, 65535);

@@ -1,5 +1,6 @@
 // Commands that take no positional arguments refuse them (a usage error, exit 2) instead of
-// starting as if they were not there: `agent run extra` must not quietly run.
+// starting as if they were not there: `agent run extra` must not quietly run. Option values
+// outside their range are refused the same way.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,4 +44,31 @@ t.test('run, status and simulate refuse positional arguments; decode still takes
   }
   t.equal(decode.code, 0, 'decode FILE still works');
   t.match(decode.stdout, /^\{"time":/);
+});
+
+t.test('simulate refuses --devices, --speed, --duration and --seed past their limits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sim = ['simulate', '--db', join(dir, 's.db'), '--brokers', '127.0.0.1:1'];
+  // --devices 1e9 used to start, print nothing and grow to ~490 MB.
+  const cases: [string[], string][] = [
+    [['--devices', '1e9'], "--devices needs an integer from 1 to 100000, got '1e9'"],
+    [['--devices', '100001'], "--devices needs an integer from 1 to 100000, got '100001'"],
+    [['--devices', '0'], "--devices needs an integer from 1 to 100000, got '0'"],
+    [['--devices', '1', '--speed', '1e9'], "--speed needs a number from 0.01 to 1000, got '1e9'"],
+    [['--devices', '1', '--speed', '1001'], "--speed needs a number from 0.01 to 1000, got '1001'"],
+    [
+      ['--devices', '1', '--duration', '99999999'],
+      "--duration needs an integer from 1 to 31622400, got '99999999'",
+    ],
+    [
+      ['--devices', '1', '--seed', '4294967296'],
+      "--seed needs an integer from 1 to 4294967295, got '4294967296'",
+    ],
+  ];
+  const ran = await Promise.all(cases.map(([args]) => agent([...sim, ...args])));
+  cases.forEach(([args, line], i) => {
+    t.equal(ran[i]!.code, 2, `${args.join(' ')}: exit 2`);
+    t.equal(ran[i]!.stderr, `agent simulate: ${line}\n`, `${args.join(' ')}: one line naming the option`);
+  });
 });

@@ -292,5 +292,5 @@ t.test('agent simulate on the command line', async (t) => {
     },
   ).catch((e: { code: number; stderr: string }) => e);
   t.equal((bad as { code: number }).code, 2);
-  t.match((bad as { stderr: string }).stderr, /--devices 0 is not a positive integer/);
+  t.match((bad as { stderr: string }).stderr, /--devices needs an integer from 1 to 100000, got '0'/);
 });

@@ -3,9 +3,10 @@
 import { describeConfig, loadConfig, UsageError } from '../../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
+import { numberOption } from '../../shared/number-option.js';
 import { EMBEDDED_BROKER } from '../config.js';
 import { OutboxOpenError } from '../outbox/schema.js';
-import { startFleet } from '../sim/fleet.js';
+import { MAX_SIM_DEVICES, startFleet } from '../sim/fleet.js';
 import { DEFAULT_CITY } from '../sim/rider.js';
 import { type Command, isReadableFile, parseCommandArgs } from './command.js';
 
@@ -18,12 +19,13 @@ play NMEA captures in a loop (shifted a little per device). Device ids: sim-0001
 All devices share one outbox file (each with its own seq); one tick of the fleet is one commit.
 
 options:
-  --devices N        number of devices (required)
-  --speed N          simulated seconds per real second (default 1: real time)
-  --duration S       stop after S simulated seconds, once all is sent (default: until Ctrl-C)
+  --devices N        number of devices, 1 to ${MAX_SIM_DEVICES} (required)
+  --speed N          simulated seconds per real second, 0.01 to 1000 (default 1: real time)
+  --duration S       stop after S simulated seconds (at most 366 days), once all is sent
+                     (default: until Ctrl-C)
   --replay FILE      replay this capture instead of riding the grid (repeat for several)
   --in-city          move replayed captures onto the street grid's city (shape and motion kept)
-  --seed N           random seed (default 1): the same seed rides the same way
+  --seed N           random seed, 1 to 4294967295 (default 1): the same seed rides the same way
   --prefix TEXT      device id prefix (default sim-)
   --db PATH          outbox file (default sim-outbox.db)
   --brokers LIST     Kafka bootstrap host:port,... [KAFKA_BROKERS, default ${EMBEDDED_BROKER}]
@@ -33,15 +35,16 @@ options:
 Kafka variables (TLS, SASL) as for \`agent run\`:
 ${describeConfig(kafkaSpec)}`;
 
-function positiveNumber(name: string, v: string | undefined, dflt: number, integer = false): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw new UsageError(
-      `agent simulate: --${name} ${v} is not a positive ${integer ? 'integer' : 'number'}`,
-    );
-  return n;
-}
+/**
+ * What the options may be. --devices as npm start allows it (each rider is held in memory: a
+ * billion of them grew the process without a word); --speed up to 1000 simulated seconds a real
+ * second (16 minutes of riding a second; past that the ticks only queue); --seed as the
+ * generator takes it (32 bits).
+ */
+const DEVICES = { min: 1, max: MAX_SIM_DEVICES, integer: true };
+const SPEED = { min: 0.01, max: 1000 };
+const DURATION = { min: 1, max: 366 * 86_400, integer: true };
+const SEED = { min: 1, max: 2 ** 32 - 1, integer: true };
 
 async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('simulate', args, {
@@ -63,7 +66,13 @@ async function run(args: string[]): Promise<number> {
   }
   if (values.devices === undefined)
     throw new UsageError('agent simulate: --devices N is required (see --help)');
-  const devices = positiveNumber('devices', values.devices, 1, true);
+  const devices = numberOption('agent simulate', 'devices', values.devices, 1, DEVICES);
+  const speed = numberOption('agent simulate', 'speed', values.speed, 1, SPEED);
+  const durationS =
+    values.duration === undefined
+      ? undefined
+      : numberOption('agent simulate', 'duration', values.duration, 1, DURATION);
+  const seed = numberOption('agent simulate', 'seed', values.seed, 1, SEED);
   for (const file of values.replay ?? [])
     if (!isReadableFile(file))
       throw new UsageError(`agent simulate: --replay ${file} is not a readable file`);
@@ -79,12 +88,11 @@ async function run(args: string[]): Promise<number> {
     kafka: kafkaClientConfig(cfg, 'gps-sim', brokers),
     topic: cfg.KAFKA_TOPIC,
     log,
-    speed: positiveNumber('speed', values.speed, 1),
-    durationS:
-      values.duration === undefined ? undefined : positiveNumber('duration', values.duration, 1, true),
+    speed,
+    durationS,
     replay: values.replay,
     replayInCity: values['in-city'],
-    seed: values.seed === undefined ? 1 : positiveNumber('seed', values.seed, 1, true),
+    seed,
     idPrefix: values.prefix,
   }).catch((e: unknown) => {
     throw e instanceof OutboxOpenError ? e.naming('simulate', '--db') : e;

@@ -83,6 +83,12 @@ function resumeTracks(outbox: Outbox, deviceIds: readonly string[], tracks: read
   return n;
 }
 
+/**
+ * The most riders one simulator runs (npm start's --devices too): each holds its track in
+ * memory, and one tick is one transaction of them all.
+ */
+export const MAX_SIM_DEVICES = 100_000;
+
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!Number.isInteger(opts.devices) || opts.devices < 1)
     throw new RangeError('simulate: devices must be >= 1');
