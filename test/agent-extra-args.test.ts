@@ -72,3 +72,27 @@ t.test('simulate refuses --devices, --speed, --duration and --seed past their li
     t.equal(ran[i]!.stderr, `agent simulate: ${line}\n`, `${args.join(' ')}: one line naming the option`);
   });
 });
+
+t.test('an empty option value is refused, not taken as the option left out', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Before, --brokers "" fell back to 127.0.0.1:9092 even with KAFKA_BROKERS set.
+  const [run, simulate, db] = await Promise.all([
+    agent(['run', '--device', 'd1', '--replay', FIXTURE, '--db', join(dir, 'o.db'), '--brokers', '']),
+    agent(['simulate', '--devices', '1', '--db', join(dir, 's.db'), '--brokers', '']),
+    agent(['status', '--db', '']),
+  ]);
+  const cases: [string, Ran, string][] = [
+    ['run --brokers ""', run, 'agent run: --brokers "" is empty: give a value, or leave the option out'],
+    [
+      'simulate --brokers ""',
+      simulate,
+      'agent simulate: --brokers "" is empty: give a value, or leave the option out',
+    ],
+    ['status --db ""', db, 'agent status: --db "" is empty: give a value, or leave the option out'],
+  ];
+  for (const [what, r, line] of cases) {
+    t.equal(r.code, 2, `${what}: exit 2`);
+    t.equal(r.stderr, `${line}\n`, `${what}: one line naming the option`);
+  }
+});

@@ -18,7 +18,7 @@ export interface Command {
 /**
  * node:util parseArgs with its errors turned into UsageErrors (one line, exit 2) that name
  * the command, so a typo never prints a stack trace. Positional arguments are refused unless
- * the command takes them (`positionals: true`, e.g. decode's FILE).
+ * the command takes them (`positionals: true`, e.g. decode's FILE), and so are empty values.
  */
 export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options']>>(
   command: string,
@@ -39,6 +39,13 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
   const extra = parsed.positionals[0];
   if (!positionals && extra !== undefined)
     throw new UsageError(`agent ${command}: unexpected argument ${JSON.stringify(extra)} (see --help)`);
+  // An empty value reads as "not given" further on (the settings count '' as unset), so
+  // `--brokers ""` would quietly fall back to KAFKA_BROKERS or the embedded broker: refuse it.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    const given = Array.isArray(value) ? value : [value];
+    if (given.some((v) => v === ''))
+      throw new UsageError(`agent ${command}: --${name} "" is empty: give a value, or leave the option out`);
+  }
   return parsed;
 }
 
