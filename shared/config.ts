@@ -74,15 +74,25 @@ export const env = {
   oneOf<const V extends string>(values: readonly V[], opts: Common<V>): Field<V> {
     return field(`one of ${values.join(', ')}`, opts, (raw) => values.find((v) => v === raw.trim()));
   },
-  /** Comma-separated list; each item is checked by `item` (e.g. host:port). */
-  list(opts: Common<string[]> & { item?: RegExp; itemWords?: string }): Field<string[]> {
+  /**
+   * Comma-separated list; each item is checked by `item` (e.g. host:port), then by `refuse`,
+   * which may give the reason a well-formed item still cannot be used.
+   */
+  list(
+    opts: Common<string[]> & {
+      item?: RegExp;
+      itemWords?: string;
+      refuse?: (item: string) => string | undefined;
+    },
+  ): Field<string[]> {
     const words = opts.itemWords ?? 'items';
     const split = (raw: string) =>
       raw
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
-    const bad = (s: string) => opts.item !== undefined && !opts.item.test(s);
+    const malformed = (s: string) => opts.item !== undefined && !opts.item.test(s);
+    const bad = (s: string) => malformed(s) || opts.refuse?.(s) !== undefined;
     return field(
       `a comma-separated list of ${words}`,
       opts,
@@ -93,7 +103,10 @@ export const env = {
       // In a list of six brokers, the one that is wrong.
       (raw) => {
         const item = split(raw).find(bad);
-        return item === undefined ? undefined : `${JSON.stringify(item)} is not ${words}`;
+        if (item === undefined) return undefined;
+        return malformed(item)
+          ? `${JSON.stringify(item)} is not ${words}`
+          : `${JSON.stringify(item)} ${opts.refuse!(item)}`;
       },
     );
   },

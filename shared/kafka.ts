@@ -16,6 +16,14 @@ export const kafkaSpec = {
     description: 'Kafka bootstrap brokers; unset = the embedded broker',
     item: HOST_PORT,
     itemWords: 'host:port',
+    // kafkajs takes a bootstrap broker apart at its first ':' (cluster/connectionPoolBuilder.js),
+    // so [::1]:9092 becomes host "[" and the client retries "ENOTFOUND [" forever. It has no
+    // other form for an address (brokers are strings, also from a function); a name resolving
+    // to it works, and so do IPv6 addresses a broker advertises in its metadata.
+    refuse: (item) =>
+      item.startsWith('[')
+        ? 'is an IPv6 address, which kafkajs cannot connect to; use a host name that resolves to it'
+        : undefined,
   }),
   KAFKA_TOPIC: env.string({
     description: 'topic of the fix records',
@@ -39,7 +47,7 @@ export const kafkaSpec = {
 };
 export type KafkaSettings = Config<typeof kafkaSpec>;
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost):\d+$/;
 
 /**
  * kafkajs settings from the validated variables. Cross-variable rules are checked here:
