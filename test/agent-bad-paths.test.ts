@@ -2,7 +2,8 @@
 // refused in one line naming the setting, the path and why (exit 1, like the ingest's SQLite file),
 // and a --replay that is not a readable file is a usage error (exit 2), as `decode` has it. Under
 // systemd's Restart=always a stack trace here would be a restart loop of stack traces.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -154,5 +155,63 @@ t.test('agent run --replay DIR is a usage error, as decode DIR is', async (t) =>
     2,
     new RegExp(`^agent decode: ${dir} is not a readable file\\n$`),
     'decode, unchanged',
+  );
+});
+
+/** A long-running agent command; killed at the test's end. Resolves once it holds `db`'s lock. */
+async function holding(t: Test, args: string[], db: string): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  delete env['ENV_FILE'];
+  delete env['AGENT_DB'];
+  delete env['KAFKA_BROKERS'];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
+    env,
+    stdio: 'ignore',
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+  });
+  const lock = `${db}.lock`;
+  for (let i = 0; i < 300; i++) {
+    if (existsSync(lock) && readFileSync(lock, 'utf8').startsWith(`${child.pid}\n`)) return child.pid!;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${args.join(' ')} did not take the lock ${lock}`);
+}
+
+t.test('agent simulate takes the outbox lock, as agent run does', async (t) => {
+  const dir = tmpDir(t);
+  const offline = ['--brokers', '127.0.0.1:1'];
+  // A simulator on an outbox an agent runs on: refused, like a second agent.
+  const agentDb = join(dir, 'agent.db');
+  const agentPid = await holding(
+    t,
+    ['run', '--device', 'd1', '--replay', FIXTURE, '--loop', '--db', agentDb, ...offline],
+    agentDb,
+  );
+  refused(
+    t,
+    await agent(['simulate', '--devices', '1', '--db', agentDb, ...offline]),
+    1,
+    new RegExp(`^agent simulate: the outbox ${agentDb} is in use by agent process ${agentPid}\\n$`),
+    'simulate beside a running agent',
+  );
+  // Two simulators on one file, and an agent beside a simulator: refused too.
+  const simDb = join(dir, 'sim.db');
+  const simPid = await holding(t, ['simulate', '--devices', '2', '--db', simDb, ...offline], simDb);
+  refused(
+    t,
+    await agent(['simulate', '--devices', '2', '--db', simDb, ...offline]),
+    1,
+    new RegExp(`^agent simulate: the outbox ${simDb} is in use by agent process ${simPid}\\n$`),
+    'a second simulator',
+  );
+  refused(
+    t,
+    await agent(['run', '--device', 'd2', '--replay', FIXTURE, '--db', simDb, ...offline]),
+    1,
+    new RegExp(`^agent run: the outbox ${simDb} is in use by agent process ${simPid}\\n$`),
+    'an agent beside a simulator',
   );
 });

@@ -3,11 +3,11 @@ import { describeConfig, loadConfig, required, StartError, UsageError } from '..
 import { failWritesPastFileSizeLimit } from '../../shared/file-size-limit.js';
 import { kafkaClientConfig } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
-import { releasePidLock, takePidLock } from '../../shared/pid-lock.js';
 import { agentSpec, EMBEDDED_BROKER } from '../config.js';
 import { ReplaySource } from '../gps/replay-source.js';
 import { openSerialSource } from '../gps/serial-source.js';
 import type { NmeaSource } from '../gps/source.js';
+import { lockOutbox } from '../outbox/lock.js';
 import { Outbox } from '../outbox/outbox.js';
 import { OutboxOpenError } from '../outbox/schema.js';
 import { AgentPipeline } from '../pipeline.js';
@@ -91,15 +91,12 @@ async function run(args: string[]): Promise<number> {
     if (e instanceof OutboxOpenError) throw e.naming('run', values.db === undefined ? 'AGENT_DB' : '--db');
     throw e;
   }
-  // One agent per outbox: a second would send the same rows again beside the first (the cloud
-  // stores them once, but the traffic and the status would be doubled and mixed).
-  const lock = `${cfg.AGENT_DB}.lock`;
-  const held = takePidLock(lock);
-  if (held) {
+  try {
+    lockOutbox('run', cfg.AGENT_DB);
+  } catch (e) {
     outbox.close();
-    throw new StartError(`agent run: the outbox ${cfg.AGENT_DB} is in use by agent process ${held.heldBy}`);
+    throw e;
   }
-  process.on('exit', () => releasePidLock(lock));
   const replay = values.replay
     ? new ReplaySource({ file: values.replay, speed, loop: values.loop, log }).start()
     : undefined;

@@ -5,6 +5,7 @@ import { kafkaClientConfig, kafkaSpec } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
 import { numberOption } from '../../shared/number-option.js';
 import { EMBEDDED_BROKER } from '../config.js';
+import { lockOutbox } from '../outbox/lock.js';
 import { OutboxOpenError } from '../outbox/schema.js';
 import { MAX_SIM_DEVICES, startFleet } from '../sim/fleet.js';
 import { DEFAULT_CITY } from '../sim/rider.js';
@@ -94,6 +95,9 @@ async function run(args: string[]): Promise<number> {
     replayInCity: values['in-city'],
     seed,
     idPrefix: values.prefix,
+    // As `agent run` does: a simulator beside an agent (or another simulator) on one outbox
+    // would send that process's rows too.
+    opened: () => lockOutbox('simulate', db),
   }).catch((e: unknown) => {
     throw e instanceof OutboxOpenError ? e.naming('simulate', '--db') : e;
   });

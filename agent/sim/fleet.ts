@@ -38,6 +38,11 @@ export interface FleetOptions {
   idPrefix?: string;
   outbox?: OutboxOptions;
   batchSize?: number;
+  /**
+   * Called once the outbox opened, before anything is stored or sent; what it throws closes the
+   * outbox and rejects startFleet. `agent simulate` takes the outbox's lock here.
+   */
+  opened?: () => void;
 }
 
 export interface FleetStats {
@@ -103,6 +108,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     inCity: opts.replayInCity,
   });
   const outbox = new Outbox(opts.db, opts.outbox);
+  try {
+    opts.opened?.();
+  } catch (e) {
+    outbox.close();
+    throw e;
+  }
   const resumed = resumeTracks(outbox, deviceIds, tracks);
   const sender = new Sender({
     outbox,
