@@ -1,9 +1,9 @@
 // Kafka client settings both sides share: where the brokers are and how to reach them safely.
 // In production KAFKA_BROKERS names the cluster and TLS + SASL come from here; with it unset the
 // programs use the embedded broker on loopback.
-import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { type Config, ConfigError, env, HOST_PORT } from './config.js';
+import { readTlsFiles } from './tls-files.js';
 
 export const DEFAULT_TOPIC = 'gps.fixes';
 
@@ -52,7 +52,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost):\d+$/;
 /**
  * kafkajs settings from the validated variables. Cross-variable rules are checked here:
  * a certificate needs its key, SASL needs a user and a password, and a broker off this machine
- * needs TLS unless plaintext was explicitly allowed (positions of people are personal data).
+ * needs TLS unless plaintext was explicitly allowed (positions of people are personal data). The
+ * TLS files are read and checked here (shared/tls-files.ts), so a wrong one stops the start.
  */
 export function kafkaClientConfig(s: KafkaSettings, clientId: string, brokers: string[]): KafkaConfig {
   if (!!s.KAFKA_TLS_CERT_FILE !== !!s.KAFKA_TLS_KEY_FILE) {
@@ -80,16 +81,20 @@ export function kafkaClientConfig(s: KafkaSettings, clientId: string, brokers: s
           ? { mechanism: 'scram-sha-256', ...creds }
           : { mechanism: 'scram-sha-512', ...creds };
   }
-  const read = (p: string | undefined) => (p ? readFileSync(p, 'utf8') : undefined);
+  const files = readTlsFiles({
+    ca: s.KAFKA_TLS_CA_FILE,
+    cert: s.KAFKA_TLS_CERT_FILE,
+    key: s.KAFKA_TLS_KEY_FILE,
+  });
   return {
     clientId,
     brokers,
     ssl: tls
       ? {
           rejectUnauthorized: true,
-          ca: s.KAFKA_TLS_CA_FILE ? [read(s.KAFKA_TLS_CA_FILE)!] : undefined,
-          cert: read(s.KAFKA_TLS_CERT_FILE),
-          key: read(s.KAFKA_TLS_KEY_FILE),
+          ca: files.ca ? [files.ca] : undefined,
+          cert: files.cert,
+          key: files.key,
         }
       : undefined,
     sasl,

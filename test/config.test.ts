@@ -8,6 +8,7 @@ import { ingestSpec } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
 import { ConfigError, describeConfig, env, HOST_PORT, loadConfig, readEnvFile } from '../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { makePki } from './helpers/pki.js';
 import { runCommand } from './helpers/run.js';
 
 const spec = {
@@ -121,8 +122,9 @@ t.test('env file: read, overridden by the environment, bad lines named', async (
 
 t.test('kafka: TLS and SASL from config, plaintext refused off-box', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-  const pem = join(dir, 'ca.pem');
-  writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // A real CA certificate: its contents are checked at start.
+  const pem = makePki(dir).ca;
   const s = loadConfig(kafkaSpec, {
     env: {
       KAFKA_BROKERS: 'kafka-1.example:9093,kafka-2.example:9093',
@@ -160,6 +162,88 @@ t.test('kafka: TLS and SASL from config, plaintext refused off-box', async (t) =
     /one of plain, scram-sha-256, scram-sha-512/,
   );
 });
+
+t.test(
+  "TLS files: a file that is not PEM (or a key not the certificate's) is refused at start",
+  async (t) => {
+    // Before, the agent and the ingest started and warned "PEM routines::no start line" forever.
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-tls-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const pki = makePki(dir, { client: true });
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    const garbled = join(dir, 'garbled.pem');
+    writeFileSync(garbled, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const settings = (e: Record<string, string>) =>
+      loadConfig(kafkaSpec, { env: { KAFKA_BROKERS: '127.0.0.1:9093', ...e } });
+    const check = (e: Record<string, string>) =>
+      errorOf(() => kafkaClientConfig(settings(e), 'x', ['127.0.0.1:9093']));
+    const mtls = {
+      KAFKA_TLS_CA_FILE: pki.ca,
+      KAFKA_TLS_CERT_FILE: pki.clientCert!,
+      KAFKA_TLS_KEY_FILE: pki.clientKey!,
+    };
+    t.equal(check(mtls), '(accepted)', 'a real CA, certificate and key');
+    t.equal(
+      check({ ...mtls, KAFKA_TLS_CA_FILE: notPem }),
+      `config: KAFKA_TLS_CA_FILE=${notPem} is not allowed: it holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+    t.match(
+      check({ ...mtls, KAFKA_TLS_CA_FILE: garbled }),
+      new RegExp(`^config: KAFKA_TLS_CA_FILE=${garbled} is not allowed: its certificate 1 cannot be read: `),
+    );
+    t.equal(
+      check({ ...mtls, KAFKA_TLS_CERT_FILE: notPem }),
+      `config: KAFKA_TLS_CERT_FILE=${notPem} is not allowed: not a PEM certificate: PEM routines::no start line`,
+    );
+    const keyError = check({ ...mtls, KAFKA_TLS_KEY_FILE: notPem });
+    t.match(
+      keyError,
+      /^config: KAFKA_TLS_KEY_FILE=\(secret value hidden\) is not allowed: not an unencrypted PEM private key: /,
+    );
+    t.notMatch(keyError, notPem, "the key's path is a secret setting's value: not echoed");
+    t.equal(
+      check({ ...mtls, KAFKA_TLS_KEY_FILE: pki.serverKey }),
+      `config: KAFKA_TLS_KEY_FILE is not the key of KAFKA_TLS_CERT_FILE=${pki.clientCert}: x509 certificate routines::key values mismatch`,
+    );
+    // The real programs: one line, exit 2, before anything starts. Both go through kafkaClientConfig.
+    const base: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...mtls,
+      KAFKA_TLS_CERT_FILE: notPem,
+      LOG_LEVEL: 'warn',
+    };
+    delete base['ENV_FILE'];
+    delete base['KAFKA_BROKERS'];
+    const line = `config: KAFKA_TLS_CERT_FILE=${notPem} is not allowed: not a PEM certificate: PEM routines::no start line\n`;
+    const [agent, ingest] = await Promise.all([
+      runCommand(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'agent/main.ts',
+          'run',
+          '--device',
+          'd1',
+          '--replay',
+          'test/fixtures/nmea/hemi.log',
+          '--db',
+          join(dir, 'o.db'),
+        ],
+        { env: base, timeoutMs: 30_000 },
+      ),
+      runCommand(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--no-http'], {
+        env: { ...base, INGEST_SQLITE_PATH: join(dir, 'i.db'), INGEST_TOKEN: 'a-token-of-sixteen-chars' },
+        timeoutMs: 30_000,
+      }),
+    ]);
+    t.equal(agent.code, 2, 'agent: exit 2');
+    t.equal(agent.stderr, line, 'agent: one line naming the variable');
+    t.equal(ingest.code, 2, 'ingest: exit 2');
+    t.equal(ingest.stderr, line, 'ingest: one line naming the variable');
+  },
+);
 
 t.test('a real program with a bad variable prints one line and exits 2', async (t) => {
   const run = (envExtra: Record<string, string>) =>
