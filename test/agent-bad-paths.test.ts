@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
+import { SqliteStore } from '../ingest/db/sqlite.js';
 import { type Ran, runCommand } from './helpers/run.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -215,3 +216,43 @@ t.test('agent simulate takes the outbox lock, as agent run does', async (t) => {
     'an agent beside a simulator',
   );
 });
+
+t.test(
+  "agent run on another program's SQLite database (the ingest's) is refused, the file untouched",
+  async (t) => {
+    const dir = tmpDir(t);
+    const ingestDb = join(dir, 'ingest.db');
+    const store = new SqliteStore(ingestDb);
+    await store.migrate();
+    await store.close();
+    const tablesOf = () => {
+      const db = new Database(ingestDb, { readonly: true });
+      const names = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      )
+        .map((r) => r.name)
+        .sort();
+      db.close();
+      return names;
+    };
+    const before = tablesOf();
+    refused(
+      t,
+      await agent([
+        'run',
+        '--device',
+        'qa-4',
+        '--replay',
+        FIXTURE,
+        '--db',
+        ingestDb,
+        '--brokers',
+        '127.0.0.1:1',
+      ]),
+      1,
+      /^agent run: cannot open the outbox .*ingest\.db \(--db\): it is not an agent outbox: it holds other tables \(devices, fix_minutes, fixes, rejected_devices, rejected_seqs, \.\.\.\)\n$/,
+      "the ingest's database",
+    );
+    t.same(tablesOf(), before, 'no outbox tables created in it');
+  },
+);
