@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import t from 'tap';
+import { Outbox } from '../agent/outbox/outbox.js';
 import { migrations } from '../ingest/db/migrations.js';
 
 function ingest(
@@ -101,6 +102,29 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
   t.match(help.stdout, /--groups a,b/);
   t.match(help.stdout, /INGEST_FLUSH_ROWS/);
 });
+
+t.test(
+  "migrate on another program's SQLite database (an agent outbox) is refused, the file untouched",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ingest-foreign-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const outbox = join(dir, 'outbox.db');
+    new Outbox(outbox).close();
+    const r = await ingest(['migrate'], { INGEST_SQLITE_PATH: outbox });
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /^ingest: cannot open the SQLite database .*outbox\.db \(INGEST_SQLITE_PATH\): it is not an ingest database: it holds other tables \(agent_state, device, fix\) and no schema_migrations\n$/,
+    );
+    const db = new Database(outbox, { readonly: true });
+    t.same(
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all(),
+      [{ name: 'agent_state' }, { name: 'device' }, { name: 'fix' }],
+      'no ingest tables created in it',
+    );
+    db.close();
+  },
+);
 
 t.test('run: an HTTP port in use is one line naming the settings, exit 1, no stack trace', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ingest-port-'));

@@ -44,6 +44,7 @@ import {
 } from './rejected.js';
 import { type DeviceDelta, deviceDeltas, type FixRow, rowToFix, sortedFixes } from './rows.js';
 import { SqliteFixRows } from './sqlite-fix-rows.js';
+import { refuseForeignDatabase } from './sqlite-foreign.js';
 import { type DeviceSummary, type Fleet, noTripWork, type Store, type TripApplyResult } from './store.js';
 import { ThreadWriteLock } from './thread-write-lock.js';
 
@@ -117,6 +118,7 @@ export class SqliteStore implements Store {
       // versions this one applied.
       this.db
         .transaction(() => {
+          refuseForeignDatabase(this.db);
           this.db.exec(CREATE_MIGRATIONS_TABLE);
           const done = new Set(
             (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
