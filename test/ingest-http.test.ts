@@ -116,6 +116,38 @@ t.test('the token never reaches the request log', async (t) => {
   t.match(text, /"url":"\/api\/devices"/);
 });
 
+t.test("the router's own errors: the API's shape, no URL echoed, logged without the token", async (t) => {
+  const { logger, lines } = capturedLog('debug');
+  const { app } = await serve(t, { logger });
+  // Before, fastify answered these itself: { error, code, message: "'<whole URL>' is ..." },
+  // with a ?token= in it, and nothing in the request log.
+  const long = `/api/devices/${'a'.repeat(300)}/track`;
+  const tooLong = await app.inject({ url: long, headers: AUTH });
+  t.equal(tooLong.statusCode, 414);
+  t.same(tooLong.json(), {
+    statusCode: 414,
+    error: 'URI Too Long',
+    message: 'a path parameter is longer than 100 characters (a device id has 1 to 64)',
+  });
+  const badUrl = await app.inject({ url: `/api/devices/%C3/live?token=${TOKEN}` });
+  t.equal(badUrl.statusCode, 400);
+  t.same(badUrl.json(), {
+    statusCode: 400,
+    error: 'Bad Request',
+    message: 'the URL path has a %-escape that is not valid UTF-8 (write a literal % as %25)',
+  });
+  t.notOk(badUrl.body.includes(TOKEN), 'the token is not echoed');
+  const logged = lines.map((l) => JSON.parse(l) as { msg: string; status?: number; url?: string });
+  const requests = logged.filter((l) => l.msg === 'request');
+  t.same(
+    requests.map((l) => l.status),
+    [414, 400],
+    'both are in the request log',
+  );
+  t.equal(requests[1]!.url, '/api/devices/%C3/live?token=[redacted]');
+  t.notOk(lines.join('').includes(TOKEN), 'no token in the logs');
+});
+
 t.test('redactUrl: the token is found however the query spells it', async (t) => {
   const { redactUrl } = await import('../ingest/http/redact.js');
   const S = 'SECRET0123456789abcdef';

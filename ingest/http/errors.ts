@@ -90,12 +90,13 @@ export function badRequest(message: string): FastifyError {
   return e;
 }
 
-function httpError(status: number): string {
+export function httpError(status: number): string {
   const names: Record<number, string> = {
     400: 'Bad Request',
     401: 'Unauthorized',
     404: 'Not Found',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     503: 'Service Unavailable',

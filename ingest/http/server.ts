@@ -14,6 +14,7 @@ import { installAuth } from './auth.js';
 import { dashboardPlugin } from './dashboard.js';
 import { type DevicesStore, devicesPlugin } from './devices.js';
 import { formatSchemaErrors, installErrorHandler, refuseNonFiniteNumbers } from './errors.js';
+import { answerFrameworkError } from './framework-errors.js';
 import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
 import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
@@ -71,6 +72,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { verbose: true, allErrors: false } },
     schemaErrorFormatter: (errors, dataVar) => formatSchemaErrors(errors as never, dataVar),
     bodyLimit: 64 * 1024,
+    // The router's own errors (a too-long or undecodable path) in our shape, logged (framework-errors.ts).
+    frameworkErrors: answerFrameworkError,
   }) as unknown as FastifyInstance; // a pino Logger is a FastifyBaseLogger; the generic just differs
   app.decorateRequest('quietLog', false);
 
