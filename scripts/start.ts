@@ -118,8 +118,14 @@ async function main(): Promise<void> {
     shuttingDown ??= sup.stopAll().then(() => process.exit(failed ? 1 : 0));
     return shuttingDown;
   };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
+  // Ctrl-C while still starting stops the children a wait is for; that wait failing is then no fault.
+  let askedToStop = false;
+  const onSignal = () => {
+    askedToStop = true;
+    void shutdown();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     await startAll(
@@ -137,8 +143,10 @@ async function main(): Promise<void> {
       say,
     );
   } catch (e) {
-    say(`could not start: ${(e as Error).message}`);
-    failed = true;
+    if (!askedToStop) {
+      say(`could not start: ${(e as Error).message}`);
+      failed = true;
+    }
     await shutdown();
   }
 }
@@ -174,7 +182,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
   say(`topics ready on ${brokers.join(',')}`);
 
   const kafkaEnv = { KAFKA_BROKERS: brokers.join(',') };
-  sup.start({
+  const ingest = sup.start({
     name: 'ingest',
     entry: 'ingest/main.ts',
     nodeFlags: INGEST_NODE_FLAGS,
@@ -188,7 +196,14 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
       ...(rawSetting('INGEST_SQLITE_PATH') ? {} : { INGEST_SQLITE_PATH: join(dataDir, 'ingest.db') }),
     },
   });
-  await waitForHttp(`${base}/healthz`, 60_000);
+  // Its own word first, as for the broker: another server already on the HTTP port answers
+  // /healthz with a 200 too, and start printed a URL with our token for that server while this
+  // ingest was failing with EADDRINUSE. Once it listens, the port is its own; the wait for
+  // /healthz then is for its database and groups, and ends if the ingest exits.
+  await sup.waitForOutput(ingest, /"msg":"HTTP server listening"/, 60_000, 'its HTTP server listened');
+  const ingestGone = new AbortController();
+  ingest.once('exit', () => ingestGone.abort(new Error('the ingest exited')));
+  await waitForHttp(`${base}/healthz`, 60_000, ingestGone.signal);
 
   if (devices > 0) {
     sup.start({

@@ -173,11 +173,15 @@ export async function waitForPort(host: string, port: number, timeoutMs: number)
   }
 }
 
-/** Resolves once GET url answers 2xx, or rejects after `timeoutMs` with the last answer seen. */
-export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+/**
+ * Resolves once GET url answers 2xx, or rejects after `timeoutMs` with the last answer seen, or
+ * as soon as `stop` aborts (the server's process exited: waiting on would be for someone else's).
+ */
+export async function waitForHttp(url: string, timeoutMs: number, stop?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
+    stop?.throwIfAborted();
     try {
       const res = await fetch(url);
       if (res.ok) return;

@@ -3,6 +3,7 @@
 // the same data is refused while the first runs, and a restart resumes (seqs carry on).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,8 +121,13 @@ t.test('npm start refuses what it cannot do, in one line in the terminal', async
     for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  const run = async (name: string, more: Parameters<typeof start>[3], brokerPort?: number) => {
-    const s = start(join(dir, name), await freePort(), brokerPort ?? (await freePort()), more);
+  const run = async (
+    name: string,
+    more: Parameters<typeof start>[3],
+    brokerPort?: number,
+    httpPort?: number,
+  ) => {
+    const s = start(join(dir, name), httpPort ?? (await freePort()), brokerPort ?? (await freePort()), more);
     running.push(s);
     return { code: await s.exited, out: s.out() };
   };
@@ -161,4 +167,15 @@ t.test('npm start refuses what it cannot do, in one line in the terminal', async
   t.equal(busy.code, 1);
   t.match(busy.out, /broker exited unexpectedly \(code 1\): broker: cannot start: listen EADDRINUSE/);
   t.notMatch(busy.out, /topics ready/, 'no topics made on the other program');
+
+  // Another HTTP server on the dashboard port, answering 200 to everything (another stack's
+  // ingest): before, start took its /healthz for its own ingest's and printed a dashboard URL
+  // with this start's token for that server, and only then that the ingest had failed.
+  const foreign = createHttpServer((_req, res) => res.end('{"status":"ok"}'));
+  await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => foreign.close());
+  const httpBusy = await run('http-busy', {}, undefined, (foreign.address() as AddressInfo).port);
+  t.equal(httpBusy.code, 1);
+  t.match(httpBusy.out, /ingest exited unexpectedly \(code 1\): .*EADDRINUSE/);
+  t.notMatch(httpBusy.out, /dashboard:|token=|Bearer/, 'no URL or token printed for the other server');
 });
