@@ -148,6 +148,43 @@ t.test("the router's own errors: the API's shape, no URL echoed, logged without 
   t.notOk(lines.join('').includes(TOKEN), 'no token in the logs');
 });
 
+t.test('a refused share link says why, not "send the bearer token"', async (t) => {
+  const { createShareToken } = await import('../ingest/http/share.js');
+  const NOW = Date.parse('2026-12-01T12:00:00Z');
+  const { app } = await serve(t, { now: () => NOW });
+  const refusal = async (url: string) => {
+    const r = await app.inject({ url });
+    t.equal(r.statusCode, 401, url);
+    return (r.json() as { message: string }).message;
+  };
+  const expiry = NOW / 1000 - 60;
+  const expired = createShareToken(TOKEN, 'rider-7', expiry);
+  t.equal(
+    await refusal(`/api/devices/rider-7/live?share=${expired}`),
+    'this share link expired at 2026-12-01T11:59:00.000Z: ask for a new one',
+  );
+  const valid = createShareToken(TOKEN, 'rider-7', NOW / 1000 + 3600);
+  t.equal(
+    await refusal(`/api/devices/rider-8/live?share=${valid}`),
+    'this share link is not for device rider-8, or was changed or cut short: ask for a new one',
+  );
+  // An expired link for another device is not called expired: its expiry is not ours to trust.
+  t.match(await refusal(`/api/devices/rider-8/live?share=${expired}`), /not for device rider-8/);
+  for (const bad of ['garbage', `${valid.split('.')[0]}.`, '.abc', '1e9.abc']) {
+    t.equal(
+      await refusal(`/api/devices/rider-7/live?share=${encodeURIComponent(bad)}`),
+      'this is not a valid share link (it may have been cut short when copied): ask for a new one',
+      bad,
+    );
+  }
+  t.equal(
+    await refusal(`/api/live?share=${valid}`),
+    "a share link opens only its own device's stream, /api/devices/<id>/live",
+  );
+  t.match(await refusal('/api/devices/rider-7/live'), /Authorization: Bearer/, 'no link: the token');
+  t.match(await refusal('/api/devices/rider-7/live?token=wrong'), /Authorization: Bearer/);
+});
+
 t.test('redactUrl: the token is found however the query spells it', async (t) => {
   const { redactUrl } = await import('../ingest/http/redact.js');
   const S = 'SECRET0123456789abcdef';

@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginLimiter } from './login-limit.js';
 import { sameSecret } from './secret.js';
-import { checkShareToken } from './share.js';
+import { shareTokenRefusal } from './share.js';
 
 export { sameSecret };
 
@@ -101,17 +101,28 @@ export function installAuth(
     if (pageLogin && logins.failed(req.ip)) {
       req.log.warn({ client: req.ip }, 'dashboard login blocked: too many wrong tokens');
     }
-    if (mode === 'device-stream') {
-      const share = (req.query as Record<string, unknown> | undefined)?.['share'];
+    // A customer holding a share link cannot act on "send the bearer token": say what is wrong
+    // with the link instead.
+    const share = (req.query as Record<string, unknown> | undefined)?.['share'];
+    let shareRefused: string | undefined;
+    if (typeof share === 'string' && mode === 'device-stream') {
       const id = (req.params as Record<string, unknown> | undefined)?.['id'];
-      if (typeof share === 'string' && typeof id === 'string' && checkShareToken(token, id, share, now()))
-        return;
+      if (typeof id !== 'string') throw new Error('device-stream route without an :id parameter');
+      shareRefused = shareTokenRefusal(token, id, share, now());
+      if (shareRefused === undefined) return;
+    } else if (typeof share === 'string' && mode === 'query') {
+      shareRefused = "a share link opens only its own device's stream, /api/devices/<id>/live";
     }
     if (mode === 'page') return reply.redirect(pageLogin ? '/login?error=token' : '/login', 303);
-    return reply.code(401).header('www-authenticate', 'Bearer realm="ingest"').send({
-      statusCode: 401,
-      error: 'Unauthorized',
-      message: 'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
-    });
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="ingest"')
+      .send({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message:
+          shareRefused ??
+          'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
+      });
   });
 }
