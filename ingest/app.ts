@@ -218,6 +218,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
           logger: log,
           offlineAfterMs: o.http.offlineAfterMs,
           tileUrl: o.http.tileUrl,
+          dlqTopic: o.dlqTopic,
           cookieSecure: o.http.cookieSecure,
         },
         o.http.listen,

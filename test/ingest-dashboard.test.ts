@@ -8,7 +8,7 @@ import { openDashboard } from './helpers/dashboard-browser.js';
 import { fix, TOKEN } from './helpers/ingest-web.js';
 
 t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
-  const { f, srv, browser } = await openDashboard(t, { offlineAfterMs: 60_000 });
+  const { f, srv, browser } = await openDashboard(t, { offlineAfterMs: 60_000, dlqTopic: 'fleet.fixes.dlq' });
   const now = Date.now();
   // A parked rider with a lost, a pending and a rejected seq, plus the rider we will move.
   await f.store.writeFixes([
@@ -69,6 +69,12 @@ t.test('dashboard shows the fleet moving, gaps, lag and DLQ', async (t) => {
   t.equal(await page.locator('#groups tr[data-group="live"] td.lag').textContent(), '7');
   await page.waitForFunction(() => document.getElementById('dlq-count')?.textContent === '3');
   t.ok(await page.locator('#dlq-kpi.alert').count(), 'a non-zero DLQ is highlighted');
+  // Named after KAFKA_TOPIC: the page used to say gps.fixes.dlq whatever the topic was.
+  t.match(
+    await page.locator('#dlq-label').getAttribute('title'),
+    /the fleet\.fixes\.dlq topic keeps them all/,
+    "the DLQ label names the server's DLQ topic",
+  );
 
   // Feed a simulated rider into the live view while the page is open; the marker must move.
   const pos = () =>

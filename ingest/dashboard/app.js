@@ -16,6 +16,11 @@ const seen = new LastSeen(config);
 const map = new FleetMap($('map'), config, seen);
 const table = new DevicesTable($('devices'), $('devices-note'), seen);
 const serverNow = () => seen.serverNow();
+// The DLQ is named after KAFKA_TOPIC, so its name comes from the server, not from this page.
+if (config.dlqTopic) {
+  $('dlq-label').title =
+    `bad records seen since the ingest started (ingest_dlq_records_total); the ${config.dlqTopic} topic keeps them all`;
+}
 const lagChart = new LineChart($('lag-chart'), { empty: 'no consumer group metrics yet', now: serverNow });
 const tputChart = new LineChart($('tput-chart'), {
   format: (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1)),

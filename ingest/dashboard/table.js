@@ -6,12 +6,10 @@
 // DOM is repainted from the data a few times a second, never per fix. Online or offline is the
 // page's one notion of when each device was last heard from (last-seen.js), shared with the map.
 
+import { duration } from './duration.js';
+
 export function ago(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
-  return `${Math.floor(s / 86400)} d ago`;
+  return `${duration(ms)} ago`;
 }
 
 function el(tag, cls, text) {
@@ -194,7 +192,7 @@ export class DevicesTable {
     }
     gapsC.title =
       gapTitle(d.gaps ?? []) + (refusal ? `\nlast refused: seq ${refusal.seq}, ${refusal.reason}` : '');
-    const backlog = d.backlogS > BACKLOG_S ? `${Math.round(d.backlogS)} s behind` : '';
+    const backlog = d.backlogS > BACKLOG_S ? `${duration(d.backlogS * 1000)} behind` : '';
     if (backlogC.dataset.key !== backlog) {
       backlogC.dataset.key = backlog;
       backlogC.replaceChildren(backlog ? el('span', 'badge pending', backlog) : el('span', 'dim', '–'));

@@ -14,6 +14,8 @@ export interface DashboardOptions {
   offlineAfterMs: number;
   /** e.g. https://tile.example/{z}/{x}/{y}.png; absent = grid only. */
   tileUrl?: string;
+  /** The dead-letter topic's name (from KAFKA_TOPIC), for the page's DLQ label. */
+  dlqTopic?: string;
   /** Mark the session cookie Secure (set when the server is reached over HTTPS). */
   cookieSecure: boolean;
   /** Failed logins per client address (shared with the /?token= check in auth.ts). */
@@ -64,7 +66,11 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
     if (!a) throw new Error(`dashboard asset ${name} is missing from ${ASSET_DIR}`);
     return a;
   };
-  const config = JSON.stringify({ offlineAfterS: opts.offlineAfterMs / 1000, tileUrl: opts.tileUrl ?? null });
+  const config = JSON.stringify({
+    offlineAfterS: opts.offlineAfterMs / 1000,
+    tileUrl: opts.tileUrl ?? null,
+    dlqTopic: opts.dlqTopic ?? null,
+  });
   // JSON inside <script type="application/json">: escape '<' so no value can close the tag.
   if (!asset('index.html').body.includes(CONFIG_PLACEHOLDER)) {
     throw new Error(`dashboard index.html lacks the config placeholder ${CONFIG_PLACEHOLDER}`);

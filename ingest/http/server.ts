@@ -47,6 +47,8 @@ export interface ServerDeps {
   offlineAfterMs?: number;
   /** Map tile URL template ({z}/{x}/{y}); absent = the dashboard draws a grid only. */
   tileUrl?: string;
+  /** The dead-letter topic's name, shown on the dashboard (from KAFKA_TOPIC); absent = not named. */
+  dlqTopic?: string;
   cookieSecure?: boolean;
   /** SSE heartbeat interval (default 15 s) and how long a client may take nothing (default 60 s). */
   sseHeartbeatMs?: number;
@@ -121,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     token: deps.token,
     offlineAfterMs,
     tileUrl: deps.tileUrl,
+    dlqTopic: deps.dlqTopic,
     cookieSecure: deps.cookieSecure ?? false,
     logins,
   });
