@@ -80,6 +80,8 @@ export interface TripApplyResult {
   /** Fixes already folded in before (redelivery): ignored. */
   skipped: number;
   recomputedDays: number;
+  /** Each device whose days were rebuilt, from which UTC day (YYYY-MM-DD), and how many days: for the log. */
+  rebuilt: { deviceId: string; fromDay: string; days: number }[];
   /** Stored fixes read back by those rebuilds (the cost that grows with the length of the day). */
   rebuildReads: number;
   /** Rebuilds that continued from a checkpoint instead of 00:00 (ingest/trips/checkpoints.ts). */
@@ -92,6 +94,7 @@ export const noTripWork = (): TripApplyResult => ({
   applied: 0,
   skipped: 0,
   recomputedDays: 0,
+  rebuilt: [],
   rebuildReads: 0,
   resumedRebuilds: 0,
 });

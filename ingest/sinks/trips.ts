@@ -4,10 +4,18 @@ import type { Logger } from '../../shared/log.js';
 import type { FixSink } from '../consumer/sink.js';
 import type { Store } from '../db/store.js';
 import type { IngestMetrics } from '../metrics.js';
+import { RebuildLog } from './rebuild-log.js';
 
 // A fix the trips group stores before fix-store gets to it counts as written by `trips`: summed over
 // groups, ingest_written_fixes_total is the number of rows stored.
-export function tripsSink(store: Store, metrics: IngestMetrics, log: Logger, group = 'trips'): FixSink {
+export function tripsSink(
+  store: Store,
+  metrics: IngestMetrics,
+  log: Logger,
+  group = 'trips',
+  rebuildLogEveryMs?: number,
+): FixSink {
+  const rebuilds = new RebuildLog(log, rebuildLogEveryMs);
   return {
     async handleBatch(fixes: readonly Fix[]) {
       const r = await store.applyTrips(fixes);
@@ -15,9 +23,7 @@ export function tripsSink(store: Store, metrics: IngestMetrics, log: Logger, gro
       metrics.tripDaysRebuilt.inc(r.recomputedDays);
       metrics.tripRebuildsResumed.inc(r.resumedRebuilds);
       metrics.tripRebuildReads.inc(r.rebuildReads);
-      if (r.recomputedDays > 0) {
-        log.info({ recomputedDays: r.recomputedDays }, 'late or redelivered fixes: trip days rebuilt');
-      }
+      rebuilds.note(r.rebuilt);
     },
   };
 }

@@ -240,19 +240,15 @@ async function applyCarefully(
       // Fresh fixes of this batch are folded in by the rebuild too (they are stored by now).
       let lateFrom = sorted.lateFrom;
       for (const f of fresh) lateFrom = Math.min(lateFrom, f.time);
-      const rebuilt = await rebuildFrom(
-        tx,
-        deviceId,
-        utcDay(lateFrom),
-        { from: lateFrom, to: sorted.lateTo },
-        stored,
-      );
+      const fromDay = utcDay(lateFrom);
+      const rebuilt = await rebuildFrom(tx, deviceId, fromDay, { from: lateFrom, to: sorted.lateTo }, stored);
       if (!rebuilt) {
         tx.cache?.drop(deviceId); // a state inserted meanwhile (PostgreSQL): nothing written, again
         continue;
       }
       result.skipped += sorted.skipped;
       result.recomputedDays += rebuilt.days;
+      result.rebuilt.push({ deviceId, fromDay, days: rebuilt.days });
       result.rebuildReads += rebuilt.reads;
       if (rebuilt.resumed) result.resumedRebuilds++;
       if (rebuilt.kept) tx.cache?.set(deviceId, rebuilt.kept);
