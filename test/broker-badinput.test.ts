@@ -1,6 +1,8 @@
 // Bad input over raw sockets: each offending request gets an error or its connection closed,
 // while a kafkajs producer on another connection keeps working and nothing stored is lost.
 import { randomBytes } from 'node:crypto';
+import tls from 'node:tls';
+import { pino } from 'pino';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
@@ -141,4 +143,29 @@ t.test('a client that pipelines requests and never reads does not hold up others
   t.equal(res?.baseOffset, '20', 'another client is served while the hog is stuck');
   // The hog's responses wait for its socket to drain instead of piling up in memory.
   t.ok(process.memoryUsage().rss < 400 * 1024 * 1024, 'memory stays bounded');
+});
+
+t.test('a TLS client on the plaintext port is told apart from a huge request', async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => lines.push(s) });
+  const b = await inProcessBroker(t, { logger });
+  // A real ClientHello (0x16 0x03 0x01 ...), as a client set to TLS sends first: before, the log
+  // said "request size 369295617 exceeds the maximum" on every attempt.
+  const s = tls.connect({ host: '127.0.0.1', port: b.port, rejectUnauthorized: false });
+  await new Promise<void>((resolve) => {
+    s.on('error', () => undefined);
+    s.on('close', () => resolve());
+  });
+  const bad = lines.map((l) => JSON.parse(l) as { msg: string; reason?: string }).filter((l) => l.reason);
+  t.equal(bad.length, 1, 'one line for the connection');
+  t.match(
+    bad[0]!.reason,
+    /^looks like a TLS handshake on a plaintext listener \(is the client set to TLS\?\)/,
+  );
+  t.notMatch(bad[0]!.reason, /exceeds the maximum/);
+  // A size that is merely too big still says so.
+  const big = await RawClient.connect(b.port);
+  big.socket.write(Buffer.from([0x7f, 0, 0, 0]));
+  await big.closed;
+  t.match(lines.join(''), /request size 2130706432 exceeds the maximum/);
 });

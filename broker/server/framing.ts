@@ -13,6 +13,16 @@ export class FrameError extends Error {
 /** api_key int16 + api_version int16 + correlation_id int32 + client_id length int16. */
 export const MIN_REQUEST_HEADER = 10;
 
+/**
+ * Whether a frame's first four bytes are the start of a TLS record rather than a size: content
+ * type 22 (handshake), then version 3.x (SSL 3.0 to TLS 1.3 all write 0x03 0x00..0x04). A client
+ * set to TLS sends its ClientHello first, read as a size of some 369 million bytes (0x16030101):
+ * "exceeds the maximum" sent its operator looking for a huge request.
+ */
+function looksLikeTls(size: number): boolean {
+  return size >>> 24 === 0x16 && ((size >>> 16) & 0xff) === 0x03 && ((size >>> 8) & 0xff) <= 0x04;
+}
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -35,6 +45,11 @@ export class FrameDecoder {
       const size = this.peekSize();
       if (size < this.minFrameBytes) throw new FrameError(`request size ${size} is below the minimum header`);
       if (size > this.maxFrameBytes) {
+        if (looksLikeTls(size)) {
+          throw new FrameError(
+            `looks like a TLS handshake on a plaintext listener (is the client set to TLS?): first bytes 0x${(size >>> 0).toString(16)}`,
+          );
+        }
         throw new FrameError(`request size ${size} exceeds the maximum of ${this.maxFrameBytes} bytes`);
       }
       if (this.buffered < 4 + size) break;
