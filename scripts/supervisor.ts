@@ -118,15 +118,23 @@ export class Supervisor {
     return new Promise<void>((resolve, reject) => {
       const done = (e?: Error) => {
         clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.stderr?.off('data', onData);
+        child.stdout?.off('data', onOut);
+        child.stderr?.off('data', onErr);
         child.off('exit', onExit);
         if (e) reject(e);
         else resolve();
       };
-      const onData = (chunk: string | Buffer) => {
-        if (pattern.test(String(chunk))) done();
+      // A line may come in two chunks: each is tested with its stream's unfinished line before it.
+      const lineReader = () => {
+        let partial = '';
+        return (chunk: string | Buffer) => {
+          const text = partial + String(chunk);
+          partial = text.slice(text.lastIndexOf('\n') + 1);
+          if (pattern.test(text)) done();
+        };
       };
+      const onOut = lineReader();
+      const onErr = lineReader();
       const onExit = (code: number | null) => {
         const last = r ? lastOf(r) : '';
         done(
@@ -136,8 +144,8 @@ export class Supervisor {
         );
       };
       const timer = setTimeout(() => done(new Error(`no ${what} after ${timeoutMs} ms`)), timeoutMs);
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
+      child.stdout?.on('data', onOut);
+      child.stderr?.on('data', onErr);
       child.on('exit', onExit);
     });
   }
