@@ -176,7 +176,7 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
     });
     // Its own word, not an open port: another program on that port would answer too, and the
     // topics would be made there while this broker fails with EADDRINUSE.
-    await sup.waitForOutput(broker, /"msg":"broker listening"/, 30_000, 'the broker listened');
+    await sup.waitForOutput(broker, /"msg":"broker listening"/, 30_000, 'broker "listening" line');
   }
   await createTopics(brokers, partitions);
   say(`topics ready on ${brokers.join(',')}`);
@@ -200,7 +200,12 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
   // /healthz with a 200 too, and start printed a URL with our token for that server while this
   // ingest was failing with EADDRINUSE. Once it listens, the port is its own; the wait for
   // /healthz then is for its database and groups, and ends if the ingest exits.
-  await sup.waitForOutput(ingest, /"msg":"HTTP server listening"/, 60_000, 'its HTTP server listened');
+  await sup.waitForOutput(
+    ingest,
+    /"msg":"HTTP server listening"/,
+    60_000,
+    'ingest "HTTP server listening" line',
+  );
   const ingestGone = new AbortController();
   ingest.once('exit', () => ingestGone.abort(new Error('the ingest exited')));
   await waitForHttp(`${base}/healthz`, 60_000, ingestGone.signal);

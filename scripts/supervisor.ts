@@ -6,6 +6,15 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
+/**
+ * The children's LOG_LEVEL: the one given, but never above info. Their log files are for reading
+ * afterwards, and `npm start` waits for their own "listening" lines (info): with LOG_LEVEL=warn
+ * those never came, and the start failed after 30 s.
+ */
+function childLogLevel(given: string | undefined): string {
+  return given === 'debug' || given === 'trace' ? given : 'info';
+}
+
 export interface ChildSpec {
   name: string;
   /** A TypeScript entry point of this repository, run with tsx, and its arguments. */
@@ -75,7 +84,7 @@ export class Supervisor {
       process.execPath,
       [...(spec.nodeFlags ?? []), '--import', 'tsx', spec.entry, ...spec.args],
       {
-        env: { ...process.env, ...spec.env },
+        env: { ...process.env, LOG_LEVEL: childLogLevel(process.env['LOG_LEVEL']), ...spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group: Ctrl-C in a terminal signals the whole foreground group at once,
         // which would stop the broker while agents still flush. Only the supervisor gets it, and

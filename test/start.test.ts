@@ -72,11 +72,13 @@ t.test('npm start: runs, refuses a second start on its data, stops on Ctrl-C, re
   });
   const [httpPort, brokerPort] = [await freePort(), await freePort()];
 
-  const first = start(dir, httpPort, brokerPort);
+  // LOG_LEVEL=warn, as someone wanting a quiet terminal might: start waits for its children's
+  // own info lines ("listening"), which they must still write to their log files.
+  const first = start(dir, httpPort, brokerPort, { env: { LOG_LEVEL: 'warn' } });
   running.push(first);
   t.ok(
     await eventually(() => /dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=/.test(first.out()), 120_000),
-    'it prints the dashboard URL',
+    `it prints the dashboard URL: ${first.out().slice(-300)}`,
   );
   const token = /token=(\S+)/.exec(first.out())![1]!;
   let before = new Map<string, number>();
