@@ -7,12 +7,15 @@ import { DEFAULT_MAX_ROWS } from './outbox/outbox.js';
 /** Where the embedded broker listens when KAFKA_BROKERS is unset (npm run broker). */
 export const EMBEDDED_BROKER = '127.0.0.1:9092';
 
+/** What a device id may be (DEVICE_ID, and the simulator's ids). Not "." or "..": a browser folds them out of /api/devices/<id>/track. */
+export const DEVICE_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,64}$/;
+export const DEVICE_ID_WORDS = '1..64 letters, digits or . _ : - (not . or ..)';
+
 export const agentSpec = {
   DEVICE_ID: env.string({
     description: 'this device id, the Kafka key of its fixes',
-    // Not "." or "..": a browser folds them out of /api/devices/<id>/track.
-    pattern: /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,64}$/,
-    patternWords: '1..64 letters, digits or . _ : - (not . or ..)',
+    pattern: DEVICE_ID_PATTERN,
+    patternWords: DEVICE_ID_WORDS,
   }),
   GPS_PATH: env.string({
     description: 'serial port of the GPS; unset = the first USB serial port found',

@@ -46,32 +46,44 @@ t.test('run, status and simulate refuse positional arguments; decode still takes
   t.match(decode.stdout, /^\{"time":/);
 });
 
-t.test('simulate refuses --devices, --speed, --duration and --seed past their limits', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const sim = ['simulate', '--db', join(dir, 's.db'), '--brokers', '127.0.0.1:1'];
-  // --devices 1e9 used to start, print nothing and grow to ~490 MB.
-  const cases: [string[], string][] = [
-    [['--devices', '1e9'], "--devices needs an integer from 1 to 100000, got '1e9'"],
-    [['--devices', '100001'], "--devices needs an integer from 1 to 100000, got '100001'"],
-    [['--devices', '0'], "--devices needs an integer from 1 to 100000, got '0'"],
-    [['--devices', '1', '--speed', '1e9'], "--speed needs a number from 0.01 to 1000, got '1e9'"],
-    [['--devices', '1', '--speed', '1001'], "--speed needs a number from 0.01 to 1000, got '1001'"],
-    [
-      ['--devices', '1', '--duration', '99999999'],
-      "--duration needs an integer from 1 to 31622400, got '99999999'",
-    ],
-    [
-      ['--devices', '1', '--seed', '4294967296'],
-      "--seed needs an integer from 1 to 4294967295, got '4294967296'",
-    ],
-  ];
-  const ran = await Promise.all(cases.map(([args]) => agent([...sim, ...args])));
-  cases.forEach(([args, line], i) => {
-    t.equal(ran[i]!.code, 2, `${args.join(' ')}: exit 2`);
-    t.equal(ran[i]!.stderr, `agent simulate: ${line}\n`, `${args.join(' ')}: one line naming the option`);
-  });
-});
+t.test(
+  'simulate refuses --devices, --speed, --duration and --seed past their limits, and a --prefix making bad ids',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const sim = ['simulate', '--db', join(dir, 's.db'), '--brokers', '127.0.0.1:1'];
+    // --devices 1e9 used to start, print nothing and grow to ~490 MB.
+    const cases: [string[], string][] = [
+      [['--devices', '1e9'], "--devices needs an integer from 1 to 100000, got '1e9'"],
+      [['--devices', '100001'], "--devices needs an integer from 1 to 100000, got '100001'"],
+      [['--devices', '0'], "--devices needs an integer from 1 to 100000, got '0'"],
+      [['--devices', '1', '--speed', '1e9'], "--speed needs a number from 0.01 to 1000, got '1e9'"],
+      [['--devices', '1', '--speed', '1001'], "--speed needs a number from 0.01 to 1000, got '1001'"],
+      [
+        ['--devices', '1', '--duration', '99999999'],
+        "--duration needs an integer from 1 to 31622400, got '99999999'",
+      ],
+      [
+        ['--devices', '1', '--seed', '4294967296'],
+        "--seed needs an integer from 1 to 4294967295, got '4294967296'",
+      ],
+      // Ids a real agent could not have (DEVICE_ID): the API and the dashboard showed them.
+      [
+        ['--devices', '12', '--prefix', 'bad id/'],
+        '--prefix "bad id/" makes device ids such as "bad id/0012", not 1..64 letters, digits or . _ : - (not . or ..)',
+      ],
+      [
+        ['--devices', '3', '--prefix', 'x'.repeat(61)],
+        `--prefix "${'x'.repeat(61)}" makes device ids such as "${'x'.repeat(61)}0003", not 1..64 letters, digits or . _ : - (not . or ..)`,
+      ],
+    ];
+    const ran = await Promise.all(cases.map(([args]) => agent([...sim, ...args])));
+    cases.forEach(([args, line], i) => {
+      t.equal(ran[i]!.code, 2, `${args.join(' ')}: exit 2`);
+      t.equal(ran[i]!.stderr, `agent simulate: ${line}\n`, `${args.join(' ')}: one line naming the option`);
+    });
+  },
+);
 
 t.test('an empty option value is refused, not taken as the option left out', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-extra-args-'));

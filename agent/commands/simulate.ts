@@ -4,10 +4,10 @@ import { describeConfig, loadConfig, UsageError } from '../../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../../shared/kafka.js';
 import { createLogger } from '../../shared/log.js';
 import { numberOption } from '../../shared/number-option.js';
-import { EMBEDDED_BROKER } from '../config.js';
+import { DEVICE_ID_PATTERN, DEVICE_ID_WORDS, EMBEDDED_BROKER } from '../config.js';
 import { lockOutbox } from '../outbox/lock.js';
 import { OutboxOpenError } from '../outbox/schema.js';
-import { MAX_SIM_DEVICES, startFleet } from '../sim/fleet.js';
+import { MAX_SIM_DEVICES, simulatedId, startFleet } from '../sim/fleet.js';
 import { DEFAULT_CITY } from '../sim/rider.js';
 import { type Command, isReadableFile, parseCommandArgs } from './command.js';
 
@@ -74,6 +74,13 @@ async function run(args: string[]): Promise<number> {
       ? undefined
       : numberOption('agent simulate', 'duration', values.duration, 1, DURATION);
   const seed = numberOption('agent simulate', 'seed', values.seed, 1, SEED);
+  // The ids are the prefix and a number; they must be ids a real agent could have (DEVICE_ID):
+  // "bad id/" made ids with a space and a slash that the API and the dashboard then showed.
+  const lastId = simulatedId(values.prefix, devices);
+  if (!DEVICE_ID_PATTERN.test(lastId))
+    throw new UsageError(
+      `agent simulate: --prefix ${JSON.stringify(values.prefix)} makes device ids such as ${JSON.stringify(lastId)}, not ${DEVICE_ID_WORDS}`,
+    );
   for (const file of values.replay ?? [])
     if (!isReadableFile(file))
       throw new UsageError(`agent simulate: --replay ${file} is not a readable file`);

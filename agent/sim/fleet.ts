@@ -94,16 +94,17 @@ function resumeTracks(outbox: Outbox, deviceIds: readonly string[], tracks: read
  */
 export const MAX_SIM_DEVICES = 100_000;
 
+/** The id of simulated device n (1-based): the prefix and a number of at least 4 digits. */
+export function simulatedId(prefix: string | undefined, n: number): string {
+  return `${prefix ?? 'sim-'}${String(n).padStart(4, '0')}`;
+}
+
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!Number.isInteger(opts.devices) || opts.devices < 1)
     throw new RangeError('simulate: devices must be >= 1');
   const speed = opts.speed ?? 1;
   if (!(speed > 0)) throw new RangeError('simulate: speed must be > 0');
-  const prefix = opts.idPrefix ?? 'sim-';
-  const deviceIds = Array.from(
-    { length: opts.devices },
-    (_, i) => `${prefix}${String(i + 1).padStart(4, '0')}`,
-  );
+  const deviceIds = Array.from({ length: opts.devices }, (_, i) => simulatedId(opts.idPrefix, i + 1));
   const tracks: Track[] = fleetTracks(opts.devices, opts.seed ?? 1, opts.city ?? DEFAULT_CITY, opts.replay, {
     inCity: opts.replayInCity,
   });
