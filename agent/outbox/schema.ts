@@ -20,6 +20,7 @@
 import Database from 'better-sqlite3';
 import { StartError } from '../../shared/config.js';
 import { whySqliteNotOpened } from '../../shared/sqlite-open-error.js';
+import { someTables, tablesIn } from '../../shared/sqlite-tables.js';
 
 export const SCHEMA_VERSION = 1;
 export const PAGE_SIZE = 1024;
@@ -56,16 +57,6 @@ CREATE TABLE IF NOT EXISTS agent_state (
 
 /** The outbox's own tables (DDL above). */
 const OUTBOX_TABLES = ['device', 'fix', 'agent_state'];
-
-/** Tables in the file that are not the outbox's nor SQLite's own. */
-function otherTables(db: Database.Database): string[] {
-  const rows = db
-    .prepare(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-    )
-    .all() as { name: string }[];
-  return rows.map((r) => r.name).filter((name) => !OUTBOX_TABLES.includes(name));
-}
 
 export interface OpenOptions {
   readonly?: boolean;
@@ -139,14 +130,12 @@ function openWriter(path: string, opts: OpenOptions): Database.Database {
       // A new file, or one an earlier start left between its tables and user_version. A database
       // with other tables is another program's (the ingest's, say): creating the outbox inside it
       // and running would mix the two. Refused.
-      const foreign = otherTables(db);
-      if (foreign.length > 0) {
-        const shown = foreign.length > 5 ? [...foreign.slice(0, 5), '...'] : foreign;
+      const foreign = tablesIn(db).filter((name) => !OUTBOX_TABLES.includes(name));
+      if (foreign.length > 0)
         throw new OutboxOpenError(
           path,
-          `it is not an agent outbox: it holds other tables (${shown.join(', ')})`,
+          `it is not an agent outbox: it holds other tables (${someTables(foreign)})`,
         );
-      }
       // page_size only takes effect before the first table exists and before WAL is on.
       db.pragma(`page_size = ${opts.pageSize ?? PAGE_SIZE}`);
     } else if (version !== SCHEMA_VERSION) {
