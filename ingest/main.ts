@@ -5,6 +5,7 @@
 // Settings come from the environment (see --help); flags override the flush settings and groups.
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { argsProblem } from '../shared/args-error.js';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
@@ -63,7 +64,7 @@ runMain(async () => {
   try {
     args = parse();
   } catch (e) {
-    throw new UsageError(`ingest: ${(e as Error).message}\n${USAGE.split('\n')[0]}`);
+    throw new UsageError(`ingest: ${argsProblem(e)}\n${USAGE.split('\n')[0]}`);
   }
   const { values, positionals } = args;
   if (values.help) {

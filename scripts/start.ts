@@ -13,6 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { MAX_SIM_DEVICES } from '../agent/sim/fleet.js';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
+import { argsProblem } from '../shared/args-error.js';
 import { ALSO_READ_HELP, loadConfig, rawSetting, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
@@ -262,7 +263,7 @@ function parseStartArgs(args: string[]) {
       allowPositionals: false,
     });
   } catch (e) {
-    throw new UsageError(`start: ${(e as Error).message.split('. ')[0]} (see npm start -- --help)`);
+    throw new UsageError(`start: ${argsProblem(e)} (see npm start -- --help)`);
   }
 }
 

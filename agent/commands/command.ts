@@ -3,6 +3,7 @@
 // Commands are listed in agent/main.ts, one line each.
 import { accessSync, constants, statSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { argsProblem } from '../../shared/args-error.js';
 import { UsageError } from '../../shared/config.js';
 
 export interface Command {
@@ -32,7 +33,7 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`agent ${command}: ${e instanceof Error ? e.message : String(e)} (see --help)`);
+    throw new UsageError(`agent ${command}: ${argsProblem(e)} (see --help)`);
   }
   // A command that takes no arguments refuses them rather than ignoring them: `run extra`, or a
   // value given to a switch (`run --loop yes`), is a mistake the user should hear about.
