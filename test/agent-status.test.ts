@@ -77,10 +77,16 @@ t.test('the report: backlog, ages on the GNSS timeline, drops, health', async (t
   const text = formatStatus(r);
   t.match(text, new RegExp(`agent: +running \\(pid ${process.pid}\\)\n`));
   t.match(text, /gps: +\/dev\/ttyUSB0: connected, fix; last fix 2 s ago/);
-  t.match(text, /kafka: +connected; last ack 3 s ago/);
+  // Written with the state 2 s ago, 1 s after that ack: acks since then are not in the file.
+  t.match(text, /kafka: +connected; last ack at most 3 s ago/);
   t.match(text, /backlog: +7 fixes, \d+ B, oldest 8 s ago/);
   t.match(text, /dropped: +3 fixes/);
   t.match(text, /bike-9: next seq 11, 7 unsent, .*3 dropped through seq 3/);
+  const one = formatStatus({ ...r, backlog: { ...r.backlog, rows: 1 }, dropped: { count: 1 } });
+  t.match(one, /backlog: +1 fix, /, 'one fix, not "1 fixes"');
+  t.match(one, /dropped: +1 fix \(/);
+  // Stopped: what it wrote is what it had when it stopped, not a bound on anything since.
+  t.match(formatStatus({ ...r, running: false }), /last ack 3 s ago \[when it stopped/);
 });
 
 t.test(

@@ -152,6 +152,8 @@ function staleNote(r: StatusReport): string {
   return `, but its state was last written ${age(r.heartbeatAgeMs)}: the outbox cannot be written, or the agent hangs`;
 }
 
+const fixes = (n: number) => (n === 1 ? '1 fix' : `${n} fixes`);
+
 function bytes(n: number): string {
   if (n < 10_000) return `${n} B`;
   if (n < 10_000_000) return `${(n / 1000).toFixed(1)} kB`;
@@ -179,8 +181,11 @@ export function formatStatus(r: StatusReport): string {
   } else lines.push('gps:      unknown');
   if (r.kafka) {
     const k = r.kafka;
+    // The link's state is written every STATE_EVERY_MS, not at each ack: a connected agent may
+    // have had acks since (it read "3 s ago" while acks came every second), so that age is a bound.
+    const bound = r.running && k.connected && k.lastAckAgeMs !== null ? 'at most ' : '';
     lines.push(
-      `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${age(k.lastAckAgeMs)}`,
+      `kafka:    ${k.connected ? 'connected' : `disconnected (${k.attempt} failed attempts${k.lastError ? `: ${k.lastError}` : ''})`}; last ack ${bound}${age(k.lastAckAgeMs)}`,
     );
   } else lines.push('kafka:    unknown');
   if (r.disk) {
@@ -198,10 +203,10 @@ export function formatStatus(r: StatusReport): string {
     for (let i = 1; i < lines.length; i++) if (/^(gps|kafka|disk): /.test(lines[i]!)) lines[i] += when;
   }
   lines.push(
-    `backlog:  ${r.backlog.rows} fixes, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
+    `backlog:  ${fixes(r.backlog.rows)}, ${bytes(r.backlog.bytes)}, oldest ${r.backlog.oldestAgeMs === null ? '-' : age(r.backlog.oldestAgeMs)}`,
   );
   lines.push(
-    `dropped:  ${r.dropped.count} fixes (outbox full, or positions that came while it could not be written)`,
+    `dropped:  ${fixes(r.dropped.count)} (outbox full, or positions that came while it could not be written)`,
   );
   for (const d of r.devices) {
     lines.push(
