@@ -391,12 +391,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const cases: Array<[string, RegExp]> = [
       [
         'from=yesterday',
-        /querystring\.from must be from.*milliseconds since 1970 or ISO 8601 with a time zone/,
+        /querystring\.from must be the first time wanted \(default: 24 hours before to\), in milliseconds since 1970 or ISO 8601 with a time zone/,
       ],
       ['from=2026-11-20T10:00:00', /querystring\.from must be/],
       // An unencoded + arrives as a space: the message says how to write it.
       ['from=2026-11-20T10:00:00+01:00', /querystring\.from must be .*\(a \+ in a URL is written %2B\)/],
       ['from=2026-02-30', /from "2026-02-30" is not a real date/],
+      // Given twice, it is not malformed: it is repeated.
+      ['from=1&from=2', /^querystring\.from is given 2 times: give it once$/],
       ['from=2026-11-21&to=2026-11-20', /from \(2026-11-21T00:00:00.000Z\) is after to/],
       ['limit=0', /querystring\.limit must be an integer from 1 to 100000/],
       ['limit=many', /querystring\.limit must be an integer/],
@@ -448,7 +450,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     t.match(reversed.json().message, /from 2026-11-21 is after to 2026-11-20/);
     const bad = await app.inject({ url: '/api/devices/r1/trips?from=20.11.2026', headers: AUTH });
     t.equal(bad.statusCode, 400);
-    t.match(bad.json().message, /querystring\.from must be from: a UTC day as YYYY-MM-DD/);
+    t.match(bad.json().message, /querystring\.from must be the first day wanted, a UTC day as YYYY-MM-DD/);
     const impossible = await app.inject({ url: '/api/devices/r1/trips?to=2026-13-01', headers: AUTH });
     t.equal(impossible.statusCode, 400);
     t.match(impossible.json().message, /to 2026-13-01 is not a real date/);

@@ -49,8 +49,8 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
       schema: {
         params: deviceIdParams,
         querystring: objectOf({
-          from: timeParam('from (default: 24 hours before to)'),
-          to: timeParam('to (default: now)'),
+          from: timeParam('the first time wanted (default: 24 hours before to)'),
+          to: timeParam('the last time wanted (default: now)'),
           limit: {
             type: 'integer',
             minimum: 1,
@@ -94,7 +94,10 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
       // Per-day trip totals of one device (UTC days of GNSS time), oldest first.
       schema: {
         params: deviceIdParams,
-        querystring: objectOf({ from: dayParam('from'), to: dayParam('to') }),
+        querystring: objectOf({
+          from: dayParam('the first day wanted'),
+          to: dayParam('the last day wanted'),
+        }),
         response: replies(
           {
             deviceId: str,

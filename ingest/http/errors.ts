@@ -83,6 +83,21 @@ function nonFinite(v: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A query parameter given twice (from=1&from=2) reaches the schema as an array, and was refused
+ * as if its value were malformed ("must be ... milliseconds since 1970 ..."). No route takes a
+ * repeated parameter: say that it is repeated.
+ */
+export function refuseRepeatedQueryParams(app: FastifyInstance): void {
+  app.addHook('preValidation', async (req) => {
+    const query = req.query as Record<string, unknown> | undefined;
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (Array.isArray(value))
+        throw badRequest(`querystring.${name} is given ${value.length} times: give it once`);
+    }
+  });
+}
+
 /** A 400 with our message, for checks the schema cannot express (impossible dates, from > to). */
 export function badRequest(message: string): FastifyError {
   const e = new Error(message) as FastifyError;

@@ -20,19 +20,20 @@ export const deviceIdParams = {
 export const TIME_PATTERN =
   '^(\\d{1,15}|\\d{4}-\\d{2}-\\d{2}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:?\\d{2}))$';
 
+/** `what`: the value's part in the request, read after "must be" (e.g. "the first time wanted"). */
 export const timeParam = (what: string) =>
   ({
     type: 'string',
     pattern: TIME_PATTERN,
     // The hint: an unencoded "+01:00" reaches the server as " 01:00" (a + in a query is a space).
-    description: `${what}: milliseconds since 1970 or ISO 8601 with a time zone, e.g. 2026-11-25T08:00:00Z (a + in a URL is written %2B)`,
+    description: `${what}, in milliseconds since 1970 or ISO 8601 with a time zone, e.g. 2026-11-25T08:00:00Z (a + in a URL is written %2B)`,
   }) as const;
 
 export const dayParam = (what: string) =>
   ({
     type: 'string',
     pattern: '^\\d{4}-\\d{2}-\\d{2}$',
-    description: `${what}: a UTC day as YYYY-MM-DD`,
+    description: `${what}, a UTC day as YYYY-MM-DD`,
   }) as const;
 
 /** Parses a value that matched TIME_PATTERN; returns ms, or a sentence when the date is impossible. */

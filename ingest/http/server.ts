@@ -13,7 +13,12 @@ import { restoreLiveView } from '../live/restore.js';
 import { installAuth } from './auth.js';
 import { dashboardPlugin } from './dashboard.js';
 import { type DevicesStore, devicesPlugin } from './devices.js';
-import { formatSchemaErrors, installErrorHandler, refuseNonFiniteNumbers } from './errors.js';
+import {
+  formatSchemaErrors,
+  installErrorHandler,
+  refuseNonFiniteNumbers,
+  refuseRepeatedQueryParams,
+} from './errors.js';
 import { answerFrameworkError } from './framework-errors.js';
 import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
@@ -98,6 +103,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   installErrorHandler(app);
   refuseNonFiniteNumbers(app);
+  refuseRepeatedQueryParams(app);
   if (deps.restoreLive !== false) await restoreLiveView(deps.live, deps.store, app.log);
   // One limiter for both ways of logging in with the token: POST /login and /?token=.
   const logins = new LoginLimiter(deps.loginLimit, now);
