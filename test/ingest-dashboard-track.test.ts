@@ -110,3 +110,31 @@ t.test('the selected track is extended by its rider live fixes, up to the marker
   t.equal((await state()).n, 13, 'no point twice');
   t.same(errors, []);
 });
+
+t.test('a rider last heard days ago: the hour up to its last fix, not an empty last hour', async (t) => {
+  const { f, srv, browser } = await openDashboard(t);
+  const last = Date.now() - 3 * 86_400_000 - 600_000;
+  // Five fixes of a ride three days ago; and one from two hours before it, outside that hour.
+  const old = [
+    fix('away', 1, { time: last - 7_200_000, lat: 52.5, lon: 13.3 }),
+    ...Array.from({ length: 5 }, (_, i) =>
+      fix('away', i + 2, { time: last - (4 - i) * 60_000, lat: 52.52, lon: 13.4 + i * 0.0005 }),
+    ),
+  ];
+  await f.store.writeFixes(old);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${srv.url}/?token=${TOKEN}`);
+  await page.click('tr[data-device="away"]');
+  await page.locator('#track-note:not([hidden])').waitFor();
+  t.equal(
+    await page.locator('#track-note').textContent(),
+    'away: 5 fixes in the hour up to its last fix, 3 d ago',
+  );
+  const n = await page.evaluate(
+    () => (window as unknown as { fleetDashboard: { map: MapState } }).fleetDashboard.map.track!.pts.length,
+  );
+  t.equal(n, 5, 'those five drawn');
+  t.same(errors, []);
+});

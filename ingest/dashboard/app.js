@@ -2,6 +2,7 @@
 // the devices list and the consumer-group figures. Auth is the session cookie set at /login;
 // EventSource and fetch send it on their own (same origin).
 import { LineChart } from './charts.js';
+import { duration } from './duration.js';
 import { LastSeen } from './last-seen.js';
 import { FleetMap } from './map.js';
 import { DevicesTable } from './table.js';
@@ -233,7 +234,11 @@ $('fit').addEventListener('click', () => {
   selectDevice(null);
 });
 
-/** Shows (or, for the selected one or null, clears) a device's last hour from the database. */
+/**
+ * Shows (or, for the selected one or null, clears) a device's last hour from the database: the
+ * hour up to now, or for a device whose last fix is older than that (offline for days, a replayed
+ * old capture), the hour up to its last fix, which "0 fixes in the last hour" left unseen.
+ */
 async function selectDevice(id) {
   const note = $('track-note');
   if (!id || id === table.selected) {
@@ -248,12 +253,19 @@ async function selectDevice(id) {
   map.selected = id;
   map.dirty = true;
   table.paint();
-  const from = Date.now() - 3600_000;
+  const now = Date.now();
+  const last = table.devices.get(id)?.lastFix?.time;
+  const end = last !== undefined && last < now - 3600_000 ? last : undefined;
+  const from = (end ?? now) - 3600_000;
+  // [from, to): the last fix itself is in.
+  const range = end === undefined ? `from=${from}` : `from=${from}&to=${end + 1}`;
   try {
-    const r = await getJson(`/api/devices/${encodeURIComponent(id)}/track?from=${from}&limit=5000`);
+    const r = await getJson(`/api/devices/${encodeURIComponent(id)}/track?${range}&limit=5000`);
     if (table.selected !== id) return; // another row was clicked meanwhile
     map.setTrack(id, r.fixes);
-    note.textContent = `${id}: ${r.count} fixes in the last hour${r.truncated ? ' (first 5000)' : ''}`;
+    const hour =
+      end === undefined ? 'the last hour' : `the hour up to its last fix, ${duration(now - end)} ago`;
+    note.textContent = `${id}: ${r.count} fixes in ${hour}${r.truncated ? ' (first 5000)' : ''}`;
   } catch (e) {
     if (table.selected !== id) return;
     note.textContent = `${id}: track not loaded (${e.message})`;
