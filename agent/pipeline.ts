@@ -45,6 +45,13 @@ export interface AgentState {
 }
 
 export const STATE_EVERY_MS = 5000;
+
+/** This process's memory for the 'agent' state row, in MB to one decimal. */
+export function memoryMb(): NonNullable<AgentState['memory']> {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 104857.6) / 10;
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
+}
 /** The sender loop steps at least every 30 s (its backoff cap) + a request timeout. */
 const SENDER_STUCK_MS = 60_000;
 /** Fixes kept in memory while the outbox cannot be written (10 minutes at 1 Hz). */
@@ -246,9 +253,7 @@ export class AgentPipeline {
 
   private publishAll(): void {
     this.agent.heartbeatAt = Date.now();
-    const m = process.memoryUsage();
-    const mb = (n: number) => Math.round(n / 104857.6) / 10;
-    this.agent.memory = { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
+    this.agent.memory = memoryMb();
     const { outbox, sender } = this.opts;
     outbox.setState('agent', this.agent);
     outbox.setState('gps', { ...this.gps, nmea: this.opts.source.counters });

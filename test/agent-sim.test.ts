@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { formatStatus, readStatus } from '../agent/commands/status.js';
 import { startFleet } from '../agent/sim/fleet.js';
 import { seededRandom } from '../agent/sim/random.js';
 import { DEFAULT_CITY, Rider } from '../agent/sim/rider.js';
@@ -210,6 +211,42 @@ t.test('a fleet goes through outbox and sender to the real broker, each device i
     [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000],
     'one fix a simulated second',
   );
+});
+
+t.test('agent status on a running simulator: running, Kafka connected, the fleet fixes', async (t) => {
+  const broker = await testBroker(t);
+  const db = tmpDb(t);
+  const fleet = await startFleet({
+    devices: 3,
+    db,
+    kafka: { brokers: [broker.address] },
+    topic: 'gps.fixes',
+    log: quietLog,
+    speed: 1,
+  });
+  t.teardown(() => fleet.stop());
+  // Until the first ack the link may not be up yet; the state is committed every 5 s.
+  let s = readStatus(db);
+  for (let i = 0; i < 60 && !(s.healthy && s.kafka?.lastAckAgeMs != null); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    s = readStatus(db);
+  }
+  t.match(s, {
+    running: true,
+    pid: process.pid,
+    alive: true,
+    gps: { source: 'simulated fleet of 3', fix: 'fix' },
+    kafka: { connected: true },
+    healthy: true,
+  });
+  t.match(formatStatus(s), /^agent: +running \(pid \d+/);
+  t.equal(s.devices.length, 3, 'its three devices');
+
+  await fleet.stop();
+  const after = readStatus(db);
+  t.match(after, { running: false, pid: process.pid, healthy: false });
+  t.match(formatStatus(after), /^agent: +not running \(last seen \d+ s ago\)/, 'stopped, not "never ran"');
+  t.ok(after.gps!.fixes >= 3, `${after.gps!.fixes} fixes stored in all`);
 });
 
 for (const kind of ['riders', 'replays'] as const) {

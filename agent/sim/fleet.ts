@@ -11,7 +11,9 @@
 import type { KafkaConfig } from 'kafkajs';
 import type { Position } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
+import { ownIdentity } from '../../shared/process-identity.js';
 import { Outbox, type OutboxOptions, readAgentState } from '../outbox/outbox.js';
+import { type AgentState, type GpsState, memoryMb, STATE_EVERY_MS } from '../pipeline.js';
 import { Sender, type SenderStats } from '../sender/sender.js';
 import { type CityGrid, DEFAULT_CITY } from './rider.js';
 import { fleetTracks, type Track } from './tracks.js';
@@ -128,6 +130,46 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   let ticks = 0;
   let stored = 0;
   let rejected = 0;
+  let lastFixAt: number | null = null;
+  // The state rows a real agent writes, so that `agent status` on this outbox tells a running
+  // simulator (its process, the Kafka link, the fleet's fixes) from one that stopped; without
+  // them it said "never ran on this file" while the simulator ran. Committed every
+  // STATE_EVERY_MS (a slow fleet ticks less often than that) and at stop.
+  const agent: AgentState = {
+    ...ownIdentity(),
+    startedAt: Date.now(),
+    heartbeatAt: Date.now(),
+    stoppedAt: null,
+  };
+  const publishState = () => {
+    agent.heartbeatAt = Date.now();
+    agent.memory = memoryMb();
+    outbox.setState('agent', agent);
+    const gps: GpsState = {
+      source: `simulated fleet of ${opts.devices}`,
+      state: 'connected',
+      detail: null,
+      fix: lastFixAt === null ? 'no fix' : 'fix',
+      fixes: stored,
+      noFixes: 0,
+      rejected,
+      lastFixAt,
+    };
+    outbox.setState('gps', gps);
+    outbox.setState('kafka', { ...sender.state, stats: sender.stats });
+  };
+  publishState();
+  sender.onState(() => outbox.db.open && outbox.setState('kafka', { ...sender.state, stats: sender.stats }));
+  const commitState = () => {
+    publishState();
+    try {
+      outbox.flush();
+    } catch (e) {
+      opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'simulate: state not written');
+    }
+  };
+  const stateTimer = setInterval(commitState, STATE_EVERY_MS);
+  stateTimer.unref();
   // GNSS time of the first tick: now, on a whole second, like a receiver's epochs.
   let clock = Math.floor(Date.now() / 1000) * 1000;
   let timer: NodeJS.Timeout | undefined;
@@ -147,6 +189,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       if (position) batch.push({ deviceId, position }); // null: a replayed silence, no fix
     }
     const r = outbox.appendMany(batch);
+    if (r.stored.length > 0) lastFixAt = Date.now();
     stored += r.stored.length;
     rejected += r.rejected.length;
     for (const x of r.rejected)
@@ -191,8 +234,11 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     stopping ??= (async () => {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(stateTimer);
       await sender.stop();
       saveTracks(outbox, deviceIds, tracks);
+      agent.stoppedAt = Date.now();
+      commitState();
       outbox.close();
       opts.log.info({ ticks, stored, sent: sender.stats }, 'simulated fleet stopped');
       finish();
