@@ -31,7 +31,12 @@ export const kafkaSpec = {
     pattern: /^[A-Za-z0-9._-]{1,249}$/,
     patternWords: 'a Kafka topic name (letters, digits, . _ -)',
   }),
-  KAFKA_TLS: env.bool({ description: 'connect with TLS', default: false }),
+  KAFKA_TLS: env.bool({
+    // The files only make sense over TLS, so they turn it on; --help says so (QA read
+    // KAFKA_TLS=false with a CA file set as plaintext, and met a TLS handshake instead).
+    description: 'connect with TLS (on anyway when KAFKA_TLS_CA_FILE or KAFKA_TLS_CERT_FILE is set)',
+    default: false,
+  }),
   KAFKA_TLS_CA_FILE: env.file({ description: 'CA certificate (PEM) to trust, instead of the system CAs' }),
   KAFKA_TLS_CERT_FILE: env.file({ description: 'client certificate (PEM) for mutual TLS' }),
   KAFKA_TLS_KEY_FILE: env.file({ description: 'client private key (PEM) for mutual TLS', secret: true }),
