@@ -6,7 +6,7 @@
 // the problem without echoing the URL, and the usual request line with the URL redacted.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './errors.js';
-import { redactUrl } from './redact.js';
+import { logRequest } from './request-log.js';
 
 /** fastify's default; the server does not change it. */
 export const MAX_PARAM_LENGTH = 100;
@@ -31,14 +31,5 @@ export function answerFrameworkError(err: FastifyError, req: FastifyRequest, rep
     req.log.error({ err: { code: err.code, message: err.message.slice(0, 200) } }, 'request failed');
   const message = known?.message ?? 'internal error (see the server log)';
   reply.code(status).send({ statusCode: status, error: httpError(status), message });
-  req.log.info(
-    {
-      method: req.method,
-      url: redactUrl(req.url),
-      status,
-      ms: Math.round(reply.elapsedTime),
-      code: err.code,
-    },
-    'request',
-  );
+  logRequest(req, reply, 'info', { code: err.code });
 }

@@ -24,7 +24,7 @@ import { type HealthCheck, healthPlugin } from './health.js';
 import { livePlugin } from './live.js';
 import { LoginLimiter, type LoginLimitOptions } from './login-limit.js';
 import { type MetricsJson, metricsPlugin } from './metrics.js';
-import { redactUrl } from './redact.js';
+import { logRequest } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -86,15 +86,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (req, reply) => {
     const quiet = req.quietLog || (req.routeOptions.config?.polled && reply.statusCode < 400);
-    req.log[quiet ? 'debug' : 'info'](
-      {
-        method: req.method,
-        url: redactUrl(req.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      'request',
-    );
+    logRequest(req, reply, quiet ? 'debug' : 'info');
   });
   // Positions are personal data: no proxy or browser cache keeps API answers.
   app.addHook('onSend', async (req, reply) => {
