@@ -141,6 +141,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     heartbeatAt: Date.now(),
     stoppedAt: null,
   };
+  const publishKafka = () => outbox.setState('kafka', { ...sender.state, stats: sender.stats });
   const publishState = () => {
     agent.heartbeatAt = Date.now();
     agent.memory = memoryMb();
@@ -156,10 +157,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       lastFixAt,
     };
     outbox.setState('gps', gps);
-    outbox.setState('kafka', { ...sender.state, stats: sender.stats });
+    publishKafka();
   };
   publishState();
-  sender.onState(() => outbox.db.open && outbox.setState('kafka', { ...sender.state, stats: sender.stats }));
+  sender.onState(() => outbox.db.open && publishKafka());
   const commitState = () => {
     publishState();
     try {
