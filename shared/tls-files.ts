@@ -4,7 +4,7 @@
 // naming the variable, as a missing file is (exit 2).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ConfigError } from './config.js';
 
 export interface TlsFiles {
@@ -47,32 +47,32 @@ export function readTlsFiles(paths: { ca?: string; cert?: string; key?: string }
   }
   if (paths.cert) {
     out.cert = readFileSync(paths.cert, 'utf8');
-    try {
-      createSecureContext({ cert: out.cert });
-    } catch (e) {
-      throw new ConfigError(
-        `config: KAFKA_TLS_CERT_FILE=${paths.cert} is not allowed: not a PEM certificate: ${reason(e)}`,
-      );
-    }
+    mustLoad(
+      { cert: out.cert },
+      `config: KAFKA_TLS_CERT_FILE=${paths.cert} is not allowed: not a PEM certificate`,
+    );
   }
   if (paths.key) {
     out.key = readFileSync(paths.key, 'utf8');
-    try {
-      createSecureContext({ key: out.key });
-    } catch (e) {
-      throw new ConfigError(
-        `config: KAFKA_TLS_KEY_FILE=(secret value hidden) is not allowed: not an unencrypted PEM private key: ${reason(e)}`,
-      );
-    }
+    mustLoad(
+      { key: out.key },
+      'config: KAFKA_TLS_KEY_FILE=(secret value hidden) is not allowed: not an unencrypted PEM private key',
+    );
   }
   if (out.cert && out.key) {
-    try {
-      createSecureContext({ cert: out.cert, key: out.key });
-    } catch (e) {
-      throw new ConfigError(
-        `config: KAFKA_TLS_KEY_FILE is not the key of KAFKA_TLS_CERT_FILE=${paths.cert}: ${reason(e)}`,
-      );
-    }
+    mustLoad(
+      { cert: out.cert, key: out.key },
+      `config: KAFKA_TLS_KEY_FILE is not the key of KAFKA_TLS_CERT_FILE=${paths.cert}`,
+    );
   }
   return out;
+}
+
+/** Loads `files` as TLS would, or throws `refusal` with OpenSSL's reason. */
+function mustLoad(files: SecureContextOptions, refusal: string): void {
+  try {
+    createSecureContext(files);
+  } catch (e) {
+    throw new ConfigError(`${refusal}: ${reason(e)}`);
+  }
 }
