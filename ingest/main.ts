@@ -5,7 +5,7 @@
 // Settings come from the environment (see --help); flags override the flush settings and groups.
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { argsProblem } from '../shared/args-error.js';
+import { argsProblem, emptyOption, emptyOptionProblem } from '../shared/args-error.js';
 import { describeConfig, loadConfig, runMain, StartError, UsageError } from '../shared/config.js';
 import { failWritesPastFileSizeLimit } from '../shared/file-size-limit.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
@@ -67,6 +67,9 @@ runMain(async () => {
     throw new UsageError(`ingest: ${argsProblem(e)}\n${USAGE.split('\n')[0]}`);
   }
   const { values, positionals } = args;
+  // `--groups ""` would run every group.
+  const empty = emptyOption(values);
+  if (empty) throw new UsageError(`ingest: ${emptyOptionProblem(empty)}`);
   if (values.help) {
     process.stdout.write(USAGE);
     return;

@@ -13,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { MAX_SIM_DEVICES } from '../agent/sim/fleet.js';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
-import { argsProblem } from '../shared/args-error.js';
+import { argsProblem, emptyOption, emptyOptionProblem } from '../shared/args-error.js';
 import { ALSO_READ_HELP, loadConfig, rawSetting, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { makeDirs } from '../shared/make-dirs.js';
@@ -245,26 +245,28 @@ async function startAll(sup: Supervisor, p: StartPlan, say: (line: string) => vo
   say('Ctrl-C stops everything; npm start again resumes from the data on disk.');
 }
 
+const START_OPTIONS = {
+  'data-dir': { type: 'string' },
+  devices: { type: 'string' },
+  partitions: { type: 'string' },
+  'http-port': { type: 'string' },
+  'broker-port': { type: 'string' },
+  'no-replay': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** The options, strictly: a misspelt one (--devics 3) must not quietly run the defaults. */
 function parseStartArgs(args: string[]) {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof START_OPTIONS; strict: true }>>;
   try {
-    return parseArgs({
-      args,
-      options: {
-        'data-dir': { type: 'string' },
-        devices: { type: 'string' },
-        partitions: { type: 'string' },
-        'http-port': { type: 'string' },
-        'broker-port': { type: 'string' },
-        'no-replay': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    parsed = parseArgs({ args, options: START_OPTIONS, strict: true, allowPositionals: false });
   } catch (e) {
     throw new UsageError(`start: ${argsProblem(e)} (see npm start -- --help)`);
   }
+  // `--data-dir ""` would use ./data.
+  const empty = emptyOption(parsed.values);
+  if (empty) throw new UsageError(`start: ${emptyOptionProblem(empty)}`);
+  return parsed;
 }
 
 /** The address to reach a server listening on `host`: loopback for the wildcard addresses. */

@@ -16,3 +16,20 @@ export function argsProblem(e: unknown): string {
   // sentence and then advice.
   return msg.split('\n')[0]!.split('. ')[0]!;
 }
+
+/**
+ * The first option given an empty value (`--brokers ""`, `--data-dir=`), as "--name", or
+ * undefined. An empty value reads as "not given" further on (settings count '' as unset), so it
+ * would quietly fall back to the default: the commands refuse it instead.
+ */
+export function emptyOption(values: Record<string, unknown>): string | undefined {
+  for (const [name, value] of Object.entries(values)) {
+    const given = Array.isArray(value) ? value : [value];
+    if (given.some((v) => v === '')) return `--${name}`;
+  }
+  return undefined;
+}
+
+/** The refusal for emptyOption's answer, in the same words for every command. */
+export const emptyOptionProblem = (option: string): string =>
+  `${option} "" is empty: give a value, or leave the option out`;

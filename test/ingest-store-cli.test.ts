@@ -89,6 +89,11 @@ t.test('bad input: exit 2 with one line saying what is wrong', async (t) => {
   t.equal(groups.code, 2);
   t.match(groups.stderr, /unknown group nope; choose from fix-store, trips, live/);
 
+  // Empty, it used to read as not given: every group ran.
+  const noGroups = await ingest(['run', '--groups', ''], {});
+  t.equal(noGroups.code, 2);
+  t.match(noGroups.stderr, /^ingest: --groups "" is empty: give a value, or leave the option out\n$/);
+
   const flush = await ingest(['run', '--flush-rows', '0'], {});
   t.equal(flush.code, 2);
   t.match(flush.stderr, /--flush-rows "0" is not a positive integer/);

@@ -139,6 +139,11 @@ t.test('npm start refuses what it cannot do, in one line in the terminal', async
   t.equal(typo.code, 2, 'a misspelt option is a usage error');
   t.match(typo.out, /start: unknown option --devics \(see npm start -- --help\)/);
 
+  // Empty, it used to read as not given: the whole stack started on ./data.
+  const noDir = await run('no-dir', { args: ['--data-dir', ''] });
+  t.equal(noDir.code, 2, 'an empty option value is a usage error');
+  t.match(noDir.out, /start: --data-dir "" is empty: give a value, or leave the option out/);
+
   // Before, only "ingest exited unexpectedly (code 2)" reached the terminal; the why was in its log.
   const badEnv = await run('bad-env', { env: { DATABASE_URL: 'mysql://x' } });
   t.equal(badEnv.code, 1);

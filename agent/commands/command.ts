@@ -3,7 +3,7 @@
 // Commands are listed in agent/main.ts, one line each.
 import { accessSync, constants, statSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { argsProblem } from '../../shared/args-error.js';
+import { argsProblem, emptyOption, emptyOptionProblem } from '../../shared/args-error.js';
 import { UsageError } from '../../shared/config.js';
 
 export interface Command {
@@ -40,13 +40,9 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig['options'
   const extra = parsed.positionals[0];
   if (!positionals && extra !== undefined)
     throw new UsageError(`agent ${command}: unexpected argument ${JSON.stringify(extra)} (see --help)`);
-  // An empty value reads as "not given" further on (the settings count '' as unset), so
-  // `--brokers ""` would quietly fall back to KAFKA_BROKERS or the embedded broker: refuse it.
-  for (const [name, value] of Object.entries(parsed.values)) {
-    const given = Array.isArray(value) ? value : [value];
-    if (given.some((v) => v === ''))
-      throw new UsageError(`agent ${command}: --${name} "" is empty: give a value, or leave the option out`);
-  }
+  // `--brokers ""` would quietly fall back to KAFKA_BROKERS or the embedded broker.
+  const empty = emptyOption(parsed.values);
+  if (empty) throw new UsageError(`agent ${command}: ${emptyOptionProblem(empty)}`);
   return parsed;
 }
 
