@@ -83,11 +83,12 @@ t.test('a consumer that cannot start is abandoned after stallMs and replaced; st
     requestTimeout: 600_000,
   });
   const stallMs = 800;
+  let sinkStopped = 0;
   const sup = superviseGroup({
     kafka,
     groupId: 'stall-test',
     topic: 'gps.fixes',
-    sink: { handleBatch: async () => undefined },
+    sink: { handleBatch: async () => undefined, stopped: () => void sinkStopped++ },
     flushRows: 100,
     flushMs: 50,
     metrics,
@@ -108,9 +109,11 @@ t.test('a consumer that cannot start is abandoned after stallMs and replaced; st
   // stop() while a start is in flight: it abandons that start rather than waiting for it.
   const inFlight = broker.accepted();
   await waitFor(() => (broker.accepted() > inFlight ? true : undefined), 10);
+  t.equal(sinkStopped, 0, 'the sink is not told of a replacement');
   await sup.stop();
   stopped = true;
   t.pass('stop() settled with a start in flight');
+  t.equal(sinkStopped, 1, 'the sink is told the group stopped, once');
 });
 
 t.test(

@@ -103,5 +103,20 @@ t.test(
       ],
       'the rest summed up in one line once the period is over',
     );
+
+    // Stopping inside a period: the pending summary is written, not lost with the process.
+    await new Promise((r) => setTimeout(r, 600));
+    await sink.handleBatch(seqs('a', 17, 18));
+    t.equal(parsed().filter((l) => l.level === 30).length, 3, 'the first after the period at once');
+    await sink.handleBatch(seqs('a', 19, 20));
+    sink.stopped?.();
+    t.same(
+      parsed()
+        .filter((l) => l.level === 30)
+        .slice(3)
+        .map((l) => [l.flushes, l.deviceCount, l.devices]),
+      [[1, 1, [`a from ${day}`]]],
+      'what was pending, at stop',
+    );
   },
 );

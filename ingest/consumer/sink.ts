@@ -13,4 +13,6 @@ export interface FixSink {
    * never fills; like handleBatch, it resolves once that is durable and may be given them again.
    */
   handleRejected?(rejected: readonly RejectedSeq[]): Promise<void>;
+  /** The group stopped for good (after its last flush): say what is still held back. */
+  stopped?(): void;
 }

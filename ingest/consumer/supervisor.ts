@@ -183,6 +183,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
       const g = current;
       current = undefined;
       if (g) await stopWithin(g);
+      o.sink.stopped?.();
     },
   };
 

@@ -45,7 +45,7 @@ export class RebuildLog {
     const wait = this.lastInfoAt + this.everyMs - Date.now();
     if (wait <= 0) this.flush();
     else if (!this.timer) {
-      // Unref'd: a summary still pending at exit is in the counter and the debug lines.
+      // Unref'd: the sink's stopped() writes what is pending when the group stops.
       this.timer = setTimeout(() => this.flush(), wait);
       this.timer.unref();
     }

@@ -25,5 +25,7 @@ export function tripsSink(
       metrics.tripRebuildReads.inc(r.rebuildReads);
       rebuilds.note(r.rebuilt);
     },
+    // The summary a minute's timer still holds would otherwise never be written.
+    stopped: () => rebuilds.flush(),
   };
 }
