@@ -10,10 +10,11 @@
 // Steady: from the moment the last member joined the group (the runner's own clock, GroupState
 // since) to the last fix stored: the join, which the coordinator delays a few seconds so that
 // members starting together land in one rebalance, is what withJoin adds.
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { startIngest } from '../ingest/app.js';
 import { superviseGroup } from '../ingest/consumer/supervisor.js';
 import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { createLogger, type Logger } from '../shared/log.js';
 
 export interface ConsumeJob {
@@ -34,7 +35,7 @@ export interface ConsumeJob {
 /** The fix-store group's consumer without its store: its sink counts what it is handed. */
 async function startDiscarding(job: ConsumeJob, metrics: IngestMetrics, log: Logger) {
   const group = superviseGroup({
-    kafka: new Kafka({ clientId: 'bench', brokers: [job.broker], logLevel: logLevel.NOTHING }),
+    kafka: kafkaClient({ clientId: 'bench', brokers: [job.broker], logLevel: logLevel.NOTHING }),
     groupId: `${job.groupId}-fix-store`,
     topic: job.topic,
     sink: {

@@ -8,7 +8,8 @@
 // process (onFatal).
 
 import type { FastifyInstance } from 'fastify';
-import { Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
+import { type Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
+import { kafkaClient } from '../shared/kafka-client.js';
 import type { Logger } from '../shared/log.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
@@ -109,7 +110,7 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   // A database merely away at start is waited for, as Kafka is (db/open.ts).
   const store = await openStore(storeOptions, { log });
   const live = new LiveView();
-  const kafka = new Kafka({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
+  const kafka = kafkaClient({ ...o.kafka, logLevel: logLevel.WARN, logCreator: kafkaLogCreator(log) });
   const admin = kafka.admin();
   const producer = here.includes(publisher)
     ? kafka.producer({

@@ -9,13 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { MAX_SIM_DEVICES } from '../agent/sim/fleet.js';
 import { INGEST_NODE_FLAGS } from '../ingest/config.js';
 import { httpSpec } from '../ingest/http/config.js';
 import { argsProblem, emptyOption, emptyOptionProblem } from '../shared/args-error.js';
 import { ALSO_READ_HELP, loadConfig, rawSetting, runMain, StartError, UsageError } from '../shared/config.js';
 import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { numberOption } from '../shared/number-option.js';
 import { releasePidLock, takePidLock } from '../shared/pid-lock.js';
@@ -57,7 +58,7 @@ function dashboardToken(dataDir: string, fromEnv: string | undefined): string {
 
 async function createTopics(brokers: string[], partitions: number): Promise<void> {
   const settings = loadConfig(kafkaSpec);
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     ...kafkaClientConfig(settings, 'fleet-start', brokers),
     logLevel: logLevel.NOTHING,
   });

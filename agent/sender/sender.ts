@@ -15,13 +15,14 @@
 // producer and the Kafka link state are left as they are (outbox-io.ts).
 import {
   CompressionTypes,
-  Kafka,
+  type Kafka,
   type KafkaConfig,
   type Message,
   Partitioners,
   type Producer,
 } from 'kafkajs';
 import { decodeFix, encodeFix } from '../../shared/fixcodec.js';
+import { kafkaClient } from '../../shared/kafka-client.js';
 import type { Logger } from '../../shared/log.js';
 import type { Outbox, PendingFix } from '../outbox/outbox.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
@@ -146,7 +147,7 @@ export class Sender {
     this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 3000;
-    this.kafka = new Kafka({
+    this.kafka = kafkaClient({
       connectionTimeout: 3000,
       requestTimeout: opts.requestTimeoutMs ?? 10_000,
       // Few quick retries inside kafkajs; the long waits are ours (backoff with jitter).
