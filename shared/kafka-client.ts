@@ -12,11 +12,14 @@
 // for a pause) waits for the throttle to end, one waiting for an in-flight slot is sent when a
 // response frees it (fulfillRequest runs the check). So the replacement arms the timer only when a
 // request is pending, for the throttle's end or kafkajs's own 10 ms retry: what kafkajs did in
-// that case, unchanged. The queue class is the one kafkajs itself loaded (same resolved file, same
-// module cache); a kafkajs whose queue no longer looks like 2.2.4's is left alone, and
-// test/kafka-client.test.ts fails so that an upgrade looks here again.
-import { createRequire } from 'node:module';
+// that case, unchanged. The queue class is imported, not looked up at run time: from sources it
+// is the module kafkajs itself required (one CommonJS cache), and in the agent's bundle
+// (agent/build.ts) esbuild links the import to the copy kafkajs uses, where a run-time require()
+// would patch a second copy from node_modules and leave the bundled one looping. A kafkajs whose
+// queue no longer looks like 2.2.4's is left alone, and test/kafka-client.test.ts fails so that
+// an upgrade looks here again.
 import { Kafka, type KafkaConfig } from 'kafkajs';
+import RequestQueueClass from 'kafkajs/src/network/requestQueue/index.js';
 
 /** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL (src/network/requestQueue/index.js). */
 const RETRY_MS = 10;
@@ -33,14 +36,7 @@ interface RequestQueue {
 export const requestQueuePatched: boolean = patchRequestQueue();
 
 function patchRequestQueue(): boolean {
-  const require = createRequire(import.meta.url);
-  let queue: { prototype: RequestQueue } | undefined;
-  try {
-    queue = require('kafkajs/src/network/requestQueue/index.js');
-  } catch {
-    return false;
-  }
-  const proto = queue?.prototype;
+  const proto = (RequestQueueClass as { prototype?: Partial<RequestQueue> } | undefined)?.prototype;
   if (
     typeof proto?.scheduleCheckPendingRequests !== 'function' ||
     typeof proto.checkPendingRequests !== 'function' ||

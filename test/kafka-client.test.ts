@@ -3,13 +3,21 @@
 // test, so that someone looks at the patch again), an idle connection no longer wakes the process
 // a thousand times a second, and requests that must wait in the queue (for an in-flight slot, or
 // for a throttle the broker asked for) are still sent.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { logLevel } from 'kafkajs';
 import t, { type Test } from 'tap';
+import { buildAgent } from '../agent/build.js';
 import { kafkaClient, requestQueuePatched } from '../shared/kafka-client.js';
 import { inProcessBroker } from './helpers/broker-harness.js';
 import { waitFor } from './helpers/ingest-kafka.js';
 import { sleep } from './helpers/stack.js';
+
+const run = promisify(execFile);
 
 interface Queue {
   pending: unknown[];
@@ -125,4 +133,25 @@ t.test('a request held by a throttle is checked again when the throttle ends', a
   t.ok(queue.throttleCheckTimeoutId, 'pending without a throttle: the kafkajs retry timer');
   await waitFor(() => (checked.length > 1 ? true : undefined));
   t.equal(checked.length, 2, 'which runs the check');
+});
+
+t.test('the idle loop is gone from sources and from the bundle the agent service runs', async (t) => {
+  const broker = await inProcessBroker(t);
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-client-bundle-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const probe = join(import.meta.dirname, 'helpers/kafka-idle-probe.ts');
+  // Bundled, kafkajs is inlined: a patch that found its class at run time would patch a copy from
+  // node_modules and leave the bundle's own queue looping.
+  const bundle = await buildAgent(join(dir, 'probe.mjs'), probe);
+  const runs = {
+    sources: ['--import', 'tsx', probe],
+    bundle: [bundle],
+  };
+  for (const [name, args] of Object.entries(runs)) {
+    const { stdout } = await run(process.execPath, [...args, broker.address], { timeout: 60_000 });
+    const r = JSON.parse(stdout) as { patched: boolean; shortTimers: number };
+    t.equal(r.patched, true, `${name}: the queue is patched`);
+    // Unpatched, each connection re-arms a 1 ms timer: hundreds in 500 ms.
+    t.ok(r.shortTimers < 10, `${name}: ${r.shortTimers} short timers armed in 500 ms idle`);
+  }
 });
