@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Consumer, Kafka, logLevel } from 'kafkajs';
+import { type Consumer, logLevel } from 'kafkajs';
 import { startBroker } from '../broker/broker.js';
 import { GroupStore, type OffsetWrite } from '../broker/groups/store.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { createLogger } from '../shared/log.js';
 import { WireClient } from '../test/helpers/broker-groups-wire.js';
 
@@ -89,7 +90,7 @@ async function wireFigures(requests: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-groups-'));
   const broker = await startBroker({ dataDir, port: 0, logger: createLogger('broker', 'warn') });
   try {
-    const admin = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    const admin = kafkaClient({ brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'gps.fixes', numPartitions: 12 }], waitForLeaders: true });
     await admin.disconnect();
@@ -128,7 +129,7 @@ async function groupFigures() {
     logger: createLogger('broker', 'warn'),
     groups: { initialRebalanceDelayMs: 300 },
   });
-  const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({ brokers: [broker.address], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const consumers: Consumer[] = [];
   try {

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { type Kafka, logLevel, type Producer } from 'kafkajs';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { type ChildBroker, childBroker } from '../test/helpers/broker-harness.js';
 import { runCommand } from '../test/helpers/run.js';
 import { printFigures } from './print-figures.js';
@@ -117,7 +118,7 @@ function resetPeak(pid: number): void {
 }
 
 function client(port: number): Kafka {
-  return new Kafka({ clientId: 'bench', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
+  return kafkaClient({ clientId: 'bench', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
 }
 
 /** Connected producers set up like the agent's sender: idempotent, one request in flight. */

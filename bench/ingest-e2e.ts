@@ -14,10 +14,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Kafka, logLevel } from 'kafkajs';
 import { INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { encodeFix } from '../shared/fixcodec.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { childBroker } from '../test/helpers/broker-harness.js';
 import { fleetFixes, PG_URL } from './ingest.js';
 import type { ConsumeJob } from './ingest-e2e-consumer.js';
@@ -82,7 +83,7 @@ export async function benchEndToEnd(
   const memberCounts = opts.members ? [opts.members] : [1, 2];
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
   const broker = await childBroker(null, dataDir);
-  const kafka = new Kafka({ clientId: 'bench', brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({ clientId: 'bench', brokers: [broker.address], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({

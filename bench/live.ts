@@ -281,14 +281,19 @@ async function brokerSetup(
   seconds: number,
   storeGroups: StoreOptions | undefined,
 ) {
-  const { Kafka, logLevel } = await import('kafkajs');
+  const { logLevel } = await import('kafkajs');
+  const { kafkaClient } = await import('../shared/kafka-client.js');
   const { runGroup } = await import('../ingest/consumer/runner.js');
   const { liveGroupOptions } = await import('../ingest/live/group-options.js');
   const { createLogger } = await import('../shared/log.js');
   const log = createLogger('bench-live', 'warn');
   // The embedded broker in its own process, as in production where Kafka is not in ours.
   const broker = await childBroker(null, join(dir, 'broker'));
-  const kafka = new Kafka({ clientId: 'bench-live', brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({
+    clientId: 'bench-live',
+    brokers: [broker.address],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: 'gps.fixes', numPartitions: partitions }] });

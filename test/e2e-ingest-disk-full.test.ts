@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import t from 'tap';
 import { encodeFix } from '../shared/fixcodec.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { eventually, withStack } from './helpers/stack.js';
 
@@ -29,7 +30,7 @@ t.test(
         { INGEST_GROUPS: 'fix-store,trips', INGEST_FLUSH_ROWS: '500' },
         { fileSizeLimitKb: 1536 },
       );
-      const kafka = new Kafka({
+      const kafka = kafkaClient({
         clientId: 'disk-full',
         brokers: [stack.brokers],
         logLevel: logLevel.NOTHING,

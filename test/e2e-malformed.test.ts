@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import t from 'tap';
 import { DLQ_TOPIC } from '../shared/kafka.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 import { checkExactlyOnce, eventually, withStack } from './helpers/stack.js';
 
@@ -70,7 +71,7 @@ t.test('malformed input at every boundary: clear errors, nothing good lost', (t)
     t.equal(nmea.sentences, EPOCHS * 2, 'every good sentence passed');
 
     // 3. Bad records on the topic: to the dead-letter topic with a reason, the partition goes on.
-    const kafka = new Kafka({
+    const kafka = kafkaClient({
       clientId: 'e2e-malformed',
       brokers: [stack.brokers],
       logLevel: logLevel.NOTHING,

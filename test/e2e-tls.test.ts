@@ -4,10 +4,11 @@
 // broker advertises the TLS port, so every connection kafkajs makes goes through TLS.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import t from 'tap';
 import { loadConfig } from '../shared/config.js';
 import { kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { childBroker, tempDir } from './helpers/broker-harness.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 import { makePki, tlsProxy } from './helpers/pki.js';
@@ -93,7 +94,7 @@ t.test('agent produces through mutual TLS; without its client certificate it kee
   // What reached the topic, read through TLS too (the broker advertises only the TLS port), with
   // the client settings the ingest builds from the same variables.
   const settings = loadConfig(kafkaSpec, { env: tlsEnv });
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     ...kafkaClientConfig(settings, 'tls-check', settings.KAFKA_BROKERS!),
     logLevel: logLevel.NOTHING,
   });

@@ -6,12 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Kafka, logLevel } from 'kafkajs';
 import t, { type Test } from 'tap';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { mergeMetrics } from '../ingest/http/metrics.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import { encodeFix } from '../shared/fixcodec.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { childBroker } from './helpers/broker-harness.js';
 import { makeFix, PG_URL, uniqueSchema } from './helpers/ingest-backends.js';
 import { type IngestChild, startIngestChild } from './helpers/ingest-child.js';
@@ -95,7 +96,7 @@ async function setup(t: Test, backend: (t: Test) => Promise<Backend>) {
   const b = await backend(t);
   const dir = mkdtempSync(join(tmpdir(), 'ingest-members-broker-'));
   const broker = await childBroker(t, join(dir, 'data'), ['--default-partitions', String(PARTITIONS)]);
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: 'members-test',
     brokers: [broker.address],
     logLevel: logLevel.NOTHING,

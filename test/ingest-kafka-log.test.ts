@@ -3,10 +3,11 @@
 // ERROR. That is a group working as designed, so it must not be an error line in the ingest's log;
 // a real failure (a refused connection) still is.
 import { Writable } from 'node:stream';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import t from 'tap';
 import { kafkaLogCreator } from '../ingest/consumer/kafka-log.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { inProcessBroker } from './helpers/broker-harness.js';
 import { waitFor } from './helpers/ingest-kafka.js';
 import { freePort } from './helpers/stack.js';
@@ -30,7 +31,7 @@ function capture() {
 
 // As ingest/app.ts makes its client: kafkajs at WARN, through our creator.
 const client = (brokers: string[], log: pino.Logger) =>
-  new Kafka({
+  kafkaClient({
     clientId: 'kafka-log-test',
     brokers,
     logLevel: logLevel.WARN,

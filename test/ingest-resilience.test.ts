@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import t from 'tap';
 import { encodeFix } from '../shared/fixcodec.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { type ChildBroker, childBroker } from './helpers/broker-harness.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { startIngestChild } from './helpers/ingest-child.js';
@@ -21,7 +22,7 @@ const DEVICE = 'rider-r1';
 const startIngest = (env: NodeJS.ProcessEnv) => startIngestChild(['run', '--flush-ms', '50'], env);
 
 async function produce(address: string, seqs: number[]): Promise<void> {
-  const kafka = new Kafka({ clientId: 'resilience-test', brokers: [address], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({ clientId: 'resilience-test', brokers: [address], logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
   await producer.connect();
   try {

@@ -5,12 +5,13 @@
 // flight too, so an abandoned consumer's socket stays open until then; the supervisor must not
 // wait for it.
 import { connect, createServer, type Socket } from 'node:net';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { superviseGroup } from '../ingest/consumer/supervisor.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import { encodeFix } from '../shared/fixcodec.js';
+import { kafkaClient } from '../shared/kafka-client.js';
 import { inProcessBroker } from './helpers/broker-harness.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { waitFor } from './helpers/ingest-kafka.js';
@@ -76,7 +77,7 @@ const metrics = createIngestMetrics();
 
 t.test('a consumer that cannot start is abandoned after stallMs and replaced; stop() settles', async (t) => {
   const broker = await brokerFront(t);
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: 'stall-test',
     brokers: [broker.address],
     logLevel: logLevel.NOTHING,
@@ -126,7 +127,7 @@ t.test(
       groups: { minSessionTimeoutMs: 1000, initialRebalanceDelayMs: 50 },
     });
     front.forwardTo(broker.port);
-    const producer = new Kafka({
+    const producer = kafkaClient({
       clientId: 'producer',
       brokers: [broker.address],
       logLevel: logLevel.NOTHING,
@@ -153,7 +154,7 @@ t.test(
     const stallMs = 1500;
     const stopMs = 500;
     const sup = superviseGroup({
-      kafka: new Kafka({
+      kafka: kafkaClient({
         clientId: 'stall-test',
         brokers: [front.address],
         logLevel: logLevel.NOTHING,

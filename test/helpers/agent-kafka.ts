@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, startBroker } from '../../broker/broker.js';
 import type { Fix } from '../../shared/fix.js';
 import { decodeFix } from '../../shared/fixcodec.js';
+import { kafkaClient } from '../../shared/kafka-client.js';
 import { createLogger } from '../../shared/log.js';
 
 export const quietLog = createLogger('test', 'silent');
@@ -58,7 +59,11 @@ export interface Received {
 
 /** Every record of the topic so far, in offset order per partition (kafkajs, no consumer group). */
 export async function readTopic(address: string, topic: string): Promise<Received[]> {
-  const kafka = new Kafka({ brokers: [address], clientId: 'agent-test-reader', logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({
+    brokers: [address],
+    clientId: 'agent-test-reader',
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);

@@ -4,7 +4,8 @@
 //   {"p":partition,"o":offset,"v":value}            per message, before any commit of it
 // It commits each message's offset+1 right after printing it, for the first COMMIT_FIRST messages
 // only; later messages stay uncommitted, so a kill leaves work that must be redelivered.
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import { kafkaClient } from '../../shared/kafka-client.js';
 
 const env = (k: string) => {
   const v = process.env[k];
@@ -13,7 +14,11 @@ const env = (k: string) => {
 };
 const topic = env('TOPIC');
 const commitFirst = Number(process.env['COMMIT_FIRST'] ?? '1000000');
-const kafka = new Kafka({ clientId: env('CLIENT_ID'), brokers: [env('BROKER')], logLevel: logLevel.NOTHING });
+const kafka = kafkaClient({
+  clientId: env('CLIENT_ID'),
+  brokers: [env('BROKER')],
+  logLevel: logLevel.NOTHING,
+});
 const consumer = kafka.consumer({
   groupId: env('GROUP'),
   sessionTimeout: Number(env('SESSION_MS')),

@@ -1,8 +1,9 @@
 // Shared by the broker-groups end-to-end tests: the real broker on an ephemeral port in a temp dir,
 // kafkajs clients, bounded waits, and a record of what each consumer received.
-import { type Admin, AssignerProtocol, type Consumer, Kafka, logLevel } from 'kafkajs';
+import { type Admin, AssignerProtocol, type Consumer, type Kafka, logLevel } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, startBroker } from '../../broker/broker.js';
+import { kafkaClient } from '../../shared/kafka-client.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from './broker-harness.js';
 
@@ -43,7 +44,7 @@ export async function groupBrokerWithAdmin(t: Test) {
 }
 
 export function client(address: string, clientId = 'groups-test'): Kafka {
-  return new Kafka({ clientId, brokers: [address], logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+  return kafkaClient({ clientId, brokers: [address], logLevel: logLevel.NOTHING, retry: { retries: 8 } });
 }
 
 /** Polls until check returns a value (not undefined); fails with `what` after timeoutMs. */

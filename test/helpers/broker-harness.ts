@@ -4,9 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, type KafkaMessage, logLevel, type SASLOptions } from 'kafkajs';
+import { type Kafka, type KafkaMessage, logLevel, type SASLOptions } from 'kafkajs';
 import type { Test } from 'tap';
 import { type BrokerHandle, type StartOptions, startBroker } from '../../broker/broker.js';
+import { kafkaClient } from '../../shared/kafka-client.js';
 import { createLogger } from '../../shared/log.js';
 
 export const silent = createLogger('broker-test', process.env['BROKER_TEST_LOG'] ?? 'silent');
@@ -30,7 +31,7 @@ export async function inProcessBroker(
 
 /** A kafkajs client for the broker under test; `sasl` logs in (the broker's `sasl` option). */
 export function kafka(address: string, clientId = 'broker-test', sasl?: SASLOptions): Kafka {
-  return new Kafka({
+  return kafkaClient({
     clientId,
     brokers: [address],
     logLevel: logLevel.NOTHING,

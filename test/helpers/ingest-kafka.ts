@@ -2,14 +2,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../../broker/broker.js';
+import { kafkaClient } from '../../shared/kafka-client.js';
 import { createLogger } from '../../shared/log.js';
 
 export async function startTestBroker() {
   const dataDir = mkdtempSync(join(tmpdir(), 'ingest-broker-'));
   const broker = await startBroker({ dataDir, port: 0, logger: createLogger('broker', 'warn') });
-  const kafka = new Kafka({ clientId: 'ingest-test', brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const kafka = kafkaClient({
+    clientId: 'ingest-test',
+    brokers: [broker.address],
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer();
