@@ -3,6 +3,7 @@
 // (the systemd watchdog is fed only while it is).
 import type { Position } from '../shared/fix.js';
 import type { Logger } from '../shared/log.js';
+import { monotonicMs } from '../shared/monotonic.js';
 import { ownIdentity } from '../shared/process-identity.js';
 import { gpsEvents } from './gps/positions.js';
 import type { NmeaSource, SourceCounters, SourceState } from './gps/source.js';
@@ -131,7 +132,10 @@ export class AgentPipeline {
   health(): string | null {
     if (this.loopError) return `GPS pipeline failed: ${this.loopError}`;
     if (this.outboxError) return `outbox write failed: ${this.outboxError}`;
-    const stuck = Date.now() - this.opts.sender.lastProgressAt;
+    // On the monotonic clock, as the sender stamps it: a wall-clock step is not time the sender
+    // spent stuck (a forward step starved the watchdog of a healthy agent), and a step back must
+    // not hide a sender that really is stuck.
+    const stuck = monotonicMs() - this.opts.sender.lastProgressAt;
     if (stuck > SENDER_STUCK_MS) return `sender has not moved for ${Math.round(stuck / 1000)} s`;
     return null;
   }

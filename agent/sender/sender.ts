@@ -24,6 +24,7 @@ import {
 import { decodeFix, encodeFix } from '../../shared/fixcodec.js';
 import { kafkaClient } from '../../shared/kafka-client.js';
 import type { Logger } from '../../shared/log.js';
+import { monotonicMs } from '../../shared/monotonic.js';
 import type { Outbox, PendingFix } from '../outbox/outbox.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { countingSocketFactory } from './counting-socket.js';
@@ -124,8 +125,12 @@ export class Sender {
   };
   /** Failed outbox operations in a row: the delay before the next try. */
   private diskAttempt = 0;
-  /** Wall clock of the last loop step (a round, a wait or a backoff ending): the watchdog's pulse. */
-  lastProgressAt = Date.now();
+  /**
+   * Monotonic ms (shared/monotonic.ts) of the last loop step (a round, a wait or a backoff
+   * ending): the watchdog's pulse. Not the wall clock: NTP stepping a Pi's clock forward while the
+   * sender waited in a backoff made it look stuck for the whole step, and systemd killed it.
+   */
+  lastProgressAt = monotonicMs();
   private readonly kafka: Kafka;
   private readonly batchSize: number;
   private readonly backoff: BackoffOptions;
@@ -190,7 +195,7 @@ export class Sender {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      this.lastProgressAt = Date.now();
+      this.lastProgressAt = monotonicMs();
       try {
         const producer = await this.connectedProducer();
         const sent = await this.round(producer);
