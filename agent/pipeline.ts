@@ -3,7 +3,7 @@
 // (the systemd watchdog is fed only while it is).
 import type { Position } from '../shared/fix.js';
 import type { Logger } from '../shared/log.js';
-import { monotonicMs } from '../shared/monotonic.js';
+import { bootMonotonicMs, monotonicMs } from '../shared/monotonic.js';
 import { ownIdentity } from '../shared/process-identity.js';
 import { gpsEvents } from './gps/positions.js';
 import type { NmeaSource, SourceCounters, SourceState } from './gps/source.js';
@@ -21,6 +21,11 @@ export interface GpsState {
   noFixes: number;
   rejected: number;
   lastFixAt: number | null;
+  /**
+   * bootMonotonicMs() when the last fix was stored: `status` takes the fix's age from this when
+   * it runs in the same boot, since lastFixAt (wall clock) is off by any clock step since then.
+   */
+  lastFixMono?: number | null;
   /** What the source skipped and counted: junk bytes, bad checksums, reconnects (never fatal). */
   nmea?: Readonly<SourceCounters>;
 }
@@ -40,6 +45,8 @@ export interface AgentState {
    * unknown: stopped; old with the process alive: running but not writing its state (a full card).
    */
   heartbeatAt: number;
+  /** bootMonotonicMs() at the same moment: the heartbeat's age for `status`, immune to clock steps. */
+  heartbeatMono?: number;
   stoppedAt: number | null;
   /** process.memoryUsage() in MB, for status and the bench. */
   memory?: { rssMb: number; heapUsedMb: number; externalMb: number };
@@ -96,8 +103,15 @@ export class AgentPipeline {
       noFixes: 0,
       rejected: 0,
       lastFixAt: null,
+      lastFixMono: null,
     };
-    this.agent = { ...ownIdentity(), startedAt: now, heartbeatAt: now, stoppedAt: null };
+    this.agent = {
+      ...ownIdentity(),
+      startedAt: now,
+      heartbeatAt: now,
+      heartbeatMono: bootMonotonicMs(),
+      stoppedAt: null,
+    };
   }
 
   /** Starts reading and sending; the promise ends when the source ends (a replay) or on stop(). */
@@ -220,6 +234,7 @@ export class AgentPipeline {
       }
       this.gps.fixes += r.stored.length;
       this.gps.lastFixAt = batch.at(-1)!.receivedAt;
+      this.gps.lastFixMono = bootMonotonicMs();
     } catch (e) {
       // Disk full, card gone read-only...: keep the fixes (up to MAX_UNCOMMITTED) and try again
       // with the next one; meanwhile the watchdog is not fed.
@@ -257,6 +272,7 @@ export class AgentPipeline {
 
   private publishAll(): void {
     this.agent.heartbeatAt = Date.now();
+    this.agent.heartbeatMono = bootMonotonicMs();
     this.agent.memory = memoryMb();
     const { outbox, sender } = this.opts;
     outbox.setState('agent', this.agent);

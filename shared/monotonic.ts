@@ -10,3 +10,12 @@
 export function monotonicMs(): number {
   return performance.now();
 }
+
+/**
+ * Milliseconds on CLOCK_MONOTONIC itself (process.hrtime), which every process of one boot
+ * shares: a moment one process stores (with its boot id) that another, `agent status`, can
+ * take an age from, immune to clock steps. Not comparable across a reboot.
+ */
+export function bootMonotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}

@@ -2,11 +2,13 @@
 // fake-hwclock's last saved time and NTP steps it forward once the network is up, just when the
 // Kafka link is still failing. A jump is not time passing: the watchdog must keep being fed
 // (systemd would otherwise kill a healthy agent), and every fix must still reach Kafka once.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { readStatus, type StatusReport } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
 import { notifyListener } from './helpers/agent-notify.js';
 import { steppedClock } from './helpers/faketime.js';
@@ -109,3 +111,70 @@ t.test(
     t.same(unhealthy(out), [], 'never unhealthy, to the end');
   },
 );
+
+/** `agent status --json` as its own process, on the stepped clock as the agent is. */
+async function status(db: string, env: NodeJS.ProcessEnv): Promise<{ code: number; report: StatusReport }> {
+  const r = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'agent/main.ts'), 'status', '--json', '--db', db],
+    { cwd: ROOT, env: { ...process.env, ...env } },
+  ).then(
+    (ok) => ({ code: 0, stdout: ok.stdout }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+  );
+  return { code: r.code, report: JSON.parse(r.stdout) as StatusReport };
+}
+
+t.test('status of a hung agent across clock steps: still hung, and ages stay true', async (t) => {
+  const clock = steppedClock(t, '+0');
+  const broker = await testBroker(t);
+  const dir = mkdtempSync(join(tmpdir(), 'agent-clock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'outbox.db');
+  const { child } = agent(
+    t,
+    ['run', '--replay', FIXTURE, '--loop', '--device', 'bike-hang', '--db', db, '--brokers', broker.address],
+    clock.env,
+  );
+  await until(
+    'the agent healthy (a fix, Kafka connected, an ack)',
+    () => {
+      try {
+        const r = readStatus(db);
+        return r.healthy && r.kafka?.lastAckAgeMs != null;
+      } catch {
+        return false; // not created yet
+      }
+    },
+    60_000,
+  );
+  // It hangs: alive, but nothing runs, so its heartbeat, last fix and last ack grow old.
+  child.kill('SIGSTOP');
+  await until('status calling it hung', () => readStatus(db).heartbeatAgeMs! >= 15_000, 60_000);
+
+  // A step back (an administrator, a bad time source): every stored moment is now in the future.
+  clock.set('-1d');
+  const back = await status(db, clock.env);
+  t.equal(back.code, 1, 'exit 1: not healthy');
+  t.equal(back.report.healthy, false);
+  t.ok(back.report.heartbeatAgeMs! >= 15_000, 'its state is still old, not fresh');
+  t.ok(back.report.gps!.lastFixAgeMs! >= 15_000, 'its last fix is still old: no fix now');
+
+  // A step forward (NTP after a boot on fake-hwclock's time): the ages are not a month.
+  clock.set('+30d');
+  const fwd = await status(db, clock.env);
+  t.equal(fwd.code, 1, 'exit 1: not healthy');
+  const DAY = 86_400_000;
+  const under = (ms: number | null | undefined) => typeof ms === 'number' && ms < DAY;
+  t.ok(under(fwd.report.heartbeatAgeMs), `heartbeat ${fwd.report.heartbeatAgeMs} ms ago, not a month`);
+  t.ok(under(fwd.report.gps?.lastFixAgeMs), `last fix ${fwd.report.gps!.lastFixAgeMs} ms ago, not a month`);
+  t.ok(
+    under(fwd.report.kafka?.lastAckAgeMs),
+    `last ack ${fwd.report.kafka!.lastAckAgeMs} ms ago, not a month`,
+  );
+  t.ok(
+    under(fwd.report.devices[0]?.lastFixAgeMs),
+    `the device's last fix ${fwd.report.devices[0]!.lastFixAgeMs} ms ago, not a month`,
+  );
+  child.kill('SIGKILL');
+});

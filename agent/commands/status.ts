@@ -2,7 +2,8 @@
 // while the service runs): GPS state, age of the last fix, backlog, Kafka link, drops.
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../../shared/config.js';
-import { isAlive } from '../../shared/process-identity.js';
+import { bootMonotonicMs } from '../../shared/monotonic.js';
+import { bootId, isAlive } from '../../shared/process-identity.js';
 import { agentSpec } from '../config.js';
 import { type DeviceStats, readAgentState, readDeviceStats } from '../outbox/outbox.js';
 import { OutboxOpenError, openOutboxDb } from '../outbox/schema.js';
@@ -55,12 +56,25 @@ export interface StatusReport {
   healthy: boolean;
 }
 
-export function readStatus(db: string, now = Date.now()): StatusReport {
+export function readStatus(db: string, now = Date.now(), mono = bootMonotonicMs()): StatusReport {
   const conn = openOutboxDb(db, { readonly: true });
   try {
     const state = readAgentState(conn);
+    const agent = state['agent']?.value as AgentState | undefined;
+    const gps = state['gps']?.value as GpsState | undefined;
+    // The age of a moment the agent stored. The wall clock jumps (NTP stepping a Pi's clock a
+    // month forward made a running agent's heartbeat "30 days" old, and a step back made a hung
+    // agent's look fresh): CLOCK_MONOTONIC, shared by the processes of one boot, does not, so it
+    // decides whenever the agent recorded it in this boot.
+    const sameBoot = agent?.bootId !== undefined && agent.bootId === bootId();
+    const monoAge = (monoAt: number | null | undefined) =>
+      sameBoot && typeof monoAt === 'number' ? mono - monoAt : null;
+    const ageOf = (wallAt: number, monoAt: number | null | undefined) => monoAge(monoAt) ?? now - wallAt;
+    // The agent's one device: its row's age, checked against the last fix's monotonic age.
+    const gpsMonoAgeMs = monoAge(gps?.lastFixMono);
+    const gpsFixAgeMs = gps?.lastFixAt == null ? null : ageOf(gps.lastFixAt, gps.lastFixMono);
     const devices = readDeviceStats(conn).map((d) => {
-      const lastFixAgeMs = d.lastFixAt === null ? null : now - d.lastFixAt;
+      const lastFixAgeMs = d.lastFixAt === null ? null : deviceFixAge(now - d.lastFixAt, gpsMonoAgeMs);
       // The oldest fix's age on the GNSS timeline, carried forward by the wall clock since the
       // newest fix: right even when the Pi's clock (no RTC) is off.
       const oldestPendingAgeMs =
@@ -69,14 +83,12 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
           : d.lastFixTime - d.oldestPendingTime + lastFixAgeMs;
       return { ...d, lastFixAgeMs, oldestPendingAgeMs };
     });
-    const agent = state['agent']?.value as AgentState | undefined;
-    const heartbeatAgeMs = agent ? now - agent.heartbeatAt : null;
+    const heartbeatAgeMs = agent ? ageOf(agent.heartbeatAt, agent.heartbeatMono) : null;
     const fresh = heartbeatAgeMs !== null && heartbeatAgeMs < STALE_MS;
     // The process itself is the better witness: the heartbeat said "running" for 15 s after a
     // kill -9. The heartbeat decides only when the process cannot be checked.
     const alive = agent && agent.stoppedAt === null ? (isAlive(agent) ?? null) : null;
     const running = !!agent && agent.stoppedAt === null && (alive ?? fresh);
-    const gps = state['gps']?.value as GpsState | undefined;
     const kafka = state['kafka']?.value as (SenderState & { stats?: SenderStats }) | undefined;
     const ages = devices.map((d) => d.oldestPendingAgeMs).filter((a): a is number => a !== null);
     const report: StatusReport = {
@@ -91,14 +103,14 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
       gps: gps
         ? {
             ...gps,
-            lastFixAgeMs: freshest([
-              gps.lastFixAt === null ? null : now - gps.lastFixAt,
-              ...devices.map((d) => d.lastFixAgeMs),
-            ]),
+            lastFixAgeMs: freshest([gpsFixAgeMs, ...devices.map((d) => d.lastFixAgeMs)]),
           }
         : null,
       kafka: kafka
-        ? { ...kafkaLink(kafka), lastAckAgeMs: kafka.lastAckAt === null ? null : now - kafka.lastAckAt }
+        ? {
+            ...kafkaLink(kafka),
+            lastAckAgeMs: kafka.lastAckAt === null ? null : ageOf(kafka.lastAckAt, kafka.lastAckMono),
+          }
         : null,
       disk:
         kafka?.disk && kafka.disk.failures > 0
@@ -123,6 +135,16 @@ export function readStatus(db: string, now = Date.now()): StatusReport {
   } finally {
     conn.close();
   }
+}
+
+/**
+ * A device row's last fix age (wall clock, stored with every fix, so fresher than the GPS state
+ * written every 5 s) where it can be believed: not negative, and not older than the monotonic age
+ * of the last fix the agent reported (a clock step in between makes it either). Else that one.
+ */
+function deviceFixAge(wallAge: number, monoAge: number | null): number | null {
+  if (monoAge === null) return wallAge;
+  return wallAge >= 0 && wallAge <= monoAge ? wallAge : monoAge;
 }
 
 /** The sender's state without its disk part, which is reported on its own. */

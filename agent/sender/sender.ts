@@ -24,7 +24,7 @@ import {
 import { decodeFix, encodeFix } from '../../shared/fixcodec.js';
 import { kafkaClient } from '../../shared/kafka-client.js';
 import type { Logger } from '../../shared/log.js';
-import { monotonicMs } from '../../shared/monotonic.js';
+import { bootMonotonicMs, monotonicMs } from '../../shared/monotonic.js';
 import type { Outbox, PendingFix } from '../outbox/outbox.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { countingSocketFactory } from './counting-socket.js';
@@ -68,6 +68,8 @@ export interface SenderState {
   /** Wall clock of the last connected/disconnected change. */
   since: number;
   lastAckAt: number | null;
+  /** bootMonotonicMs() of the last ack: its age for `status`, immune to clock steps. */
+  lastAckMono?: number | null;
   /** Message of the last failure (never contains credentials: kafkajs errors name brokers only). */
   lastError: string | null;
   /** Failed attempts in a row. */
@@ -119,6 +121,7 @@ export class Sender {
     connected: false,
     since: Date.now(),
     lastAckAt: null,
+    lastAckMono: null,
     lastError: null,
     attempt: 0,
     disk: { error: null, since: null, lastError: null, lastErrorAt: null, failures: 0 },
@@ -251,6 +254,7 @@ export class Sender {
       compression: rows.length >= 8 ? CompressionTypes.GZIP : CompressionTypes.None,
     });
     this.stateValue.lastAckAt = Date.now();
+    this.stateValue.lastAckMono = bootMonotonicMs();
     // Kafka answered, whatever the outbox does next.
     this.kafkaAnswered();
     outboxIo(() => this.opts.outbox.markSent(rows));
