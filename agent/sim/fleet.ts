@@ -11,6 +11,7 @@
 import type { KafkaConfig } from 'kafkajs';
 import type { Position } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
+import { bootMonotonicMs, monotonicMs } from '../../shared/monotonic.js';
 import { ownIdentity } from '../../shared/process-identity.js';
 import { Outbox, type OutboxOptions, readAgentState } from '../outbox/outbox.js';
 import { type AgentState, type GpsState, memoryMb, STATE_EVERY_MS } from '../pipeline.js';
@@ -139,11 +140,13 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     ...ownIdentity(),
     startedAt: Date.now(),
     heartbeatAt: Date.now(),
+    heartbeatMono: bootMonotonicMs(),
     stoppedAt: null,
   };
   const publishKafka = () => outbox.setState('kafka', { ...sender.state, stats: sender.stats });
   const publishState = () => {
     agent.heartbeatAt = Date.now();
+    agent.heartbeatMono = bootMonotonicMs();
     agent.memory = memoryMb();
     outbox.setState('agent', agent);
     const gps: GpsState = {
@@ -207,8 +210,11 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     await stop();
   };
 
-  // Ticks on a schedule (not setInterval), so a slow tick does not make the fleet drift.
-  const started = Date.now();
+  // Ticks on a schedule (not setInterval), so a slow tick does not make the fleet drift. The
+  // schedule runs on the monotonic clock: on the wall clock a step forward (NTP, a laptop waking
+  // from sleep) made the fleet fire every tick it had "missed" at once, a burst of hours of fixes,
+  // and a step back froze every rider for as long as the step.
+  const started = monotonicMs();
   const schedule = () => {
     if (stopped) return;
     const due = started + (ticks * 1000) / speed;
@@ -221,7 +227,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         }
         schedule();
       },
-      Math.max(0, due - Date.now()),
+      Math.max(0, due - monotonicMs()),
     );
   };
   schedule();
