@@ -201,3 +201,27 @@ t.test('a step back does not freeze the simulated fleet', async (t) => {
   await until('three more fixes after the step', () => stored() >= before + 3, 60_000);
   t.ok(stored() >= before + 3, 'the fleet rides on');
 });
+
+t.test("a step back does not stop the outbox's quiet flush", async (t) => {
+  const clock = steppedClock(t, '+0');
+  const dir = mkdtempSync(join(tmpdir(), 'agent-clock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'outbox.db');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/helpers/outbox-idle-child.ts'), db],
+    { cwd: ROOT, env: { ...process.env, ...clock.env }, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  let said = '';
+  child.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+  await until('a fix stored', () => said.includes('stored'), 60_000);
+  clock.set('-1h');
+  child.stdin!.write('send\n');
+  await until('marked sent', () => said.includes('sent'), 60_000);
+  // Nothing else will commit: the delete of the acknowledged row is the quiet flush's (a second
+  // after the last commit). On the wall clock that second came an hour later; a crash meanwhile
+  // sends the fix again.
+  await until('the acknowledged row deleted', () => readStatus(db).backlog.rows === 0, 60_000);
+  t.equal(readStatus(db).backlog.rows, 0, 'the outbox is empty');
+});

@@ -14,6 +14,7 @@ import type Database from 'better-sqlite3';
 import type { Fix, Position } from '../../shared/fix.js';
 import { encodeFix } from '../../shared/fixcodec.js';
 import { validateFix } from '../../shared/fixvalidate.js';
+import { monotonicMs } from '../../shared/monotonic.js';
 import { openOutboxDb } from './schema.js';
 
 /** 7 days of 1 Hz fixes. */
@@ -105,7 +106,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** What the transaction in progress deletes and writes, let go of once it commits. */
   private readonly inTxn: string[] = [];
   private readonly stateInTxn: [string, string][] = [];
-  private lastCommitAt = 0;
+  /**
+   * monotonicMs() of the last commit. Not the wall clock: after a step back, "now - last commit"
+   * stayed negative for the whole step and the quiet flush never ran.
+   */
+  private lastCommitMono = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly q;
 
@@ -172,7 +177,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     };
     this.timer = setInterval(() => {
       const idle = this.deferred.size === 0 && this.dirtyState.size === 0;
-      if (idle || this.now() - this.lastCommitAt < QUIET_FLUSH_MS) return;
+      if (idle || monotonicMs() - this.lastCommitMono < QUIET_FLUSH_MS) return;
       try {
         this.flush();
       } catch (e) {
@@ -243,7 +248,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       })
       .immediate();
     this.committed();
-    this.lastCommitAt = wallNow;
+    this.lastCommitMono = monotonicMs();
     for (const d of drops) this.emit('drop', d);
     if (result.stored.length > 0) this.emit('append', result.stored.length);
     return result;
@@ -288,7 +293,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       })
       .immediate();
     this.committed();
-    this.lastCommitAt = wallNow;
+    this.lastCommitMono = monotonicMs();
   }
 
   /** Rows waiting (including sent rows whose delete is not committed yet). */
