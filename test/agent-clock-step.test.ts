@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { readStatus, type StatusReport } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
 import { notifyListener } from './helpers/agent-notify.js';
+import { spawnAgent } from './helpers/agent-process.js';
 import { steppedClock } from './helpers/faketime.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -31,20 +32,9 @@ function logLines(out: string[]): LogLine[] {
     .map((l) => JSON.parse(l) as LogLine);
 }
 
-function agent(t: Test, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, out };
-}
+/** The agent from sources, logging at debug unless `env` says otherwise. */
+const agent = (t: Test, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnAgent(t, args, { LOG_LEVEL: 'debug', ...env });
 
 const exited = (c: ChildProcess) =>
   new Promise<number | null>((resolve) =>

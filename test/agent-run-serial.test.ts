@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { readStatus } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
+import { spawnAgent } from './helpers/agent-process.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -16,21 +17,6 @@ function tmp(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'agent-run-serial-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function agent(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, out };
 }
 
 const exited = (c: ChildProcess) =>
@@ -80,7 +66,7 @@ t.test('a GPS on a real serial pty: fixes stored with seqs and sent', async (t) 
   const dir = tmp(t);
   const db = join(dir, 'outbox.db');
   const pty = await ptyPair(t, dir);
-  const { child, out } = agent(
+  const { child, out } = spawnAgent(
     t,
     ['run', '--gps', pty.gps, '--baud', '9600', '--device', 'bike-tty', '--db', db],
     {
@@ -126,7 +112,7 @@ t.test('a receiver with the week-rollover bug is dated right; unplugged, status 
   const ROLLOVER_MS = 1024 * 7 * 86_400_000;
   writeNmeaTrack(track, { epochs: 20, startMs: today - ROLLOVER_MS });
   const pty = await ptyPair(t, dir);
-  const { child, out } = agent(t, ['run', '--gps', pty.gps, '--device', 'bike-old', '--db', db], {
+  const { child, out } = spawnAgent(t, ['run', '--gps', pty.gps, '--device', 'bike-old', '--db', db], {
     KAFKA_BROKERS: broker.address,
   });
   await until('the port is open', () => out.join('').includes('"state":"connected"'), 30_000);
@@ -160,7 +146,7 @@ t.test('secrets given in the environment never reach the logs or the status', as
   const dir = tmp(t);
   const db = join(dir, 'outbox.db');
   const secret = 's3cret-Pa55word-XYZ';
-  const { child, out } = agent(
+  const { child, out } = spawnAgent(
     t,
     ['run', '--replay', FIXTURE, '--loop', '--speed', '20', '--device', 'bike-sasl', '--db', db],
     {

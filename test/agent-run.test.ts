@@ -1,6 +1,6 @@
 // `agent run` as a real process: replay -> outbox -> real broker, READY and WATCHDOG to a real
 // notify socket, a clean stop on SIGTERM that loses nothing, and status while it runs.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { readStatus } from '../agent/commands/status.js';
 import { openOutboxDb } from '../agent/outbox/schema.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
 import { notifyListener } from './helpers/agent-notify.js';
+import { spawnAgent } from './helpers/agent-process.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -22,20 +23,9 @@ function tmpDb(t: Test): string {
   return join(dir, 'outbox.db');
 }
 
-function agent(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, out };
-}
+/** The agent from sources, logging at info unless `env` says otherwise. */
+const agent = (t: Test, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnAgent(t, args, { LOG_LEVEL: 'info', ...env });
 
 const exited = (c: ChildProcess) =>
   new Promise<number | null>((resolve) =>
