@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
 import { kafkaClient } from '../shared/kafka-client.js';
 import type { Logger } from '../shared/log.js';
+import { bootMonotonicMs } from '../shared/monotonic.js';
 import type { GroupName } from './config.js';
 import { DeadLetterQueue } from './consumer/dead-letter.js';
 import { flushTrouble } from './consumer/flush-health.js';
@@ -261,7 +262,9 @@ function groupHealthChecks(names: readonly GroupName[], groups: SupervisedGroup[
     async () => {
       const s = await state();
       if (!s.live) {
-        throw new Error(`no live consumer for ${Math.round((Date.now() - s.since) / 1000)} s: ${s.why}`);
+        throw new Error(
+          `no live consumer for ${Math.round((bootMonotonicMs() - s.since) / 1000)} s: ${s.why}`,
+        );
       }
       // Joined and heartbeating is not enough: a full disk fails every flush while all else answers.
       const trouble = flushTrouble(s.flushFailing);

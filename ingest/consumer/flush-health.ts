@@ -5,13 +5,15 @@
 // while no flush succeeds and the lag grows. The group's health check reads this and says so.
 // It lives in the supervisor, not the consumer: a failed flush may crash the consumer, and the
 // replacement must not start the run over.
+import { bootMonotonicMs } from '../../shared/monotonic.js';
 
 /** Failed flushes for at least this long (ms) make the group's /healthz check fail. A single
  *  failure that the redelivery fixes (a PostgreSQL deadlock around a rebalance) does not. */
 export const FLUSH_FAILING_UNHEALTHY_MS = 5_000;
 
 export interface FlushFailing {
-  /** Date.now() of the first failed flush of the run. */
+  /** bootMonotonicMs() of the first failed flush of the run (an age is taken from it, on the
+   *  main thread for a group on the store groups thread: see GroupState.since). */
   since: number;
   /** The last failure's message. */
   error: string;
@@ -24,7 +26,7 @@ export class FlushHealth {
     this.run = undefined;
   }
 
-  failed(e: unknown, now = Date.now()): void {
+  failed(e: unknown, now = bootMonotonicMs()): void {
     const error = e instanceof Error ? e.message : String(e);
     this.run = { since: this.run?.since ?? now, error };
   }
@@ -36,7 +38,7 @@ export class FlushHealth {
 }
 
 /** Why the group is not healthy because of its flushes, or null. */
-export function flushTrouble(f: FlushFailing | undefined, now = Date.now()): string | null {
+export function flushTrouble(f: FlushFailing | undefined, now = bootMonotonicMs()): string | null {
   if (!f || now - f.since < FLUSH_FAILING_UNHEALTHY_MS) return null;
   return `no flush has succeeded for ${Math.round((now - f.since) / 1000)} s: ${f.error}`;
 }

@@ -10,6 +10,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
+import { bootMonotonicMs } from '../../shared/monotonic.js';
 import type { RejectedSeq } from '../db/rejected.js';
 import type { IngestMetrics } from '../metrics.js';
 import { CatchUpFlush, type CatchUpSlot } from './catch-up-flush.js';
@@ -90,7 +91,13 @@ export interface RunningGroup {
 
 export interface GroupState {
   live: boolean;
-  /** Date.now() of the last change of `live`. */
+  /**
+   * bootMonotonicMs() of the last change of `live`: an age is taken from it (the supervisor's
+   * stall check, /healthz), and a wall-clock step (a VM resumed or migrated, chrony's makestep)
+   * is not time passing. CLOCK_MONOTONIC, not performance.now(): the state of a group on the
+   * store groups thread is read on the main thread, and each thread's performance.now() has an
+   * origin of its own.
+   */
   since: number;
   /** Why it is not live (or 'joined'). */
   why: string;
@@ -146,20 +153,22 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   );
 
   let assigned: number[] = [];
-  let state: GroupState = { live: false, since: Date.now(), why: 'starting', joins: 0 };
+  let state: GroupState = { live: false, since: bootMonotonicMs(), why: 'starting', joins: 0 };
   // When the coordinator last answered this member (its join or a heartbeat). kafkajs reports
   // nothing while it waits on a broker that went away or stopped answering: no crash until its
   // request timeouts and retries run out (minutes), so a joined consumer would look live all along.
-  // Past the session timeout the broker has dropped the member anyway.
+  // Past the session timeout the broker has dropped the member anyway. On the monotonic clock:
+  // on the wall clock a forward step made every healthy member look silent for the whole step
+  // (/healthz not ready, the supervisor replacing it), a backward one hid a silent member.
   let answeredAt = 0;
   const setLive = (live: boolean, why: string) => {
     if (!live) assigned = [];
-    state = live === state.live ? { ...state, why } : { ...state, live, since: Date.now(), why };
+    state = live === state.live ? { ...state, why } : { ...state, live, since: bootMonotonicMs(), why };
   };
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
     setLive(true, 'joined');
-    answeredAt = Date.now();
+    answeredAt = bootMonotonicMs();
     state.joins++;
     log.info({ partitions: assigned }, 'joined group');
   });
@@ -176,7 +185,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     if (!e.payload.restart) o.onFatal?.(e.payload.error);
   });
   consumer.on(consumer.events.HEARTBEAT, () => {
-    answeredAt = Date.now();
+    answeredAt = bootMonotonicMs();
   });
   consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
   consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
@@ -304,7 +313,7 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     consumer,
     assigned: () => assigned,
     state: () => {
-      if (!state.live || Date.now() - answeredAt <= sessionTimeoutMs) return state;
+      if (!state.live || bootMonotonicMs() - answeredAt <= sessionTimeoutMs) return state;
       return {
         ...state,
         live: false,

@@ -20,6 +20,7 @@
 // Offsets are still committed only by runGroup after the sink made the fixes durable; a replaced
 // consumer finishes or abandons its batch in hand, and whatever was not committed is delivered
 // again to the next one (the sinks are idempotent).
+import { bootMonotonicMs } from '../../shared/monotonic.js';
 import { FlushHealth } from './flush-health.js';
 import { describeError, isConfigError, isConnectionError } from './kafka-errors.js';
 import { type GroupOptions, type GroupState, type RunningGroup, runGroup } from './runner.js';
@@ -63,7 +64,8 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
   // The start in progress, so that stop() can abandon it at once.
   let starting: AbortController | undefined;
   // Since when no consumer of ours has been live (undefined while one is), and the last reason.
-  let downSince: number | undefined = Date.now();
+  // bootMonotonicMs(), as GroupState.since: the stall check is an age, immune to clock steps.
+  let downSince: number | undefined = bootMonotonicMs();
   let lastWhy = 'starting';
   let joins = 0;
   let replaced = 0;
@@ -118,7 +120,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
         const s = g.state();
         if (s.live) downSince = undefined;
         else downSince ??= s.since;
-        if (!s.live && Date.now() - s.since >= stallMs) {
+        if (!s.live && bootMonotonicMs() - s.since >= stallMs) {
           stalled = `not live for ${stallMs} ms (${s.why})`;
           break;
         }
@@ -132,7 +134,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
       if (g) await stopWithin(g);
       const e = crash ?? new Error(stalled);
       const why = describeError(e);
-      downSince ??= Date.now();
+      downSince ??= bootMonotonicMs();
       lastWhy = why;
       if (isConfigError(e)) {
         log.fatal({ err: e }, 'consumer group cannot run with this configuration');
@@ -172,7 +174,7 @@ export function superviseGroup(o: SupervisorOptions): SupervisedGroup {
       const flush = failing ? { flushFailing: failing } : {};
       if (s?.live) return { ...s, joins: joins + s.joins, ...flush };
       const why = s && s.why !== 'starting' ? s.why : lastWhy;
-      return { live: false, since: downSince ?? s?.since ?? Date.now(), why, joins, ...flush };
+      return { live: false, since: downSince ?? s?.since ?? bootMonotonicMs(), why, joins, ...flush };
     },
     replacements: () => replaced,
     stop: async () => {
