@@ -19,7 +19,9 @@
 // queue no longer looks like 2.2.4's is left alone, and test/kafka-client.test.ts fails so that
 // an upgrade looks here again.
 import { Kafka, type KafkaConfig } from 'kafkajs';
+import ConsumerGroupClass from 'kafkajs/src/consumer/consumerGroup.js';
 import RequestQueueClass from 'kafkajs/src/network/requestQueue/index.js';
+import { monotonicMs } from './monotonic.js';
 
 /** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL (src/network/requestQueue/index.js). */
 const RETRY_MS = 10;
@@ -54,6 +56,34 @@ function patchRequestQueue(): boolean {
       throttled > 0 ? throttled : RETRY_MS,
     );
   };
+  return true;
+}
+
+/** Whether the consumer's heartbeat clock is monotonic: false when kafkajs's class is not 2.2.4's. */
+export const heartbeatClockPatched: boolean = patchHeartbeatClock();
+
+// kafkajs sends a heartbeat only when Date.now() >= lastRequest + interval, lastRequest being the
+// Date.now() of the last one. A wall clock stepped back (a VM resumed or migrated, chrony's
+// makestep, an operator setting the date) so stopped the heartbeats for the length of the step:
+// the coordinator dropped the member after its session timeout (seen with a -1d step: "The
+// coordinator is not aware of this member"). lastRequest becomes an accessor: what is stored is
+// the moment on the monotonic clock, and what kafkajs reads is that moment translated to the
+// current wall clock, so its comparison measures real time whatever the steps.
+const LAST_REQUEST_MONO = Symbol('lastRequestMono');
+function patchHeartbeatClock(): boolean {
+  const proto = (ConsumerGroupClass as { prototype?: object } | undefined)?.prototype as
+    | Record<PropertyKey, unknown>
+    | undefined;
+  if (!proto || typeof proto['heartbeat'] !== 'function' || 'lastRequest' in proto) return false;
+  Object.defineProperty(proto, 'lastRequest', {
+    configurable: true,
+    get(this: Record<PropertyKey, number>) {
+      return Date.now() - (monotonicMs() - (this[LAST_REQUEST_MONO] ?? monotonicMs()));
+    },
+    set(this: Record<PropertyKey, number>, wall: number) {
+      this[LAST_REQUEST_MONO] = monotonicMs() - (Date.now() - wall);
+    },
+  });
   return true;
 }
 

@@ -3,3 +3,9 @@ declare module 'kafkajs/src/network/requestQueue/index.js' {
   const RequestQueue: { prototype: object };
   export default RequestQueue;
 }
+
+// Its consumer group class, whose heartbeat clock shared/kafka-client.ts moves to the monotonic one.
+declare module 'kafkajs/src/consumer/consumerGroup.js' {
+  const ConsumerGroup: { prototype: object };
+  export default ConsumerGroup;
+}

@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
 // The real `ingest run` under a wall clock that steps, as a cloud server's does: a VM resumed from
 // suspend or migrated, chrony's makestep at boot, an operator setting the date. A step is not time
 // passing: no consumer went quiet, so /healthz must stay ready, the supervisor must not replace a
@@ -103,4 +99,8 @@ async function stepCase(t: Test, step: string) {
 
 t.test('the wall clock steps 30 days forward under a running ingest: nothing replaced, ready', (t) =>
   stepCase(t, '+30d'),
+);
+
+t.test('the wall clock steps a day back under a running ingest: nothing replaced, ready', (t) =>
+  stepCase(t, '-1d'),
 );
