@@ -2,6 +2,7 @@
 // Heartbeat comments keep proxies and NATs from closing an idle stream; a client that has not
 // taken any data for `maxStallMs` is disconnected so a dead peer does not hold memory forever.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monotonicMs } from '../../shared/monotonic.js';
 import type { EventOutput } from '../live/subscription.js';
 
 export interface SseOptions {
@@ -28,14 +29,18 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
   req.socket.setNoDelay(true);
   res.write(`retry: ${opts.retryMs ?? 3000}\n\n`);
 
-  let stalledSince = 0;
+  // monotonicMs() since the client stopped taking data, or null while it keeps up. Not the wall
+  // clock: a step forward (a VM resumed, chrony's makestep) reset a client that had been slow for
+  // a moment, and a step back kept a dead one's buffers for the length of the step.
+  let stalledSince: number | null = null;
   const closers: Array<() => void> = [];
   const heartbeat = setInterval(() => {
     if (res.writableEnded || res.destroyed) return;
     if (res.writableNeedDrain) {
       // A reset, not a FIN: a FIN would queue behind the unsent data the peer is not reading,
       // keeping the kernel's buffers (and the peer's hope) alive; a reset frees both at once.
-      if (stalledSince && Date.now() - stalledSince > opts.maxStallMs) res.socket?.resetAndDestroy();
+      if (stalledSince !== null && monotonicMs() - stalledSince > opts.maxStallMs)
+        res.socket?.resetAndDestroy();
       return;
     }
     res.write(': keep-alive\n\n');
@@ -53,12 +58,12 @@ export function openSse(req: IncomingMessage, res: ServerResponse, opts: SseOpti
       // Ended (server closing, share link expired) but 'close' not seen yet: drop, do not throw.
       if (res.writableEnded || res.destroyed) return true;
       const ok = res.write(chunk);
-      if (!ok && !stalledSince) stalledSince = Date.now();
+      if (!ok && stalledSince === null) stalledSince = monotonicMs();
       return ok;
     },
     onceDrain(cb) {
       res.once('drain', () => {
-        stalledSince = 0;
+        stalledSince = null;
         cb();
       });
     },
