@@ -1,4 +1,5 @@
-// A kafkajs client, with kafkajs 2.2.4's idle timer loop taken out.
+// A kafkajs client, with two kafkajs 2.2.4 faults mended: the idle timer loop of its request queue
+// (below) and its consumer heartbeat clock, which a wall-clock step back stopped (further down).
 //
 // Each kafkajs connection has a request queue whose scheduleCheckPendingRequests() arms a timer
 // even when nothing is pending and nothing is throttled: throttledUntil starts at -1, so the delay

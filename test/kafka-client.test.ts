@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { logLevel } from 'kafkajs';
 import t, { type Test } from 'tap';
 import { buildAgent } from '../agent/build.js';
-import { kafkaClient, requestQueuePatched } from '../shared/kafka-client.js';
+import { heartbeatClockPatched, kafkaClient, requestQueuePatched } from '../shared/kafka-client.js';
 import { inProcessBroker } from './helpers/broker-harness.js';
 import { waitFor } from './helpers/ingest-kafka.js';
 import { sleep } from './helpers/stack.js';
@@ -56,6 +56,24 @@ t.test('the request queue kafkajs loads is the patched one', async (t) => {
     String(QueueClass.prototype.scheduleCheckPendingRequests).includes('CHECK_PENDING_REQUESTS_INTERVAL'),
     "kafkajs's own scheduler is replaced",
   );
+});
+
+t.test("the consumer's heartbeat clock is the monotonic one", async (t) => {
+  t.equal(
+    heartbeatClockPatched,
+    true,
+    'kafkajs consumer group still looks like 2.2.4 (else re-check the patch)',
+  );
+  // kafkajs reads lastRequest back as a wall-clock moment: what was set, as long as the wall
+  // clock did not step in between (test/ingest-clock-step.test.ts steps it under a real ingest).
+  const ConsumerGroup = createRequire(import.meta.url)('kafkajs/src/consumer/consumerGroup.js') as {
+    prototype: object;
+  };
+  const group = Object.create(ConsumerGroup.prototype) as { lastRequest: number };
+  const set = Date.now() - 5000;
+  group.lastRequest = set;
+  t.ok(Math.abs(group.lastRequest - set) < 1000, 'lastRequest reads back what was set');
+  t.notOk(Object.hasOwn(group, 'lastRequest'), 'kept by the accessor, not as an own property');
 });
 
 t.test('an idle connection arms no timer and runs no check', async (t) => {
