@@ -6,6 +6,7 @@
 // `everyMs` (default a minute): how many flushes, days and devices, and the first few devices
 // with the earliest day rebuilt for each.
 import type { Logger } from '../../shared/log.js';
+import { monotonicMs } from '../../shared/monotonic.js';
 import type { TripApplyResult } from '../db/store.js';
 
 /** Devices named in one line; the rest are counted. */
@@ -20,6 +21,7 @@ interface Summary {
 
 export class RebuildLog {
   private pending: Summary | undefined;
+  /** monotonicMs() of the last info line: a wall-clock step back held the next one for the step. */
   private lastInfoAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
 
@@ -42,7 +44,7 @@ export class RebuildLog {
       const day = s.devices.get(r.deviceId);
       if (day === undefined || r.fromDay < day) s.devices.set(r.deviceId, r.fromDay);
     }
-    const wait = this.lastInfoAt + this.everyMs - Date.now();
+    const wait = this.lastInfoAt + this.everyMs - monotonicMs();
     if (wait <= 0) this.flush();
     else if (!this.timer) {
       // Unref'd: the sink's stopped() writes what is pending when the group stops.
@@ -58,7 +60,7 @@ export class RebuildLog {
     const s = this.pending;
     if (!s) return;
     this.pending = undefined;
-    this.lastInfoAt = Date.now();
+    this.lastInfoAt = monotonicMs();
     this.log.info(
       {
         flushes: s.flushes,
