@@ -11,14 +11,11 @@ import { steppedClock } from './helpers/faketime.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { startIngestChild } from './helpers/ingest-child.js';
 import { startTestBroker, waitFor } from './helpers/ingest-kafka.js';
-import { storedSeqsIn } from './helpers/stack.js';
+import { range, sleep, storedSeqsIn } from './helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const DEVICE = 'rider-clock';
 const SESSION_TIMEOUT_MS = 6000;
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function healthz(url: string): Promise<{ status: number; checks: Record<string, string> }> {
   const r = await fetch(`${url}/healthz`);

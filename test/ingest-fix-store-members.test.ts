@@ -17,13 +17,12 @@ import { childBroker } from './helpers/broker-harness.js';
 import { makeFix, PG_URL, uniqueSchema } from './helpers/ingest-backends.js';
 import { type IngestChild, startIngestChild } from './helpers/ingest-child.js';
 import { committed, waitFor } from './helpers/ingest-kafka.js';
-import { storedSeqsIn } from './helpers/stack.js';
+import { range, storedSeqsIn } from './helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const TOPIC = 'gps.fixes';
 const PARTITIONS = 4;
 const DEVICES = Array.from({ length: 8 }, (_, i) => `rider-${String.fromCharCode(97 + i)}`);
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 async function produce(kafka: Kafka, seqs: number[]): Promise<void> {
   const producer = kafka.producer();

@@ -14,7 +14,7 @@ import { type ChildBroker, childBroker } from './helpers/broker-harness.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { startIngestChild } from './helpers/ingest-child.js';
 import { waitFor } from './helpers/ingest-kafka.js';
-import { storedSeqsIn } from './helpers/stack.js';
+import { range, storedSeqsIn } from './helpers/stack.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const DEVICE = 'rider-r1';
@@ -42,8 +42,6 @@ async function health(url: string): Promise<{ status: number; body: { checks?: R
   const r = await fetch(`${url}/healthz`);
   return { status: r.status, body: (await r.json()) as { checks?: Record<string, string> } };
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 t.test(
   'broker SIGKILLed while the ingest starts, connects and joins: it keeps trying, stores all once',

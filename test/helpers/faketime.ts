@@ -3,12 +3,18 @@
 // libfaketime (Debian package faketime, installed by .ci/run) is preloaded into the child; it
 // re-reads the offset file on every clock read (FAKETIME_NO_CACHE), and leaves the monotonic
 // clock alone (FAKETIME_DONT_FAKE_MONOTONIC), so only the wall clock jumps, as on a real step.
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 
-export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+/** Debian's multiarch path of the preload library: x86_64-linux-gnu here, aarch64-linux-gnu on a Pi. */
+export const LIBFAKETIME = join('/usr/lib', multiarch(), 'faketime/libfaketime.so.1');
+
+function multiarch(): string {
+  const dirs = existsSync('/usr/lib') ? readdirSync('/usr/lib') : [];
+  return dirs.find((d) => existsSync(join('/usr/lib', d, 'faketime/libfaketime.so.1'))) ?? 'x86_64-linux-gnu';
+}
 
 export interface SteppedClock {
   /** Environment for the child: the preload and the offset file. */

@@ -25,6 +25,9 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** from, from + 1, ..., to: the seqs a test produces and expects stored. */
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 export interface OutboxFacts {
   /** Seqs handed out: 1..generated. */
   generated: number;
