@@ -55,7 +55,29 @@ export interface AgentState {
 export const STATE_EVERY_MS = 5000;
 
 /** This process's memory for the 'agent' state row, in MB to one decimal. */
-export function memoryMb(): NonNullable<AgentState['memory']> {
+/** The state row of an agent process (the service or the simulator) starting now. */
+export function startingAgentState(): AgentState {
+  const now = Date.now();
+  return {
+    ...ownIdentity(),
+    startedAt: now,
+    heartbeatAt: now,
+    heartbeatMono: bootMonotonicMs(),
+    stoppedAt: null,
+  };
+}
+
+/**
+ * Marks the state row alive now, on both clocks: the wall clock for people, the boot's monotonic
+ * clock for `status`'s ages, which a clock step must not move. With the memory figures.
+ */
+export function heartbeat(agent: AgentState): void {
+  agent.heartbeatAt = Date.now();
+  agent.heartbeatMono = bootMonotonicMs();
+  agent.memory = memoryMb();
+}
+
+function memoryMb(): NonNullable<AgentState['memory']> {
   const m = process.memoryUsage();
   const mb = (n: number) => Math.round(n / 104857.6) / 10;
   return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external) };
@@ -93,7 +115,6 @@ export class AgentPipeline {
   private commitTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: PipelineOptions) {
-    const now = Date.now();
     this.gps = {
       source: opts.source.name,
       state: opts.source.state,
@@ -105,13 +126,7 @@ export class AgentPipeline {
       lastFixAt: null,
       lastFixMono: null,
     };
-    this.agent = {
-      ...ownIdentity(),
-      startedAt: now,
-      heartbeatAt: now,
-      heartbeatMono: bootMonotonicMs(),
-      stoppedAt: null,
-    };
+    this.agent = startingAgentState();
   }
 
   /** Starts reading and sending; the promise ends when the source ends (a replay) or on stop(). */
@@ -271,9 +286,7 @@ export class AgentPipeline {
   }
 
   private publishAll(): void {
-    this.agent.heartbeatAt = Date.now();
-    this.agent.heartbeatMono = bootMonotonicMs();
-    this.agent.memory = memoryMb();
+    heartbeat(this.agent);
     const { outbox, sender } = this.opts;
     outbox.setState('agent', this.agent);
     outbox.setState('gps', { ...this.gps, nmea: this.opts.source.counters });

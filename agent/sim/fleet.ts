@@ -11,10 +11,9 @@
 import type { KafkaConfig } from 'kafkajs';
 import type { Position } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
-import { bootMonotonicMs, monotonicMs } from '../../shared/monotonic.js';
-import { ownIdentity } from '../../shared/process-identity.js';
+import { monotonicMs } from '../../shared/monotonic.js';
 import { Outbox, type OutboxOptions, readAgentState } from '../outbox/outbox.js';
-import { type AgentState, type GpsState, memoryMb, STATE_EVERY_MS } from '../pipeline.js';
+import { type GpsState, heartbeat, STATE_EVERY_MS, startingAgentState } from '../pipeline.js';
 import { Sender, type SenderStats } from '../sender/sender.js';
 import { type CityGrid, DEFAULT_CITY } from './rider.js';
 import { fleetTracks, type Track } from './tracks.js';
@@ -136,18 +135,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   // simulator (its process, the Kafka link, the fleet's fixes) from one that stopped; without
   // them it said "never ran on this file" while the simulator ran. Committed every
   // STATE_EVERY_MS (a slow fleet ticks less often than that) and at stop.
-  const agent: AgentState = {
-    ...ownIdentity(),
-    startedAt: Date.now(),
-    heartbeatAt: Date.now(),
-    heartbeatMono: bootMonotonicMs(),
-    stoppedAt: null,
-  };
+  const agent = startingAgentState();
   const publishKafka = () => outbox.setState('kafka', { ...sender.state, stats: sender.stats });
   const publishState = () => {
-    agent.heartbeatAt = Date.now();
-    agent.heartbeatMono = bootMonotonicMs();
-    agent.memory = memoryMb();
+    heartbeat(agent);
     outbox.setState('agent', agent);
     const gps: GpsState = {
       source: `simulated fleet of ${opts.devices}`,
