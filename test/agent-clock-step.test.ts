@@ -2,7 +2,7 @@
 // fake-hwclock's last saved time and NTP steps it forward once the network is up, just when the
 // Kafka link is still failing. A jump is not time passing: the watchdog must keep being fed
 // (systemd would otherwise kill a healthy agent), and every fix must still reach Kafka once.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { readStatus, type StatusReport } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
 import { notifyListener } from './helpers/agent-notify.js';
-import { spawnAgent } from './helpers/agent-process.js';
+import { exited, spawnAgent } from './helpers/agent-process.js';
 import { steppedClock } from './helpers/faketime.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -35,11 +35,6 @@ function logLines(out: string[]): LogLine[] {
 /** The agent from sources, logging at debug unless `env` says otherwise. */
 const agent = (t: Test, args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnAgent(t, args, { LOG_LEVEL: 'debug', ...env });
-
-const exited = (c: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
-  );
 
 const unhealthy = (out: string[]) => logLines(out).filter((l) => l.msg.startsWith('unhealthy'));
 /** The sender's backoff waits so far ("sender: retrying later", a debug line). */

@@ -1,13 +1,13 @@
 // `agent run` reading a real pseudo-terminal (socat) with the real serialport library, and
 // never logging a secret it was given.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { readStatus } from '../agent/commands/status.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
-import { spawnAgent } from './helpers/agent-process.js';
+import { exited, spawnAgent } from './helpers/agent-process.js';
 import { writeNmeaTrack } from './helpers/nmea-track.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -18,11 +18,6 @@ function tmp(t: Test): string {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-
-const exited = (c: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
-  );
 
 /** A pty pair: the agent opens `gps`, the test writes NMEA into `feed`. */
 async function ptyPair(

@@ -1,6 +1,6 @@
 // `agent run` as a real process: replay -> outbox -> real broker, READY and WATCHDOG to a real
 // notify socket, a clean stop on SIGTERM that loses nothing, and status while it runs.
-import { type ChildProcess, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { readStatus } from '../agent/commands/status.js';
 import { openOutboxDb } from '../agent/outbox/schema.js';
 import { readTopic, testBroker, until } from './helpers/agent-kafka.js';
 import { notifyListener } from './helpers/agent-notify.js';
-import { spawnAgent } from './helpers/agent-process.js';
+import { exited, spawnAgent } from './helpers/agent-process.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test/fixtures/nmea/sirfstarv-nmea.log');
@@ -26,11 +26,6 @@ function tmpDb(t: Test): string {
 /** The agent from sources, logging at info unless `env` says otherwise. */
 const agent = (t: Test, args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnAgent(t, args, { LOG_LEVEL: 'info', ...env });
-
-const exited = (c: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
-  );
 
 t.test('replay to the end: every fix in Kafka once, READY and WATCHDOG sent, exits 0', async (t) => {
   const broker = await testBroker(t);

@@ -5,11 +5,12 @@
 // for a throttle the broker asked for) are still sent.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { logLevel } from 'kafkajs';
+import ConsumerGroupModule from 'kafkajs/src/consumer/consumerGroup.js';
+import RequestQueueModule from 'kafkajs/src/network/requestQueue/index.js';
 import t, { type Test } from 'tap';
 import { buildAgent } from '../agent/build.js';
 import { heartbeatClockPatched, kafkaClient, requestQueuePatched } from '../shared/kafka-client.js';
@@ -27,9 +28,8 @@ interface Queue {
   scheduleCheckPendingRequests(): void;
 }
 
-const QueueClass = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
-  prototype: Queue;
-};
+// The classes kafka-client.ts patches, from the same modules kafkajs itself loads.
+const QueueClass = RequestQueueModule as unknown as { prototype: Queue };
 
 /** Counts calls of the queue's check, on every kafkajs connection in this process. */
 function countChecks(t: Test): { readonly calls: number } {
@@ -66,10 +66,7 @@ t.test("the consumer's heartbeat clock is the monotonic one", async (t) => {
   );
   // kafkajs reads lastRequest back as a wall-clock moment: what was set, as long as the wall
   // clock did not step in between (test/ingest-clock-step.test.ts steps it under a real ingest).
-  const ConsumerGroup = createRequire(import.meta.url)('kafkajs/src/consumer/consumerGroup.js') as {
-    prototype: object;
-  };
-  const group = Object.create(ConsumerGroup.prototype) as { lastRequest: number };
+  const group = Object.create(ConsumerGroupModule.prototype) as { lastRequest: number };
   const set = Date.now() - 5000;
   group.lastRequest = set;
   t.ok(Math.abs(group.lastRequest - set) < 1000, 'lastRequest reads back what was set');

@@ -24,3 +24,9 @@ export function spawnAgent(
   });
   return { child, out };
 }
+
+/** The child's exit code, once it has exited (at once if it already has). */
+export const exited = (c: ChildProcess) =>
+  new Promise<number | null>((resolve) =>
+    c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code)),
+  );
