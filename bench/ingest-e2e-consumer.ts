@@ -7,15 +7,16 @@
 // discard: the same consumer group (superviseGroup, decode, flush buffer, offset commits after
 // each flush) with a sink that only counts: what the Kafka side alone can feed a database on this
 // machine, the ceiling any store behind it is under.
-// Steady: from the moment the last member joined the group (the runner's own clock, GroupState
-// since) to the last fix stored: the join, which the coordinator delays a few seconds so that
-// members starting together land in one rebalance, is what withJoin adds.
+// Steady: from the moment the last member joined the group (GroupState since, on the runner's
+// clock: bootMonotonicMs) to the last fix stored: the join, which the coordinator delays a few
+// seconds so that members starting together land in one rebalance, is what withJoin adds.
 import { logLevel } from 'kafkajs';
 import { startIngest } from '../ingest/app.js';
 import { superviseGroup } from '../ingest/consumer/supervisor.js';
 import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
 import { kafkaClient } from '../shared/kafka-client.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { bootMonotonicMs } from '../shared/monotonic.js';
 
 export interface ConsumeJob {
   broker: string;
@@ -93,7 +94,7 @@ async function main(job: ConsumeJob) {
     if (joined && (await written()) >= job.expect) break;
     await new Promise((r) => setTimeout(r, 5));
   }
-  const end = { ms: Date.now(), ns: process.hrtime.bigint() };
+  const end = { ms: bootMonotonicMs(), ns: process.hrtime.bigint() };
   const cpu = process.cpuUsage(joined.cpu);
   await ingest.stop();
   const cpuUsPerFix = Math.round(((cpu.user + cpu.system) / job.expect) * 100) / 100;
