@@ -27,9 +27,10 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
 
   const write = async (fixes: Fix[]) => {
     const end = m.writeSeconds.startTimer(labels);
-    await o.sink.handleBatch(fixes);
+    const wrote = await o.sink.handleBatch(fixes);
     end();
     m.batchSize.observe(labels, fixes.length);
+    return wrote;
   };
 
   const reject = async (fix: Fix, e: unknown) => {
@@ -67,13 +68,17 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
 
   return async (fixes) => {
     try {
+      let wrote: number | undefined;
       try {
-        await write(fixes);
+        wrote = (await write(fixes)) ?? undefined;
       } catch (e) {
         if (!isDataError(e)) throw e;
         await isolate(fixes, e);
       }
-      o.health?.ok();
+      // A flush that only met fixes the sink already had says nothing of whether it can take new
+      // ones: on a full disk, the fixes read again after a failure (stored by the flushes after the
+      // failed one) still go in, and the group looked healthy between failures.
+      if (wrote !== 0 || !o.health?.failing()) o.health?.ok();
     } catch (e) {
       o.health?.failed(e);
       m.sinkErrors.inc(labels);
