@@ -1,5 +1,5 @@
 // Commits never run ahead of the database: with flushes failing now and then while later
-// batches keep arriving, the group's committed offset, whenever it is looked at, covers only
+// batches are already handed over (durable-commits.ts), the group's committed offset, whenever it is looked at, covers only
 // fixes already stored, and every fix is stored in the end. Real embedded broker and kafkajs; the
 // sink is an in-memory one that the test fails on purpose (the database backends have their own
 // suite, and a real outage is in ingest-groups.test.ts).
@@ -81,6 +81,7 @@ t.test('a failed flush is read again; no commit ever passes a fix that is not st
   t.equal(failures, 2, 'both failures happened');
   t.equal(stored.size, N, 'every fix stored in the end');
   t.ok(((await metrics.sinkErrors.get()).values[0]?.value ?? 0) >= 2, 'failed flushes counted');
+  t.equal(group.state().joins, 1, 'read again by the same member: no crash, no rebalance');
 });
 
 t.test('a batch being written when stop() comes is committed before the member leaves', async (t) => {

@@ -1,4 +1,6 @@
-// When a consumer is behind, its flush should not wait for the flush timer.
+// When a consumer is behind, its flush should not wait for the flush timer: for a group whose
+// batches wait for their flush (one that commits on a timer, the live view's). The store groups
+// hand their batches over and fetch on (durable-commits.ts), so their flush timer stalls nothing.
 //
 // kafkajs fetches again only after every batch of the last fetch has been handled, and each batch
 // is handled until the flush holding its fixes is durable (kafkajs runs at most

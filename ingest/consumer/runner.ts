@@ -1,12 +1,14 @@
 // Runs one consumer group: Kafka -> decode -> (bad: dead-letter topic) -> flush buffer -> sink,
 // committing a partition's offsets only after the sink made its fixes durable.
 //
-// eachBatch with manual offset resolution: a batch's last offset is resolved and committed after
-// (a) its bad records are acknowledged on the DLQ topic and (b) the flush holding its good fixes
-// resolved. A crash anywhere before the commit means redelivery, which the sinks absorb
+// A batch's offset is committed only after (a) its bad records are acknowledged on the DLQ topic
+// and (b) the flush holding its good fixes resolved; meanwhile kafkajs goes on fetching and the
+// next batches are decoded (durable-commits.ts: in order per partition, a failed flush read
+// again). A crash anywhere before the commit means redelivery, which the sinks absorb
 // (idempotent writes). A bad record never stops its partition: it is dead-lettered and passed;
 // so is a decoded fix the database refuses as data (db/errors.ts), found by halving the batch.
 // A consumer that is behind flushes without waiting for the flush timer (catch-up-flush.ts).
+// A group with commitIntervalMs (the live view) commits its resolved offsets on a timer instead.
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
@@ -16,6 +18,7 @@ import type { IngestMetrics } from '../metrics.js';
 import { CatchUpFlush, type CatchUpSlot } from './catch-up-flush.js';
 import type { DeadLetterQueue, DeadRecord } from './dead-letter.js';
 import { decodeMessage, reasonClass } from './decode.js';
+import { DurableCommits } from './durable-commits.js';
 import { FlushBuffer } from './flush-buffer.js';
 import type { FlushFailing, FlushHealth } from './flush-health.js';
 import { guardedFlush } from './guarded-flush.js';
@@ -167,6 +170,8 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
   };
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
+    // kafkajs reads every partition from its committed offset again after a join.
+    durable?.reset();
     setLive(true, 'joined');
     answeredAt = bootMonotonicMs();
     state.joins++;
@@ -192,19 +197,61 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
 
   const lazyCommit = o.commitIntervalMs !== undefined;
   let committing = false;
+  // Paused partitions' resume timers (a failed flush's backoff); cleared by stop().
+  const resumes = new Set<NodeJS.Timeout>();
+  const durable = lazyCommit
+    ? undefined
+    : new DurableCommits({
+        commit: (offsets) =>
+          consumer.commitOffsets(
+            offsets.map((x) => ({ topic: o.topic, partition: x.partition, offset: x.offset })),
+          ),
+        owns: (partition) => assigned.includes(partition),
+        rewind: (positions, pauseMs) => {
+          log.warn(
+            { positions, retryInMs: pauseMs },
+            'flush failed; the partitions are read again from their first fix not stored',
+          );
+          const tp = [{ topic: o.topic, partitions: positions.map((x) => x.partition) }];
+          try {
+            consumer.pause(tp);
+            for (const x of positions)
+              consumer.seek({ topic: o.topic, partition: x.partition, offset: x.offset });
+          } catch (e) {
+            // Not running any more (stopped, crashed): the next consumer reads from the last commit.
+            log.warn({ err: e }, 'could not rewind the partitions');
+            return;
+          }
+          const timer = setTimeout(() => {
+            resumes.delete(timer);
+            consumer.resume(tp);
+          }, pauseMs);
+          resumes.add(timer);
+        },
+        commitFailed: (e) =>
+          log.warn({ reason: describeError(e) }, 'offset commit failed; the next one covers it'),
+      });
+  /** Batches in eachBatch now (stop() waits for them before the last flush). */
+  let inBatch = 0;
+  let batchesDone: (() => void) | undefined;
   const idleCommit = new IdleCommit(o.commitIntervalMs ?? 0);
   const catchUp = new CatchUpFlush(() => void buffer.flushNow());
   const eachBatch = async (p: EachBatchPayload) => {
     if (p.batch.messages.length === 0) return;
-    const slot = catchUp.enter();
+    // Only a batch that waits for its flush holds kafkajs's next fetch (catch-up-flush.ts).
+    const slot = durable ? undefined : catchUp.enter();
+    inBatch++;
     try {
       await handleBatch(p, slot);
     } finally {
-      slot.leave();
+      slot?.leave();
+      if (--inBatch === 0) batchesDone?.();
     }
   };
-  const handleBatch = async (p: EachBatchPayload, slot: CatchUpSlot) => {
+  const handleBatch = async (p: EachBatchPayload, slot: CatchUpSlot | undefined) => {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = p;
+    // Fetched before a rewind of its partition (or before it was taken away): read again later.
+    if (durable && isStale()) return;
     const last = batch.lastOffset();
     // Records of this partition at the broker beyond this batch, as of its fetch.
     const lag = Math.max(0, Number(batch.highWatermark) - Number(last) - 1);
@@ -253,7 +300,23 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       const refused = rejectedSeqs(bad);
       if (refused.length > 0 && o.sink.handleRejected) work.push(o.sink.handleRejected(refused));
     }
-    slot.added(lag > 0);
+    slot?.added(lag > 0);
+    if (durable) {
+      // Committed once durable (durable-commits.ts); kafkajs fetches on past it meanwhile.
+      durable.track(
+        batch.partition,
+        batch.firstOffset()!,
+        String(Number(last) + 1),
+        good.length,
+        Promise.all(work),
+      );
+      resolveOffset(last);
+      await durable.room(2 * o.flushRows);
+      if (isRunning()) await heartbeat();
+      m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
+      m.lagUpdated.set(labels, now / 1000);
+      return;
+    }
     await Promise.all(work);
     // Stale: the partition was reassigned meanwhile. Its new owner re-reads from the last commit;
     // what we wrote is idempotent, so not committing here is safe. Not running (stop() came
@@ -292,7 +355,9 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     // restarts by itself (or reports with restart=false, see onFatal).
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommit: !lazyCommit,
+      // Offsets are committed by durable-commits.ts, or on the lazy group's timer: kafkajs itself
+      // would commit every resolved offset, durable or not.
+      autoCommit: false,
       ...(lazyCommit ? { autoCommitInterval: o.commitIntervalMs } : {}),
       partitionsConsumedConcurrently: o.concurrency ?? 12,
       eachBatch,
@@ -324,6 +389,20 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     stop: async () => {
       idleCommit.cancel();
       catchUp.drain();
+      for (const t of resumes) clearTimeout(t);
+      resumes.clear();
+      if (durable) {
+        // The batches in hand are written and their offsets committed before the member leaves,
+        // so a restart does not read them again: no more fetches, then the last flush.
+        try {
+          consumer.pause([{ topic: o.topic }]);
+        } catch {
+          // Not running (crashed, never joined): nothing is fetched anyway.
+        }
+        if (inBatch > 0) await new Promise<void>((r) => (batchesDone = r));
+        await buffer.flushNow();
+        await durable.settled();
+      }
       await consumer.disconnect();
       await buffer.flushNow();
     },
