@@ -29,6 +29,8 @@ export interface ConsumeJob {
   expect: number;
   flushRows: number;
   members: number;
+  /** IngestOptions.sqliteWriterThread (default true, as INGEST_SQLITE_WRITER_THREAD). */
+  sqliteWriterThread?: boolean;
   /** No database: a sink that counts (one member, on the main thread). */
   discard?: boolean;
 }
@@ -68,6 +70,7 @@ async function main(job: ConsumeJob) {
         flushRows: job.flushRows,
         flushMs: FLUSH_MS,
         fixStoreMembers: job.members,
+        sqliteWriterThread: job.sqliteWriterThread,
         metrics,
         log,
       });
