@@ -4,14 +4,12 @@
 // argv[2]: JSON ConsumeJob. Prints one JSON line: { steady, withJoin } in fixes/s, and
 // cpuUsPerFix: the process's CPU time (all threads, user + system) over the steady part, divided
 // by the fixes: unlike the rates, it hardly moves when other work shares the machine.
-// mainCpuUsPerFix: the main thread's alone, the consumer's own (the writer thread takes the rest).
 // discard: the same consumer group (superviseGroup, decode, flush buffer, offset commits after
 // each flush) with a sink that only counts: what the Kafka side alone can feed a database on this
 // machine, the ceiling any store behind it is under.
 // Steady: from the moment the last member joined the group (GroupState since, on the runner's
 // clock: bootMonotonicMs) to the last fix stored: the join, which the coordinator delays a few
 // seconds so that members starting together land in one rebalance, is what withJoin adds.
-import { readFileSync } from 'node:fs';
 import { logLevel } from 'kafkajs';
 import { startIngest } from '../ingest/app.js';
 import { superviseGroup } from '../ingest/consumer/supervisor.js';
@@ -31,8 +29,6 @@ export interface ConsumeJob {
   expect: number;
   flushRows: number;
   members: number;
-  /** IngestOptions.sqliteWriterThread (default true, as INGEST_SQLITE_WRITER_THREAD). */
-  sqliteWriterThread?: boolean;
   /** No database: a sink that counts (one member, on the main thread). */
   discard?: boolean;
 }
@@ -56,17 +52,6 @@ async function startDiscarding(job: ConsumeJob, metrics: IngestMetrics, log: Log
 
 const FLUSH_MS = 50;
 
-/**
- * CPU time of the main thread alone (us; proc(5): utime and stime of /proc/self/task/<pid>/stat,
- * in USER_HZ ticks, 100 a second): what the consumer's own thread spends, without the writer and
- * member threads that process.cpuUsage() adds in.
- */
-function mainThreadCpuUs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
 async function main(job: ConsumeJob) {
   const metrics = createIngestMetrics();
   const start = process.hrtime.bigint();
@@ -83,7 +68,6 @@ async function main(job: ConsumeJob) {
         flushRows: job.flushRows,
         flushMs: FLUSH_MS,
         fixStoreMembers: job.members,
-        sqliteWriterThread: job.sqliteWriterThread,
         metrics,
         log,
       });
@@ -100,23 +84,18 @@ async function main(job: ConsumeJob) {
     ...ingest.groups.map((g) => g.state()),
     ...(await Promise.all(ingest.threads.map((t) => t.states()))).flat().map((s) => s.state),
   ];
-  let joined: { at: number; cpu: NodeJS.CpuUsage; mainCpuUs: number } | undefined;
+  let joined: { at: number; cpu: NodeJS.CpuUsage } | undefined;
   for (;;) {
     if (!joined) {
       const s = await states();
       if (s.every((x) => x.live))
-        joined = {
-          at: Math.max(...s.map((x) => x.since)),
-          cpu: process.cpuUsage(),
-          mainCpuUs: mainThreadCpuUs(),
-        };
+        joined = { at: Math.max(...s.map((x) => x.since)), cpu: process.cpuUsage() };
     }
     if (joined && (await written()) >= job.expect) break;
     await new Promise((r) => setTimeout(r, 5));
   }
   const end = { ms: bootMonotonicMs(), ns: process.hrtime.bigint() };
   const cpu = process.cpuUsage(joined.cpu);
-  const mainCpuUs = mainThreadCpuUs() - joined.mainCpuUs;
   await ingest.stop();
   const cpuUsPerFix = Math.round(((cpu.user + cpu.system) / job.expect) * 100) / 100;
   process.stdout.write(
@@ -124,7 +103,6 @@ async function main(job: ConsumeJob) {
       steady: Math.round(job.expect / ((end.ms - joined.at) / 1000)),
       withJoin: Math.round(job.expect / (Number(end.ns - start) / 1e9)),
       cpuUsPerFix,
-      mainCpuUsPerFix: Math.round((mainCpuUs / job.expect) * 100) / 100,
     })}\n`,
   );
 }

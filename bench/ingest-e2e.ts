@@ -45,7 +45,6 @@ interface ConsumeResult {
   steady: number;
   withJoin: number;
   cpuUsPerFix: number;
-  mainCpuUsPerFix: number;
 }
 
 /** Runs the fix-store group in its own process until `expect` fixes are stored. */

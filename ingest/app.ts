@@ -22,7 +22,6 @@ import type { GroupState } from './consumer/runner.js';
 import type { FixSink } from './consumer/sink.js';
 import { type SupervisedGroup, superviseGroup } from './consumer/supervisor.js';
 import { openStore, type StoreOptions } from './db/open.js';
-import { SqliteWriterThread } from './db/sqlite-writer-thread.js';
 import type { Store } from './db/store.js';
 import { ThreadWriteLock } from './db/thread-write-lock.js';
 import { GroupsThread } from './groups-thread.js';
@@ -52,12 +51,6 @@ export interface IngestOptions {
    * at the same time. Ignored when the process runs no fix-store group.
    */
   fixStoreMembers?: number | undefined;
-  /**
-   * On SQLite, fix-store writes its batches on a thread of its own (db/sqlite-writer-thread.ts;
-   * INGEST_SQLITE_WRITER_THREAD, default true): its consumer decodes the next batch meanwhile.
-   * Each fix-store member has its own writer thread.
-   */
-  sqliteWriterThread?: boolean | undefined;
   metrics: IngestMetrics;
   log: Logger;
   /** Absent = no HTTP server. */
@@ -110,14 +103,9 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     ...(threaded ? [storeGroups] : []),
     ...Array.from({ length: extraMembers }, (): GroupName[] => ['fix-store']),
   ];
-  const sqlite = !o.store.databaseUrl;
-  const writerThread = sqlite && o.sqliteWriterThread !== false && here.includes('fix-store');
-  // Threads writing one SQLite file take turns through one lock (db/thread-write-lock.ts): members
-  // on threads, writer threads (any fix-store in the process, here or on the store groups' thread,
-  // has one), and this thread's store, which the groups thread's lock must then include.
-  const threadsWrite = extraMembers > 0 || (o.groups.includes('fix-store') && o.sqliteWriterThread !== false);
+  // Threads writing one SQLite file take turns through one lock (db/thread-write-lock.ts).
   const storeOptions: StoreOptions =
-    threadsWrite && sqlite && !o.store.sqliteWriteLock
+    extraMembers > 0 && !o.store.databaseUrl && !o.store.sqliteWriteLock
       ? { ...o.store, sqliteWriteLock: ThreadWriteLock.create() }
       : o.store;
   // A database merely away at start is waited for, as Kafka is (db/open.ts).
@@ -136,7 +124,6 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
   const threads: GroupsThread[] = [];
   const stops: (() => void)[] = [];
   const stopping = new AbortController();
-  let writer: SqliteWriterThread | undefined;
   let http: IngestProcess['http'];
   // In the background, retried until the broker answers: the DLQ producer (sends wait for it)
   // and the admin (topic creation, lag polling, the kafka health check).
@@ -181,7 +168,6 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
             heartbeatIntervalMs: o.heartbeatIntervalMs,
             lagPollMs: o.lagPollMs,
             stallMs: o.stallMs,
-            sqliteWriterThread: o.sqliteWriterThread,
             lowerPriority: o.groups.includes('live'),
             label: threaded && i === 0 ? 'store-groups' : `fix-store#${i + (threaded ? 1 : 2)}`,
           },
@@ -191,28 +177,9 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
     );
     for (const s of started) if (s.status === 'fulfilled') threads.push(s.value);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
-    if (writerThread) {
-      writer = await SqliteWriterThread.start({
-        path: storeOptions.sqlitePath,
-        writeLock: storeOptions.sqliteWriteLock!,
-        // It may have died holding the write lock, which only the process ending frees.
-        onDied: (e) => {
-          if (!stopping.signal.aborted) o.onFatal?.('fix-store', e);
-        },
-      });
-    }
-    const fixWriter = writer;
     const dlq = producer && new DeadLetterQueue(producer, o.dlqTopic, () => producerReady!);
     const sinks: Record<GroupName, FixSink> = {
-      'fix-store': fixStoreSink(
-        fixWriter
-          ? {
-              writeFixes: (fixes) => fixWriter.writeFixes(fixes),
-              writeRejected: (r) => store.writeRejected(r),
-            }
-          : store,
-        o.metrics,
-      ),
+      'fix-store': fixStoreSink(store, o.metrics),
       trips: tripsSink(store, o.metrics, log.child({ group: 'trips' })),
       live,
     };
@@ -276,8 +243,6 @@ export async function startIngest(o: IngestOptions): Promise<IngestProcess> {
       ...groups.map((g) => g.stop().catch((e) => log.warn({ err: e }, 'group stop failed'))),
       ...threads.map((t) => t.stop().catch((e) => log.warn({ err: e }, 'store groups thread stop failed'))),
     ]);
-    // After the groups (their last batches written through it), before the store.
-    await writer?.close().catch((e) => log.warn({ err: e }, 'SQLite writer thread close failed'));
     await producer?.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -63,11 +63,6 @@ export const ingestSpec = {
     min: 1,
     max: 16,
   }),
-  INGEST_SQLITE_WRITER_THREAD: env.bool({
-    description:
-      'on SQLite, fix-store writes its batches on a thread of its own while its consumer decodes the next (ingest/README.md)',
-    default: true,
-  }),
   INGEST_GROUP_PREFIX: env.string({
     description: 'prefix for the consumer group ids (e.g. staging-); unset = none',
     pattern: /^[A-Za-z0-9._-]{1,100}$/,

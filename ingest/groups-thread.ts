@@ -43,8 +43,6 @@ export interface GroupsThreadOptions {
   heartbeatIntervalMs?: number | undefined;
   lagPollMs?: number | undefined;
   stallMs?: number | undefined;
-  /** IngestOptions.sqliteWriterThread: fix-store on the thread writes through a writer thread of its own. */
-  sqliteWriterThread?: boolean | undefined;
   /**
    * Run at a lower CPU priority (default true): when the live group is in the process, it goes
    * first. Not when the process runs no live group: a fix-store member there is the main thread's

@@ -148,7 +148,6 @@ runMain(async () => {
     flushRows: flagRows ?? cfg.INGEST_FLUSH_ROWS,
     flushMs: flagMs ?? cfg.INGEST_FLUSH_MS,
     fixStoreMembers: cfg.INGEST_FIX_STORE_MEMBERS,
-    sqliteWriterThread: cfg.INGEST_SQLITE_WRITER_THREAD,
     metrics,
     log,
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,

@@ -17,8 +17,7 @@ export interface StoreOptions {
   sqlitePath: string;
   /**
    * ThreadWriteLock.create()'s buffer when more than one thread of the process writes the SQLite
-   * file (app.ts makes it for INGEST_FIX_STORE_MEMBERS > 1 and for the SQLite writer threads,
-   * INGEST_SQLITE_WRITER_THREAD); every such thread gets the same one.
+   * file (app.ts makes it for INGEST_FIX_STORE_MEMBERS > 1); every such thread gets the same one.
    */
   sqliteWriteLock?: SharedArrayBuffer | undefined;
 }

@@ -4,13 +4,7 @@ import type { FixSink } from '../consumer/sink.js';
 import type { Store } from '../db/store.js';
 import type { IngestMetrics } from '../metrics.js';
 
-/**
- * What the sink writes with: a Store, or (app.ts, INGEST_SQLITE_WRITER_THREAD) the fixes through
- * the SQLite writer thread and the rejections through the store.
- */
-export type FixWriter = Pick<Store, 'writeFixes' | 'writeRejected'>;
-
-export function fixStoreSink(store: FixWriter, metrics: IngestMetrics, group = 'fix-store'): FixSink {
+export function fixStoreSink(store: Store, metrics: IngestMetrics, group = 'fix-store'): FixSink {
   return {
     async handleBatch(fixes: readonly Fix[]) {
       const added = await store.writeFixes(fixes);
