@@ -2,6 +2,7 @@
 // still commits nothing that is not stored; what it holds unwritten is bounded. Real embedded
 // broker and kafkajs; a sink held on a gate stands for a slow write.
 import t from 'tap';
+import { DurableCommits } from '../ingest/consumer/durable-commits.js';
 import { runGroup } from '../ingest/consumer/runner.js';
 import type { FixSink } from '../ingest/consumer/sink.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
@@ -77,4 +78,121 @@ t.test('the consumer reads on while a flush is written, up to twice flushRows un
   t.pass('every fix stored, then every offset committed');
   t.equal(group.state().joins, 1, 'one join: no crash, no rebalance');
   await group.stop();
+});
+
+/** A promise settled from outside, as a flush is. */
+function flush() {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const p = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { p, resolve, reject };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+
+function commitsOf() {
+  const commits: string[] = [];
+  const rewinds: string[] = [];
+  const owned = new Set([0, 1]);
+  const d = new DurableCommits({
+    commit: async (offsets) => {
+      commits.push(offsets.map((o) => `${o.partition}@${o.offset}`).join(','));
+    },
+    owns: (p) => owned.has(p),
+    rewind: (positions, pauseMs) => {
+      rewinds.push(`${positions.map((o) => `${o.partition}@${o.offset}`).join(',')} after ${pauseMs}`);
+    },
+    commitFailed: () => undefined,
+    backoffMs: { first: 100, max: 400 },
+  });
+  return { d, commits, rewinds, owned };
+}
+
+t.test('offsets are committed in batch order per partition, whatever order the flushes end in', async (t) => {
+  const { d, commits } = commitsOf();
+  const a = flush();
+  const b = flush();
+  const c = flush();
+  d.track(0, '0', '10', 10, a.p);
+  d.track(0, '10', '20', 10, b.p);
+  d.track(1, '0', '5', 5, c.p);
+  b.resolve();
+  await turn();
+  t.same(commits, [], 'the later batch is durable, the earlier not: nothing committed');
+  c.resolve();
+  await turn();
+  t.same(commits, ['1@5'], 'the other partition goes on its own');
+  a.resolve();
+  await d.settled();
+  t.same(commits.slice(1), ['0@10', '0@20'], 'then partition 0, in order');
+});
+
+t.test(
+  'a failed flush rewinds every partition to its first fix not durable, with a doubling backoff',
+  async (t) => {
+    const { d, commits, rewinds } = commitsOf();
+    const a = flush();
+    const b = flush();
+    const c = flush();
+    d.track(0, '0', '10', 10, a.p);
+    d.track(1, '0', '5', 5, c.p);
+    c.resolve();
+    await turn();
+    d.track(0, '10', '20', 10, b.p);
+    a.reject(new Error('disk full'));
+    b.resolve();
+    await d.settled();
+    t.same(commits, ['1@5'], 'the batch after the failed one is durable but never committed');
+    t.same(rewinds, ['0@0,1@5 after 100'], 'both partitions read again from their durable point');
+    // Read again, failing again: the backoff doubles; then it works.
+    const a2 = flush();
+    d.track(0, '0', '10', 10, a2.p);
+    a2.reject(new Error('disk full'));
+    await d.settled();
+    t.same(rewinds.at(-1), '0@0,1@5 after 200', 'the backoff doubled');
+    const a3 = flush();
+    d.track(0, '0', '20', 20, a3.p);
+    a3.resolve();
+    await d.settled();
+    t.same(commits, ['1@5', '0@20'], 'once a flush works, its offsets are committed');
+  },
+);
+
+t.test(
+  'after a rebalance nothing handed over before is committed; nor is a partition now elsewhere',
+  async (t) => {
+    const { d, commits, owned } = commitsOf();
+    const a = flush();
+    d.track(0, '0', '10', 10, a.p);
+    d.reset();
+    a.resolve();
+    await d.settled();
+    t.same(commits, [], 'the batch of the old generation is not committed');
+    owned.delete(1);
+    const b = flush();
+    const c = flush();
+    d.track(1, '0', '5', 5, b.p);
+    d.track(0, '0', '7', 7, c.p);
+    b.resolve();
+    c.resolve();
+    await d.settled();
+    t.same(commits, ['0@7'], 'only the partition this member still holds');
+  },
+);
+
+t.test('room() holds the consumer while too many fixes are unwritten', async (t) => {
+  const { d } = commitsOf();
+  const a = flush();
+  d.track(0, '0', '100', 100, a.p);
+  let through = false;
+  const waiting = d.room(50).then(() => {
+    through = true;
+  });
+  await turn();
+  t.notOk(through, '100 unwritten over a limit of 50: held');
+  a.reject(new Error('away'));
+  await waiting;
+  t.ok(through, 'released once the flush settled, failed or not');
 });

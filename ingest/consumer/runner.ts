@@ -7,8 +7,9 @@
 // again). A crash anywhere before the commit means redelivery, which the sinks absorb
 // (idempotent writes). A bad record never stops its partition: it is dead-lettered and passed;
 // so is a decoded fix the database refuses as data (db/errors.ts), found by halving the batch.
-// A consumer that is behind flushes without waiting for the flush timer (catch-up-flush.ts).
-// A group with commitIntervalMs (the live view) commits its resolved offsets on a timer instead.
+// A group with commitIntervalMs (the live view) instead waits for each flush, commits its
+// resolved offsets on a timer, and when behind flushes without waiting for the flush timer
+// (catch-up-flush.ts).
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Fix } from '../../shared/fix.js';
 import type { Logger } from '../../shared/log.js';
@@ -224,7 +225,12 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
           }
           const timer = setTimeout(() => {
             resumes.delete(timer);
-            consumer.resume(tp);
+            try {
+              consumer.resume(tp);
+            } catch (e) {
+              // Stopped or crashed meanwhile: its replacement starts unpaused.
+              log.warn({ err: e }, 'could not resume the partitions');
+            }
           }, pauseMs);
           resumes.add(timer);
         },
@@ -301,6 +307,9 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       if (refused.length > 0 && o.sink.handleRejected) work.push(o.sink.handleRejected(refused));
     }
     slot?.added(lag > 0);
+    m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
+    // Measured as of the batch's fetch, when `now` was read.
+    m.lagUpdated.set(labels, now / 1000);
     if (durable) {
       // Committed once durable (durable-commits.ts); kafkajs fetches on past it meanwhile.
       durable.track(
@@ -313,8 +322,6 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
       resolveOffset(last);
       await durable.room(2 * o.flushRows);
       if (isRunning()) await heartbeat();
-      m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
-      m.lagUpdated.set(labels, now / 1000);
       return;
     }
     await Promise.all(work);
@@ -335,9 +342,6 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     }
     if (lazyCommit) idleCommit.arm(p.commitOffsetsIfNecessary);
     if (isRunning()) await heartbeat();
-    m.consumerLag.set({ ...labels, topic: batch.topic, partition: String(batch.partition) }, lag);
-    // Measured as of the batch's fetch, when `now` was read.
-    m.lagUpdated.set(labels, now / 1000);
   };
 
   const abandon = () => void consumer.disconnect().catch(() => undefined);
