@@ -27,10 +27,9 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
 
   const write = async (fixes: Fix[]) => {
     const end = m.writeSeconds.startTimer(labels);
-    const wrote = await o.sink.handleBatch(fixes);
+    await o.sink.handleBatch(fixes);
     end();
     m.batchSize.observe(labels, fixes.length);
-    return wrote;
   };
 
   const reject = async (fix: Fix, e: unknown) => {
@@ -68,17 +67,13 @@ export function guardedFlush(o: GuardOptions): (fixes: Fix[]) => Promise<void> {
 
   return async (fixes) => {
     try {
-      let wrote: number | undefined;
       try {
-        wrote = (await write(fixes)) ?? undefined;
+        await write(fixes);
       } catch (e) {
         if (!isDataError(e)) throw e;
         await isolate(fixes, e);
       }
-      // A flush that only met fixes the sink already had says nothing of whether it can take new
-      // ones: on a full disk, the fixes read again after a failure (stored by the flushes after the
-      // failed one) still go in, and the group looked healthy between failures.
-      if (wrote !== 0 || !o.health?.failing()) o.health?.ok();
+      o.health?.ok();
     } catch (e) {
       o.health?.failed(e);
       m.sinkErrors.inc(labels);

@@ -5,13 +5,8 @@ import type { Fix } from '../../shared/fix.js';
 import type { RejectedSeq } from '../db/rejected.js';
 
 export interface FixSink {
-  /**
-   * Rejecting means "not done": the runner does not commit and the fixes come again. Resolves
-   * with how many of the fixes were new to the sink, when it knows (a store: 0 = every one was
-   * stored before, which does not show that the store can take new ones).
-   */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a sink that does not count returns nothing
-  handleBatch(fixes: readonly Fix[]): Promise<number | void>;
+  /** Rejecting means "not done": the runner does not commit and the fixes come again. */
+  handleBatch(fixes: readonly Fix[]): Promise<void>;
   /**
    * Seqs of the batch the group refused (dead-lettered) whose record named its device and seq.
    * The sink that stores fixes records them, so they show as rejected rather than as a gap that

@@ -9,7 +9,6 @@ export function fixStoreSink(store: Store, metrics: IngestMetrics, group = 'fix-
     async handleBatch(fixes: readonly Fix[]) {
       const added = await store.writeFixes(fixes);
       metrics.writtenFixes.inc({ group }, added);
-      return added;
     },
     async handleRejected(rejected) {
       await store.writeRejected(rejected);

@@ -24,7 +24,6 @@ export function tripsSink(
       metrics.tripRebuildsResumed.inc(r.resumedRebuilds);
       metrics.tripRebuildReads.inc(r.rebuildReads);
       rebuilds.note(r.rebuilt);
-      return r.inserted + r.applied;
     },
     // The summary a minute's timer still holds would otherwise never be written.
     stopped: () => rebuilds.flush(),
