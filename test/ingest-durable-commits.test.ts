@@ -3,6 +3,7 @@
 // broker and kafkajs; a sink held on a gate stands for a slow write.
 import t from 'tap';
 import { DurableCommits } from '../ingest/consumer/durable-commits.js';
+import { FlushBuffer } from '../ingest/consumer/flush-buffer.js';
 import { runGroup } from '../ingest/consumer/runner.js';
 import type { FixSink } from '../ingest/consumer/sink.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
@@ -13,6 +14,7 @@ import { makeFix } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const TOPIC = 'gps.fixes';
+const HOUR = 3_600_000;
 const consumed = async (m: ReturnType<typeof createIngestMetrics>) =>
   (await m.consumedFixes.get()).values[0]?.value ?? 0;
 
@@ -195,4 +197,50 @@ t.test('room() holds the consumer while too many fixes are unwritten', async (t)
   a.reject(new Error('away'));
   await waiting;
   t.ok(through, 'released once the flush settled, failed or not');
+});
+
+t.test('FlushBuffer.discard(): the flush being written completes, the rest is never written', async (t) => {
+  const written: number[][] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const buffer = new FlushBuffer(
+    async (fixes) => {
+      await gate;
+      written.push(fixes.map((f) => f.seq));
+    },
+    2,
+    HOUR,
+  );
+  const fixes = (from: number, n: number) => Array.from({ length: n }, (_, i) => makeFix('d', from + i));
+  const first = buffer.add(fixes(1, 2)); // cut at once, held on the gate
+  const queued = buffer.add(fixes(3, 2)); // cut, waiting its turn
+  const pending = buffer.add(fixes(5, 1)); // waits for a second row
+  // Caught from now: each rejects before the test awaits it.
+  const why = (p: Promise<void>) =>
+    p.then(
+      () => 'written',
+      (e: Error) => e.message,
+    );
+  const queuedOutcome = why(queued);
+  const pendingOutcome = why(pending);
+  await turn(); // the first flush is being written now (held on the gate)
+  buffer.discard(new Error('read again'));
+  release();
+  await first;
+  t.match(await queuedOutcome, /discarded/, 'the flush not yet started is not written');
+  t.equal(await pendingOutcome, 'read again', 'nor the fixes not yet in a flush');
+  t.same(written, [[1, 2]], 'only the flush in progress was written');
+  const after = buffer.add(fixes(7, 2));
+  release();
+  await after;
+  t.same(
+    written,
+    [
+      [1, 2],
+      [7, 8],
+    ],
+    'and the buffer goes on afterwards',
+  );
 });

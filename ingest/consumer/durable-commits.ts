@@ -15,8 +15,8 @@
 //   offset not yet durable and paused for a backoff that doubles while flushes keep failing (a
 //   database away, a full disk), as a restarted consumer would read from its commits, but without
 //   leaving the group: no rebalance for the other members during an outage. Batches already
-//   handed over are never committed (their epoch is over); they are read again, and the sinks are
-//   idempotent. All partitions, not only the failed flush's (a flush holds many partitions'
+//   handed over are never committed (their epoch is over) and not written (the runner discards
+//   the flushes not yet started); they are read again, and the sinks are idempotent. All partitions, not only the failed flush's (a flush holds many partitions'
 //   fixes): one backoff for the member, as one restart would be.
 // - Memory is bounded: room() holds the consumer while more than `limit` fixes are not yet durable.
 // - After a rebalance kafkajs reads from the committed offsets again: reset() ends every epoch,

@@ -2,6 +2,8 @@
 // once `maxRows` are waiting or the oldest has waited `maxMs`, whichever comes first. Each add()
 // resolves when the flush holding its fixes is durable, so the caller can commit its offsets.
 // Flushes run one at a time, in arrival order, which keeps each device's fixes in order.
+// discard() drops what has not started writing (durable-commits.ts: after a failed flush the
+// consumer reads it again, so writing it meanwhile would only be done twice).
 import type { Fix } from '../../shared/fix.js';
 
 interface Waiter {
@@ -16,6 +18,8 @@ export class FlushBuffer {
   private waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Bumped by discard(): a flush cut before it is not written. */
+  private epoch = 0;
 
   constructor(
     private readonly flushFn: (fixes: Fix[]) => Promise<void>,
@@ -36,6 +40,20 @@ export class FlushBuffer {
       this.timer = setTimeout(() => this.cut(this.pending.length), this.maxMs);
     }
     return done;
+  }
+
+  /**
+   * Drops the pending fixes and the flushes not yet started: their add() calls reject with
+   * `reason`. The flush being written, if any, still completes.
+   */
+  discard(reason: Error): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.epoch++;
+    this.pending = [];
+    for (const w of this.waiters.splice(0)) w.reject(reason);
   }
 
   /** Flushes whatever is pending now (shutdown). */
@@ -72,8 +90,12 @@ export class FlushBuffer {
     }
     // The chain never rejects: a failed flush fails every add() it held a part of (their callers
     // do not commit), and the next flush still runs.
+    const epoch = this.epoch;
     this.chain = this.chain
-      .then(() => this.flushFn(rows))
+      .then(() => {
+        if (epoch !== this.epoch) throw new Error('flush discarded: its fixes are read again');
+        return this.flushFn(rows);
+      })
       .then(
         () => {
           for (const w of settled) w.resolve();

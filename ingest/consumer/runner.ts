@@ -213,6 +213,10 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
             { positions, retryInMs: pauseMs },
             'flush failed; the partitions are read again from their first fix not stored',
           );
+          // What was handed over behind the failed flush is read again: not written meanwhile (it
+          // would be written twice, and on a full disk a small flush of it can fit where the
+          // batch did not, making the group look healthy between failures).
+          buffer.discard(new Error('an earlier flush failed; these fixes are read again'));
           const tp = [{ topic: o.topic, partitions: positions.map((x) => x.partition) }];
           try {
             consumer.pause(tp);
