@@ -5,8 +5,10 @@
 // handled "when its fixes are durable and its offset committed" kept the consumer idle for the
 // whole write and the commit round trip: one thread decoding, then writing, then decoding. Here a
 // batch is handed over (track()) and kafkajs moves on; its offset is committed later, in order,
-// once it and every batch of its partition before it are durable. The write then overlaps the next
-// fetch's decoding (a store writing on a thread of its own overlaps all of it).
+// once it and every batch of its partition before it are durable. The next fetch and the commit
+// round trips then overlap the write, and so does the decoding when the write is not on this
+// thread (PostgreSQL). SQLite's synchronous write still holds the thread (README: a writer thread
+// was measured and backed out).
 //
 // What stays true:
 // - A commit never passes a fix that is not durable: a partition's offsets are committed in batch
@@ -16,8 +18,9 @@
 //   database away, a full disk), as a restarted consumer would read from its commits, but without
 //   leaving the group: no rebalance for the other members during an outage. Batches already
 //   handed over are never committed (their epoch is over) and not written (the runner discards
-//   the flushes not yet started); they are read again, and the sinks are idempotent. All partitions, not only the failed flush's (a flush holds many partitions'
-//   fixes): one backoff for the member, as one restart would be.
+//   the flushes not yet started); they are read again, and the sinks are idempotent. All
+//   partitions, not only the failed flush's (a flush holds many partitions' fixes): one backoff
+//   for the member, as one restart would be.
 // - Memory is bounded: room() holds the consumer while more than `limit` fixes are not yet durable.
 // - After a rebalance kafkajs reads from the committed offsets again: reset() ends every epoch,
 //   so nothing handed over before it is committed afterwards.

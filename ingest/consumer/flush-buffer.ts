@@ -47,10 +47,7 @@ export class FlushBuffer {
    * `reason`. The flush being written, if any, still completes.
    */
   discard(reason: Error): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.stopTimer();
     this.epoch++;
     this.pending = [];
     for (const w of this.waiters.splice(0)) w.reject(reason);
@@ -64,10 +61,7 @@ export class FlushBuffer {
 
   /** Takes the first n pending fixes as one flush and settles the add() calls it completes. */
   private cut(n: number): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.stopTimer();
     const rows = this.pending.splice(0, n);
     if (rows.length === 0) return;
     // Which waiters this flush completes (fully), and which it only partly covers.
@@ -104,5 +98,12 @@ export class FlushBuffer {
           for (const w of touched) w.reject(e);
         },
       );
+  }
+
+  private stopTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 }

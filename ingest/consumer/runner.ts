@@ -169,33 +169,6 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
     if (!live) assigned = [];
     state = live === state.live ? { ...state, why } : { ...state, live, since: bootMonotonicMs(), why };
   };
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
-    // kafkajs reads every partition from its committed offset again after a join.
-    durable?.reset();
-    setLive(true, 'joined');
-    answeredAt = bootMonotonicMs();
-    state.joins++;
-    log.info({ partitions: assigned }, 'joined group');
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    setLive(false, `crashed: ${describeError(e.payload.error)}`);
-    if (o.onCrash) {
-      // Supervised: kafkajs was told not to restart (restartOnFailure above); the supervisor
-      // decides, with a fresh consumer.
-      log.error({ err: e.payload.error }, 'consumer crashed');
-      o.onCrash(e.payload.error);
-      return;
-    }
-    log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) o.onFatal?.(e.payload.error);
-  });
-  consumer.on(consumer.events.HEARTBEAT, () => {
-    answeredAt = bootMonotonicMs();
-  });
-  consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
-  consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
-
   const lazyCommit = o.commitIntervalMs !== undefined;
   let committing = false;
   // Paused partitions' resume timers (a failed flush's backoff); cleared by stop().
@@ -241,6 +214,33 @@ export async function runGroup(o: GroupOptions): Promise<RunningGroup> {
         commitFailed: (e) =>
           log.warn({ reason: describeError(e) }, 'offset commit failed; the next one covers it'),
       });
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assigned = [...(e.payload.memberAssignment[o.topic] ?? [])].sort((a, b) => a - b);
+    // kafkajs reads every partition from its committed offset again after a join.
+    durable?.reset();
+    setLive(true, 'joined');
+    answeredAt = bootMonotonicMs();
+    state.joins++;
+    log.info({ partitions: assigned }, 'joined group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    setLive(false, `crashed: ${describeError(e.payload.error)}`);
+    if (o.onCrash) {
+      // Supervised: kafkajs was told not to restart (restartOnFailure above); the supervisor
+      // decides, with a fresh consumer.
+      log.error({ err: e.payload.error }, 'consumer crashed');
+      o.onCrash(e.payload.error);
+      return;
+    }
+    log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) o.onFatal?.(e.payload.error);
+  });
+  consumer.on(consumer.events.HEARTBEAT, () => {
+    answeredAt = bootMonotonicMs();
+  });
+  consumer.on(consumer.events.STOP, () => setLive(false, 'stopped'));
+  consumer.on(consumer.events.DISCONNECT, () => setLive(false, 'disconnected'));
+
   /** Batches in eachBatch now (stop() waits for them before the last flush). */
   let inBatch = 0;
   let batchesDone: (() => void) | undefined;
