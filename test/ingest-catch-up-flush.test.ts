@@ -10,9 +10,8 @@ import { FlushBuffer } from '../ingest/consumer/flush-buffer.js';
 import { runGroup } from '../ingest/consumer/runner.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import type { Fix } from '../shared/fix.js';
-import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
-import { makeFix } from './helpers/ingest-backends.js';
+import { makeFix, roundRobinMessages } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const HOUR = 3_600_000;
@@ -74,58 +73,52 @@ t.test('a batch that leaves without adding (its decode threw) does not hold the 
   a.leave();
 });
 
-t.test(
-  'a backlog through the real broker is written fetch by fetch, not timer by timer (a group committing on a timer)',
-  async (t) => {
-    const k = await startTestBroker();
-    const metrics = createIngestMetrics();
-    const topic = 'gps.fixes';
-    await k.createTopic(topic, 2);
-    const total = 2000;
-    const devices = ['rider-a', 'rider-b', 'rider-c', 'rider-d'];
-    const messages = Array.from({ length: total }, (_, i) => {
-      const f = makeFix(devices[i % devices.length]!, Math.floor(i / devices.length) + 1);
-      return { key: f.deviceId, value: encodeFix(f) };
-    });
-    // Small record batches, as agents send them: a fetch returns whole batches.
-    for (let i = 0; i < total; i += 20) await k.producer.send({ topic, messages: messages.slice(i, i + 20) });
-    const flushes: number[] = [];
-    const seen = new Set<string>();
-    const group = await runGroup({
-      kafka: k.kafka,
-      groupId: 'fix-store',
-      topic,
-      sink: {
-        async handleBatch(f) {
-          flushes.push(f.length);
-          for (const x of f) seen.add(`${x.deviceId}/${x.seq}`);
-        },
+t.test('a backlog, committed on a timer, is written fetch by fetch, not timer by timer', async (t) => {
+  const k = await startTestBroker();
+  const metrics = createIngestMetrics();
+  const topic = 'gps.fixes';
+  await k.createTopic(topic, 2);
+  const total = 2000;
+  const devices = ['rider-a', 'rider-b', 'rider-c', 'rider-d'];
+  const messages = roundRobinMessages(total, devices);
+  // Small record batches, as agents send them: a fetch returns whole batches.
+  for (let i = 0; i < total; i += 20) await k.producer.send({ topic, messages: messages.slice(i, i + 20) });
+  const flushes: number[] = [];
+  const seen = new Set<string>();
+  const group = await runGroup({
+    kafka: k.kafka,
+    groupId: 'fix-store',
+    topic,
+    sink: {
+      async handleBatch(f) {
+        flushes.push(f.length);
+        for (const x of f) seen.add(`${x.deviceId}/${x.seq}`);
       },
-      flushRows: 1_000_000,
-      flushMs: HOUR,
-      commitIntervalMs: 50,
-      // ~40 records a partition per fetch: the backlog takes dozens of fetches.
-      maxBytesPerPartition: 2048,
-      metrics,
-      log: createLogger('test', 'silent'),
-    });
-    t.teardown(() => k.stop());
-    // The partitions' ends, as the batches that reach them start being handled.
-    const ends = new Map<number, number>();
-    group.consumer.on(group.consumer.events.START_BATCH_PROCESS, (e) => {
-      if (Number(e.payload.lastOffset) + 1 === Number(e.payload.highWatermark)) {
-        ends.set(e.payload.partition, Number(e.payload.highWatermark));
-      }
-    });
-    await waitFor(() => (ends.size === 2 && ends.get(0)! + ends.get(1)! === total ? true : undefined));
-    // Only the last batches (nothing more behind them) wait for the timer.
-    await waitFor(() => (seen.size >= total - 200 ? true : undefined));
-    t.ok(flushes.length >= 10, `written in many flushes as the fetches came (${flushes.length})`);
-    t.ok(seen.size < total, 'the last fetch waits for the timer, caught up');
-    await group.stop(); // flushes what the last fetch left waiting, without waiting for the timer
-    t.equal(seen.size, total, 'every fix handed to the sink');
-    const offsets = await committed(k.admin, 'fix-store', topic);
-    const c = (offsets.get(0) ?? 0) + (offsets.get(1) ?? 0);
-    t.ok(c > 0 && c <= total, `offsets committed on the timer, never past the end (${c})`);
-  },
-);
+    },
+    flushRows: 1_000_000,
+    flushMs: HOUR,
+    commitIntervalMs: 50,
+    // ~40 records a partition per fetch: the backlog takes dozens of fetches.
+    maxBytesPerPartition: 2048,
+    metrics,
+    log: createLogger('test', 'silent'),
+  });
+  t.teardown(() => k.stop());
+  // The partitions' ends, as the batches that reach them start being handled.
+  const ends = new Map<number, number>();
+  group.consumer.on(group.consumer.events.START_BATCH_PROCESS, (e) => {
+    if (Number(e.payload.lastOffset) + 1 === Number(e.payload.highWatermark)) {
+      ends.set(e.payload.partition, Number(e.payload.highWatermark));
+    }
+  });
+  await waitFor(() => (ends.size === 2 && ends.get(0)! + ends.get(1)! === total ? true : undefined));
+  // Only the last batches (nothing more behind them) wait for the timer.
+  await waitFor(() => (seen.size >= total - 200 ? true : undefined));
+  t.ok(flushes.length >= 10, `written in many flushes as the fetches came (${flushes.length})`);
+  t.ok(seen.size < total, 'the last fetch waits for the timer, caught up');
+  await group.stop(); // flushes what the last fetch left waiting, without waiting for the timer
+  t.equal(seen.size, total, 'every fix handed to the sink');
+  const offsets = await committed(k.admin, 'fix-store', topic);
+  const c = (offsets.get(0) ?? 0) + (offsets.get(1) ?? 0);
+  t.ok(c > 0 && c <= total, `offsets committed on the timer, never past the end (${c})`);
+});

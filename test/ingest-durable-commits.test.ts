@@ -8,9 +8,8 @@ import { runGroup } from '../ingest/consumer/runner.js';
 import type { FixSink } from '../ingest/consumer/sink.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import type { Fix } from '../shared/fix.js';
-import { encodeFix } from '../shared/fixcodec.js';
 import { createLogger } from '../shared/log.js';
-import { makeFix } from './helpers/ingest-backends.js';
+import { makeFix, roundRobinMessages } from './helpers/ingest-backends.js';
 import { committed, startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const TOPIC = 'gps.fixes';
@@ -23,10 +22,7 @@ t.test('the consumer reads on while a flush is written, up to twice flushRows un
   await k.createTopic(TOPIC, 2);
   const total = 3000;
   const devices = ['rider-a', 'rider-b', 'rider-c', 'rider-d'];
-  const messages = Array.from({ length: total }, (_, i) => {
-    const f = makeFix(devices[i % devices.length]!, Math.floor(i / devices.length) + 1);
-    return { key: f.deviceId, value: encodeFix(f) };
-  });
+  const messages = roundRobinMessages(total, devices);
   for (let i = 0; i < total; i += 50)
     await k.producer.send({ topic: TOPIC, messages: messages.slice(i, i + 50) });
   let release!: () => void;

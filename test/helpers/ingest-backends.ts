@@ -75,10 +75,19 @@ export const backends: Backend[] = [
 ];
 
 import type { Fix } from '../../shared/fix.js';
+import { encodeFix } from '../../shared/fixcodec.js';
 
 /** 2026-03-01T08:00:00Z: fixes of tests start here, one per second by seq unless told otherwise. */
 export const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 
 export function makeFix(deviceId: string, seq: number, more: Partial<Fix> = {}): Fix {
   return { deviceId, seq, time: T0 + seq * 1000, lat: 52.5 + seq * 1e-5, lon: 13.4, mode: 3, ...more };
+}
+
+/** `total` fixes as Kafka messages keyed by device, the devices taking turns (seqs 1, 1, ..., 2, 2, ...). */
+export function roundRobinMessages(total: number, devices: readonly string[]) {
+  return Array.from({ length: total }, (_, i) => {
+    const f = makeFix(devices[i % devices.length]!, Math.floor(i / devices.length) + 1);
+    return { key: f.deviceId, value: encodeFix(f) };
+  });
 }
