@@ -1,13 +1,14 @@
 // End-to-end ingest figures: fixes pre-produced to the embedded broker (its own process, as in
 // production, 12 partitions), then the fix-store consumer group, in its own process with the
 // ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database: with
-// one member (the default), then with two (INGEST_FIX_STORE_MEMBERS=2). Two rates: from the
-// group's members having joined to the last fix stored (steady state), and from process start
-// (including the group join, which the coordinator delays for a few seconds so that members
-// starting together land in one rebalance). The batched writer (INGEST_FLUSH_ROWS)
-// against one INSERT transaction per fix (flushRows 1), same pipeline, same run. And the same
-// consumer group with no database behind it (its sink only counts): the most any store can be fed
-// through kafkajs on this machine by one member, and the CPU a fix costs before it reaches the store.
+// one member (the default), then with two (INGEST_FIX_STORE_MEMBERS=2). Two rates: the steady
+// one, past each run's warm-up (its first quarter of the fixes: bench/steady-rate.ts says why),
+// and one from process start (including the group join, which the coordinator delays for a few
+// seconds so that members starting together land in one rebalance). The batched writer
+// (INGEST_FLUSH_ROWS) against one INSERT transaction per fix (flushRows 1), same pipeline, same
+// run, each long enough to measure past its warm-up. And the same consumer group with no
+// database behind it (its sink only counts): the most any store can be fed through kafkajs on
+// this machine by one member, and the CPU a fix costs before it reaches the store.
 // Each figure is the median of `rounds` runs (3 by default), batched and one-per-fix runs taking
 // turns: on this shared 2-core machine one run of a few seconds moves by +-20% from the next.
 import { spawn } from 'node:child_process';
@@ -23,6 +24,7 @@ import { childBroker } from '../test/helpers/broker-harness.js';
 import { fleetFixes, PG_URL } from './ingest.js';
 import type { ConsumeJob } from './ingest-e2e-consumer.js';
 import { median } from './median.js';
+import { settleDisk } from './settle-disk.js';
 
 async function produce(kafka: Kafka, topic: string, total: number, seqFrom: number): Promise<number> {
   const producer = kafka.producer();
@@ -49,6 +51,7 @@ interface ConsumeResult {
 
 /** Runs the fix-store group in its own process until `expect` fixes are stored. */
 function consume(job: ConsumeJob): Promise<ConsumeResult> {
+  settleDisk();
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -75,10 +78,10 @@ export async function benchEndToEnd(
     rounds?: number;
   } = {},
 ): Promise<Record<string, number>> {
-  const total = opts.fixes ?? 200_000;
+  const total = opts.fixes ?? 600_000;
   const rounds = opts.rounds ?? 3;
   const batchRows = opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!;
-  const singles = 3000;
+  const singles = 8000;
   // The default (one member), and two on threads of their own (INGEST_FIX_STORE_MEMBERS=2).
   const memberCounts = opts.members ? [opts.members] : [1, 2];
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));

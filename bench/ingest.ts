@@ -18,6 +18,7 @@ import type { Store } from '../ingest/db/store.js';
 import type { Fix } from '../shared/fix.js';
 import { benchEndToEnd } from './ingest-e2e.js';
 import { printFigures } from './print-figures.js';
+import { settleDisk } from './settle-disk.js';
 
 export const PG_URL = process.env['BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -53,6 +54,7 @@ async function timeBatched(
   batch: number,
   expectNew = fixes.length,
 ): Promise<number> {
+  settleDisk();
   const start = process.hrtime.bigint();
   let n = 0;
   for (let i = 0; i < fixes.length; i += batch) n += await store.writeFixes(fixes.slice(i, i + batch));
@@ -151,6 +153,7 @@ export async function benchDbPath(opts: { fixes?: number; batch?: number; device
   ] as const) {
     const sc = scratch();
     await sc.store.migrate();
+    settleDisk();
     const start = process.hrtime.bigint();
     for (let i = 0; i < fixes.length; i += batch) await sc.store.applyTrips(fixes.slice(i, i + batch));
     figures[`${name}_trips_fixes_per_s`] = Math.round(
