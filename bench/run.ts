@@ -165,32 +165,33 @@ const PARTS: Part[] = [
     rows: (f) => [
       {
         part: 'ingest',
-        figure: 'broker to SQLite, batched (fixes/s)',
+        figure: 'broker to SQLite, batched, two fix-store members (the default) (fixes/s, past warm-up)',
         value: fmt(num(f, 'e2e_sqlite_batched_fixes_per_s')),
         goal: '>= 100,000',
         met: num(f, 'e2e_sqlite_batched_fixes_per_s') >= 100_000,
       },
       {
         part: 'ingest',
-        figure: 'broker to SQLite, one INSERT per fix (fixes/s; batched over it)',
-        value: `${fmt(num(f, 'e2e_sqlite_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_sqlite_batched_over_one_per_fix'), 1)})`,
+        figure:
+          'broker to SQLite, one INSERT per fix, the faster of one or two members (fixes/s; batched over it)',
+        value: `${fmt(num(f, 'e2e_sqlite_best_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_sqlite_batched_over_best_one_per_fix'), 1)})`,
         goal: 'x >= 50',
-        met: num(f, 'e2e_sqlite_batched_over_one_per_fix') >= 50,
+        met: num(f, 'e2e_sqlite_batched_over_best_one_per_fix') >= 50,
       },
       {
         part: 'ingest',
         figure:
-          'two fix-store members (INGEST_FIX_STORE_MEMBERS=2): SQLite batched / one per fix (x); PostgreSQL batched / one per fix',
-        value: `${fmt(num(f, 'e2e_sqlite_2_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_sqlite_2_members_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_sqlite_2_members_batched_over_one_per_fix'), 1)}); ${fmt(num(f, 'e2e_pg_2_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_pg_2_members_one_per_fix_fixes_per_s'))}`,
+          'one fix-store member (INGEST_FIX_STORE_MEMBERS=1): SQLite batched / one per fix (x); PostgreSQL batched / one per fix',
+        value: `${fmt(num(f, 'e2e_sqlite_1_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_sqlite_1_members_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_sqlite_1_members_batched_over_one_per_fix'), 1)}); ${fmt(num(f, 'e2e_pg_1_members_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_pg_1_members_one_per_fix_fixes_per_s'))}`,
       },
       {
         part: 'ingest',
-        figure: 'consumer CPU per fix, broker to SQLite / PostgreSQL, batched (us)',
+        figure: 'consumer process CPU per fix, broker to SQLite / PostgreSQL, batched, two members (us)',
         value: `${fmt(num(f, 'e2e_sqlite_batched_cpu_us_per_fix'), 2)} / ${fmt(num(f, 'e2e_pg_batched_cpu_us_per_fix'), 2)}`,
       },
       {
         part: 'ingest',
-        figure: 'the same consumer with no database (its sink only counts): fixes/s; CPU per fix (us)',
+        figure: 'one member with no database (its sink only counts): fixes/s past warm-up; CPU per fix (us)',
         value: `${fmt(num(f, 'e2e_no_store_fixes_per_s'))}; ${fmt(num(f, 'e2e_no_store_cpu_us_per_fix'), 2)}`,
       },
       {
@@ -202,8 +203,8 @@ const PARTS: Part[] = [
       },
       {
         part: 'ingest',
-        figure: 'broker to PostgreSQL, batched / one per fix (fixes/s)',
-        value: `${fmt(num(f, 'e2e_pg_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_pg_one_per_fix_fixes_per_s'))}`,
+        figure: 'broker to PostgreSQL, batched, two members / one per fix, the faster (fixes/s)',
+        value: `${fmt(num(f, 'e2e_pg_batched_fixes_per_s'))} / ${fmt(num(f, 'e2e_pg_best_one_per_fix_fixes_per_s'))} (x${fmt(num(f, 'e2e_pg_batched_over_best_one_per_fix'), 1)})`,
       },
       {
         part: 'ingest',

@@ -58,8 +58,8 @@ export const ingestSpec = {
   }),
   INGEST_FIX_STORE_MEMBERS: env.int({
     description:
-      'fix-store group members this process runs, each beyond the first on a thread of its own (ingest/README.md says when more helps)',
-    default: 1,
+      'fix-store group members this process runs, each beyond the first on a thread of its own: one decodes while another writes (ingest/README.md)',
+    default: 2,
     min: 1,
     max: 16,
   }),

@@ -123,6 +123,9 @@ t.test('two processes split the partitions; SIGKILL one, the other takes all, ev
     INGEST_FLUSH_ROWS: '200',
     INGEST_FLUSH_MS: '20',
     INGEST_SESSION_TIMEOUT_MS: '6000',
+    // One member a process, so that a process's partitions are its member's: two members in one
+    // process (the default) are test/ingest-fix-store-members.test.ts's.
+    INGEST_FIX_STORE_MEMBERS: '1',
     LOG_LEVEL: 'info',
   };
   const a = startIngestChild(env, 'a');
