@@ -1,7 +1,7 @@
 // End-to-end ingest figures: fixes pre-produced to the embedded broker (its own process, as in
 // production, 12 partitions), then the fix-store consumer group, in its own process with the
 // ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database: with
-// two members (INGEST_FIX_STORE_MEMBERS' default), then with one. Two rates: the steady
+// two members (INGEST_FIX_STORE_MEMBERS' default without the live group), then with one. Two rates: the steady
 // one, past each run's warm-up (its first quarter of the fixes: bench/steady-rate.ts says why),
 // and one from process start (including the group join, which the coordinator delays for a few
 // seconds so that members starting together land in one rebalance). The batched writer
@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kafka, logLevel } from 'kafkajs';
-import { INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
+import { defaultFixStoreMembers, INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { PostgresStore } from '../ingest/db/postgres.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { kafkaClient } from '../shared/kafka-client.js';
@@ -85,8 +85,9 @@ export async function benchEndToEnd(
   const rounds = opts.rounds ?? 3;
   const batchRows = opts.flushRows ?? ingestSpec.INGEST_FLUSH_ROWS.default!;
   const singles = 8000;
-  // The default (INGEST_FIX_STORE_MEMBERS, two: the second on a thread of its own), then one.
-  const defaultMembers = ingestSpec.INGEST_FIX_STORE_MEMBERS.default!;
+  // The default for a process that runs fix-store alone (two: the second on a thread of its own),
+  // then one.
+  const defaultMembers = defaultFixStoreMembers(['fix-store']);
   const memberCounts = opts.members ? [opts.members] : [defaultMembers, 1];
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
   const broker = await childBroker(null, dataDir);

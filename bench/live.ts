@@ -7,9 +7,9 @@
 //                  ingest's live settings, ingest/live/group-options.ts) into the live view.
 //   mode 'all':    as broker, with the fix-store and trips groups in the same process writing
 //                  every fix to its SQLite file (default flush settings), as `npm run ingest -- run`
-//                  runs them: on their own thread (ingest/groups-thread.ts), the second fix-store
-//                  member (INGEST_FIX_STORE_MEMBERS) on another, sharing the process, its 2
-//                  cores and the database with the live group.
+//                  runs them: on their own thread (ingest/groups-thread.ts), any further
+//                  fix-store member (INGEST_FIX_STORE_MEMBERS) on another, sharing the process,
+//                  its 2 cores and the database with the live group.
 // Every SLICE_MS the fixes of the devices due in that slice are sent, each stamped when it is
 // handed over (broker mode: when its request is written to the socket). A slice never waits for
 // an earlier one's acknowledgement: the devices are independent, and waiting would delay the
@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { type Reader, Writer } from '../broker/protocol/codec.js';
-import { type GroupName, INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
+import { defaultFixStoreMembers, type GroupName, INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { openStore, type StoreOptions } from '../ingest/db/open.js';
 import { ThreadWriteLock } from '../ingest/db/thread-write-lock.js';
 import { GroupsThread } from '../ingest/groups-thread.js';
@@ -316,9 +316,9 @@ async function brokerSetup(
     }),
   ];
   // As ingest/app.ts runs them beside the live group: fix-store and trips on a thread, and each
-  // fix-store member beyond the first (INGEST_FIX_STORE_MEMBERS) on a thread of its own, taking
-  // turns on the SQLite file with the first.
-  const members = ingestSpec.INGEST_FIX_STORE_MEMBERS.default!;
+  // fix-store member beyond the first (INGEST_FIX_STORE_MEMBERS; one by default beside the live
+  // group) on a thread of its own, taking turns on the SQLite file with the first.
+  const members = defaultFixStoreMembers(['live', 'fix-store', 'trips']);
   const store =
     storeGroups && members > 1 && !storeGroups.databaseUrl
       ? { ...storeGroups, sqliteWriteLock: ThreadWriteLock.create() }

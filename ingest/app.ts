@@ -44,7 +44,8 @@ export interface IngestOptions {
   flushRows: number;
   flushMs: number;
   /**
-   * fix-store members this process runs (INGEST_FIX_STORE_MEMBERS, default 2; 1 when omitted here): the first where
+   * fix-store members this process runs (INGEST_FIX_STORE_MEMBERS; config.ts defaultFixStoreMembers
+   * when unset; 1 when omitted here): the first where
    * fix-store runs anyway, each other on a thread of its own, with its own Kafka client and
    * connection. One member decodes, then writes, then decodes: with two, one decodes while the
    * other writes. On SQLite they take turns writing (ThreadWriteLock); on PostgreSQL they write

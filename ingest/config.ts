@@ -20,6 +20,18 @@ export const DEFAULT_SQLITE_PATH = 'data/ingest.db';
 export const GROUP_NAMES = ['fix-store', 'trips', 'live'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
+/**
+ * INGEST_FIX_STORE_MEMBERS when it is unset. Two members write a backlog faster than one (one
+ * decodes while the other writes: 211-273k fixes/s into SQLite against 119-173k on this 2-core
+ * machine). Beside the live group, one: the store groups there write the fleet's 1 Hz, not a
+ * backlog, and the second member's thread costs CPU for nothing (the process's CPU a fix at 10,000
+ * riders: 113-122 us against 98-114 with one, in alternating runs of bench/live.ts; the live p99
+ * moved within its noise, 44-84 ms against 39-74).
+ */
+export function defaultFixStoreMembers(groups: readonly GroupName[]): number {
+  return groups.includes('live') ? 1 : 2;
+}
+
 export const ingestSpec = {
   DATABASE_URL: env.string({
     description: 'PostgreSQL connection URL; unset = the embedded SQLite file',
@@ -58,8 +70,7 @@ export const ingestSpec = {
   }),
   INGEST_FIX_STORE_MEMBERS: env.int({
     description:
-      'fix-store group members this process runs, each beyond the first on a thread of its own: one decodes while another writes (ingest/README.md)',
-    default: 2,
+      'fix-store group members this process runs, each beyond the first on a thread of its own: one decodes while another writes (unset: 2, or 1 beside the live group; ingest/README.md)',
     min: 1,
     max: 16,
   }),

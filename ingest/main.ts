@@ -12,7 +12,13 @@ import { dlqTopicFor, kafkaClientConfig, kafkaSpec } from '../shared/kafka.js';
 import { createLogger } from '../shared/log.js';
 import { makeDirs } from '../shared/make-dirs.js';
 import { type IngestProcess, startIngest } from './app.js';
-import { DEFAULT_SQLITE_PATH, GROUP_NAMES, type GroupName, ingestSpec } from './config.js';
+import {
+  DEFAULT_SQLITE_PATH,
+  defaultFixStoreMembers,
+  GROUP_NAMES,
+  type GroupName,
+  ingestSpec,
+} from './config.js';
 import { openStore } from './db/open.js';
 import { httpOptions, httpSpec } from './http/config.js';
 import { metrics } from './metrics.js';
@@ -138,6 +144,7 @@ runMain(async () => {
   };
   process.on('SIGTERM', stopEarly);
   process.on('SIGINT', stopEarly);
+  const fixStoreMembers = cfg.INGEST_FIX_STORE_MEMBERS ?? defaultFixStoreMembers(groups);
   ingest = await startIngest({
     kafka: kafkaClientConfig(cfg, 'ingest', brokers),
     topic: cfg.KAFKA_TOPIC,
@@ -147,7 +154,7 @@ runMain(async () => {
     store: storeOptions,
     flushRows: flagRows ?? cfg.INGEST_FLUSH_ROWS,
     flushMs: flagMs ?? cfg.INGEST_FLUSH_MS,
-    fixStoreMembers: cfg.INGEST_FIX_STORE_MEMBERS,
+    fixStoreMembers,
     metrics,
     log,
     sessionTimeoutMs: cfg.INGEST_SESSION_TIMEOUT_MS,
@@ -157,6 +164,7 @@ runMain(async () => {
   log.info(
     {
       groups,
+      ...(groups.includes('fix-store') ? { fixStoreMembers } : {}),
       backend: ingest.store.kind,
       groupThreads: ingest.threads.length,
       brokers,
