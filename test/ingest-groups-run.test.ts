@@ -5,13 +5,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SqliteStore } from '../ingest/db/sqlite.js';
 import { encodeFix } from '../shared/fixcodec.js';
 import { makeFix } from './helpers/ingest-backends.js';
 import { startTestBroker, waitFor } from './helpers/ingest-kafka.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
+
+/** A test broker and a scratch directory, both gone at the test's end. */
+async function brokerAndDir(t: Test, prefix: string) {
+  const k = await startTestBroker();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(async () => {
+    await k.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { k, dir };
+}
 
 t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (t) => {
   const k = await startTestBroker();
@@ -143,12 +154,7 @@ t.test('run: all groups and HTTP in one process; SIGTERM stops cleanly', async (
 });
 
 t.test('a consumer group that stops for good makes the process exit 1, saying why', async (t) => {
-  const k = await startTestBroker();
-  const dir = mkdtempSync(join(tmpdir(), 'ingest-fatal-'));
-  t.teardown(async () => {
-    await k.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { k, dir } = await brokerAndDir(t, 'ingest-fatal-');
   // The broker refuses a session timeout below its group.min.session.timeout.ms (6 s).
   const child = spawn(process.execPath, ['--import', 'tsx', 'ingest/main.ts', 'run', '--no-http'], {
     env: {
@@ -171,12 +177,7 @@ t.test('a consumer group that stops for good makes the process exit 1, saying wh
 });
 
 t.test('fix-store members: two by default without the live group, one beside it, or as set', async (t) => {
-  const k = await startTestBroker();
-  const dir = mkdtempSync(join(tmpdir(), 'ingest-members-'));
-  t.teardown(async () => {
-    await k.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { k, dir } = await brokerAndDir(t, 'ingest-members-');
   await k.createTopic('gps.fixes', 4);
   /** The 'ingest running' line of `ingest run` with these groups and settings, then SIGTERM. */
   const running = async (groups: string, env: Record<string, string> = {}) => {
