@@ -1,15 +1,15 @@
 // End-to-end ingest figures: fixes pre-produced to the embedded broker (its own process, as in
 // production, 12 partitions), then the fix-store consumer group, in its own process with the
 // ingest service's V8 flags (bench/ingest-e2e-consumer.ts), reads them into the database: with
-// two members (INGEST_FIX_STORE_MEMBERS' default without the live group), then with one. Two rates: the steady
-// one, past each run's warm-up (its first quarter of the fixes: bench/steady-rate.ts says why),
-// and one from process start (including the group join, which the coordinator delays for a few
-// seconds so that members starting together land in one rebalance). The batched writer
-// (INGEST_FLUSH_ROWS) against one INSERT transaction per fix (flushRows 1), same pipeline, same
-// run, each long enough to measure past its warm-up; the goal's ratio takes the faster of the
-// two one-per-fix rates. And the same consumer group with no
-// database behind it (its sink only counts): the most any store can be fed through kafkajs on
-// this machine by one member, and the CPU a fix costs before it reaches the store.
+// two members (INGEST_FIX_STORE_MEMBERS' default without the live group), then with one. Two
+// rates: the steady one, past each run's warm-up (its first quarter of the fixes:
+// bench/steady-rate.ts says why), and one from process start (including the group join, which
+// the coordinator delays for a few seconds so that members starting together land in one
+// rebalance). The batched writer (INGEST_FLUSH_ROWS) against one INSERT transaction per fix
+// (flushRows 1), same pipeline, same run, each long enough to measure past its warm-up; the
+// goal's ratio takes the faster of the two one-per-fix rates. And the same consumer group with
+// no database behind it (its sink only counts): the most any store can be fed through kafkajs
+// on this machine by one member, and the CPU a fix costs before it reaches the store.
 // Each figure is the median of `rounds` runs (3 by default), batched and one-per-fix runs taking
 // turns: on this shared 2-core machine one run of a few seconds moves by +-20% from the next.
 import { spawn } from 'node:child_process';
@@ -89,6 +89,9 @@ export async function benchEndToEnd(
   // then one.
   const defaultMembers = defaultFixStoreMembers(['fix-store']);
   const memberCounts = opts.members ? [opts.members] : [defaultMembers, 1];
+  // e2e_sqlite: the default; e2e_sqlite_1_members: one member.
+  const keyOf = (name: string, members: number) =>
+    `e2e_${name}${members === defaultMembers ? '' : `_${members}_members`}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
   const broker = await childBroker(null, dataDir);
   const kafka = kafkaClient({ clientId: 'bench', brokers: [broker.address], logLevel: logLevel.NOTHING });
@@ -123,8 +126,7 @@ export async function benchEndToEnd(
     for (const [name, members] of (opts.backends ?? (['sqlite', 'pg'] as const)).flatMap((b) =>
       memberCounts.map((m) => [b, m] as const),
     )) {
-      // e2e_sqlite: the default; e2e_sqlite_1_members: one member.
-      const key = `e2e_${name}${members === defaultMembers ? '' : `_${members}_members`}`;
+      const key = keyOf(name, members);
       const batched: ConsumeResult[] = [];
       const single: ConsumeResult[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -151,10 +153,9 @@ export async function benchEndToEnd(
     // The goal's ratio: the default batched writer over the faster of the one-per-fix runs (one
     // member is usually faster there: no write lock to hand over between threads).
     for (const name of opts.backends ?? ['sqlite', 'pg']) {
-      const ones = memberCounts.map(
-        (m) => figures[`e2e_${name}${m === defaultMembers ? '' : `_${m}_members`}_one_per_fix_fixes_per_s`]!,
+      const best = Math.max(
+        ...memberCounts.map((m) => figures[`${keyOf(name, m)}_one_per_fix_fixes_per_s`]!),
       );
-      const best = Math.max(...ones);
       figures[`e2e_${name}_best_one_per_fix_fixes_per_s`] = best;
       figures[`e2e_${name}_batched_over_best_one_per_fix`] = round1(
         figures[`e2e_${name}_batched_fixes_per_s`]! / best,

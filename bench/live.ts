@@ -7,8 +7,7 @@
 //                  ingest's live settings, ingest/live/group-options.ts) into the live view.
 //   mode 'all':    as broker, with the fix-store and trips groups in the same process writing
 //                  every fix to its SQLite file (default flush settings), as `npm run ingest -- run`
-//                  runs them: on their own thread (ingest/groups-thread.ts), any further
-//                  fix-store member (INGEST_FIX_STORE_MEMBERS) on another, sharing the process,
+//                  runs them: on their own thread (ingest/groups-thread.ts), sharing the process,
 //                  its 2 cores and the database with the live group.
 // Every SLICE_MS the fixes of the devices due in that slice are sent, each stamped when it is
 // handed over (broker mode: when its request is written to the socket). A slice never waits for
@@ -31,9 +30,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { type Reader, Writer } from '../broker/protocol/codec.js';
-import { defaultFixStoreMembers, type GroupName, INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
+import { defaultFixStoreMembers, INGEST_NODE_FLAGS, ingestSpec } from '../ingest/config.js';
 import { openStore, type StoreOptions } from '../ingest/db/open.js';
-import { ThreadWriteLock } from '../ingest/db/thread-write-lock.js';
 import { GroupsThread } from '../ingest/groups-thread.js';
 import { startHttpServer } from '../ingest/http/server.js';
 import { LiveView } from '../ingest/live/live-view.js';
@@ -315,41 +313,30 @@ async function brokerSetup(
       log,
     }),
   ];
-  // As ingest/app.ts runs them beside the live group: fix-store and trips on a thread, and each
-  // fix-store member beyond the first (INGEST_FIX_STORE_MEMBERS; one by default beside the live
-  // group) on a thread of its own, taking turns on the SQLite file with the first.
-  const members = defaultFixStoreMembers(['live', 'fix-store', 'trips']);
-  const store =
-    storeGroups && members > 1 && !storeGroups.databaseUrl
-      ? { ...storeGroups, sqliteWriteLock: ThreadWriteLock.create() }
-      : storeGroups;
-  const threads = store
-    ? await Promise.all(
-        [
-          ['fix-store', 'trips'] as GroupName[],
-          ...Array.from({ length: members - 1 }, () => ['fix-store'] as GroupName[]),
-        ].map((names, i) =>
-          GroupsThread.start(
-            {
-              kafka: { clientId: 'bench-live', brokers: [broker.address] },
-              topic: 'gps.fixes',
-              dlqTopic: 'gps.fixes.dlq',
-              groups: names,
-              store,
-              ...flush,
-              label: i === 0 ? 'store-groups' : `fix-store#${i + 1}`,
-            },
-            (group, e) => {
-              throw new Error(`store group ${group} stopped: ${e.message}`);
-            },
-          ),
-        ),
+  // As ingest/app.ts runs them beside the live group: one thread, one fix-store member
+  // (INGEST_FIX_STORE_MEMBERS' default there; config.ts defaultFixStoreMembers).
+  if (defaultFixStoreMembers(['live', 'fix-store', 'trips']) !== 1) {
+    throw new Error('bench/live.ts runs one fix-store member; ingest run now runs more: run them here too');
+  }
+  const thread = storeGroups
+    ? await GroupsThread.start(
+        {
+          kafka: { clientId: 'bench-live', brokers: [broker.address] },
+          topic: 'gps.fixes',
+          dlqTopic: 'gps.fixes.dlq',
+          groups: ['fix-store', 'trips'],
+          store: storeGroups,
+          ...flush,
+        },
+        (group, e) => {
+          throw new Error(`store group ${group} stopped: ${e.message}`);
+        },
       )
-    : [];
+    : undefined;
   // Wait until each group holds its partitions before producing.
   const assigned = async () => [
     ...groups.map((g) => g.assigned().length),
-    ...(await Promise.all(threads.map((t) => t.states()))).flat().map((s) => s.assigned.length),
+    ...((await thread?.states()) ?? []).map((s) => s.assigned.length),
   ];
   for (let i = 0; i < 200 && (await assigned()).some((n) => n < partitions); i++)
     await new Promise((r) => setTimeout(r, 50));
@@ -370,7 +357,7 @@ async function brokerSetup(
     },
     /** When fix-store and trips had committed the whole topic (undefined: not run here). */
     async storeCaughtUp(): Promise<number | undefined> {
-      if (threads.length === 0) return undefined;
+      if (!thread) return undefined;
       const t0 = now();
       for (;;) {
         const ends = (await admin.fetchTopicOffsets('gps.fixes')).reduce((a, p) => a + Number(p.offset), 0);
@@ -388,7 +375,7 @@ async function brokerSetup(
     async close() {
       producer.kill();
       for (const g of groups) await g.stop();
-      for (const t of threads) await t.stop();
+      await thread?.stop();
       await admin.disconnect();
       await broker.stop();
     },

@@ -50,8 +50,7 @@ export class FlushHealth {
 
   failed(e: unknown, now = bootMonotonicMs()): void {
     const error = e instanceof Error ? e.message : String(e);
-    if (this.run && over(this.run, now)) this.run = undefined;
-    const r = this.run;
+    const r = this.current(now);
     this.run = {
       since: r?.since ?? now,
       lastFailed: now,
@@ -64,8 +63,14 @@ export class FlushHealth {
 
   /** The current run of failures, or undefined once it is over (or none began). */
   failing(now = bootMonotonicMs()): FlushFailing | undefined {
+    const r = this.current(now);
+    return r && { ...r };
+  }
+
+  /** The run, dropped first if it is over. */
+  private current(now: number): FlushFailing | undefined {
     if (this.run && over(this.run, now)) this.run = undefined;
-    return this.run && { ...this.run };
+    return this.run;
   }
 }
 
