@@ -85,6 +85,66 @@ t.test('a failed flush rejects its adds; the buffer keeps working', async (t) =>
   t.same(written, [1, 2, 3], 'redelivered fixes written on retry');
 });
 
+/** Holds the thread for `ms`, as a synchronous sink (better-sqlite3) does. */
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+t.test('a synchronous sink gives the event loop a turn between flushes of one batch', async (t) => {
+  let flushes = 0;
+  const b = new FlushBuffer(
+    async () => {
+      busy(2);
+      flushes++;
+    },
+    1,
+    10_000,
+    10,
+  );
+  // Each event-loop turn records how many flushes ran since the last one.
+  const runs: number[] = [];
+  let last = 0;
+  let stop = false;
+  const turn = () => {
+    runs.push(flushes - last);
+    last = flushes;
+    if (!stop) setImmediate(turn);
+  };
+  setImmediate(turn);
+  await b.add(fixes('a', 1, 100));
+  stop = true;
+  t.equal(flushes, 100);
+  // Before: 0 turns until all 100 flushes (200 ms) were done. Now a turn every ~10 ms (5 flushes
+  // of 2 ms); 10 leaves room for a slow machine overshooting the busy wait.
+  t.ok(runs.length >= 10, `${runs.length} turns during the batch`);
+  t.ok(Math.max(...runs) <= 10, `at most ${Math.max(...runs)} flushes without a turn`);
+});
+
+t.test('a flush discarded while it waits for its turn is not written', async (t) => {
+  const written: number[] = [];
+  const b = new FlushBuffer(
+    async (f) => {
+      busy(2);
+      written.push(f[0]!.seq);
+    },
+    1,
+    10_000,
+    5,
+  );
+  const done = b.add(fixes('a', 1, 50));
+  // The first turn comes after ~5 ms of flushes; what is left is dropped there.
+  setImmediate(() => b.discard(new Error('rewound')));
+  await t.rejects(done, /rewound|discarded/);
+  await b.flushNow();
+  t.ok(written.length > 0 && written.length < 50, `${written.length} of 50 written before the discard`);
+  t.same(
+    written,
+    Array.from({ length: written.length }, (_, i) => i + 1),
+    'the ones written are the first, in order',
+  );
+});
+
 t.test('maxRows must be positive', async (t) => {
   t.throws(() => new FlushBuffer(async () => undefined, 0, 10), /maxRows/);
 });
