@@ -339,6 +339,28 @@ t.test('postgres COPY insert path: same results, awkward device ids survive', as
   t.equal(d?.fixCount, 4);
 });
 
+t.test('sqlite: WAL, synchronous=FULL, a 10,000-page checkpoint and a bounded WAL file', async (t) => {
+  const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { SqliteStore, WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES } = await import('../ingest/db/sqlite.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-pragmas-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new SqliteStore(join(dir, 'f.db'));
+  await store.migrate();
+  const db = (store as unknown as { db: import('better-sqlite3').Database }).db;
+  const pragma = (name: string) => db.pragma(name, { simple: true });
+  t.equal(pragma('journal_mode'), 'wal');
+  t.equal(pragma('synchronous'), 2, 'FULL: a commit is on disk before the offsets are');
+  t.equal(pragma('wal_autocheckpoint'), WAL_CHECKPOINT_PAGES);
+  t.equal(pragma('journal_size_limit'), WAL_SIZE_LIMIT_BYTES);
+  // The limit leaves room for the checkpoint size plus a large flush (20,000 rows: ~700 pages).
+  t.ok(WAL_SIZE_LIMIT_BYTES >= (WAL_CHECKPOINT_PAGES + 2000) * Number(pragma('page_size')));
+  await store.writeFixes([makeFix('a', 1)]);
+  t.ok(statSync(join(dir, 'f.db-wal')).size > 0, 'the write went to the WAL');
+  await store.close();
+});
+
 t.test('sqlite: a version 1 database is upgraded to the current schema, keeping its rows', async (t) => {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
