@@ -38,8 +38,39 @@ t.test('bearer token guards everything but /healthz', async (t) => {
   t.equal((await app.inject({ url: `/api/live?bbox=x&token=${TOKEN}` })).statusCode, 400);
   // HEAD on a stream would subscribe a reader that never reads.
   const head = await app.inject({ method: 'HEAD', url: '/api/live', headers: AUTH });
-  t.equal(head.statusCode, 404);
+  t.equal(head.statusCode, 405);
+  t.equal(head.headers.allow, 'GET');
   t.equal(f.live.stats().subscribers, 0);
+});
+
+t.test('a known path with a method it does not answer is 405 with Allow; an unknown path 404', async (t) => {
+  const { app } = await serve(t);
+  const post = await app.inject({ method: 'POST', url: '/api/devices?x=1', headers: AUTH });
+  t.equal(post.statusCode, 405);
+  t.equal(post.headers.allow, 'GET, HEAD');
+  t.same(post.json(), {
+    statusCode: 405,
+    error: 'Method Not Allowed',
+    message: '/api/devices answers GET, HEAD, not POST',
+  });
+  // A route with a parameter, and public ones (a wrong method on them needs the token too, as
+  // any path the server has no route for).
+  const del = await app.inject({ method: 'DELETE', url: '/api/devices/rider-1/track', headers: AUTH });
+  t.equal(del.statusCode, 405);
+  t.equal(del.headers.allow, 'GET, HEAD');
+  t.equal((await app.inject({ method: 'PUT', url: '/login' })).statusCode, 401);
+  const login = await app.inject({ method: 'PUT', url: '/login', headers: AUTH });
+  t.equal(login.statusCode, 405);
+  t.equal(login.headers.allow, 'GET, HEAD, POST');
+  t.equal((await app.inject({ method: 'GET', url: '/logout', headers: AUTH })).headers.allow, 'POST');
+  // Still 401 first without the token: a guarded path is not revealed by its methods.
+  t.equal((await app.inject({ method: 'POST', url: '/api/devices' })).statusCode, 401);
+  // Unknown paths, and a known prefix with a segment too many, are still 404.
+  for (const url of ['/api/nothing', '/api/devices/rider-1/track/extra', '/api/devices/rider-1']) {
+    const r = await app.inject({ method: 'GET', url, headers: AUTH });
+    t.equal(r.statusCode, 404, url);
+    t.equal(r.json().message, `no route GET ${url}`);
+  }
 });
 
 t.test('dashboard login sets an HttpOnly cookie that is not the token', async (t) => {

@@ -1,6 +1,7 @@
 // Error replies in one shape: { statusCode, error, message }. Validation failures name the
 // part of the request (querystring, params, body), the field, and what the field should be.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { recordAllowedMethods } from './method-not-allowed.js';
 
 interface AjvError {
   keyword: string;
@@ -24,20 +25,32 @@ export function formatSchemaErrors(errors: AjvError[], dataVar: string): Error {
   return new Error([...new Set(parts)].join('; '));
 }
 
+/** Call before the routes are registered (a wrong method is told from a wrong path by them). */
 export function installErrorHandler(app: FastifyInstance): void {
+  const allowedMethods = recordAllowedMethods(app);
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const message = status >= 500 ? 'internal error (see the server log)' : err.message;
     return reply.code(status).send({ statusCode: status, error: httpError(status), message });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      statusCode: 404,
-      error: 'Not Found',
-      message: `no route ${req.method} ${req.url.split('?')[0]}`,
-    }),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          statusCode: 405,
+          error: httpError(405),
+          message: `${path} answers ${allowed.join(', ')}, not ${req.method}`,
+        });
+    }
+    return reply
+      .code(404)
+      .send({ statusCode: 404, error: httpError(404), message: `no route ${req.method} ${path}` });
+  });
 }
 
 const PARTS = [
@@ -110,6 +123,7 @@ export function httpError(status: number): string {
     400: 'Bad Request',
     401: 'Unauthorized',
     404: 'Not Found',
+    405: 'Method Not Allowed',
     413: 'Payload Too Large',
     414: 'URI Too Long',
     415: 'Unsupported Media Type',
