@@ -449,6 +449,39 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     t.equal(longId.statusCode, 400);
     t.match(longId.json().message, /params\.id must be a device id of 1 to 64 characters/);
   });
+
+  t.test(
+    `track and trips: 404 for a device never heard of, 200 and empty for a known one [${backend}]`,
+    async (t) => {
+      const f = await serve(t, {}, backend);
+      const { app } = f;
+      const base = Date.UTC(2026, 10, 20, 10, 0, 0);
+      await f.store.writeFixes([fix('stored', 1, { time: base })]);
+      await f.store.writeRejected([{ deviceId: 'refused', seq: 1, reason: 'latitude 95 is out of range' }]);
+      await f.live.handleBatch([fix('live-only', 1, { time: base })]);
+      const range = `from=${base - 3_600_000}&to=${base - 1000}`;
+      for (const id of ['stored', 'refused', 'live-only']) {
+        for (const url of [
+          `/api/devices/${id}/track?${range}`,
+          `/api/devices/${id}/trips?from=2020-01-01&to=2020-01-02`,
+        ]) {
+          const r = await app.inject({ url, headers: AUTH });
+          t.equal(r.statusCode, 200, url);
+          t.same(r.json().fixes ?? r.json().days, [], `${url}: known, nothing in the range`);
+        }
+      }
+      for (const url of [`/api/devices/nobody/track?${range}`, '/api/devices/nobody/trips']) {
+        const r = await app.inject({ url, headers: AUTH });
+        t.same([r.statusCode, r.json().message], [404, 'no device nobody'], url);
+      }
+      // Found by its fixes, the lookup is not needed: the stored device's track in range.
+      const hit = await app.inject({
+        url: `/api/devices/stored/track?from=${base}&to=${base + 1}`,
+        headers: AUTH,
+      });
+      t.equal(hit.json().count, 1);
+    },
+  );
 }
 
 for (const backend of ['sqlite', 'postgres'] as const) {
@@ -472,7 +505,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const none = await app.inject({ url: '/api/devices/r1/trips?from=2026-11-21', headers: AUTH });
     t.same(none.json().days, []);
     const unknown = await app.inject({ url: '/api/devices/nobody/trips', headers: AUTH });
-    t.same([unknown.statusCode, unknown.json()], [200, { deviceId: 'nobody', days: [] }], 'unknown: no days');
+    t.same(
+      [unknown.statusCode, unknown.json()],
+      [404, { statusCode: 404, error: 'Not Found', message: 'no device nobody' }],
+      'a device never heard of is not found',
+    );
     const reversed = await app.inject({
       url: '/api/devices/r1/trips?from=2026-11-21&to=2026-11-20',
       headers: AUTH,
@@ -583,7 +620,7 @@ t.test('polled routes log successes at debug, failures at info', async (t) => {
   await app.inject({ url: '/api/devices/x/track', headers: AUTH });
   t.equal(lines.length, 2);
   t.match(lines[0], /"status":401/);
-  t.match(lines[1], /"url":"\/api\/devices\/x\/track","status":200/);
+  t.match(lines[1], /"url":"\/api\/devices\/x\/track","status":404/);
 });
 
 t.test('healthz logs when readiness changes, not on every probe', async (t) => {

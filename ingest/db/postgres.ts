@@ -23,6 +23,7 @@ import {
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
+import { KNOWS_DEVICE_SQL } from './known-device.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { copyFixes } from './pg-copy.js';
 import {
@@ -345,6 +346,11 @@ export class PostgresStore implements Store {
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
     const devs = await this.pool.query<GapDeviceRow>(GAP_DEVICES_SQL);
     return this.gapReport.totals(devs.rows.map(gapDeviceCounters));
+  }
+
+  async knowsDevice(deviceId: string): Promise<boolean> {
+    const r = await this.pool.query<{ known: number }>(KNOWS_DEVICE_SQL, [deviceId, deviceId]);
+    return Number(r.rows[0]?.known) === 1;
   }
 
   async ping(): Promise<void> {

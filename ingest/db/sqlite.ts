@@ -30,6 +30,7 @@ import {
   SEQS_BETWEEN_SQL,
   toRanges,
 } from './gaps.js';
+import { KNOWS_DEVICE_SQL } from './known-device.js';
 import { CREATE_MIGRATIONS_TABLE, migrations } from './migrations.js';
 import { Mutex } from './mutex.js';
 import {
@@ -214,6 +215,7 @@ export class SqliteStore implements Store {
       fixesFrom: db.prepare(FIXES_FROM_SQL),
       fixCount: db.prepare('SELECT fix_count FROM devices WHERE device_id = ?').pluck(),
       lastFixBefore: db.prepare(LAST_FIX_BEFORE_SQL),
+      knowsDevice: db.prepare(positional(KNOWS_DEVICE_SQL)).pluck(),
       trips: db.prepare('SELECT * FROM trip_days WHERE device_id = ? AND day >= ? AND day <= ? ORDER BY day'),
     };
   }
@@ -426,6 +428,10 @@ export class SqliteStore implements Store {
 
   async gapTotals(): Promise<{ missing: number; lost: number; rejected: number }> {
     return this.gapReport.totals((this.s.gapDevices.all() as GapDeviceRow[]).map(gapDeviceCounters));
+  }
+
+  async knowsDevice(deviceId: string): Promise<boolean> {
+    return this.s.knowsDevice.get(deviceId, deviceId) === 1;
   }
 
   async ping(): Promise<void> {

@@ -129,6 +129,11 @@ export interface Store {
   fleet(): Promise<Fleet>;
   /** Totals over all devices for the gap gauges: seqs still expected, lost for good, refused. */
   gapTotals(): Promise<{ missing: number; lost: number; rejected: number }>;
+  /**
+   * True when the database has heard of the device: a fix of it stored, or one refused. The HTTP
+   * API tells an unknown device (404) from a known one with nothing in the range asked (200, empty).
+   */
+  knowsDevice(deviceId: string): Promise<boolean>;
   /** Round trip to the database, for /healthz. Rejects when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -6,11 +6,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../db/store.js';
 import type { LiveView } from '../live/live-view.js';
 import { listDevices } from './device-list.js';
-import { badRequest } from './errors.js';
+import { badRequest, notFound } from './errors.js';
 import { dayParam, deviceIdParams, isRealDay, parseTime, timeParam } from './params.js';
 import { arrayOf, deviceSchema, fixSchema, int, num, objectOf, replies, str } from './schemas.js';
 
-export type DevicesStore = Pick<Store, 'devices' | 'fleet' | 'track' | 'trips'>;
+export type DevicesStore = Pick<Store, 'devices' | 'fleet' | 'track' | 'trips' | 'knowsDevice'>;
 
 export interface DevicesOptions {
   store: DevicesStore;
@@ -25,6 +25,11 @@ const MAX_TRACK_LIMIT = 100_000;
 
 export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opts) => {
   const { store, live, offlineAfterMs, now } = opts;
+  // Nothing in the range asked: 200 and empty for a device the service knows (stored or refused
+  // fixes, or only the live view so far), 404 for an id it never heard of (a typo, a stale link).
+  const mustKnow = async (id: string) => {
+    if (live.get(id) === undefined && !(await store.knowsDevice(id))) throw notFound(`no device ${id}`);
+  };
 
   app.get(
     '/api/devices',
@@ -68,7 +73,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
             truncated: { type: 'boolean', description: 'true when limit cut the track short' },
             fixes: arrayOf(fixSchema),
           },
-          { badRequest: true },
+          { badRequest: true, notFound: true },
         ),
       },
     },
@@ -82,6 +87,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
       if (from > to) throw badRequest(`from (${iso(from)}) is after to (${iso(to)})`);
       // One more than asked tells whether the track was cut short.
       const fixes = await store.track(id, from, to, q.limit + 1);
+      if (fixes.length === 0) await mustKnow(id);
       const truncated = fixes.length > q.limit;
       if (truncated) fixes.length = q.limit;
       return { deviceId: id, from: iso(from), to: iso(to), count: fixes.length, truncated, fixes };
@@ -113,7 +119,7 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
               }),
             ),
           },
-          { badRequest: true },
+          { badRequest: true, notFound: true },
         ),
       },
     },
@@ -127,7 +133,9 @@ export const devicesPlugin: FastifyPluginAsync<DevicesOptions> = async (app, opt
         if (v !== undefined && !isRealDay(v)) throw badRequest(`${name} ${v} is not a real date`);
       }
       if (q.from && q.to && q.from > q.to) throw badRequest(`from ${q.from} is after to ${q.to}`);
-      return { deviceId: id, days: await store.trips(id, q.from, q.to) };
+      const days = await store.trips(id, q.from, q.to);
+      if (days.length === 0) await mustKnow(id);
+      return { deviceId: id, days };
     },
   );
 };

@@ -113,8 +113,17 @@ export function refuseRepeatedQueryParams(app: FastifyInstance): void {
 
 /** A 400 with our message, for checks the schema cannot express (impossible dates, from > to). */
 export function badRequest(message: string): FastifyError {
+  return withStatus(400, message);
+}
+
+/** A 404 with our message: the route exists, the thing asked for does not. */
+export function notFound(message: string): FastifyError {
+  return withStatus(404, message);
+}
+
+function withStatus(status: number, message: string): FastifyError {
   const e = new Error(message) as FastifyError;
-  e.statusCode = 400;
+  e.statusCode = status;
   return e;
 }
 

@@ -39,9 +39,13 @@ export const errorSchema = objectOf({ statusCode: int, error: str, message: str 
  * A route's response schemas: `ok` is the 200 body's properties; routes that check their input
  * beyond the schema (impossible dates, from > to) also document their 400.
  */
-export const replies = <P extends Record<string, unknown>>(ok: P, o: { badRequest?: boolean } = {}) => ({
+export const replies = <P extends Record<string, unknown>>(
+  ok: P,
+  o: { badRequest?: boolean; notFound?: boolean } = {},
+) => ({
   200: objectOf(ok),
   ...(o.badRequest ? { 400: errorSchema } : {}),
+  ...(o.notFound ? { 404: errorSchema } : {}),
 });
 
 export const gapSchema = objectOf({
