@@ -339,11 +339,11 @@ t.test('postgres COPY insert path: same results, awkward device ids survive', as
   t.equal(d?.fixCount, 4);
 });
 
-t.test('sqlite: WAL, synchronous=FULL, a 10,000-page checkpoint and a bounded WAL file', async (t) => {
-  const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+t.test('sqlite: WAL, synchronous=FULL, checkpoints at the pages chosen', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { SqliteStore, WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES } = await import('../ingest/db/sqlite.js');
+  const { SqliteStore, WAL_CHECKPOINT_PAGES } = await import('../ingest/db/sqlite.js');
   const dir = mkdtempSync(join(tmpdir(), 'ingest-pragmas-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new SqliteStore(join(dir, 'f.db'));
@@ -353,11 +353,6 @@ t.test('sqlite: WAL, synchronous=FULL, a 10,000-page checkpoint and a bounded WA
   t.equal(pragma('journal_mode'), 'wal');
   t.equal(pragma('synchronous'), 2, 'FULL: a commit is on disk before the offsets are');
   t.equal(pragma('wal_autocheckpoint'), WAL_CHECKPOINT_PAGES);
-  t.equal(pragma('journal_size_limit'), WAL_SIZE_LIMIT_BYTES);
-  // The limit leaves room for the checkpoint size plus a large flush (20,000 rows: ~700 pages).
-  t.ok(WAL_SIZE_LIMIT_BYTES >= (WAL_CHECKPOINT_PAGES + 2000) * Number(pragma('page_size')));
-  await store.writeFixes([makeFix('a', 1)]);
-  t.ok(statSync(join(dir, 'f.db-wal')).size > 0, 'the write went to the WAL');
   await store.close();
 });
 

@@ -57,15 +57,14 @@ const positional = (sql: string): string => sql.replace(/\$\d+/g, '?');
 
 /**
  * The WAL is copied into the database file (a checkpoint, with its own fsyncs) once it holds this
- * many pages; SQLite's default is 1,000 (4 MB). A flush of 20,000 fixes of 200 devices writes
- * ~700 pages, mostly the same devices' last leaf pages the flush before wrote: a larger WAL copies
- * each of them once where the default copied it at every checkpoint. Write path alone (600,000
- * fixes in 20,000-row flushes, past the first quarter): 251-288k fixes/s at 1,000 pages, 312-348k
- * at 10,000, 342-360k at 40,000; CPU a fix 2.8-3.3 -> 2.5-2.7 us, system time halved.
+ * many pages: SQLite's default, set here so that nobody raises it without the live figures.
+ * 10,000 pages made the write path alone 20-25% faster (each device's last leaf page is copied
+ * once per checkpoint, not every second flush) and a backlog end to end 1-22%, but beside the
+ * live group at 10,000 riders (bench/live.ts all) the p99 went 40/82/57 -> 69/153/96 ms in paired
+ * runs: the larger checkpoints' write-back held up the co-located broker's fsyncs (its produce
+ * p99 rose with them), and the larger WAL index cost CPU on every page read. 3,000 was between.
  */
-export const WAL_CHECKPOINT_PAGES = 10_000;
-/** A checkpoint that resets the WAL cuts the file back to this (it does not shrink by itself). */
-export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+export const WAL_CHECKPOINT_PAGES = 1000;
 
 interface DeviceRow extends FixRow {
   max_seq: number;
@@ -116,7 +115,6 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     // Readers (the HTTP API in the same process) never block on a write for long; wait, don't fail.
     this.db.pragma('busy_timeout = 5000');
   }
