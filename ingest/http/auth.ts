@@ -8,6 +8,7 @@
 // Every comparison is constant-time over SHA-256 digests, so neither content nor length leaks.
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from './errors.js';
 import type { LoginLimiter } from './login-limit.js';
 import { sameSecret } from './secret.js';
 import { shareTokenRefusal } from './share.js';
@@ -117,12 +118,12 @@ export function installAuth(
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="ingest"')
-      .send({
-        statusCode: 401,
-        error: 'Unauthorized',
-        message:
+      .send(
+        errorBody(
+          401,
           shareRefused ??
-          'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
-      });
+            'missing or wrong token: send "Authorization: Bearer <INGEST_TOKEN>" (or log in at /login)',
+        ),
+      );
   });
 }

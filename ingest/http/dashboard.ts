@@ -6,6 +6,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { clearedSessionCookie, queryToken, sameSecret, sessionCookie } from './auth.js';
+import { errorBody } from './errors.js';
 import type { LoginLimiter } from './login-limit.js';
 import { noQuery, objectOf, str } from './schemas.js';
 
@@ -190,8 +191,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
     async (req, reply) => {
       const { file } = req.params as { file: string };
       const a = assets.get(file);
-      if (!a)
-        return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no file ${file}` });
+      if (!a) return reply.code(404).send(errorBody(404, `no file ${file}`));
       return securityHeaders(reply, false).type(a.type).send(a.body);
     },
   );

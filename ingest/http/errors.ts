@@ -32,7 +32,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const message = status >= 500 ? 'internal error (see the server log)' : err.message;
-    return reply.code(status).send({ statusCode: status, error: httpError(status), message });
+    return reply.code(status).send(errorBody(status, message));
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -41,15 +41,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply
         .code(405)
         .header('allow', allowed.join(', '))
-        .send({
-          statusCode: 405,
-          error: httpError(405),
-          message: `${path} answers ${allowed.join(', ')}, not ${req.method}`,
-        });
+        .send(errorBody(405, `${path} answers ${allowed.join(', ')}, not ${req.method}`));
     }
-    return reply
-      .code(404)
-      .send({ statusCode: 404, error: httpError(404), message: `no route ${req.method} ${path}` });
+    return reply.code(404).send(errorBody(404, `no route ${req.method} ${path}`));
   });
 }
 
@@ -125,6 +119,14 @@ function withStatus(status: number, message: string): FastifyError {
   const e = new Error(message) as FastifyError;
   e.statusCode = status;
   return e;
+}
+
+/** Every error reply's body (errorSchema): the status, its name and what went wrong. */
+export function errorBody(
+  status: number,
+  message: string,
+): { statusCode: number; error: string; message: string } {
+  return { statusCode: status, error: httpError(status), message };
 }
 
 export function httpError(status: number): string {

@@ -5,7 +5,7 @@
 // runs for them. Here they get the API's { statusCode, error, message }, a message that names
 // the problem without echoing the URL, and the usual request line with the URL redacted.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { httpError } from './errors.js';
+import { errorBody } from './errors.js';
 import { logRequest } from './request-log.js';
 
 /** fastify's default; the server does not change it. */
@@ -30,6 +30,6 @@ export function answerFrameworkError(err: FastifyError, req: FastifyRequest, rep
   if (!known)
     req.log.error({ err: { code: err.code, message: err.message.slice(0, 200) } }, 'request failed');
   const message = known?.message ?? 'internal error (see the server log)';
-  reply.code(status).send({ statusCode: status, error: httpError(status), message });
+  reply.code(status).send(errorBody(status, message));
   logRequest(req, reply, 'info', { code: err.code });
 }

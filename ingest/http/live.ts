@@ -10,7 +10,7 @@ import { BBOX_PATTERN, inBBox, parseBBox } from '../live/bbox.js';
 import type { LiveView } from '../live/live-view.js';
 import type { LiveFilter } from '../live/subscription.js';
 import { isAuthorized } from './auth.js';
-import { badRequest } from './errors.js';
+import { badRequest, errorBody } from './errors.js';
 import { deviceIdParams } from './params.js';
 import { createShareToken } from './share.js';
 import { openSse, type SseStream } from './sse.js';
@@ -49,11 +49,7 @@ export const livePlugin: FastifyPluginAsync<LiveOptions> = async (app, opts) => 
       reply
         .code(503)
         .header('retry-after', '30')
-        .send({
-          statusCode: 503,
-          error: 'Service Unavailable',
-          message: `too many live streams open (${opts.maxStreams}); try again later`,
-        });
+        .send(errorBody(503, `too many live streams open (${opts.maxStreams}); try again later`));
       return;
     }
     reply.hijack();
