@@ -6,10 +6,11 @@
 // CPU a fix over a run's first 3,000 fixes and 130-156 over 12,000; the batched writer ran at
 // ~85k fixes/s in its first 0.7 s, and at 100-133k over 200,000 fixes against 119-164k over a
 // million. A service runs for days, so both sides are measured past their warm-up, the same way.
-// And why not time it by polling a counter: a consumer whose sink is synchronous (SQLite) does not
-// yield to the event loop while a fetched batch is written one fix at a time, so a poll on its
-// thread sees the end late. The flushes' own start times (received_at in the database, or the
-// counting sink's clock) say when each one was written.
+// And why not time it by polling a counter: a poll on the consumer's thread waits for the flushes
+// written meanwhile (until 2026-12-07 a synchronous sink gave it no turn at all while a fetched
+// batch was written fix by fix; now one every ~10 ms, consumer/flush-buffer.ts), so it sees the
+// end late. The flushes' own start times (received_at in the database, or the counting sink's
+// clock) say when each one was written.
 
 /** One flush: when it started (ms) and how many fixes it wrote. */
 export interface Flush {
