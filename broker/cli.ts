@@ -26,6 +26,9 @@ Options:
   --max-request-bytes BYTES   largest request frame; bigger closes the connection (default 16 MiB)
   --retention-check-ms MS     how often retention runs (default 60000)
   --fetch-max-bytes BYTES     most record bytes in one fetch response (default 4 MiB)
+  --journal-checkpoint-bytes BYTES
+                              journal size at which the segments are synced and it is emptied
+                              (default 16 MiB; storage/journal.ts)
   --sasl-users FILE           turn on SASL: every client logs in as one of these users (JSON,
                               see broker/README.md) before any API but ApiVersions
   --sasl-mechanisms LIST      mechanisms offered with --sasl-users (default
@@ -131,6 +134,9 @@ export function parseArgs(argv: string[]): StartOptions | null {
         break;
       case '--fetch-max-bytes':
         o.fetchMaxBytes = int(name, value, 1024);
+        break;
+      case '--journal-checkpoint-bytes':
+        o.journalCheckpointBytes = int(name, value, 1024);
         break;
       case '--retention-check-ms':
         o.retentionCheckMs = int(name, value, 10);

@@ -44,6 +44,8 @@ export interface BrokerConfig {
   indexIntervalBytes: number;
   /** Most record bytes one Fetch response carries, whatever the client asks (Kafka's fetch.max.bytes). */
   fetchMaxBytes: number;
+  /** Journal size at which the segments are synced and the journal emptied (storage/journal.ts). */
+  journalCheckpointBytes: number;
   /** Consumer group coordinator settings (session bounds, initial rebalance delay); Kafka's defaults if unset. */
   groups?: Partial<CoordinatorSettings>;
   /**
@@ -88,6 +90,7 @@ export function brokerConfig(partial: BrokerOptions): BrokerConfig {
     retentionCheckMs: 60_000,
     indexIntervalBytes: 4096,
     fetchMaxBytes: 4 * 1024 * 1024,
+    journalCheckpointBytes: 16 * 1024 * 1024,
     ...partial,
     topicDefaults: { ...DEFAULT_TOPIC_DEFAULTS, ...given },
     operatorSet,

@@ -1,13 +1,13 @@
 // ListOffsets tells a consumer only about what Fetch serves: "latest" is the high watermark (the
 // fsync'ed end), not the log end, and a timestamp lookup never lands on a batch past it, as Kafka
 // answers consumers (replica_id -1) for both isolation levels. A follower id (>= 0) or the
-// debugging id (-2) gets the log end, as in Kafka. The fsync is held for real by gating
-// Segment.flushAsync (the broker's only background fsync), as test/broker-visibility.test.ts
+// debugging id (-2) gets the log end, as in Kafka. The fsync is held for real by gating the
+// broker's background fsyncs (helpers/background-fsync.ts), as test/broker-visibility.test.ts
 // does, so acks=0/1 data sits written but not durable while the answers are compared.
 import t, { type Test } from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { type Reader, Writer } from '../broker/protocol/codec.js';
-import { Segment } from '../broker/storage/segment.js';
+import { wrapBackgroundFsync } from './helpers/background-fsync.js';
 import { inProcessBroker, kafka } from './helpers/broker-harness.js';
 import { buildBatch, decodeFetchV11, fetchBody, produceBody, RawClient } from './helpers/broker-raw.js';
 import { runCommand } from './helpers/run.js';
@@ -16,18 +16,12 @@ import { runCommand } from './helpers/run.js';
 function holdableFsync(t: Test): { hold(): void; release(): void } {
   let gate: Promise<void> = Promise.resolve();
   let open = () => {};
-  const real = Segment.prototype.flushAsync;
-  Segment.prototype.flushAsync = function (this: Segment) {
-    return gate.then(() => real.call(this));
-  };
+  wrapBackgroundFsync(t, (real) => gate.then(real));
   const release = () => {
     open();
     gate = Promise.resolve();
   };
-  t.teardown(() => {
-    release();
-    Segment.prototype.flushAsync = real;
-  });
+  t.teardown(release);
   return {
     hold() {
       gate = new Promise((resolve) => {

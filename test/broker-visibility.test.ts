@@ -1,15 +1,15 @@
 // Consumers read only what is fsync'ed (the high watermark), whatever acks the producer asked
 // for; a parked fetch is answered by the fsync round that makes new data durable; an fsync that
 // fails leaves the data unread and unacknowledged, and nothing later is served or acked either.
-// The fsync is held or failed for real by wrapping Segment.flushAsync (the broker's only
-// background fsync); reads and fetches then show what is visible at each step, in order.
-import t, { type Test } from 'tap';
+// The fsync is held or failed for real by wrapping the broker's background fsyncs
+// (helpers/background-fsync.ts); reads and fetches then show what is visible at each step, in order.
+import t from 'tap';
 import { DEFAULT_TOPIC_DEFAULTS } from '../broker/config.js';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { ErrorCode } from '../broker/protocol/errors.js';
 import { GroupFlusher } from '../broker/storage/flusher.js';
 import { PartitionLog } from '../broker/storage/log.js';
-import { Segment } from '../broker/storage/segment.js';
+import { wrapBackgroundFsync as wrapFsync } from './helpers/background-fsync.js';
 import { inProcessBroker, silent, tempDir } from './helpers/broker-harness.js';
 import {
   batchOffsets,
@@ -20,17 +20,6 @@ import {
   produceBody,
   RawClient,
 } from './helpers/broker-raw.js';
-
-/** Replaces Segment.flushAsync until teardown; `hold` decides what each fsync does. */
-function wrapFsync(t: Test, hold: (real: () => Promise<void>) => Promise<void>): void {
-  const real = Segment.prototype.flushAsync;
-  Segment.prototype.flushAsync = function (this: Segment) {
-    return hold(() => real.call(this));
-  };
-  t.teardown(() => {
-    Segment.prototype.flushAsync = real;
-  });
-}
 
 t.test('a written batch is read only after the round that fsyncs it', async (t) => {
   const cfg = { ...DEFAULT_TOPIC_DEFAULTS, segmentBytes: 1 << 20 };

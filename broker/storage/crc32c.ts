@@ -21,7 +21,8 @@ const TABLES: Uint32Array[] = (() => {
   return t;
 })();
 
-export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
+/** `prior`: the CRC of the bytes before `buf` (0: none), so one CRC can run over several buffers. */
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length, prior = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
     Uint32Array,
     Uint32Array,
@@ -32,7 +33,7 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
     Uint32Array,
     Uint32Array,
   ];
-  let crc = 0xffffffff;
+  let crc = (prior ^ 0xffffffff) >>> 0;
   let i = start;
   while (i + 8 <= end) {
     crc ^= buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);

@@ -1,13 +1,15 @@
 // Group commit, and the point up to which consumers may read.
 //
-// Every append marks its partition dirty; a round fsyncs every segment written since the previous
-// round and then tells each partition how far it is now durable. Consumers are served only up to
+// Every append marks its partition dirty; a round fsyncs the journal (journal.ts: every append
+// is in it too; without one, as in the storage tests, every segment written since the previous
+// round) and then tells each partition how far it is now durable. Consumers are served only up to
 // that point (the high watermark, see log.ts), so nobody reads data that a power cut could take
 // back. acks=-1 produce requests wait for the round that covers their append. While a round
 // runs, new appends and waiters queue for the following round, so N concurrent producers cost
 // about one fsync per round rather than N. Rounds start on the next turn of the event loop after
 // the first append, so the partitions of one produce request (and of requests arriving together)
 // share a round.
+import type { Journal } from './journal.js';
 import type { Segment } from './segment.js';
 
 export interface FlushStats {
@@ -40,6 +42,8 @@ export class GroupFlusher {
   /** Set by the first failed fsync: from then on nothing becomes durable or readable. */
   private failed: Error | null = null;
   readonly stats: FlushStats = { rounds: 0, waiters: 0, segmentsSynced: 0 };
+  /** Set once the broker has opened (and replayed) it; the logs record their appends in it. */
+  journal: Journal | undefined;
 
   /** `onError`: an fsync failed (the waiting produce requests are failed too; data stays unread). */
   constructor(private readonly onError: (e: Error) => void = () => {}) {}
@@ -76,11 +80,9 @@ export class GroupFlusher {
       this.dirty = new Set();
       this.stats.rounds++;
       this.stats.waiters += waiters.length;
-      const segs = new Set(points.map((p) => p.point.segment).filter((s) => !s.isClosed && s.dirty));
-      this.stats.segmentsSynced += segs.size;
       try {
         if (this.failed) throw this.failed;
-        await Promise.all([...segs].map((s) => s.flushAsync().catch(ignoreClosed(s))));
+        await this.sync(points);
         for (const { log, point } of points) log.durable(point);
         for (const w of waiters) w.resolve();
       } catch (e) {
@@ -96,6 +98,13 @@ export class GroupFlusher {
       }
     }
     this.running = false;
+  }
+
+  private async sync(points: { point: SyncPoint }[]): Promise<void> {
+    if (this.journal) return this.journal.sync();
+    const segs = new Set(points.map((p) => p.point.segment).filter((s) => !s.isClosed && s.dirty));
+    this.stats.segmentsSynced += segs.size;
+    await Promise.all([...segs].map((s) => s.flushAsync().catch(ignoreClosed(s))));
   }
 }
 

@@ -194,11 +194,18 @@ export class PartitionLog implements Durable {
     try {
       if (this.active.size > 0 && this.active.size + h.size > cfg.segmentBytes) this.roll();
       records.writeBigInt64BE(BigInt(baseOffset), BASE_OFFSET);
-      this.active.append(records, {
-        baseOffset,
-        lastOffset: baseOffset + h.lastOffsetDelta,
-        maxTimestamp: h.maxTimestamp,
-      });
+      // Journal first (what an fsync round makes durable), so a failed record leaves no batch.
+      const undo = this.flusher.journal?.append(this.active, this.active.size, records);
+      try {
+        this.active.append(records, {
+          baseOffset,
+          lastOffset: baseOffset + h.lastOffsetDelta,
+          maxTimestamp: h.maxTimestamp,
+        });
+      } catch (e) {
+        undo?.();
+        throw e;
+      }
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       this.log.error({ topic: this.topic, partition: this.partition, err: err.message }, 'append failed');

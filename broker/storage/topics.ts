@@ -10,6 +10,7 @@ import type { Logger } from '../../shared/log.js';
 import type { BrokerConfig, TopicDefaults } from '../config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { GroupFlusher } from './flusher.js';
+import { Journal, type ReplayResult } from './journal.js';
 import { fsyncDir, JsonFile } from './json-file.js';
 import { PartitionLog } from './log.js';
 import { effectiveConfig, validateTopicConfigs } from './topic-config.js';
@@ -66,6 +67,8 @@ export class TopicManager {
   private readonly topics = new Map<string, Topic>();
   readonly flusher: GroupFlusher;
   private readonly root: string;
+  /** What the journal wrote back into the segments at load (nothing after a clean stop). */
+  replayed: ReplayResult = { records: 0, skipped: 0, bytes: 0 };
 
   constructor(
     private readonly config: BrokerConfig,
@@ -81,6 +84,14 @@ export class TopicManager {
   load(clean: boolean): void {
     mkdirSync(this.root, { recursive: true });
     rmSync(join(this.config.dataDir, 'trash'), { recursive: true, force: true });
+    // Before any log is opened: their tails are verified with the journal's records written back.
+    const { journal, replayed } = Journal.open(
+      this.config.dataDir,
+      this.log,
+      this.config.journalCheckpointBytes,
+    );
+    this.flusher.journal = journal;
+    this.replayed = replayed;
     for (const entry of readdirSync(this.root)) {
       const dir = join(this.root, entry);
       if (entry.startsWith('.')) {
@@ -185,6 +196,9 @@ export class TopicManager {
   delete(name: string): void {
     const topic = this.topics.get(name);
     if (!topic) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${name}' does not exist`);
+    // No record of this topic may outlive its directory: one of a topic created again under the
+    // same name would be written into the new topic's segment at replay.
+    this.flusher.journal?.checkpointSync();
     this.topics.delete(name);
     for (const p of topic.partitions) p.close();
     const trash = join(this.config.dataDir, 'trash');
@@ -206,5 +220,8 @@ export class TopicManager {
   closeClean(): void {
     for (const t of this.topics.values()) for (const p of t.partitions) p.closeClean();
     this.topics.clear();
+    // Every segment is synced and closed: nothing in the journal is needed any more.
+    this.flusher.journal?.closeClean();
+    this.flusher.journal = undefined;
   }
 }
