@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
-import { childBroker, inProcessBroker, kafka, tempDir } from './helpers/broker-harness.js';
+import { Journal } from '../broker/storage/journal.js';
+import { Segment } from '../broker/storage/segment.js';
+import { childBroker, inProcessBroker, kafka, silent, tempDir } from './helpers/broker-harness.js';
 import {
   batchOffsets,
   buildBatch,
@@ -202,7 +204,14 @@ t.test(
   async (t) => {
     const dataDir = tempDir(t);
     // Files may not grow past 64 KiB: the segment write fails for real (EFBIG) once it is full.
-    const b = await childBroker(t, dataDir, ['--default-partitions', '1'], { fileSizeLimitKb: 64 });
+    // The journal is emptied every 16 KiB, so it is the segment write that fails, after its
+    // journal record was written (and must be taken back).
+    const b = await childBroker(
+      t,
+      dataDir,
+      ['--default-partitions', '1', '--journal-checkpoint-bytes', '16384'],
+      { fileSizeLimitKb: 64 },
+    );
     const c = await RawClient.connect(b.port);
     t.teardown(() => c.close());
     await c.request(ApiKey.Metadata, 4, new Writer().int32(1).string('full').bool(true));
@@ -223,7 +232,13 @@ t.test(
       await c.request(ApiKey.Produce, 7, produceBody('full', 0, buildBatch([{ value: 'tiny' }]))),
     );
     t.equal(small.errorCode, 0, 'a batch that still fits is taken: no partial batch was left behind');
-    await b.stop();
+    await b.kill9();
+    // And a power cut takes all of the segment the last checkpoint did not sync: the journal,
+    // the refused records taken back from it, must still bring every acknowledged batch back.
+    const [seg] = segmentFiles(dataDir, 'full');
+    const records = journalRecords(dataDir);
+    t.ok(records.length > 1, `the journal covers the last ${records.length} batches`);
+    truncateSync(seg!, Math.min(...records.map((r) => r.position)));
     const after = await childBroker(t, dataDir, ['--default-partitions', '1']);
     const { offsets, hw } = await readAll(after.port, 'full');
     t.equal(hw, acked + 1, 'every acknowledged batch is there after restart');
@@ -243,7 +258,7 @@ function journalRecords(dataDir: string): { path: string; position: number }[] {
     const buf = readFileSync(join(dataDir, name));
     for (let at = 12; at + 8 <= buf.length; ) {
       const end = at + 8 + buf.readUInt32BE(at);
-      if (end > buf.length) break;
+      if (end > buf.length || end < at + 26) break;
       const pathLength = buf.readUInt16BE(at + 16);
       const path = buf.subarray(at + 18, at + 18 + pathLength).toString();
       out.push({ path, position: Number(buf.readBigUInt64BE(at + 18 + pathLength)) });
@@ -322,4 +337,21 @@ t.test("a topic deleted and created again never gets the old topic's records at 
   t.equal(hw, 5, "only the new topic's batches");
   t.same(offsets, [0, 1, 2, 3, 4]);
   await second.stop();
+});
+
+t.test('a record taken back (its segment write failed) leaves no hole before the next one', async (t) => {
+  const dataDir = tempDir(t);
+  const seg = Segment.create(dataDir, 0, 4096);
+  t.teardown(() => seg.close());
+  const { journal } = Journal.open(dataDir, silent, 1 << 20);
+  const batch = (v: string) => buildBatch([{ value: v }]);
+  // Positions are those of the segment (a refused batch does not move its end).
+  journal.append(seg, 0, batch('kept'));
+  journal.append(seg, 100, batch('refused'))(); // undone, as PartitionLog.append does
+  journal.append(seg, 100, batch('next'));
+  journal.append(seg, 200, batch('refused again'))();
+  journal.append(seg, 200, batch('last'));
+  journal.close(); // as a kill -9 leaves it
+  const { replayed } = Journal.open(dataDir, silent, 1 << 20);
+  t.equal(replayed.records, 3, 'every record around the ones taken back is replayed');
 });

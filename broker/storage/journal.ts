@@ -275,6 +275,9 @@ export class Journal {
   private takeBack(f: JournalFile, at: number): void {
     try {
       ftruncateSync(f.fd, at);
+      // The file is opened for appending: a size left too large made a later take-back extend it
+      // with zeros, a hole that ended the replay before the records after it.
+      f.size = at;
     } catch (e) {
       // The record may stay: a later record would then follow a torn one and be lost at replay.
       this.fail(e as Error);
