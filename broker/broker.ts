@@ -144,12 +144,13 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
           log.error({ err }, 'stop hook failed');
         }
       }
-      const flush = { ...topics.flusher.stats };
+      const flush = { ...topics.flusher.stats, journal: { ...topics.flusher.journal?.stats } };
       topics.closeClean();
       writeFileSync(markerPath, new Date().toISOString());
       fsyncDir(config.dataDir);
       releaseLock(config.dataDir);
-      // Group commit figures: produce requests that waited for fsync vs fsync rounds run.
+      // Group commit figures: produce requests that waited for fsync vs fsync rounds run; the
+      // journal's fdatasyncs, checkpoints and the segments those synced.
       log.info({ flush }, 'broker stopped cleanly');
     })();
     return stopping;

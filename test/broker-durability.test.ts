@@ -355,3 +355,22 @@ t.test('a record taken back (its segment write failed) leaves no hole before the
   const { replayed } = Journal.open(dataDir, silent, 1 << 20);
   t.equal(replayed.records, 3, 'every record around the ones taken back is replayed');
 });
+
+t.test(
+  "a record of a segment deleted since (retention) is skipped; the others' bytes are written back",
+  async (t) => {
+    const dataDir = tempDir(t);
+    const old = Segment.create(dataDir, 0, 4096);
+    const current = Segment.create(dataDir, 1, 4096);
+    t.teardown(() => current.close());
+    const { journal } = Journal.open(dataDir, silent, 1 << 20);
+    const kept = buildBatch([{ value: 'kept' }]);
+    journal.append(old, 0, buildBatch([{ value: 'gone' }]));
+    journal.append(current, 0, kept);
+    journal.close(); // as a kill -9 leaves it: the segment files never got their bytes
+    old.remove();
+    const { replayed } = Journal.open(dataDir, silent, 1 << 20);
+    t.same(replayed, { records: 2, skipped: 1, bytes: kept.length });
+    t.same(readFileSync(current.path), kept, 'the live segment has its batch');
+  },
+);
