@@ -6,8 +6,8 @@
 // latency: with the broker's directory on tmpfs the live p99 (bench/live.ts all) halved, and
 // syncing one file a round instead of twelve took most of that back. Now each append is also
 // written here, and a round fdatasyncs this one file. The segments are fdatasync'd in the
-// background once the journal file holds journalCheckpointBytes (16 MiB: a checkpoint), after which its
-// records are not needed and the file is emptied.
+// background once the journal file holds journalCheckpointBytes (16 MiB: a checkpoint), after
+// which its records are not needed and the file is emptied.
 //
 // Two files take turns: a checkpoint switches the appends to the other (empty) one, syncs every
 // segment written while the first was active, then empties the first. So appends never wait for
