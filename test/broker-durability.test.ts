@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
-import { Journal } from '../broker/storage/journal.js';
+import { Journal, type JournalRecord, readRecords } from '../broker/storage/journal.js';
 import { Segment } from '../broker/storage/segment.js';
 import { childBroker, inProcessBroker, kafka, silent, tempDir } from './helpers/broker-harness.js';
 import {
@@ -251,21 +251,9 @@ t.test(
   },
 );
 
-/** Each journal record's segment (relative path) and position: the format in journal.ts. */
-function journalRecords(dataDir: string): { path: string; position: number }[] {
-  const out: { path: string; position: number }[] = [];
-  for (const name of ['journal-a', 'journal-b']) {
-    const buf = readFileSync(join(dataDir, name));
-    for (let at = 12; at + 8 <= buf.length; ) {
-      const end = at + 8 + buf.readUInt32BE(at);
-      if (end > buf.length || end < at + 26) break;
-      const pathLength = buf.readUInt16BE(at + 16);
-      const path = buf.subarray(at + 18, at + 18 + pathLength).toString();
-      out.push({ path, position: Number(buf.readBigUInt64BE(at + 18 + pathLength)) });
-      at = end;
-    }
-  }
-  return out;
+/** The records both journal files hold, as the broker's replay reads them (storage/journal.ts). */
+function journalRecords(dataDir: string): JournalRecord[] {
+  return ['journal-a', 'journal-b'].flatMap((name) => [...readRecords(readFileSync(join(dataDir, name)))]);
 }
 
 t.test(

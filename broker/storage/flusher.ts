@@ -108,9 +108,10 @@ export class GroupFlusher {
   }
 }
 
-// A segment deleted (retention, topic deletion) while its fsync was queued has nothing left to
-// make durable; any other failure is real and fails the waiting produce requests.
-function ignoreClosed(s: Segment) {
+// A segment closed while its fsync was queued (deleted by retention or with its topic; rolled or
+// closed at shutdown, both synced then) has nothing left to make durable; any other failure is
+// real and fails the waiting produce requests (or the journal checkpoint, journal.ts).
+export function ignoreClosed(s: Segment) {
   return (e: NodeJS.ErrnoException) => {
     if (s.isClosed && e.code === 'EBADF') return;
     throw e;

@@ -44,6 +44,7 @@ import { join, relative } from 'node:path';
 import type { Logger } from '../../shared/log.js';
 import { ATTRIBUTES, BatchError, validateBatch } from './batch.js';
 import { crc32c } from './crc32c.js';
+import { ignoreClosed } from './flusher.js';
 import { fsyncDir } from './json-file.js';
 import type { Segment } from './segment.js';
 
@@ -78,8 +79,8 @@ export interface ReplayResult {
 export class Journal {
   private active: JournalFile;
   private spare: JournalFile;
-  /** The file being checkpointed, and the segments it is syncing (undefined: none running). */
-  private checkpointing: { file: JournalFile; segments: Set<Segment> } | undefined;
+  /** The segments a running checkpoint is syncing (undefined: none running). */
+  private checkpointing: Set<Segment> | undefined;
   /** Set by the first failed write-back, fdatasync or checkpoint: nothing is durable after it. */
   private failed: Error | null = null;
   private readonly paths = new WeakMap<Segment, Buffer>();
@@ -181,11 +182,6 @@ export class Journal {
     this.maybeCheckpoint();
   }
 
-  /** The first failure, if any (every later sync fails with it). */
-  get error(): Error | null {
-    return this.failed;
-  }
-
   /**
    * Syncs every segment with records in either file and empties both, now: before a topic's
    * directory is deleted, so that no record of it can be written into a topic created again
@@ -194,14 +190,10 @@ export class Journal {
   checkpointSync(): void {
     if (this.failed) throw this.failed;
     const segments = new Set([...this.active.segments, ...this.spare.segments]);
-    for (const s of this.checkpointing?.segments ?? []) segments.add(s);
+    for (const s of this.checkpointing ?? []) segments.add(s);
     try {
       for (const s of segments) s.flushSync();
-      for (const f of [this.active, this.spare]) {
-        reset(f, f.generation + 2n);
-        f.unsynced = false;
-        f.segments = new Set();
-      }
+      for (const f of [this.active, this.spare]) empty(f);
     } catch (e) {
       this.fail(e as Error);
       throw e;
@@ -213,7 +205,7 @@ export class Journal {
   /** After a clean close (every segment synced and closed): both files emptied, then closed. */
   closeClean(): void {
     if (!this.failed) {
-      for (const f of [this.active, this.spare]) reset(f, f.generation + 2n);
+      for (const f of [this.active, this.spare]) empty(f);
     }
     this.close();
   }
@@ -235,25 +227,16 @@ export class Journal {
     this.spare = old;
     const segments = old.segments;
     old.segments = new Set();
-    this.checkpointing = { file: old, segments };
+    this.checkpointing = segments;
     void this.checkpoint(old, segments);
   }
 
   private async checkpoint(old: JournalFile, segments: Set<Segment>): Promise<void> {
     try {
-      await Promise.all(
-        [...segments].map((s) =>
-          s.flushAsync().catch((e: NodeJS.ErrnoException) => {
-            // Closed meanwhile: rolled (synced at the roll), deleted by retention or with its
-            // topic, or closed at shutdown (synced then). Nothing of it is left to make durable.
-            if (!(s.isClosed && e.code === 'EBADF')) throw e;
-          }),
-        ),
-      );
+      await Promise.all([...segments].map((s) => s.flushAsync().catch(ignoreClosed(s))));
       if (this.failed) return;
       // A round may still be syncing this file: harmless, its records' bytes are in synced segments.
-      reset(old, old.generation + 2n);
-      old.unsynced = false;
+      empty(old);
       this.stats.checkpoints++;
       this.stats.segmentsSynced += segments.size;
     } catch (e) {
@@ -289,6 +272,13 @@ export class Journal {
   }
 }
 
+/** Empties a file, durably, for its next use (a new generation: no record of this one is read). */
+function empty(f: JournalFile): void {
+  reset(f, f.generation + 2n);
+  f.unsynced = false;
+  f.segments = new Set();
+}
+
 /** Empties a file down to a header of `generation`, durably. */
 function reset(f: JournalFile, generation: bigint): void {
   ftruncateSync(f.fd, 0);
@@ -301,28 +291,47 @@ function reset(f: JournalFile, generation: bigint): void {
   f.size = HEADER;
 }
 
-function replayFile(dataDir: string, path: string, out: ReplayResult): void {
-  const buf = readFileSync(path);
+/** A record as read back: the segment (relative to the data dir), the position, the batch. */
+export interface JournalRecord {
+  path: string;
+  position: number;
+  data: Buffer;
+}
+
+/**
+ * The records of one journal file's bytes, in order, up to the first that is torn, fails a CRC or
+ * carries another generation than the file's header.
+ */
+export function* readRecords(buf: Buffer): Generator<JournalRecord> {
   if (buf.length < HEADER || buf.readUInt32BE(0) !== MAGIC) return;
   const generation = buf.readBigUInt64BE(4);
+  for (let at = HEADER; at + RECORD_HEAD <= buf.length; ) {
+    const bodyLength = buf.readUInt32BE(at);
+    const end = at + RECORD_HEAD + bodyLength;
+    if (bodyLength < 18 || end > buf.length) return; // torn
+    const body = buf.subarray(at + RECORD_HEAD, end);
+    const pathLength = body.readUInt16BE(8);
+    const dataAt = 18 + pathLength;
+    if (body.length < dataAt + ATTRIBUTES) return;
+    if (crc32c(body, 0, dataAt + ATTRIBUTES) !== buf.readUInt32BE(at + 4)) return;
+    if (body.readBigUInt64BE(0) !== generation) return; // an earlier use of this file
+    const data = body.subarray(dataAt);
+    if (!wholeBatch(data)) return;
+    yield {
+      path: body.subarray(10, dataAt - 8).toString(),
+      position: Number(body.readBigUInt64BE(dataAt - 8)),
+      data,
+    };
+    at = end;
+  }
+}
+
+function replayFile(dataDir: string, path: string, out: ReplayResult): void {
   const touched = new Map<string, number>();
   try {
-    for (let at = HEADER; at + RECORD_HEAD <= buf.length; ) {
-      const bodyLength = buf.readUInt32BE(at);
-      const end = at + RECORD_HEAD + bodyLength;
-      if (bodyLength < 18 || end > buf.length) break; // torn
-      const body = buf.subarray(at + RECORD_HEAD, end);
-      const pathLength = body.readUInt16BE(8);
-      const dataAt = 18 + pathLength;
-      if (body.length < dataAt + ATTRIBUTES) break;
-      if (crc32c(body, 0, dataAt + ATTRIBUTES) !== buf.readUInt32BE(at + 4)) break;
-      if (body.readBigUInt64BE(0) !== generation) break; // an earlier use of this file
-      const data = body.subarray(dataAt);
-      if (!wholeBatch(data)) break;
-      const segment = join(dataDir, body.subarray(10, dataAt - 8).toString());
-      const position = Number(body.readBigUInt64BE(dataAt - 8));
-      at = end;
+    for (const r of readRecords(readFileSync(path))) {
       out.records++;
+      const segment = join(dataDir, r.path);
       if (!existsSync(segment)) {
         out.skipped++;
         continue;
@@ -332,8 +341,8 @@ function replayFile(dataDir: string, path: string, out: ReplayResult): void {
         fd = openSync(segment, 'r+');
         touched.set(segment, fd);
       }
-      writeAll(fd, [data], position);
-      out.bytes += data.length;
+      writeAll(fd, [r.data], r.position);
+      out.bytes += r.data.length;
     }
     for (const fd of touched.values()) fdatasyncSync(fd);
   } finally {

@@ -10,7 +10,7 @@ import type { Logger } from '../../shared/log.js';
 import type { BrokerConfig, TopicDefaults } from '../config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { GroupFlusher } from './flusher.js';
-import { Journal, type ReplayResult } from './journal.js';
+import { Journal } from './journal.js';
 import { fsyncDir, JsonFile } from './json-file.js';
 import { PartitionLog } from './log.js';
 import { effectiveConfig, validateTopicConfigs } from './topic-config.js';
@@ -67,8 +67,6 @@ export class TopicManager {
   private readonly topics = new Map<string, Topic>();
   readonly flusher: GroupFlusher;
   private readonly root: string;
-  /** What the journal wrote back into the segments at load (nothing after a clean stop). */
-  replayed: ReplayResult = { records: 0, skipped: 0, bytes: 0 };
 
   constructor(
     private readonly config: BrokerConfig,
@@ -85,13 +83,11 @@ export class TopicManager {
     mkdirSync(this.root, { recursive: true });
     rmSync(join(this.config.dataDir, 'trash'), { recursive: true, force: true });
     // Before any log is opened: their tails are verified with the journal's records written back.
-    const { journal, replayed } = Journal.open(
+    this.flusher.journal = Journal.open(
       this.config.dataDir,
       this.log,
       this.config.journalCheckpointBytes,
-    );
-    this.flusher.journal = journal;
-    this.replayed = replayed;
+    ).journal;
     for (const entry of readdirSync(this.root)) {
       const dir = join(this.root, entry);
       if (entry.startsWith('.')) {
