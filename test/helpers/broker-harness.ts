@@ -147,6 +147,13 @@ export async function childBroker(
       await exited;
     },
   };
-  t?.teardown(() => child.kill9());
+  if (t) t.teardown(() => child.kill9());
+  else {
+    // Without a test to tear it down (the benches), a run that throws skips its stop(); the broker
+    // must still not outlive the process that started it (a bench without kcat left four running).
+    const orphaned = () => proc.kill('SIGKILL');
+    process.once('exit', orphaned);
+    proc.once('exit', () => process.off('exit', orphaned));
+  }
   return child;
 }
