@@ -3,12 +3,21 @@
 // acks=-1 acknowledgement survives kill -9 of the broker process; what a power cut takes from a
 // segment's tail comes back from the journal (broker/storage/journal.ts), which keeps nothing of
 // a topic deleted and created again.
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ApiKey } from '../broker/protocol/apiKeys.js';
 import { Writer } from '../broker/protocol/codec.js';
-import { Journal, type JournalRecord, readRecords } from '../broker/storage/journal.js';
+import { Journal, type JournalRecord, readJournal } from '../broker/storage/journal.js';
 import { Segment } from '../broker/storage/segment.js';
 import { childBroker, inProcessBroker, kafka, silent, tempDir } from './helpers/broker-harness.js';
 import {
@@ -115,9 +124,12 @@ t.test('torn tail: a batch cut in half is dropped, the ones before it served', a
   const [seg] = segmentFiles(dataDir, 'half');
   const size = statSync(seg!).size;
   truncateSync(seg!, size - 10); // the last batch loses its final bytes
-  // ...and so does its journal record: a power cut during the append, before its fsync round.
-  const journal = join(dataDir, 'journal-a');
-  truncateSync(journal, statSync(journal).size - 10);
+  // ...and so does its journal record: a power cut during the append, before its fsync round
+  // (the file is preallocated: what was not written is still zeros).
+  const last = journalRecords(dataDir).at(-1)!;
+  const fd = openSync(join(dataDir, 'journal-a'), 'r+');
+  writeSync(fd, Buffer.alloc(10), 0, 10, last.end - 10);
+  closeSync(fd);
   const second = await childBroker(t, dataDir, ['--default-partitions', '1']);
   const { offsets, hw } = await readAll(second.port, 'half');
   t.equal(hw, 19, 'the torn batch is gone');
@@ -253,7 +265,7 @@ t.test(
 
 /** The records both journal files hold, as the broker's replay reads them (storage/journal.ts). */
 function journalRecords(dataDir: string): JournalRecord[] {
-  return ['journal-a', 'journal-b'].flatMap((name) => [...readRecords(readFileSync(join(dataDir, name)))]);
+  return ['journal-a', 'journal-b'].flatMap((name) => [...readJournal(join(dataDir, name))]);
 }
 
 t.test(
@@ -342,6 +354,94 @@ t.test('a record taken back (its segment write failed) leaves no hole before the
   journal.close(); // as a kill -9 leaves it
   const { replayed } = Journal.open(dataDir, silent, 1 << 20);
   t.equal(replayed.records, 3, 'every record around the ones taken back is replayed');
+});
+
+t.test('a record taken back with nothing after it is not replayed', async (t) => {
+  const dataDir = tempDir(t);
+  const seg = Segment.create(dataDir, 0, 4096);
+  t.teardown(() => seg.close());
+  const { journal } = Journal.open(dataDir, silent, 1 << 20);
+  journal.append(seg, 0, buildBatch([{ value: 'kept' }]));
+  journal.append(seg, 100, buildBatch([{ value: 'refused' }]))();
+  journal.close(); // as a kill -9 leaves it
+  const { journal: again, replayed } = Journal.open(dataDir, silent, 1 << 20);
+  again.close();
+  // Replayed, it would have written a batch the broker refused into the segment.
+  t.equal(replayed.records, 1, 'only the record whose segment write succeeded');
+  t.equal(statSync(seg.path).size, buildBatch([{ value: 'kept' }]).length, 'nothing written at 100');
+});
+
+t.test(
+  'journal files are written ahead with zeros and reused, never read past their generation',
+  async (t) => {
+    const dataDir = tempDir(t);
+    const seg = Segment.create(dataDir, 0, 1 << 20);
+    t.teardown(() => seg.close());
+    const path = join(dataDir, 'journal-a');
+    const generation = () => readFileSync(path).readBigUInt64BE(4);
+    const { journal } = Journal.open(dataDir, silent, 1 << 20);
+    const first = generation();
+    const batch = buildBatch([{ value: Buffer.alloc(500, 1) }]);
+    journal.append(seg, 0, batch);
+    const size = statSync(path).size;
+    t.ok(size >= 1 << 20, `one append made the file ${size} bytes long`);
+    for (let i = 1; i < 100; i++) journal.append(seg, i * batch.length, batch);
+    await journal.sync();
+    // An fdatasync then writes data only: the file's size (metadata) did not change.
+    t.equal(statSync(path).size, size, 'a hundred appends later it is as long');
+    journal.closeClean();
+    t.equal(statSync(path).size, size, 'emptied without being truncated');
+    t.ok(
+      readFileSync(path)
+        .subarray(12, 100)
+        .some((b) => b !== 0),
+      "the old records' bytes are still there",
+    );
+    t.ok(generation() > first, 'under a header of a later generation');
+    t.same([...readJournal(path)], [], 'so none of them is read');
+    const { journal: next, replayed } = Journal.open(dataDir, silent, 1 << 20);
+    t.equal(replayed.records, 0, 'nor replayed at the next start');
+    next.append(seg, 0, buildBatch([{ value: 'new' }]));
+    next.close();
+    t.same(
+      [...readJournal(path)].map((r) => r.position),
+      [0],
+      'after a new record, the older ones behind it are not read either',
+    );
+    t.ok(generation() > first + 2n, 'generations keep growing across restarts');
+  },
+);
+
+t.test('a journal file a slow checkpoint let grow is cut back when emptied', async (t) => {
+  const dataDir = tempDir(t);
+  const seg = Segment.create(dataDir, 0, 1 << 20);
+  t.teardown(() => seg.close());
+  const path = join(dataDir, 'journal-a');
+  // 4 KiB checkpoints: zeros are written 4 KiB at a time, and an emptied file keeps 12 KiB.
+  const { journal } = Journal.open(dataDir, silent, 4096);
+  const batch = buildBatch([{ value: Buffer.alloc(1000, 2) }]);
+  // No fsync round between them, so no checkpoint: the file grows past what it keeps.
+  for (let i = 0; i < 30; i++) journal.append(seg, i * batch.length, batch);
+  t.ok(statSync(path).size > 30 * batch.length, 'grown with its records');
+  journal.closeClean();
+  t.equal(statSync(path).size, 4096 * 3, 'emptied, and cut back to a checkpoint and two steps');
+});
+
+t.test('a record larger than the window replay reads at a time is replayed whole', async (t) => {
+  const dataDir = tempDir(t);
+  const seg = Segment.create(dataDir, 0, 4 << 20);
+  t.teardown(() => seg.close());
+  const { journal } = Journal.open(dataDir, silent, 16 << 20);
+  const small = buildBatch([{ value: 'before' }]);
+  const big = buildBatch([{ value: Buffer.alloc(1536 * 1024, 5) }]);
+  journal.append(seg, 0, small);
+  journal.append(seg, small.length, big);
+  journal.append(seg, small.length + big.length, small);
+  journal.close(); // as a kill -9 leaves it: the segment never got its bytes
+  const { journal: again, replayed } = Journal.open(dataDir, silent, 16 << 20);
+  again.close();
+  t.same(replayed, { records: 3, skipped: 0, bytes: 2 * small.length + big.length });
+  t.ok(readFileSync(seg.path).equals(Buffer.concat([small, big, small])), 'the segment has all three');
 });
 
 t.test(
