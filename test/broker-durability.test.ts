@@ -293,7 +293,7 @@ t.test(
   },
 );
 
-t.test('checkpoints keep the journal small and drop only records whose segments are synced', async (t) => {
+t.test('checkpoints keep few journal records, dropping only those whose segments are synced', async (t) => {
   const dataDir = tempDir(t);
   const args = ['--default-partitions', '1', '--journal-checkpoint-bytes', '4096'];
   const first = await childBroker(t, dataDir, args);

@@ -46,7 +46,6 @@ import {
   closeSync,
   constants,
   existsSync,
-  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
@@ -61,7 +60,7 @@ import { ATTRIBUTES, BatchError, validateBatch } from './batch.js';
 import { crc32c } from './crc32c.js';
 import { ignoreClosed } from './flusher.js';
 import { fsyncDir } from './json-file.js';
-import type { Segment } from './segment.js';
+import { datasync, type Segment } from './segment.js';
 
 const MAGIC = 0x6a726e31; // "jrn1"
 const HEADER = 12;
@@ -486,8 +485,4 @@ function wholeBatch(data: Buffer): boolean {
     if (e instanceof BatchError) return false;
     throw e;
   }
-}
-
-function datasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }

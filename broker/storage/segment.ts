@@ -296,9 +296,7 @@ export class Segment {
 
   flushAsync(): Promise<void> {
     this.dirty = false;
-    return new Promise((resolve, reject) => {
-      fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
-    });
+    return datasync(this.fd);
   }
 
   flushSync(): void {
@@ -341,4 +339,9 @@ export function floorIndex(a: readonly number[], x: number): number {
     } else hi = mid - 1;
   }
   return ans;
+}
+
+/** fdatasync on the thread pool, as a promise (a segment's and the journal's background syncs). */
+export function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
